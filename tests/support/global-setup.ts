@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import type {} from 'vitest';
 import { freePort, waitForRedis } from './redis-server.js';
 
 declare module 'vitest' {

@@ -1,0 +1,182 @@
+/**
+ * Configuration: read once from the environment at start, validated, frozen.
+ *
+ * @remarks
+ * A missing or malformed value stops the process with one line naming the
+ * variable (see {@link ConfigError}); secrets are never part of any message.
+ * Modules receive the pieces they need from the composition root; nothing
+ * imports this module to read globals.
+ */
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`configuration error: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const CITY_PRESETS = ['zaozhuang', 'yantai', 'luan', 'zhengzhou'] as const;
+export type CityPreset = (typeof CITY_PRESETS)[number];
+
+export interface Config {
+  readonly ari: {
+    readonly url: string;
+    readonly user: string;
+    readonly password: string;
+    readonly app: string;
+    /** Every ARI request settles within this many ms. */
+    readonly requestTimeoutMs: number;
+    /** At most this many ARI requests in flight (keeps Asterisk's http sessionlimit safe). */
+    readonly maxInFlight: number;
+  };
+  readonly ami: {
+    readonly enabled: boolean;
+    readonly host: string;
+    readonly port: number;
+    readonly user: string;
+    readonly secret: string;
+  };
+  readonly redisUrl: string;
+  readonly keyPrefix: string;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly city: CityPreset;
+  readonly area: string;
+  readonly logLevel: string;
+  /** Directory for the ticket outbox spool (tickets waiting for Redis). */
+  readonly dataDir: string;
+  readonly defaultLanguage: 'zh' | 'en';
+  /** Dialplan context that citizens' calls come from (used by test-dial and tests). */
+  readonly carrierContext: string;
+}
+
+/** The variables we read, with a one-line description (also rendered into .env.example docs). */
+export const VARIABLES: Record<string, { description: string; default?: string; secret?: boolean }> = {
+  ARI_URL: { description: 'Base URL of Asterisk ARI (http.conf), e.g. http://asterisk:8088' },
+  ARI_USER: { description: 'ARI user from ari.conf', default: 'hotline' },
+  ARI_PASSWORD: { description: 'ARI password from ari.conf', secret: true },
+  ARI_APP: { description: 'Stasis application name used by the dialplan', default: 'hotline' },
+  ARI_REQUEST_TIMEOUT_MS: { description: 'Timeout of every ARI request in ms', default: '5000' },
+  ARI_MAX_IN_FLIGHT: { description: 'Maximum concurrent ARI requests (keep below http.conf sessionlimit)', default: '64' },
+  AMI_ENABLED: { description: 'Connect to AMI for softphone registration and health (true/false)', default: 'true' },
+  AMI_HOST: { description: 'AMI host', default: '127.0.0.1' },
+  AMI_PORT: { description: 'AMI port (manager.conf)', default: '5038' },
+  AMI_USER: { description: 'AMI user (manager.conf)', default: 'hotline' },
+  AMI_SECRET: { description: 'AMI secret (manager.conf)', secret: true },
+  REDIS_URL: { description: 'Redis URL, e.g. redis://redis:6379', default: 'redis://127.0.0.1:6379' },
+  HOTLINE_KEY_PREFIX: { description: 'Prefix of every Redis key and BullMQ queue', default: 'hotline' },
+  HTTP_HOST: { description: 'Address the HTTP server binds to', default: '127.0.0.1' },
+  HTTP_PORT: { description: 'HTTP port', default: '8080' },
+  HOTLINE_CITY: { description: `City preset: ${CITY_PRESETS.join(', ')}`, default: 'zaozhuang' },
+  HOTLINE_AREA: { description: 'Area (city/district) code used when a call carries none', default: '' },
+  LOG_LEVEL: { description: 'pino log level', default: 'info' },
+  HOTLINE_DATA_DIR: { description: 'Directory for local durable state (ticket outbox spool)', default: './var' },
+  HOTLINE_DEFAULT_LANGUAGE: { description: 'Default prompt language: zh or en', default: 'zh' },
+  HOTLINE_CARRIER_CONTEXT: { description: 'Dialplan context of citizens’ calls', default: 'from-carrier' },
+};
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, opts: { required?: boolean } = {}): string {
+  const raw = env[name];
+  const value = raw === undefined || raw === '' ? VARIABLES[name]?.default : raw;
+  if (value === undefined || (opts.required && value === '')) {
+    throw new ConfigError(name, 'is required but not set');
+  }
+  if (/[\r\n\0]/.test(value)) throw new ConfigError(name, 'must be a single line');
+  return value;
+}
+
+function int(env: Env, name: string, min: number, max: number): number {
+  const value = str(env, name);
+  if (!/^\d+$/.test(value)) throw new ConfigError(name, `must be a whole number (got "${value}")`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max} (got ${n})`);
+  return n;
+}
+
+function bool(env: Env, name: string): boolean {
+  const value = str(env, name).toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(name, `must be true or false (got "${value}")`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string {
+  const value = str(env, name, { required: true });
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')} (got ${parsed.protocol})`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function name(env: Env, varName: string, pattern: RegExp, what: string, allowEmpty = false): string {
+  const value = str(env, varName, { required: !allowEmpty });
+  if (!pattern.test(value)) throw new ConfigError(varName, `must be ${what} (got "${value}")`);
+  return value;
+}
+
+/** Read and validate the configuration; throws {@link ConfigError} naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const city = str(env, 'HOTLINE_CITY');
+  if (!(CITY_PRESETS as readonly string[]).includes(city)) {
+    throw new ConfigError('HOTLINE_CITY', `must be one of ${CITY_PRESETS.join(', ')} (got "${city}")`);
+  }
+  const lang = str(env, 'HOTLINE_DEFAULT_LANGUAGE');
+  if (lang !== 'zh' && lang !== 'en') throw new ConfigError('HOTLINE_DEFAULT_LANGUAGE', `must be zh or en (got "${lang}")`);
+  const amiEnabled = bool(env, 'AMI_ENABLED');
+  const logLevel = str(env, 'LOG_LEVEL');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
+  }
+  const config: Config = {
+    ari: {
+      url: url(env, 'ARI_URL', ['http:', 'https:']),
+      user: name(env, 'ARI_USER', /^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . -'),
+      password: str(env, 'ARI_PASSWORD', { required: true }),
+      app: name(env, 'ARI_APP', /^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ -'),
+      requestTimeoutMs: int(env, 'ARI_REQUEST_TIMEOUT_MS', 100, 120_000),
+      maxInFlight: int(env, 'ARI_MAX_IN_FLIGHT', 1, 1000),
+    },
+    ami: {
+      enabled: amiEnabled,
+      host: str(env, 'AMI_HOST'),
+      port: int(env, 'AMI_PORT', 1, 65535),
+      user: str(env, 'AMI_USER'),
+      secret: amiEnabled ? str(env, 'AMI_SECRET', { required: true }) : (env.AMI_SECRET ?? ''),
+    },
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    keyPrefix: name(env, 'HOTLINE_KEY_PREFIX', /^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ -'),
+    http: { host: str(env, 'HTTP_HOST'), port: int(env, 'HTTP_PORT', 0, 65535) },
+    city: city as CityPreset,
+    area: name(env, 'HOTLINE_AREA', /^[A-Za-z0-9_-]{0,32}$/, 'letters, digits, _ - (or empty)', true),
+    logLevel,
+    dataDir: str(env, 'HOTLINE_DATA_DIR'),
+    defaultLanguage: lang,
+    carrierContext: name(env, 'HOTLINE_CARRIER_CONTEXT', /^[A-Za-z0-9_-]{1,64}$/, 'a dialplan context name'),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  for (const v of Object.values(o as object)) if (v && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(o);
+}
+
+/** The configuration with secrets replaced, for logging at start. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    ari: { ...config.ari, password: '[secret]' },
+    ami: { ...config.ami, secret: '[secret]' },
+    redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//[secret]@'),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * One root pino logger; children per call and per request.
+ *
+ * @remarks
+ * Phone numbers go only into the fields listed in {@link REDACTED_PATHS}, which
+ * pino's redact masks with {@link maskNumber}; message strings must never carry
+ * a number. As a second line of defence every string field is run through
+ * {@link maskNumbersInText} by the formatter hook, so a number that slips into
+ * a message is still masked.
+ */
+import { pino, stdSerializers, type Logger, type DestinationStream } from 'pino';
+import { maskNumber, maskNumbersInText } from '../access/mask.js';
+
+export type { Logger } from 'pino';
+
+export const REDACTED_PATHS = [
+  'caller',
+  'callerNumber',
+  'number',
+  'connected',
+  'callee',
+  '*.caller',
+  '*.callerNumber',
+  '*.number',
+  '*.connected',
+  'call.caller.number',
+  'channel.caller.number',
+  'channel.connected.number',
+  'req.headers.authorization',
+  'req.headers.cookie',
+];
+
+function censor(value: unknown, path: string[]): unknown {
+  const last = path[path.length - 1];
+  if (last === 'authorization' || last === 'cookie') return '[secret]';
+  if (typeof value === 'string' || typeof value === 'number') return maskNumber(String(value));
+  if (value && typeof value === 'object' && 'number' in value) {
+    return { ...(value as object), number: maskNumber(String((value as { number: unknown }).number)) };
+  }
+  return value;
+}
+
+function scrub(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return maskNumbersInText(value);
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  if (value instanceof Error) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrub(v, depth + 1);
+  return out;
+}
+
+export function createLogger(opts: { level: string; destination?: DestinationStream; name?: string }): Logger {
+  return pino(
+    {
+      level: opts.level,
+      name: opts.name ?? 'hotline',
+      redact: { paths: REDACTED_PATHS, censor },
+      formatters: {
+        log: (obj) => scrub(obj) as Record<string, unknown>,
+      },
+      hooks: {
+        // Mask numbers that slipped into the message string itself.
+        logMethod(args, method) {
+          const masked = args.map((a) => (typeof a === 'string' ? maskNumbersInText(a) : a)) as Parameters<typeof method>;
+          method.apply(this, masked);
+        },
+      },
+      serializers: { err: stdSerializers.err },
+    },
+    opts.destination,
+  );
+}

@@ -1,0 +1,468 @@
+/**
+ * The ARI adapter: the only module that knows ari-client.
+ *
+ * @remarks
+ * Lifecycle traps handled here (see ../shared/asterisk-ari/README.md):
+ * - ari-client gives up reconnecting after ~10 tries (`WebSocketMaxRetries`);
+ *   we then throw the client away and connect a fresh one, for as long as it takes.
+ * - its REST promises can hang forever (refused HTTP sessions, a dead link):
+ *   every request goes through {@link AriTelephony.request}, which caps the
+ *   number in flight and rejects with a `timeout` TelephonyError.
+ * - Asterisk does not replay missed events: after every (re)connect we take a
+ *   snapshot (`GET /applications/<app>`, `/channels`, `/bridges`) and hand it
+ *   to the link-state listeners, who resync their sessions from it.
+ */
+import ari from 'ari-client';
+import type { Logger } from 'pino';
+import {
+  TelephonyError,
+  type BridgeInfo,
+  type ChannelInfo,
+  type ContinueOptions,
+  type LinkState,
+  type OriginateOptions,
+  type PlayOptions,
+  type RecordOptions,
+  type Telephony,
+  type TelephonyErrorKind,
+  type TelephonyEvent,
+  type TelephonySnapshot,
+} from './port.js';
+import { Semaphore, withTimeout, TimeoutError } from './limits.js';
+import { toChannelInfo, toTelephonyEvent } from './ari-events.js';
+
+export interface AriTelephonyOptions {
+  url: string;
+  user: string;
+  password: string;
+  app: string;
+  requestTimeoutMs: number;
+  maxInFlight: number;
+  logger: Logger;
+  /** Reconnect backoff of our own supervision loop. */
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+// ari-client has no types; this is the little of it we use.
+interface AriClient {
+  on(event: string, listener: (...args: any[]) => void): void;
+  removeAllListeners(): void;
+  start(app: string | string[]): Promise<void>;
+  stop(): void;
+  _ws?: { close(): void; terminate?(): void };
+  [resource: string]: any;
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export class AriTelephony implements Telephony {
+  readonly appName: string;
+  private state: LinkState = 'stopped';
+  private client: AriClient | undefined;
+  private generation = 0;
+  private stopped = true;
+  private readonly eventListeners = new Set<(e: TelephonyEvent) => void>();
+  private readonly linkListeners = new Set<(s: LinkState, snap?: TelephonySnapshot) => void>();
+  private readonly gate: Semaphore;
+  private readonly log: Logger;
+  private readonly backoff: { initialMs: number; maxMs: number };
+  private wakeLoop: (() => void) | undefined;
+
+  constructor(private readonly opts: AriTelephonyOptions) {
+    this.appName = opts.app;
+    this.gate = new Semaphore(opts.maxInFlight);
+    this.log = opts.logger.child({ component: 'ari' });
+    this.backoff = opts.backoff ?? { initialMs: 200, maxMs: 10_000 };
+  }
+
+  get linkState(): LinkState {
+    return this.state;
+  }
+
+  onEvent(listener: (event: TelephonyEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  onLinkState(listener: (state: LinkState, snapshot?: TelephonySnapshot) => void): () => void {
+    this.linkListeners.add(listener);
+    return () => this.linkListeners.delete(listener);
+  }
+
+  /** Start supervising the connection. Resolves at once; watch {@link linkState}. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    void this.supervise();
+  }
+
+  /** Wait until the link is connected (or the timeout passes). */
+  async whenConnected(timeoutMs: number): Promise<void> {
+    if (this.state === 'connected') return;
+    await withTimeout(
+      new Promise<void>((resolve) => {
+        const off = this.onLinkState((s) => {
+          if (s === 'connected') {
+            off();
+            resolve();
+          }
+        });
+      }),
+      timeoutMs,
+      'ARI connection',
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeLoop?.();
+    this.dropClient();
+    this.setState('stopped');
+  }
+
+  /**
+   * Close the events WebSocket from our side, as if the network dropped it.
+   * Operations use it to force a resync; tests use it to prove reconnection
+   * against the simulated PBX and a real Asterisk alike.
+   */
+  dropEventSocket(): void {
+    const ws = this.client?._ws;
+    if (ws) (ws.terminate ?? ws.close).call(ws);
+  }
+
+  private setState(state: LinkState, snapshot?: TelephonySnapshot): void {
+    if (this.state === state && !snapshot) return;
+    const previous = this.state;
+    this.state = state;
+    this.log.info({ from: previous, to: state }, 'ARI link state changed');
+    for (const l of this.linkListeners) {
+      try {
+        l(state, snapshot);
+      } catch (err) {
+        this.log.error({ err }, 'link-state listener failed');
+      }
+    }
+  }
+
+  private dropClient(): void {
+    const c = this.client;
+    this.client = undefined;
+    this.generation++;
+    if (!c) return;
+    c.removeAllListeners();
+    c.on('error', () => undefined);
+    try {
+      if (c._ws) c.stop();
+    } catch {
+      // the socket may already be gone
+    }
+  }
+
+  /** Our own reconnect loop around ari-client: runs until stop(). */
+  private async supervise(): Promise<void> {
+    let delay = this.backoff.initialMs;
+    let first = true;
+    while (!this.stopped) {
+      this.setState(first ? 'connecting' : 'reconnecting');
+      first = false;
+      const gen = ++this.generation;
+      const lost = new Promise<void>((resolve) => (this.wakeLoop = resolve));
+      try {
+        const client = (await withTimeout(
+          ari.connect(this.opts.url, this.opts.user, this.opts.password) as Promise<AriClient>,
+          CONNECT_TIMEOUT_MS,
+          'ARI connect',
+        )) as AriClient;
+        if (this.stopped || gen !== this.generation) {
+          client.removeAllListeners();
+          continue;
+        }
+        this.client = client;
+        this.wire(client, gen);
+        await withTimeout(client.start(this.opts.app), CONNECT_TIMEOUT_MS, 'ARI events socket');
+        delay = this.backoff.initialMs;
+        await this.onConnected(gen);
+        await lost; // until ari-client gives up or we stop
+      } catch (err) {
+        if (this.stopped) break;
+        this.log.warn({ err: describeError(err), retryInMs: delay }, 'ARI connection attempt failed');
+      }
+      if (this.stopped) break;
+      this.dropClient();
+      this.setState('disconnected');
+      await sleep(delay);
+      delay = Math.min(delay * 2, this.backoff.maxMs);
+    }
+  }
+
+  private wire(client: AriClient, gen: number): void {
+    client.setMaxListeners?.(0);
+    client.on('*', (raw: Record<string, unknown>) => {
+      if (gen !== this.generation) return;
+      const event = toTelephonyEvent(raw);
+      if (!event) return;
+      for (const l of this.eventListeners) {
+        try {
+          l(event);
+        } catch (err) {
+          this.log.error({ err, eventType: event.type }, 'telephony event listener failed');
+        }
+      }
+    });
+    client.on('WebSocketReconnecting', (err?: Error) => {
+      if (gen !== this.generation) return;
+      this.log.warn({ err: describeError(err) }, 'ARI events socket lost; ari-client reconnecting');
+      this.setState('reconnecting');
+    });
+    client.on('WebSocketConnected', () => {
+      if (gen !== this.generation || this.state === 'connecting') return;
+      // An automatic reconnect by ari-client: events may have been missed.
+      void this.onConnected(gen);
+    });
+    client.on('WebSocketMaxRetries', () => {
+      if (gen !== this.generation) return;
+      this.log.warn('ari-client gave up reconnecting; starting a fresh client');
+      this.wakeLoop?.();
+    });
+    client.on('APILoadError', (err: Error) => this.log.warn({ err: describeError(err) }, 'ARI API load error'));
+  }
+
+  private async onConnected(gen: number): Promise<void> {
+    let snapshot: TelephonySnapshot | undefined;
+    try {
+      snapshot = await this.snapshot();
+    } catch (err) {
+      this.log.warn({ err: describeError(err) }, 'resync snapshot failed; reconnecting');
+      if (gen === this.generation) this.dropEventSocket();
+      return;
+    }
+    if (gen !== this.generation) return;
+    this.log.info(
+      { channels: snapshot.appChannelIds.length, bridges: snapshot.appBridgeIds.length },
+      'ARI connected; resynced from Asterisk',
+    );
+    this.setState('connected', snapshot);
+  }
+
+  /**
+   * Run one ARI operation with the in-flight cap and the timeout.
+   * Errors become {@link TelephonyError}s with a stable kind.
+   */
+  private async request<T>(operation: string, call: (client: AriClient) => Promise<T>): Promise<T> {
+    const client = this.client;
+    if (!client) throw new TelephonyError('disconnected', operation, 'ARI is not connected');
+    const release = await this.gate.acquire();
+    try {
+      return await withTimeout(call(client), this.opts.requestTimeoutMs, operation);
+    } catch (err) {
+      throw toTelephonyError(operation, err);
+    } finally {
+      release();
+    }
+  }
+
+  /** Like request() but a vanished channel/bridge/playback is a normal outcome. */
+  private async cleanup(operation: string, call: (client: AriClient) => Promise<unknown>): Promise<void> {
+    try {
+      await this.request(operation, call);
+    } catch (err) {
+      if (err instanceof TelephonyError && (err.kind === 'not-found' || err.kind === 'conflict')) return;
+      throw err;
+    }
+  }
+
+  answer(channelId: string): Promise<void> {
+    return this.request('answer', (c) => c.channels.answer({ channelId }));
+  }
+
+  hangup(channelId: string, reason = 'normal'): Promise<void> {
+    return this.cleanup('hangup', (c) => c.channels.hangup({ channelId, reason }));
+  }
+
+  ring(channelId: string): Promise<void> {
+    return this.request('ring', (c) => c.channels.ring({ channelId }));
+  }
+
+  ringStop(channelId: string): Promise<void> {
+    return this.cleanup('ringStop', (c) => c.channels.ringStop({ channelId }));
+  }
+
+  async play(channelId: string, media: string | string[], options: PlayOptions = {}): Promise<string> {
+    const params: Record<string, unknown> = { channelId, media: Array.isArray(media) ? media.join(',') : media };
+    if (options.lang) params.lang = options.lang;
+    if (options.playbackId) {
+      params.playbackId = options.playbackId;
+      await this.request('play', (c) => c.channels.playWithId(params));
+      return options.playbackId;
+    }
+    const pb = await this.request('play', (c) => c.channels.play(params));
+    return String((pb as { id: string }).id);
+  }
+
+  stopPlayback(playbackId: string): Promise<void> {
+    return this.cleanup('stopPlayback', (c) => c.playbacks.stop({ playbackId }));
+  }
+
+  startMoh(channelId: string, mohClass?: string): Promise<void> {
+    return this.request('startMoh', (c) => c.channels.startMoh(mohClass ? { channelId, mohClass } : { channelId }));
+  }
+
+  stopMoh(channelId: string): Promise<void> {
+    return this.cleanup('stopMoh', (c) => c.channels.stopMoh({ channelId }));
+  }
+
+  hold(channelId: string): Promise<void> {
+    return this.request('hold', (c) => c.channels.hold({ channelId }));
+  }
+
+  unhold(channelId: string): Promise<void> {
+    return this.cleanup('unhold', (c) => c.channels.unhold({ channelId }));
+  }
+
+  sendDtmf(channelId: string, dtmf: string): Promise<void> {
+    return this.request('sendDtmf', (c) => c.channels.sendDTMF({ channelId, dtmf }));
+  }
+
+  async getVariable(channelId: string, variable: string): Promise<string | undefined> {
+    try {
+      const v = await this.request('getVariable', (c) => c.channels.getChannelVar({ channelId, variable }));
+      return (v as { value?: string }).value;
+    } catch (err) {
+      if (err instanceof TelephonyError && err.kind === 'not-found' && /variable/i.test(err.message)) return undefined;
+      throw err;
+    }
+  }
+
+  setVariable(channelId: string, variable: string, value: string): Promise<void> {
+    return this.request('setVariable', (c) => c.channels.setChannelVar({ channelId, variable, value }));
+  }
+
+  continueInDialplan(channelId: string, options: ContinueOptions = {}): Promise<void> {
+    return this.request('continue', (c) => c.channels.continueInDialplan({ channelId, ...options }));
+  }
+
+  async originate(o: OriginateOptions): Promise<ChannelInfo> {
+    const params: Record<string, unknown> = { endpoint: o.endpoint, app: o.app };
+    if (o.appArgs) params.appArgs = o.appArgs.join(',');
+    if (o.callerId) params.callerId = o.callerId;
+    if (o.timeoutSec !== undefined) params.timeout = o.timeoutSec;
+    if (o.channelId) params.channelId = o.channelId;
+    if (o.otherChannelId) params.otherChannelId = o.otherChannelId;
+    if (o.variables) params.variables = { variables: o.variables };
+    const ch = await this.request('originate', (c) => c.channels.originate(params));
+    return toChannelInfo(ch as Record<string, unknown>);
+  }
+
+  async getChannel(channelId: string): Promise<ChannelInfo | undefined> {
+    try {
+      const ch = await this.request('getChannel', (c) => c.channels.get({ channelId }));
+      return toChannelInfo(ch as Record<string, unknown>);
+    } catch (err) {
+      if (err instanceof TelephonyError && err.kind === 'not-found') return undefined;
+      throw err;
+    }
+  }
+
+  createBridge(bridgeId: string, type: 'mixing' | 'holding', name?: string): Promise<void> {
+    return this.request('createBridge', (c) =>
+      c.bridges.createWithId({ bridgeId, type, ...(name ? { name } : {}) }),
+    );
+  }
+
+  destroyBridge(bridgeId: string): Promise<void> {
+    return this.cleanup('destroyBridge', (c) => c.bridges.destroy({ bridgeId }));
+  }
+
+  addToBridge(bridgeId: string, channelIds: string[], role?: string): Promise<void> {
+    return this.request('addToBridge', (c) =>
+      c.bridges.addChannel({ bridgeId, channel: channelIds.join(','), ...(role ? { role } : {}) }),
+    );
+  }
+
+  removeFromBridge(bridgeId: string, channelIds: string[]): Promise<void> {
+    return this.cleanup('removeFromBridge', (c) => c.bridges.removeChannel({ bridgeId, channel: channelIds.join(',') }));
+  }
+
+  startBridgeMoh(bridgeId: string, mohClass?: string): Promise<void> {
+    return this.request('startBridgeMoh', (c) => c.bridges.startMoh(mohClass ? { bridgeId, mohClass } : { bridgeId }));
+  }
+
+  stopBridgeMoh(bridgeId: string): Promise<void> {
+    return this.cleanup('stopBridgeMoh', (c) => c.bridges.stopMoh({ bridgeId }));
+  }
+
+  recordBridge(bridgeId: string, o: RecordOptions): Promise<void> {
+    return this.request('recordBridge', (c) =>
+      c.bridges.record({
+        bridgeId,
+        name: o.name,
+        format: o.format ?? 'wav',
+        ...(o.maxDurationSeconds !== undefined ? { maxDurationSeconds: o.maxDurationSeconds } : {}),
+        ifExists: o.ifExists ?? 'fail',
+        beep: o.beep ?? false,
+      }),
+    );
+  }
+
+  stopRecording(name: string): Promise<void> {
+    return this.cleanup('stopRecording', (c) => c.recordings.stop({ recordingName: name }));
+  }
+
+  async snapshot(): Promise<TelephonySnapshot> {
+    const [app, channels, bridges] = await Promise.all([
+      this.request('getApplication', (c) => c.applications.get({ applicationName: this.opts.app })),
+      this.request('listChannels', (c) => c.channels.list()),
+      this.request('listBridges', (c) => c.bridges.list()),
+    ]);
+    const a = app as { channel_ids?: string[]; bridge_ids?: string[] };
+    return {
+      appChannelIds: [...(a.channel_ids ?? [])],
+      appBridgeIds: [...(a.bridge_ids ?? [])],
+      channels: (channels as Record<string, unknown>[]).map(toChannelInfo),
+      bridges: (bridges as Record<string, unknown>[]).map(toBridgeInfo),
+    };
+  }
+}
+
+function toBridgeInfo(b: Record<string, unknown>): BridgeInfo {
+  return {
+    id: String(b.id),
+    technology: String(b.technology ?? ''),
+    bridge_type: String(b.bridge_type ?? ''),
+    bridge_class: String(b.bridge_class ?? ''),
+    name: String(b.name ?? ''),
+    channels: Array.isArray(b.channels) ? b.channels.map(String) : [],
+  };
+}
+
+/**
+ * ari-client turns an HTTP error into `new Error(<response body>)`, losing the
+ * status; Asterisk's messages are stable, so we classify by them.
+ */
+export function toTelephonyError(operation: string, err: unknown): TelephonyError {
+  if (err instanceof TelephonyError) return err;
+  if (err instanceof TimeoutError) return new TelephonyError('timeout', operation, err.message);
+  const raw = err instanceof Error ? err.message : String(err);
+  let message = raw;
+  try {
+    const body = JSON.parse(raw) as { message?: string; error?: string };
+    message = body.message ?? body.error ?? raw;
+  } catch {
+    // not a JSON body: a transport error
+  }
+  let kind: TelephonyErrorKind = 'failed';
+  if (/not found/i.test(message)) kind = 'not-found';
+  else if (/not in stasis|not in a stasis|already|in use|not in bridge|not up|conflict/i.test(message)) kind = 'conflict';
+  else if (/must be specified|invalid|required|missing|bad request|unprocessable/i.test(message)) kind = 'bad-request';
+  else if (/ECONNREFUSED|ECONNRESET|socket hang up|EPIPE|ENOTFOUND|EHOSTUNREACH/i.test(message)) kind = 'disconnected';
+  return new TelephonyError(kind, operation, message);
+}
+
+function describeError(err: unknown): string | undefined {
+  if (err === undefined || err === null) return undefined;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

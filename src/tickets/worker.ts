@@ -1,0 +1,39 @@
+/**
+ * The ticket worker: turns each `call-ended` job into the call's ticket.
+ * At-least-once delivery + an idempotent store = exactly one ticket per call.
+ */
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { maskNumber } from '../access/mask.js';
+import { CALL_ENDED_JOB, TICKETS_QUEUE, type CallEndedJob } from './queue.js';
+import type { TicketStore } from './store.js';
+
+export interface TicketWorkerOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  store: TicketStore;
+  logger: Logger;
+  concurrency?: number;
+  /** Called after a ticket exists for the call (first time or again). */
+  onTicket?: (ticketNo: string, job: CallEndedJob, created: boolean) => void | Promise<void>;
+}
+
+export function createTicketWorker(o: TicketWorkerOptions): Worker<CallEndedJob> {
+  const log = o.logger.child({ component: 'ticket-worker' });
+  const worker = new Worker<CallEndedJob>(
+    TICKETS_QUEUE,
+    async (job: Job<CallEndedJob>) => {
+      if (job.name !== CALL_ENDED_JOB) throw new Error(`unknown ticket job "${job.name}"`);
+      const { ticketNo, created } = await o.store.createFromCall(job.data.record);
+      log.info(
+        { jobId: job.id, callId: job.data.record.callId, caller: maskNumber(job.data.record.caller.number), ticketNo, created },
+        created ? 'ticket created' : 'ticket already existed for this call',
+      );
+      await o.onTicket?.(ticketNo, job.data, created);
+      return { ticketNo };
+    },
+    { connection: o.connection, prefix: o.prefix, concurrency: o.concurrency ?? 8, autorun: true },
+  );
+  worker.on('error', (err) => log.warn({ err: err.message }, 'ticket worker error'));
+  return worker;
+}
