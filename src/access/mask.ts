@@ -8,6 +8,8 @@
 export function maskNumber(value: string | undefined | null): string {
   if (value === undefined || value === null) return '';
   const s = String(value);
+  // Idempotent: a value masked already (redaction and text scrubbing both run) stays as it is.
+  if (s.includes('*')) return s;
   const digits = s.replace(/\D/g, '');
   if (digits.length === 0) return s.length > 0 ? '****' : '';
   if (digits.length <= 4) return '*'.repeat(digits.length);

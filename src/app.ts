@@ -1,0 +1,213 @@
+/**
+ * The composition root: config in, a wired application out. `main.ts`, the
+ * demo and every integration test build the server through {@link buildApp};
+ * nothing else creates connections or reads configuration.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Queue, Worker } from 'bullmq';
+import type { DestinationStream } from 'pino';
+import type { AcdPort } from './acd/port.js';
+import type { CallRecord } from './calls/record.js';
+import { CallManager } from './calls/manager.js';
+import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.js';
+import type { Config } from './config/index.js';
+import { healthRoutes } from './http/routes/health.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { AmiPbx } from './telephony/ami-pbx.js';
+import { AriTelephony } from './telephony/ari-telephony.js';
+import { TicketOutbox } from './tickets/outbox.js';
+import { createTicketsQueue, type CallEndedJob } from './tickets/queue.js';
+import { TicketStore } from './tickets/store.js';
+import { createTicketWorker } from './tickets/worker.js';
+import type { CallSource } from './calls/record.js';
+
+/** Telephone area codes: the digits every ticket number of the city starts with. */
+export const CITY_CODES: Record<Config['city'], string> = {
+  zaozhuang: '0632',
+  yantai: '0535',
+  luan: '0564',
+  zhengzhou: '0371',
+};
+
+export interface AppOptions {
+  /** Where logs go (tests capture them); default stdout. */
+  logDestination?: DestinationStream;
+  instanceId?: string;
+  /** Run the ticket worker in this process (default true). */
+  ticketWorker?: boolean;
+  /** Pure parts; default to the real modules. Tests may pass their own flows/tables. */
+  flow?: CallFlow;
+  resolveRoute?: (q: { dialed: string; source: CallSource; at: Date }) => RouteDecision;
+  acd?: AcdPort;
+  /** Seconds between queue position announcements (default 45). */
+  queueAnnounceEverySec?: number;
+  /** Backoff of the ARI supervision loop (tests use short ones). */
+  ariBackoff?: { initialMs: number; maxMs: number };
+  outboxRetryMs?: number;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly instanceId: string;
+  readonly http: FastifyInstance;
+  readonly redis: Redis;
+  readonly telephony: AriTelephony;
+  readonly ami: AmiPbx | undefined;
+  readonly calls: CallManager;
+  readonly tickets: TicketStore;
+  readonly ticketsQueue: Queue<CallEndedJob>;
+  readonly outbox: TicketOutbox;
+  readonly worker: Worker<CallEndedJob> | undefined;
+  /** Connect everything and start handling calls (does not listen on HTTP). */
+  start(): Promise<void>;
+  /** Graceful stop: no new calls, flush the outbox, close connections. */
+  stop(): Promise<void>;
+}
+
+function redisConnectionOptions(url: string): { host: string; port: number; password?: string; username?: string; db?: number; tls?: object } {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+export interface AppParts {
+  flow: CallFlow;
+  resolveRoute: (q: { dialed: string; source: CallSource; at: Date }) => RouteDecision;
+  lookupTicket: TicketStatusLookup;
+}
+
+export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Partial<AppParts>): Promise<App> {
+  const instanceId = opts.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const log = createLogger({ level: config.logLevel, ...(opts.logDestination ? { destination: opts.logDestination } : {}) }).child({
+    instance: instanceId,
+  });
+  const redisOpts = redisConnectionOptions(config.redisUrl);
+  const redis = new Redis({ ...redisOpts, maxRetriesPerRequest: 2, lazyConnect: true });
+  redis.on('error', (err) => log.debug({ err: err.message }, 'redis error'));
+  let redisWasReady = false;
+  redis.on('ready', () => {
+    if (redisWasReady) log.info('redis connection restored');
+    redisWasReady = true;
+  });
+  redis.on('end', () => log.warn('redis connection ended'));
+
+  const prefix = config.keyPrefix;
+  // Producers fail fast while Redis is away: the outbox keeps the job and retries.
+  const ticketsQueue = createTicketsQueue({ ...redisOpts, enableOfflineQueue: false, maxRetriesPerRequest: 1 }, prefix);
+  ticketsQueue.on('error', (err) => log.debug({ err: err.message }, 'tickets queue error'));
+  const tickets = new TicketStore(redis, prefix, CITY_CODES[config.city]);
+  const outbox = new TicketOutbox({
+    dir: join(config.dataDir, 'outbox', instanceId.replace(/[^A-Za-z0-9_-]/g, '_')),
+    sink: ticketsQueue,
+    logger: log,
+    ...(opts.outboxRetryMs ? { retryMs: opts.outboxRetryMs } : {}),
+  });
+  const worker =
+    opts.ticketWorker === false
+      ? undefined
+      : createTicketWorker({ connection: { ...redisOpts, maxRetriesPerRequest: null }, prefix, store: tickets, logger: log });
+
+  const telephony = new AriTelephony({
+    url: config.ari.url,
+    user: config.ari.user,
+    password: config.ari.password,
+    app: config.ari.app,
+    requestTimeoutMs: config.ari.requestTimeoutMs,
+    maxInFlight: config.ari.maxInFlight,
+    logger: log,
+    ...(opts.ariBackoff ? { backoff: opts.ariBackoff } : {}),
+  });
+  const ami = config.ami.enabled
+    ? new AmiPbx({ host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.ami.secret, logger: log })
+    : undefined;
+
+  const defaults = await defaultParts(config, tickets);
+  const flow = opts.flow ?? parts?.flow ?? defaults.flow;
+  const resolveRoute = opts.resolveRoute ?? parts?.resolveRoute ?? defaults.resolveRoute;
+  const lookupTicket = parts?.lookupTicket ?? defaults.lookupTicket;
+
+  const calls = new CallManager({
+    telephony,
+    log,
+    instanceId,
+    flow,
+    acd: opts.acd,
+    lookupTicket,
+    resolveRoute,
+    now: Date.now,
+    queueAnnounceEverySec: opts.queueAnnounceEverySec ?? 45,
+    onEnded: (record: CallRecord) => {
+      void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
+    },
+  });
+
+  // Fastify's instance type is generic over the logger; the app exposes the default shape.
+  const http = Fastify({
+    loggerInstance: log.child({ component: 'http' }),
+    disableRequestLogging: false,
+    genReqId: () => randomUUID(),
+  }) as unknown as FastifyInstance;
+  await http.register(healthRoutes, {
+    sources: {
+      ari: () => telephony.linkState,
+      ami: () => (ami ? ami.linkState : 'disabled'),
+      redis: () => redis.status,
+      outboxPending: () => outbox.pending,
+    },
+  });
+
+  let started = false;
+  return {
+    config,
+    log,
+    instanceId,
+    http,
+    redis,
+    telephony,
+    ami,
+    calls,
+    tickets,
+    ticketsQueue,
+    outbox,
+    worker,
+    async start() {
+      if (started) return;
+      started = true;
+      await redis.connect().catch((err: Error) => log.warn({ err: err.message }, 'redis not reachable at start; retrying in background'));
+      await outbox.init();
+      outbox.start();
+      calls.start();
+      telephony.start();
+      ami?.start();
+      log.info({ app: config.ari.app, city: config.city }, 'hotline server started');
+    },
+    async stop() {
+      calls.stop();
+      await telephony.stop();
+      await ami?.stop();
+      await outbox.stop();
+      await outbox.flush().catch(() => undefined);
+      await http.close();
+      await worker?.close(true).catch(() => undefined);
+      await ticketsQueue.close().catch(() => undefined);
+      redis.disconnect();
+      log.info('hotline server stopped');
+    },
+  };
+}
+
+/** Bind the pure modules (routing tables, IVR flows) for this city. */
+async function defaultParts(config: Config, tickets: TicketStore): Promise<AppParts> {
+  const { defaultCallFlow } = await import('./calls/default-parts.js');
+  return defaultCallFlow(config, tickets);
+}

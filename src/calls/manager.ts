@@ -1,0 +1,173 @@
+/**
+ * The call manager: turns the telephony port's event stream into sessions.
+ *
+ * @remarks
+ * Thin by design (see wazo-calld's stasis.py): it parses StasisStart
+ * arguments, finds the session an event belongs to, and delegates. After every
+ * (re)connect it resyncs from Asterisk's snapshot: sessions whose channel is
+ * gone are finished (their record still becomes a ticket job), and caller
+ * channels in our app that no session tracks — a server restart mid-call —
+ * are adopted as recovered sessions so the caller is not abandoned.
+ */
+import type { Logger } from 'pino';
+import type { AcdPort, Offer } from '../acd/port.js';
+import type { ChannelInfo, LinkState, Telephony, TelephonyEvent, TelephonySnapshot } from '../telephony/port.js';
+import type { CallRecord } from './record.js';
+import { CallSession, type SessionDeps, type SessionIndex } from './session.js';
+
+export type ManagerDeps = Omit<SessionDeps, 'index' | 'onEnded' | 'log'> & {
+  log: Logger;
+  onEnded: (record: CallRecord) => void;
+};
+
+/** StasisStart arguments our own originations use; everything else is a caller. */
+const OWN_LEG_ARGS = new Set(['agent-leg', 'handoff-leg', 'snoop', 'callback-leg']);
+
+export class CallManager implements SessionIndex {
+  private readonly sessions = new Map<string, CallSession>();
+  private readonly byChannel = new Map<string, CallSession>();
+  private readonly byPlayback = new Map<string, CallSession>();
+  private readonly offs: Array<() => void> = [];
+  private readonly log: Logger;
+
+  constructor(private readonly deps: ManagerDeps) {
+    this.log = deps.log.child({ component: 'calls' });
+  }
+
+  start(): void {
+    const t: Telephony = this.deps.telephony;
+    this.offs.push(t.onEvent((e) => void this.onEvent(e)));
+    this.offs.push(t.onLinkState((s, snap) => void this.onLink(s, snap)));
+    if (this.deps.acd) this.offs.push(this.deps.acd.onOffer((o) => void this.onOffer(o)));
+  }
+
+  stop(): void {
+    for (const off of this.offs.splice(0)) off();
+  }
+
+  /** Live sessions (for supervisors and tests). */
+  get active(): CallSession[] {
+    return [...this.sessions.values()];
+  }
+
+  session(callId: string): CallSession | undefined {
+    return this.sessions.get(callId);
+  }
+
+  bindPlayback(id: string, s: CallSession): void {
+    this.byPlayback.set(id, s);
+  }
+  unbindPlayback(id: string): void {
+    this.byPlayback.delete(id);
+  }
+  bindChannel(id: string, s: CallSession): void {
+    this.byChannel.set(id, s);
+  }
+  unbindChannel(id: string): void {
+    this.byChannel.delete(id);
+  }
+
+  private newSession(channel: ChannelInfo, args: string[], recovered: boolean): CallSession {
+    const s = new CallSession(
+      {
+        ...this.deps,
+        index: this,
+        onEnded: (record) => {
+          this.sessions.delete(record.callId);
+          this.deps.onEnded(record);
+        },
+      },
+      channel,
+      args,
+      { recovered },
+    );
+    this.sessions.set(channel.id, s);
+    return s;
+  }
+
+  private async onEvent(e: TelephonyEvent): Promise<void> {
+    try {
+      if (e.type === 'StasisStart') {
+        const own = e.args[0] !== undefined && OWN_LEG_ARGS.has(e.args[0]);
+        if (own) {
+          const owner = this.byChannel.get(e.channel.id) ?? (e.args[1] ? this.sessions.get(e.args[1]) : undefined);
+          if (owner) return await owner.onEvent(e);
+          // A leg whose call is gone (e.g. the caller hung up while it rang): release it.
+          this.log.info({ channel: e.channel.id }, 'orphan leg entered Stasis; hanging up');
+          return await this.deps.telephony.hangup(e.channel.id);
+        }
+        if (this.sessions.has(e.channel.id) || this.byChannel.has(e.channel.id)) return;
+        return await this.newSession(e.channel, e.args, false).begin();
+      }
+      const s = this.route(e);
+      if (s) await s.onEvent(e);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, eventType: e.type }, 'call event handling failed');
+    }
+  }
+
+  private route(e: TelephonyEvent): CallSession | undefined {
+    switch (e.type) {
+      case 'PlaybackStarted':
+      case 'PlaybackFinished':
+        return this.byPlayback.get(e.playbackId);
+      case 'StasisEnd':
+      case 'ChannelStateChange':
+      case 'ChannelDtmfReceived':
+      case 'ChannelHangupRequest':
+      case 'ChannelDestroyed':
+      case 'ChannelEnteredBridge':
+      case 'ChannelLeftBridge':
+        return this.byChannel.get(e.channel.id) ?? this.sessions.get(e.channel.id);
+      default:
+        return undefined;
+    }
+  }
+
+  private async onOffer(offer: Offer): Promise<void> {
+    const s = this.sessions.get(offer.callId);
+    if (!s) {
+      await this.deps.acd?.offerFailed(offer.offerId, 'rejected', this.deps.now());
+      return;
+    }
+    await s.onOffer(offer);
+  }
+
+  private async onLink(state: LinkState, snap?: TelephonySnapshot): Promise<void> {
+    if (state !== 'connected' || !snap) return;
+    const live = new Set(snap.appChannelIds);
+    // Calls that ended while we were not listening.
+    for (const s of [...this.sessions.values()]) {
+      if (!live.has(s.callId)) {
+        this.log.info({ callId: s.callId }, 'call ended while disconnected; settling it');
+        await s.finish('caller', 'abandoned-ivr');
+      }
+    }
+    // Calls in our app that nobody tracks: a restart (or another instance's death) left them.
+    const byId = new Map(snap.channels.map((c) => [c.id, c] as const));
+    for (const id of snap.appChannelIds) {
+      if (this.sessions.has(id) || this.byChannel.has(id)) continue;
+      const ch = byId.get(id);
+      if (!ch) continue;
+      if (isOwnLegName(ch)) {
+        // An agent/hand-off leg of a call we no longer know: it cannot be rejoined safely.
+        await this.deps.telephony.hangup(id);
+        continue;
+      }
+      this.log.info({ callId: id }, 'adopting a call left in our app');
+      await this.newSession(ch, [ch.dialplan.exten, sourceOfContext(ch.dialplan.context)], true).begin();
+    }
+  }
+}
+
+/** Legs we originate have ids we derive from the call id (`<callId>-a<agent>-…`). */
+function isOwnLegName(ch: ChannelInfo): boolean {
+  return /-a[^-]+-/.test(ch.id) || /-h\d+$/.test(ch.id);
+}
+
+/** Our dialplan's inbound contexts name the source (see dialplan/extensions.conf). */
+function sourceOfContext(context: string): string {
+  const m = /^from-(carrier|linkage|subcenter|agents?)$/.exec(context);
+  if (!m) return 'carrier';
+  return m[1] === 'agents' ? 'agent' : m[1]!;
+}

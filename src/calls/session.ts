@@ -1,0 +1,561 @@
+/**
+ * One citizen call, from StasisStart to its ticket job.
+ *
+ * @remarks
+ * The session is the only place where the pure parts meet ARI: it asks the
+ * routing resolver where the call goes, runs the IVR engine's commands on the
+ * telephony port, hands the caller to the ACD, bridges the agent, runs the
+ * survey when the agent hangs up first, and writes the call record. Any error
+ * of ours is recorded on the path and the caller is moved on (to an agent or a
+ * polite goodbye) — never dropped, never left in silence.
+ */
+import type { Logger } from 'pino';
+import type { AcdPort, Offer } from '../acd/port.js';
+import type { ChannelInfo, Telephony, TelephonyEvent } from '../telephony/port.js';
+import { isNotFound } from '../telephony/port.js';
+import type { CallOutcome, CallPathStep, CallRecord, CallSource } from './record.js';
+import { mediaUri } from '../ivr/engine.js';
+import type { CallFlow, FlowCommand, FlowInput, FlowMedia, RouteDecision, TicketStatusLookup } from './ports.js';
+
+export interface SessionDeps {
+  telephony: Telephony;
+  log: Logger;
+  instanceId: string;
+  flow: CallFlow;
+  acd: AcdPort | undefined;
+  lookupTicket: TicketStatusLookup;
+  resolveRoute: (q: { dialed: string; source: CallSource; at: Date }) => RouteDecision;
+  /** Called exactly once when the call is over. */
+  onEnded: (record: CallRecord) => void;
+  /** Called when a playback/bridge/agent leg starts or stops belonging to this session. */
+  index: SessionIndex;
+  now: () => number;
+  /** Seconds between queue position announcements. */
+  queueAnnounceEverySec: number;
+  mohClass?: string;
+}
+
+/** The manager's lookup tables, kept current by the sessions. */
+export interface SessionIndex {
+  bindPlayback(playbackId: string, session: CallSession): void;
+  unbindPlayback(playbackId: string): void;
+  bindChannel(channelId: string, session: CallSession): void;
+  unbindChannel(channelId: string): void;
+}
+
+type Phase = 'starting' | 'ivr' | 'queue' | 'ringing-agent' | 'agent' | 'survey' | 'ending' | 'ended';
+
+/** Derive a bridge id from the call id (resync can find it again after a restart). */
+export function callBridgeId(callId: string): string {
+  return `call-${callId}`;
+}
+
+export class CallSession {
+  readonly record: CallRecord;
+  private phase: Phase = 'starting';
+  private flowState: unknown;
+  private readonly playbackTokens = new Map<string, string>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private announceTimer: NodeJS.Timeout | undefined;
+  private agentLeg: { channelId: string; offer: Offer; answered: boolean } | undefined;
+  private bridgeId: string | undefined;
+  private readonly log: Logger;
+  private language: string;
+  private playSeq = 0;
+  private surveyed = false;
+
+  constructor(
+    private readonly deps: SessionDeps,
+    channel: ChannelInfo,
+    args: string[],
+    opts: { recovered?: boolean } = {},
+  ) {
+    const dialed = args[0] || channel.dialplan.exten || '';
+    const source = normaliseSource(args[1]);
+    this.language = channel.language === 'en' ? 'en' : 'zh';
+    this.record = {
+      callId: channel.id,
+      channelName: channel.name,
+      caller: { number: channel.caller.number, name: channel.caller.name },
+      dialed,
+      source,
+      ...(args[2] ? { linkageRef: sanitizeRef(args[2]) } : {}),
+      language: this.language,
+      startedAt: deps.now(),
+      path: [],
+      agents: [],
+      recovered: Boolean(opts.recovered),
+      instance: deps.instanceId,
+    };
+    this.log = deps.log.child({ callId: channel.id, line: dialed, source });
+  }
+
+  get callId(): string {
+    return this.record.callId;
+  }
+
+  get isEnded(): boolean {
+    return this.phase === 'ended';
+  }
+
+  private step(kind: CallPathStep['kind'], detail: string): void {
+    this.record.path.push({ at: this.deps.now(), kind, detail });
+  }
+
+  /** Answer, route and start the IVR. */
+  async begin(): Promise<void> {
+    const t = this.deps.telephony;
+    this.deps.index.bindChannel(this.callId, this);
+    if (this.record.recovered) this.step('note', 'session recovered after reconnect/restart');
+    try {
+      await t.answer(this.callId);
+      this.record.answeredAt = this.deps.now();
+    } catch (err) {
+      if (isNotFound(err)) return this.finish('caller', 'abandoned-ivr');
+      this.fail('answer', err);
+    }
+    let decision: RouteDecision;
+    try {
+      decision = this.deps.resolveRoute({ dialed: this.record.dialed, source: this.record.source, at: new Date(this.deps.now()) });
+    } catch (err) {
+      // A broken routing table must not cost the caller the call: fall back to the 12345 flow.
+      this.fail('route', err);
+      decision = { action: 'hotline', routeId: 'fallback', skill: 'general', priority: 0, announce: [], expertFirst: false, why: ['routing failed'] };
+    }
+    this.record.route = {
+      id: decision.routeId,
+      mode: decision.line?.mode ?? decision.action,
+      ...(decision.line ? { line: decision.line.number } : {}),
+      ...(decision.action === 'hotline' ? { skill: decision.skill } : {}),
+    };
+    this.step('route', `${decision.action} via ${decision.routeId}`);
+    this.phase = 'ivr';
+    const first = this.deps.flow.start({
+      decision,
+      language: this.language,
+      source: this.record.source,
+      now: this.deps.now(),
+    });
+    this.flowState = first.state;
+    await this.run(first.commands);
+  }
+
+  /** Feed an input to the IVR engine and run what it says. */
+  private async input(input: FlowInput): Promise<void> {
+    if (this.phase !== 'ivr' && this.phase !== 'survey') return;
+    let next: { state: unknown; commands: FlowCommand[] };
+    try {
+      next = this.deps.flow.next(this.flowState, input, this.deps.now());
+    } catch (err) {
+      this.fail('ivr', err);
+      return this.toAgentAfterError();
+    }
+    this.flowState = next.state;
+    await this.run(next.commands);
+  }
+
+  private async run(commands: FlowCommand[]): Promise<void> {
+    for (const c of commands) {
+      if (this.phase === 'ended' || this.phase === 'ending') return;
+      try {
+        await this.exec(c);
+      } catch (err) {
+        if (isNotFound(err)) return this.finish('caller', this.abandonOutcome());
+        this.fail(c.type, err);
+        if (c.type === 'play') {
+          // The prompt could not play: carry on as if it had, so the flow never stalls.
+          await this.input({ type: 'playback-done', token: c.token, failed: true });
+        } else if (c.type === 'queue' || c.type === 'transfer') {
+          return this.goodbye('failed');
+        }
+      }
+    }
+  }
+
+  private async exec(c: FlowCommand): Promise<void> {
+    const t = this.deps.telephony;
+    switch (c.type) {
+      case 'play': {
+        const id = `${this.callId}-p${++this.playSeq}`;
+        this.playbackTokens.set(id, c.token);
+        this.deps.index.bindPlayback(id, this);
+        const uris = c.media.map(mediaUri).filter((u): u is string => u !== undefined);
+        this.step('prompt', c.media.map(describeMedia).join(' '));
+        if (uris.length === 0) {
+          // Nothing playable (text without TTS): move on rather than wait for an event that never comes.
+          this.playbackTokens.delete(id);
+          this.deps.index.unbindPlayback(id);
+          return this.input({ type: 'playback-done', token: c.token });
+        }
+        await t.play(this.callId, uris, { playbackId: id, lang: c.lang ?? this.language });
+        return;
+      }
+      case 'stop-playback': {
+        for (const [id, token] of this.playbackTokens) if (token === c.token) await t.stopPlayback(id);
+        return;
+      }
+      case 'start-timer': {
+        clearTimeout(this.timers.get(c.token));
+        this.timers.set(
+          c.token,
+          setTimeout(() => {
+            this.timers.delete(c.token);
+            void this.input({ type: 'timeout', token: c.token });
+          }, c.ms),
+        );
+        return;
+      }
+      case 'cancel-timer': {
+        clearTimeout(this.timers.get(c.token));
+        this.timers.delete(c.token);
+        return;
+      }
+      case 'path':
+        this.step('ivr', `${c.node}${c.detail ? `: ${c.detail}` : ''}`);
+        return;
+      case 'set-language':
+        this.language = c.lang;
+        this.record.language = c.lang;
+        return;
+      case 'lookup-ticket': {
+        let result: Awaited<ReturnType<TicketStatusLookup>>;
+        try {
+          result = await this.deps.lookupTicket(c.ticketNo);
+        } catch (err) {
+          this.fail('lookup-ticket', err);
+          result = { found: false };
+        }
+        await this.input({ type: 'ticket-status', token: c.token, result });
+        return;
+      }
+      case 'survey-rating':
+        this.record.survey = { rating: c.rating, at: this.deps.now() };
+        this.step('survey', `rating ${c.rating}`);
+        return;
+      case 'queue':
+        return this.enqueue(c.skill, c.priority);
+      case 'transfer':
+        return this.transferOut(c.target);
+      case 'hangup':
+        return this.goodbye(this.phase === 'survey' ? 'answered' : this.record.agents.length ? 'answered' : 'self-service');
+      default: {
+        const never: never = c;
+        throw new Error(`unknown flow command ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** Telephony events that concern this call (routed by the manager). */
+  async onEvent(e: TelephonyEvent): Promise<void> {
+    if (this.phase === 'ended') return;
+    switch (e.type) {
+      case 'ChannelDtmfReceived':
+        if (e.channel.id !== this.callId) return;
+        this.step('dtmf', e.digit);
+        if (this.phase === 'queue') return this.onQueueDigit(e.digit);
+        return this.input({ type: 'dtmf', digit: e.digit });
+      case 'PlaybackFinished': {
+        const token = this.playbackTokens.get(e.playbackId);
+        this.playbackTokens.delete(e.playbackId);
+        this.deps.index.unbindPlayback(e.playbackId);
+        if (token === undefined) return;
+        if (e.state === 'failed') this.step('error', `prompt failed: ${e.mediaUri}`);
+        if (token.startsWith('queue-announce')) return this.resumeMoh();
+        return this.input({ type: 'playback-done', token, failed: e.state === 'failed' });
+      }
+      case 'StasisStart':
+        if (this.agentLeg && e.channel.id === this.agentLeg.channelId) return this.onAgentAnswered();
+        return;
+      case 'ChannelDestroyed':
+      case 'StasisEnd':
+      case 'ChannelHangupRequest':
+        if (e.channel.id === this.callId) {
+          const cause = e.type === 'ChannelDestroyed' || e.type === 'ChannelHangupRequest' ? e.cause : undefined;
+          if (cause !== undefined) this.record.hangupCause = cause;
+          return this.finish('caller', this.abandonOutcome());
+        }
+        if (this.agentLeg && e.channel.id === this.agentLeg.channelId && e.type !== 'ChannelHangupRequest') {
+          return this.onAgentGone(e.type === 'ChannelDestroyed' ? e.cause : undefined);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ---- queue and agents ----------------------------------------------------
+
+  private async enqueue(skill: string, priority: number): Promise<void> {
+    const acd = this.deps.acd;
+    this.phase = 'queue';
+    this.step('queue', `skill ${skill} priority ${priority}`);
+    if (!acd) {
+      this.step('error', 'no ACD configured');
+      return this.goodbye('failed');
+    }
+    await this.deps.telephony.startMoh(this.callId, this.deps.mohClass);
+    const pos = await acd.enqueue({
+      callId: this.callId,
+      skill,
+      priority,
+      joinedAt: this.deps.now(),
+      ...(this.record.route?.line ? { lineNumber: this.record.route.line } : {}),
+      language: this.language,
+    });
+    this.step('queue', `position ${pos.position}, expected wait ${pos.expectedWaitSec}s`);
+    this.scheduleAnnouncement();
+  }
+
+  private scheduleAnnouncement(): void {
+    clearTimeout(this.announceTimer);
+    if (this.deps.queueAnnounceEverySec <= 0) return;
+    this.announceTimer = setTimeout(() => void this.announcePosition(), this.deps.queueAnnounceEverySec * 1000);
+  }
+
+  private async announcePosition(): Promise<void> {
+    if (this.phase !== 'queue' || !this.deps.acd) return;
+    try {
+      const pos = await this.deps.acd.position(this.callId);
+      if (!pos || this.phase !== 'queue') return;
+      await this.deps.telephony.stopMoh(this.callId);
+      const id = `${this.callId}-p${++this.playSeq}`;
+      this.playbackTokens.set(id, `queue-announce-${this.playSeq}`);
+      this.deps.index.bindPlayback(id, this);
+      await this.deps.telephony.play(
+        this.callId,
+        ['sound:hotline/queue-position', `number:${pos.position}`, 'sound:hotline/queue-wait', `number:${Math.max(1, Math.round(pos.expectedWaitSec / 60))}`, 'sound:hotline/queue-minutes'],
+        { playbackId: id, lang: this.language },
+      );
+    } catch (err) {
+      if (isNotFound(err)) return;
+      this.fail('queue-announce', err);
+      await this.resumeMoh();
+    }
+  }
+
+  private async resumeMoh(): Promise<void> {
+    if (this.phase !== 'queue') return;
+    try {
+      await this.deps.telephony.startMoh(this.callId, this.deps.mohClass);
+    } catch (err) {
+      if (!isNotFound(err)) this.fail('moh', err);
+    }
+    this.scheduleAnnouncement();
+  }
+
+  private async onQueueDigit(digit: string): Promise<void> {
+    // Fair callback: keep the place, hang up, be called back when an agent is free.
+    if (digit !== '1' || !this.deps.acd || !this.record.caller.number) return;
+    await this.deps.acd.requestCallback(this.callId, this.record.caller.number, this.deps.now());
+    this.step('queue', 'callback requested');
+    const id = `${this.callId}-p${++this.playSeq}`;
+    this.playbackTokens.set(id, 'callback-confirm');
+    this.phase = 'ending';
+    clearTimeout(this.announceTimer);
+    try {
+      await this.deps.telephony.stopMoh(this.callId);
+      await this.deps.telephony.play(this.callId, ['sound:hotline/callback-confirmed'], { playbackId: id, lang: this.language });
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await this.hangupCaller('callback-requested');
+    }
+  }
+
+  /** The ACD offers our caller to an agent: ring the agent's dial string into our app. */
+  async onOffer(offer: Offer): Promise<void> {
+    if (this.phase !== 'queue' || this.agentLeg) {
+      await this.deps.acd?.offerFailed(offer.offerId, 'rejected', this.deps.now());
+      return;
+    }
+    const agentChannelId = `${this.callId}-a${offer.agentId}-${offer.offerId}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120);
+    this.agentLeg = { channelId: agentChannelId, offer, answered: false };
+    this.deps.index.bindChannel(agentChannelId, this);
+    this.step('agent', `offered to ${offer.agentId}`);
+    try {
+      await this.deps.telephony.originate({
+        endpoint: offer.dialString,
+        app: this.deps.telephony.appName,
+        appArgs: ['agent-leg', this.callId, offer.offerId],
+        channelId: agentChannelId,
+        timeoutSec: offer.timeoutSec,
+        callerId: `"12345" <${this.record.dialed}>`,
+        variables: { HOTLINE_CALL_ID: this.callId, HOTLINE_AGENT_ID: offer.agentId },
+      });
+    } catch (err) {
+      this.fail('originate-agent', err);
+      this.deps.index.unbindChannel(agentChannelId);
+      this.agentLeg = undefined;
+      await this.deps.acd?.offerFailed(offer.offerId, 'unreachable', this.deps.now());
+    }
+  }
+
+  private async onAgentAnswered(): Promise<void> {
+    const leg = this.agentLeg;
+    const acd = this.deps.acd;
+    if (!leg || !acd) return;
+    const ok = this.phase === 'queue' && (await acd.offerAnswered(leg.offer.offerId, this.deps.now()));
+    if (!ok) {
+      this.step('agent', `offer to ${leg.offer.agentId} withdrawn`);
+      this.agentLeg = undefined;
+      this.deps.index.unbindChannel(leg.channelId);
+      await this.deps.telephony.hangup(leg.channelId);
+      return;
+    }
+    leg.answered = true;
+    this.phase = 'agent';
+    clearTimeout(this.announceTimer);
+    this.record.agentAnsweredAt = this.deps.now();
+    this.record.agents.push(leg.offer.agentId);
+    this.step('agent', `answered by ${leg.offer.agentId}`);
+    await acd.leave(this.callId, 'answered', this.deps.now());
+    const t = this.deps.telephony;
+    const bridgeId = callBridgeId(this.callId);
+    try {
+      await t.createBridge(bridgeId, 'mixing', bridgeId);
+      this.bridgeId = bridgeId;
+      await t.stopMoh(this.callId);
+      await t.addToBridge(bridgeId, [this.callId, leg.channelId]);
+    } catch (err) {
+      if (isNotFound(err)) return; // one side hung up meanwhile; its destroy event settles the call
+      this.fail('bridge', err);
+      await t.hangup(leg.channelId);
+    }
+  }
+
+  private async onAgentGone(cause: number | undefined): Promise<void> {
+    const leg = this.agentLeg;
+    if (!leg) return;
+    this.agentLeg = undefined;
+    this.deps.index.unbindChannel(leg.channelId);
+    const acd = this.deps.acd;
+    if (!leg.answered) {
+      // Rang and never answered (cause 19 no answer, 17 busy, 21 rejected …).
+      const reason = cause === 17 ? 'busy' : cause === 21 ? 'rejected' : cause === 19 || cause === 16 || cause === undefined ? 'no-answer' : 'unreachable';
+      this.step('agent', `${leg.offer.agentId} did not answer (${reason})`);
+      if (this.phase === 'queue') await acd?.offerFailed(leg.offer.offerId, reason, this.deps.now());
+      return;
+    }
+    await acd?.callEnded(this.callId, leg.offer.agentId, this.deps.now());
+    if (this.phase !== 'agent') return;
+    // The agent hung up first: the caller stays for the satisfaction survey.
+    this.step('agent', `${leg.offer.agentId} hung up`);
+    await this.startSurvey();
+  }
+
+  private async startSurvey(): Promise<void> {
+    const t = this.deps.telephony;
+    if (this.bridgeId) {
+      await t.removeFromBridge(this.bridgeId, [this.callId]);
+      await t.destroyBridge(this.bridgeId);
+      this.bridgeId = undefined;
+    }
+    if (this.surveyed) return this.goodbye('answered');
+    this.surveyed = true;
+    this.phase = 'survey';
+    await this.input({ type: 'agent-hung-up' });
+  }
+
+  private async transferOut(target: string): Promise<void> {
+    // Hand-offs to sub-centers and linkage partners belong to the hand-off module;
+    // until the call is bridged there, an unknown target sends the caller to an agent.
+    this.step('transfer', `to ${target}`);
+    this.record.outcome = 'transferred';
+    await this.enqueue('general', 0);
+  }
+
+  private async toAgentAfterError(): Promise<void> {
+    this.phase = 'ivr';
+    await this.enqueue('general', 1);
+  }
+
+  private abandonOutcome(): CallOutcome {
+    switch (this.phase) {
+      case 'queue':
+      case 'ringing-agent':
+        return 'abandoned-queue';
+      case 'agent':
+      case 'survey':
+        return 'answered';
+      case 'ending':
+        return this.record.outcome ?? 'self-service';
+      default:
+        return this.record.path.some((p) => p.kind === 'ivr' && /ticket-status|notice/.test(p.detail)) ? 'self-service' : 'abandoned-ivr';
+    }
+  }
+
+  private async goodbye(outcome: CallOutcome): Promise<void> {
+    this.phase = 'ending';
+    await this.hangupCaller(outcome);
+  }
+
+  private async hangupCaller(outcome: CallOutcome): Promise<void> {
+    this.record.outcome ??= outcome;
+    this.record.endedBy ??= 'system';
+    await this.deps.telephony.hangup(this.callId);
+    await this.finish('system', outcome);
+  }
+
+  private fail(where: string, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.step('error', `${where}: ${message}`);
+    this.log.warn({ where, err: message }, 'call step failed');
+  }
+
+  /** End of the call, observed once or many times: the record is submitted once. */
+  async finish(by: 'caller' | 'system' | 'agent', outcome: CallOutcome): Promise<void> {
+    if (this.phase === 'ended') return;
+    const wasQueued = this.phase === 'queue';
+    this.phase = 'ended';
+    this.record.endedAt ??= this.deps.now();
+    this.record.endedBy ??= by;
+    this.record.outcome ??= outcome;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    clearTimeout(this.announceTimer);
+    for (const id of this.playbackTokens.keys()) this.deps.index.unbindPlayback(id);
+    this.playbackTokens.clear();
+    this.deps.index.unbindChannel(this.callId);
+    const t = this.deps.telephony;
+    const acd = this.deps.acd;
+    const leg = this.agentLeg;
+    this.agentLeg = undefined;
+    // Cleanup never blocks the record: each step is independent and tolerant.
+    const cleanups: Promise<unknown>[] = [];
+    if (leg) {
+      this.deps.index.unbindChannel(leg.channelId);
+      cleanups.push(t.hangup(leg.channelId));
+      if (leg.answered) cleanups.push(acd?.callEnded(this.callId, leg.offer.agentId, this.deps.now()) ?? Promise.resolve());
+      else cleanups.push(acd?.offerFailed(leg.offer.offerId, 'rejected', this.deps.now()) ?? Promise.resolve());
+    }
+    if (wasQueued && acd) {
+      cleanups.push(acd.leave(this.callId, this.record.outcome === 'callback-requested' ? 'callback-requested' : 'abandoned', this.deps.now()));
+    }
+    if (this.bridgeId) cleanups.push(t.destroyBridge(this.bridgeId));
+    const results = await Promise.allSettled(cleanups);
+    for (const r of results) if (r.status === 'rejected') this.log.warn({ err: String(r.reason) }, 'cleanup after call failed');
+    this.log.info({ outcome: this.record.outcome, steps: this.record.path.length }, 'call ended');
+    this.deps.onEnded(this.record);
+  }
+}
+
+function normaliseSource(s: string | undefined): CallSource {
+  switch (s) {
+    case 'carrier':
+    case 'linkage':
+    case 'subcenter':
+    case 'agent':
+    case 'callback':
+      return s;
+    default:
+      return 'unknown';
+  }
+}
+
+/** A reference from a SIP header: keep it short and printable (it lands on the ticket). */
+function sanitizeRef(ref: string): string {
+  return ref.replace(/[^\w\-.:/#]/g, '').slice(0, 64);
+}
+
+function describeMedia(m: FlowMedia): string {
+  return m.kind === 'prompt' ? m.id : `${m.kind}:${m.value}`;
+}

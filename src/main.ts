@@ -1,0 +1,43 @@
+/**
+ * Production entry: read the configuration, build the app, listen, and stop
+ * gracefully on SIGTERM/SIGINT. A bad configuration exits non-zero with one
+ * line naming the variable.
+ */
+import { buildApp } from './app.js';
+import { ConfigError, describeConfig, loadConfig, type Config } from './config/index.js';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const app = await buildApp(config);
+  app.log.info({ config: describeConfig(config) }, 'configuration loaded');
+  await app.start();
+  await app.http.listen({ host: config.http.host, port: config.http.port });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    app
+      .stop()
+      .then(() => process.exit(0))
+      .catch(() => process.exit(1));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`fatal: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,97 @@
+/**
+ * The PBX under test, in one of two modes with the same test code:
+ * - default: the simulated PBX (tests/support/sim-pbx), started in-process;
+ * - real: a real Asterisk 22 loaded with asterisk/ and dialplan/, when
+ *   HOTLINE_TEST_ARI_URL (+ HOTLINE_TEST_ARI_USER / HOTLINE_TEST_ARI_PASSWORD,
+ *   and optionally HOTLINE_TEST_AMI_HOST/PORT/USER/SECRET) are set.
+ */
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { SimPbx } from './sim-pbx/index.js';
+
+export interface PbxUnderTest {
+  mode: 'sim' | 'real';
+  ariUrl: string;
+  user: string;
+  password: string;
+  ami?: { host: string; port: number; user: string; secret: string };
+  /** Only in sim mode: fault injection and inspection. */
+  sim?: SimPbx;
+  carrierContext: string;
+  /** Dialplan context whose extensions answer as agents through the test app. */
+  agentContext: string;
+  noAnswerContext: string;
+  stop(): Promise<void>;
+}
+
+export const realMode = Boolean(process.env.HOTLINE_TEST_ARI_URL);
+
+export async function startPbx(): Promise<PbxUnderTest> {
+  const common = {
+    carrierContext: 'from-carrier',
+    agentContext: 'hotline-test-agents',
+    noAnswerContext: 'hotline-test-noanswer',
+  };
+  if (realMode) {
+    const env = process.env;
+    return {
+      mode: 'real',
+      ariUrl: env.HOTLINE_TEST_ARI_URL!.replace(/\/+$/, ''),
+      user: env.HOTLINE_TEST_ARI_USER ?? 'hotline',
+      password: env.HOTLINE_TEST_ARI_PASSWORD ?? '',
+      ...(env.HOTLINE_TEST_AMI_HOST
+        ? {
+            ami: {
+              host: env.HOTLINE_TEST_AMI_HOST,
+              port: Number(env.HOTLINE_TEST_AMI_PORT ?? 5038),
+              user: env.HOTLINE_TEST_AMI_USER ?? 'hotline',
+              secret: env.HOTLINE_TEST_AMI_SECRET ?? '',
+            },
+          }
+        : {}),
+      ...common,
+      async stop() {},
+    };
+  }
+  const sim = await SimPbx.start();
+  return {
+    mode: 'sim',
+    ariUrl: sim.ariUrl,
+    user: sim.user,
+    password: sim.password,
+    ami: { host: '127.0.0.1', port: sim.amiPort, user: sim.amiUser, secret: sim.amiSecret },
+    sim,
+    ...common,
+    stop: () => sim.stop(),
+  };
+}
+
+let prefixSeq = 0;
+
+/** A unique Redis key prefix per test (tests share one redis-server). */
+export function uniquePrefix(name: string): string {
+  return `t${process.pid}${name.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}${++prefixSeq}${Date.now().toString(36)}`;
+}
+
+/** Server configuration pointing at the PBX under test and the test Redis. */
+export function testConfig(pbx: PbxUnderTest, overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    ARI_URL: pbx.ariUrl,
+    ARI_USER: pbx.user,
+    ARI_PASSWORD: pbx.password,
+    ARI_APP: 'hotline',
+    ARI_REQUEST_TIMEOUT_MS: '3000',
+    AMI_ENABLED: pbx.ami ? 'true' : 'false',
+    ...(pbx.ami
+      ? { AMI_HOST: pbx.ami.host, AMI_PORT: String(pbx.ami.port), AMI_USER: pbx.ami.user, AMI_SECRET: pbx.ami.secret }
+      : {}),
+    REDIS_URL: inject('redisUrl'),
+    HOTLINE_KEY_PREFIX: uniquePrefix('app'),
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    HOTLINE_CITY: 'zaozhuang',
+    LOG_LEVEL: 'info',
+    HOTLINE_DATA_DIR: `${process.env.TMPDIR ?? '/tmp'}/hotline-test-${process.pid}-${++prefixSeq}`,
+    ...overrides,
+  });
+}

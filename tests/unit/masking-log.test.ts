@@ -1,0 +1,50 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { maskNumber, maskNumbersInText } from '../../src/access/mask.js';
+import { createLogger } from '../../src/log/logger.js';
+
+function capture(): { stream: Writable; lines: () => string[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(String(chunk));
+      cb();
+    },
+  });
+  return { stream, lines: () => chunks.join('').split('\n').filter(Boolean) };
+}
+
+describe('masking', () => {
+  it('GIVEN numbers of several lengths WHEN masked THEN only a few digits stay', () => {
+    expect(maskNumber('13812345678')).toBe('138****5678');
+    expect(maskNumber('+86 138-1234-5678')).toBe('861****5678');
+    expect(maskNumber('053167175706')).toBe('053****5706');
+    expect(maskNumber('12345')).toBe('1**45');
+    expect(maskNumber('110')).toBe('***');
+    expect(maskNumber('')).toBe('');
+  });
+
+  it('GIVEN free text with phone numbers and a ticket number WHEN masked THEN phones are masked and the ticket stays', () => {
+    const t = maskNumbersInText('市民13812345678反映，工单063220261122000123，回拨0632-1234567');
+    expect(t).toContain('138****5678');
+    expect(t).not.toContain('13812345678');
+    expect(t).toContain('063220261122000123');
+  });
+
+  it('GIVEN a logger WHEN numbers are logged in fields, nested objects and messages THEN no full number is written', () => {
+    const cap = capture();
+    const log = createLogger({ level: 'info', destination: cap.stream });
+    log.info({ caller: '13812345678' }, 'call in');
+    log.info({ channel: { caller: { number: '13987654321', name: 'x' } } }, 'channel');
+    log.info({ detail: 'customer 13700001111 called' }, 'free text field');
+    log.info('message with 13600002222 inside');
+    log.child({ callerNumber: '13500003333' }).warn('child');
+    const out = cap.lines().join('\n');
+    for (const n of ['13812345678', '13987654321', '13700001111', '13600002222', '13500003333']) {
+      expect(out).not.toContain(n);
+    }
+    expect(out).toContain('138****5678');
+    expect(out).toContain('139****4321');
+    expect(cap.lines()).toHaveLength(5);
+  });
+});
