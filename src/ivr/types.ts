@@ -198,8 +198,16 @@ export interface Flow {
   nodes: Record<string, FlowNode>;
 }
 
+/** One catalogue entry: the text per language, optionally an espeak-ng voice override per language. */
+export interface PromptEntry {
+  zh: string;
+  en: string;
+  /** e.g. `{ "zh": "en" }`: the zh file of "For English press 9" is spoken by the English voice. */
+  voice?: Partial<Record<Lang, string>>;
+}
+
 /** Prompt catalogue: prompt id → text per language (prompts/catalogue.json). */
-export type PromptCatalogue = Record<PromptId, { zh: string; en: string }>;
+export type PromptCatalogue = Record<PromptId, PromptEntry>;
 
 // ---------------------------------------------------------------------------
 // Engine I/O
