@@ -1,0 +1,233 @@
+#!/bin/sh
+# =============================================================================
+# docker-entrypoint.sh - start Asterisk 22 with the hotline configuration.
+#
+# Asterisk config files have no environment expansion. We do NOT template the
+# committed files: they are real Asterisk configs that load unchanged. Each
+# site-specific or secret value is pulled in with `#include "generated/..."`
+# and this script writes those small generated files, from a fixed whitelist
+# of environment variables, before Asterisk starts:
+#
+#   ARI_PASSWORD         -> generated/ari-hotline.conf       (password = ...)
+#   AMI_SECRET           -> generated/manager-hotline.conf   (secret = ...)
+#   AMI_PERMIT           -> generated/manager-hotline.conf   (permit = ..., CIDR list)
+#   ASTERISK_HTTP_BIND   -> generated/http-bind.conf         (bindaddr, default 0.0.0.0)
+#   ASTERISK_AMI_BIND    -> generated/manager-bind.conf      (bindaddr, default 0.0.0.0)
+#   AGENT_SIP_PASSWORDS  -> generated/agent-auth.conf        ("agent1001:pw,agent1002:pw")
+#   AGENT_MEDIA_ADDRESS  -> generated/agent-media.conf       (media_address, optional)
+#   RTP_ICE_PERMIT       -> generated/rtp-ice.conf           (ICE host candidate networks, optional)
+#   SIP_TRUNK_CARRIER, SIP_TRUNK_LINKAGE_110, SIP_TRUNK_LINKAGE_119,
+#   SIP_TRUNK_LINKAGE_120, SIP_TRUNK_LINKAGE_122, SIP_TRUNK_SUBCENTER_12366,
+#   SIP_TRUNK_SUBCENTER_12369
+#                        -> generated/trunk-<name>-{match,acl,contact}.conf
+#                           (comma list of IPv4 addresses/CIDRs of that trunk)
+#   HOTLINE_ENV          production (default) | development
+#
+# Nothing else from the environment reaches Asterisk. Values are validated
+# (no ';', quotes, backslashes, whitespace or newlines - they would end or
+# corrupt an Asterisk config line); in production, missing, placeholder
+# ("change-me...") or short (< 12 chars) secrets stop the container.
+#
+# Layout: committed files are mounted read-only at $ASTERISK_CONF_SRC
+# (/etc/hotline/asterisk) and $DIALPLAN_SRC (/etc/hotline/dialplan); they are
+# copied over the image's /etc/asterisk ($ASTERISK_ETC), generated files go to
+# $ASTERISK_ETC/generated (mode 0600).
+#
+#   docker-entrypoint.sh                 render, then exec Asterisk in foreground
+#   docker-entrypoint.sh --render-only   render and exit (tests, debugging)
+#   docker-entrypoint.sh <cmd> ...       render, then exec <cmd>
+# =============================================================================
+set -eu
+# No pathname expansion: secrets may contain * or ? and are split with $(...).
+set -f
+
+ASTERISK_CONF_SRC=${ASTERISK_CONF_SRC:-/etc/hotline/asterisk}
+DIALPLAN_SRC=${DIALPLAN_SRC:-/etc/hotline/dialplan}
+ASTERISK_ETC=${ASTERISK_ETC:-/etc/asterisk}
+HOTLINE_ENV=${HOTLINE_ENV:-production}
+GEN="$ASTERISK_ETC/generated"
+
+TRUNKS="carrier linkage-110 linkage-119 linkage-120 linkage-122 subcenter-12366 subcenter-12369"
+# RFC 5737 TEST-NET-1: never routed. Used as the identify match of a trunk
+# whose address is not configured, so that it can never match real traffic.
+UNCONFIGURED_TRUNK_IP=192.0.2.1
+
+die() { echo "docker-entrypoint: $*" >&2; exit 1; }
+warn() { echo "docker-entrypoint: warning: $*" >&2; }
+
+case "$HOTLINE_ENV" in
+  production|development) ;;
+  *) die "HOTLINE_ENV must be production or development (got '$HOTLINE_ENV')" ;;
+esac
+
+# A value safe on the right-hand side of an Asterisk config line.
+safe_value() { # name value
+  case "$2" in
+    *[!A-Za-z0-9!%\&\(\)*+,./:\<=\>?@^_{\|}~-]*)
+      die "$1 contains a character not allowed in Asterisk config (allowed: letters, digits, !%&()*+,./:<=>?@^_{|}~-)" ;;
+  esac
+}
+
+# A secret: present, safe, and - in production - not a placeholder nor short.
+check_secret() { # name value
+  [ -n "$2" ] || die "$1 is required"
+  safe_value "$1" "$2"
+  lower=$(printf '%s' "$2" | tr 'A-Z' 'a-z')
+  weak=""
+  case "$lower" in
+    change-me*|changeme*|change_me*|password*|secret*|placeholder*|hotline|asterisk|admin*|test*) weak="is a placeholder" ;;
+  esac
+  if [ -z "$weak" ] && [ "${#2}" -lt 12 ]; then weak="is shorter than 12 characters"; fi
+  if [ -n "$weak" ]; then
+    if [ "$HOTLINE_ENV" = production ]; then
+      die "$1 $weak; set a strong value (HOTLINE_ENV=development allows it for local tests)"
+    fi
+    warn "$1 $weak (accepted because HOTLINE_ENV=development)"
+  fi
+}
+
+# Comma-separated IPv4 addresses, each optionally /prefix or /netmask.
+check_ipv4_list() { # name value
+  for item in $(printf '%s' "$2" | tr ',' ' '); do
+    printf '%s\n' "$item" | grep -Eq '^([0-9]{1,3}\.){3}[0-9]{1,3}(/([0-9]{1,2}|([0-9]{1,3}\.){3}[0-9]{1,3}))?$' \
+      || die "$1: '$item' is not an IPv4 address or network (a.b.c.d[/nn])"
+  done
+}
+
+check_ipv4() { # name value
+  printf '%s\n' "$2" | grep -Eq '^([0-9]{1,3}\.){3}[0-9]{1,3}$' || die "$1: '$2' is not an IPv4 address"
+}
+
+write_gen() { # file ; content on stdin
+  umask 077
+  cat > "$GEN/$1.tmp"
+  mv "$GEN/$1.tmp" "$GEN/$1"
+}
+
+header() { echo "; GENERATED by docker-entrypoint.sh at container start - do not edit, do not commit"; }
+
+# ---------------------------------------------------------------- copy configs
+[ -d "$ASTERISK_CONF_SRC" ] || die "ASTERISK_CONF_SRC $ASTERISK_CONF_SRC is not a directory"
+[ -f "$DIALPLAN_SRC/extensions.conf" ] || die "$DIALPLAN_SRC/extensions.conf not found"
+mkdir -p "$ASTERISK_ETC" "$GEN"
+chmod 0750 "$GEN"
+set +f
+for f in "$ASTERISK_CONF_SRC"/*.conf; do
+  cp "$f" "$ASTERISK_ETC/$(basename "$f")"
+done
+set -f
+cp "$DIALPLAN_SRC/extensions.conf" "$ASTERISK_ETC/extensions.conf"
+
+# ---------------------------------------------------------------------- http
+ASTERISK_HTTP_BIND=${ASTERISK_HTTP_BIND:-0.0.0.0}
+check_ipv4 ASTERISK_HTTP_BIND "$ASTERISK_HTTP_BIND"
+{ header; echo "bindaddr = $ASTERISK_HTTP_BIND"; } | write_gen http-bind.conf
+
+# ----------------------------------------------------------------------- ARI
+ARI_PASSWORD=${ARI_PASSWORD:-}
+check_secret ARI_PASSWORD "$ARI_PASSWORD"
+{ header; echo "password = $ARI_PASSWORD"; } | write_gen ari-hotline.conf
+
+# ----------------------------------------------------------------------- AMI
+ASTERISK_AMI_BIND=${ASTERISK_AMI_BIND:-0.0.0.0}
+check_ipv4 ASTERISK_AMI_BIND "$ASTERISK_AMI_BIND"
+{ header; echo "bindaddr = $ASTERISK_AMI_BIND"; } | write_gen manager-bind.conf
+
+AMI_SECRET=${AMI_SECRET:-}
+check_secret AMI_SECRET "$AMI_SECRET"
+AMI_PERMIT=${AMI_PERMIT:-127.0.0.1/32}
+check_ipv4_list AMI_PERMIT "$AMI_PERMIT"
+{
+  header
+  echo "secret = $AMI_SECRET"
+  for net in $(printf '%s' "$AMI_PERMIT" | tr ',' ' '); do echo "permit = $net"; done
+} | write_gen manager-hotline.conf
+
+# ----------------------------------------------------------------- SIP trunks
+for trunk in $TRUNKS; do
+  var="SIP_TRUNK_$(printf '%s' "$trunk" | tr 'a-z-' 'A-Z_')"
+  eval "addrs=\${$var:-}"
+  if [ -n "$addrs" ]; then
+    check_ipv4_list "$var" "$addrs"
+    first=$(printf '%s' "$addrs" | cut -d, -f1 | cut -d/ -f1)
+    { header; for a in $(printf '%s' "$addrs" | tr ',' ' '); do echo "match = $a"; done; } \
+      | write_gen "trunk-$trunk-match.conf"
+    { header; echo "deny = 0.0.0.0/0.0.0.0"; for a in $(printf '%s' "$addrs" | tr ',' ' '); do echo "permit = $a"; done; } \
+      | write_gen "trunk-$trunk-acl.conf"
+    case "$addrs" in
+      */*) { header; echo "; $var is a network: no single contact, outbound needs a contact"; } | write_gen "trunk-$trunk-contact.conf" ;;
+      *) { header; echo "contact = sip:$first:5060"; } | write_gen "trunk-$trunk-contact.conf" ;;
+    esac
+  else
+    [ "$HOTLINE_ENV" = production ] && [ "$trunk" = carrier ] && warn "$var is not set: no citizen call can arrive"
+    { header; echo "; $var not set: matches nothing routable"; echo "match = $UNCONFIGURED_TRUNK_IP"; } \
+      | write_gen "trunk-$trunk-match.conf"
+    { header; echo "; $var not set: refuse everything"; echo "deny = 0.0.0.0/0.0.0.0"; } \
+      | write_gen "trunk-$trunk-acl.conf"
+    { header; echo "; $var not set: no contact"; } | write_gen "trunk-$trunk-contact.conf"
+  fi
+done
+
+# --------------------------------------------------------------------- agents
+AGENT_SIP_PASSWORDS=${AGENT_SIP_PASSWORDS:-}
+# Validate in this shell first: `die` inside a pipeline would only end a subshell.
+for pair in $(printf '%s' "$AGENT_SIP_PASSWORDS" | tr ',' ' '); do
+  name=${pair%%:*}
+  pw=${pair#*:}
+  [ "$name" != "$pair" ] || die "AGENT_SIP_PASSWORDS: entry '$name' has no ':password'"
+  printf '%s\n' "$name" | grep -Eq '^agent[0-9]{3,8}$' || die "AGENT_SIP_PASSWORDS: '$name' is not an agent endpoint name (agentNNNN)"
+  case "$pw" in *:*) die "AGENT_SIP_PASSWORDS: password of $name contains ':'" ;; esac
+  check_secret "AGENT_SIP_PASSWORDS($name)" "$pw"
+done
+{
+  header
+  for pair in $(printf '%s' "$AGENT_SIP_PASSWORDS" | tr ',' ' '); do
+    name=${pair%%:*}
+    pw=${pair#*:}
+    echo ""
+    echo "[$name]"
+    echo "type = auth"
+    echo "auth_type = userpass"
+    echo "username = $name"
+    echo "password = $pw"
+  done
+} | write_gen agent-auth.conf
+[ -n "$AGENT_SIP_PASSWORDS" ] || warn "AGENT_SIP_PASSWORDS is not set: no agent softphone can register"
+
+AGENT_MEDIA_ADDRESS=${AGENT_MEDIA_ADDRESS:-}
+[ -z "$AGENT_MEDIA_ADDRESS" ] || check_ipv4 AGENT_MEDIA_ADDRESS "$AGENT_MEDIA_ADDRESS"
+{
+  header
+  [ -z "$AGENT_MEDIA_ADDRESS" ] || echo "media_address = $AGENT_MEDIA_ADDRESS"
+} | write_gen agent-media.conf
+
+RTP_ICE_PERMIT=${RTP_ICE_PERMIT:-}
+[ -z "$RTP_ICE_PERMIT" ] || check_ipv4_list RTP_ICE_PERMIT "$RTP_ICE_PERMIT"
+{
+  header
+  if [ -n "$RTP_ICE_PERMIT" ]; then
+    echo "ice_deny = 0.0.0.0/0"
+    for net in $(printf '%s' "$RTP_ICE_PERMIT" | tr ',' ' '); do echo "ice_permit = $net"; done
+  fi
+} | write_gen rtp-ice.conf
+
+# --------------------------------------------------------------- ownership
+if id asterisk >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  chown -R asterisk:asterisk "$GEN"
+  for d in /var/spool/asterisk/recording /var/lib/asterisk /var/log/asterisk /var/run/asterisk; do
+    [ -d "$d" ] && chown asterisk:asterisk "$d" || true
+  done
+fi
+
+echo "docker-entrypoint: configuration rendered into $ASTERISK_ETC (HOTLINE_ENV=$HOTLINE_ENV)" >&2
+
+if [ "${1:-}" = "--render-only" ]; then
+  exit 0
+fi
+if [ "$#" -gt 0 ]; then
+  exec "$@"
+fi
+if id asterisk >/dev/null 2>&1; then
+  exec asterisk -f -n -T -U asterisk -G asterisk
+fi
+exec asterisk -f -n -T
