@@ -1,0 +1,57 @@
+/**
+ * Binds the pure IVR engine to the session's {@link CallFlow} port: picks the
+ * flow for the route decision and builds the engine's start context.
+ */
+import * as engine from '../ivr/engine.js';
+import { EN_FLOW_ID, SURVEY_FLOW_ID, ZH_FLOW_ID } from '../ivr/default-flow.js';
+import type { Flow, IvrState, Lang } from '../ivr/types.js';
+import type { CallFlow, RouteDecision } from './ports.js';
+
+export interface FlowBindingOptions {
+  flows: Record<string, Flow>;
+  /** Local "YYYY-MM-DD" holidays and adjusted working days, for `when` nodes. */
+  calendar?: () => { holidays: string[]; workdays: string[] };
+}
+
+/**
+ * Calls routed away from the 12345 flow still go through the engine, as a
+ * two-node flow built from the decision: the announcements, then the transfer
+ * (sub-center, sub-platform) or a polite end (a cancelled number that releases).
+ */
+function decisionFlow(decision: Exclude<RouteDecision, { action: 'hotline' }>): Flow {
+  const out = decision.action === 'target' ? { type: 'transfer' as const, target: decision.target } : { type: 'hangup' as const };
+  const nodes: Flow['nodes'] = { out };
+  return { id: `route-${decision.routeId}`, start: 'out', nodes, fallback: { skill: 'general' } };
+}
+
+export function createCallFlow(o: FlowBindingOptions): CallFlow {
+  return {
+    start({ decision, language, source, now }) {
+      const lang: Lang = language === 'en' ? 'en' : 'zh';
+      const cal = o.calendar?.() ?? { holidays: [], workdays: [] };
+      const flows = { ...o.flows };
+      let flow: Flow;
+      if (decision.action === 'hotline') {
+        flow = flows[decision.flowId ?? (lang === 'en' ? EN_FLOW_ID : ZH_FLOW_ID)] ?? flows[ZH_FLOW_ID]!;
+      } else {
+        flow = decisionFlow(decision);
+        flows[flow.id] = flow;
+      }
+      return engine.start(flow, {
+        lang,
+        announce: decision.announce,
+        ...(decision.action === 'hotline' && decision.line ? { skill: decision.skill } : {}),
+        priority: decision.action === 'hotline' ? decision.priority : 0,
+        source,
+        flows,
+        surveyFlowId: SURVEY_FLOW_ID,
+        holidays: cal.holidays,
+        workdays: cal.workdays,
+        now,
+      });
+    },
+    next(state, input, now) {
+      return engine.next(state as IvrState, input, now);
+    },
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * Demo calls: a person dials a number on the built-in simulated PBX, presses
+ * digits and sees what the caller hears and where the call goes. Used by the
+ * demo page and CLI, and by "test-dial" of draft routing tables.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { App } from '../app.js';
+import type { CallPathStep } from '../calls/record.js';
+import type { TestCall, TestSide } from '../../tests/support/test-side.js';
+
+type Catalogue = Record<string, { zh: string; en: string }>;
+
+export function loadCatalogue(path = new URL('../../prompts/catalogue.json', import.meta.url)): Catalogue {
+  return JSON.parse(readFileSync(path, 'utf8')) as Catalogue;
+}
+
+export interface DemoCallView {
+  id: string;
+  dialed: string;
+  state: 'ringing' | 'in-call' | 'ended';
+  /** What the caller heard, in order, as text. */
+  heard: { at: number; text: string }[];
+  /** The recorded path through routing, IVR, queue and agents. */
+  path: CallPathStep[];
+  outcome?: string;
+}
+
+interface DemoCall {
+  call: TestCall;
+  dialed: string;
+  /** The hotline's call id (the ;2 half), once the session exists. */
+  callId?: string;
+  ended: boolean;
+  finalPath?: CallPathStep[];
+  outcome?: string;
+}
+
+export class DemoCalls {
+  private readonly calls = new Map<string, DemoCall>();
+  private seq = 0;
+
+  constructor(
+    private readonly app: App,
+    private readonly side: TestSide,
+    private readonly catalogue: Catalogue,
+  ) {}
+
+  async dial(number: string, caller: string): Promise<string> {
+    if (!/^[0-9*#+]{2,20}$/.test(number)) throw new DemoInputError('number', '号码只能包含数字 / the number may only contain digits');
+    if (!/^\+?[0-9]{3,20}$/.test(caller)) throw new DemoInputError('caller', '主叫号码无效 / invalid caller number');
+    const call = await this.side.call(number, caller);
+    const id = `demo-${++this.seq}`;
+    const entry: DemoCall = { call, dialed: number, ended: false };
+    this.calls.set(id, entry);
+    void call.ended(24 * 3600_000).then(
+      () => (entry.ended = true),
+      () => undefined,
+    );
+    return id;
+  }
+
+  async press(id: string, digits: string): Promise<void> {
+    if (!/^[0-9*#]{1,32}$/.test(digits)) throw new DemoInputError('digits', '只能按 0-9、* 和 # / only 0-9, * and #');
+    await this.get(id).call.press(digits);
+  }
+
+  async hangup(id: string): Promise<void> {
+    await this.get(id).call.hangup();
+  }
+
+  view(id: string): DemoCallView {
+    const c = this.get(id);
+    const session = this.sessionFor(c);
+    if (session) {
+      c.callId = session.callId;
+      c.finalPath = session.record.path;
+      c.outcome = session.record.outcome;
+    }
+    const path = c.finalPath ?? [];
+    const lang = session?.record.language === 'en' ? 'en' : 'zh';
+    return {
+      id,
+      dialed: c.dialed,
+      state: c.ended ? 'ended' : c.callId ? 'in-call' : 'ringing',
+      heard: path.filter((p) => p.kind === 'prompt').map((p) => ({ at: p.at, text: this.say(p.detail, lang) })),
+      path,
+      ...(c.outcome ? { outcome: c.outcome } : {}),
+    };
+  }
+
+  private sessionFor(c: DemoCall) {
+    if (c.callId) return this.app.calls.session(c.callId);
+    // The session is keyed by the hotline's half of the Local pair; match it by creation order.
+    const taken = new Set([...this.calls.values()].map((x) => x.callId).filter(Boolean));
+    return this.app.calls.active.find((s) => !taken.has(s.callId) && s.record.dialed === c.dialed);
+  }
+
+  /** Turn a prompt step ("welcome menu-intro digits:123") into the words the caller hears. */
+  private say(detail: string, lang: 'zh' | 'en'): string {
+    return detail
+      .split(' ')
+      .map((part) => {
+        const m = /^(digits|number|text):(.*)$/.exec(part);
+        if (m) return m[2];
+        return this.catalogue[part]?.[lang] ?? `[${part}]`;
+      })
+      .join(' ');
+  }
+
+  private get(id: string): DemoCall {
+    const c = this.calls.get(id);
+    if (!c) throw new DemoInputError('id', `没有这个通话 / no such call: ${id}`);
+    return c;
+  }
+}
+
+export class DemoInputError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The demo's HTTP routes: the page and a small JSON API behind it. Demo only, loopback only. */
+export async function demoRoutes(http: FastifyInstance, opts: { demo: DemoCalls; page: string }): Promise<void> {
+  const { demo } = opts;
+  const fail = (err: unknown) => {
+    if (err instanceof DemoInputError) return { status: 400, body: { error: { code: 'invalid-input', field: err.field, message: err.message } } };
+    return { status: 502, body: { error: { code: 'pbx-error', message: (err as Error).message } } };
+  };
+  http.get('/demo', { config: { access: 'public' } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(opts.page));
+  http.post('/api/demo/calls', { config: { access: 'public' } }, async (req, reply) => {
+    const b = (req.body ?? {}) as { number?: unknown; caller?: unknown };
+    try {
+      const id = await demo.dial(String(b.number ?? ''), String(b.caller ?? '13800138000'));
+      return { id };
+    } catch (err) {
+      const f = fail(err);
+      return reply.code(f.status).send(f.body);
+    }
+  });
+  http.post('/api/demo/calls/:id/digits', { config: { access: 'public' } }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    try {
+      await demo.press(id, String((req.body as { digits?: unknown } | undefined)?.digits ?? ''));
+      return { ok: true };
+    } catch (err) {
+      const f = fail(err);
+      return reply.code(f.status).send(f.body);
+    }
+  });
+  http.delete('/api/demo/calls/:id', { config: { access: 'public' } }, async (req, reply) => {
+    try {
+      await demo.hangup((req.params as { id: string }).id);
+      return { ok: true };
+    } catch (err) {
+      const f = fail(err);
+      return reply.code(f.status).send(f.body);
+    }
+  });
+  http.get('/api/demo/calls/:id', { config: { access: 'public' } }, async (req, reply) => {
+    try {
+      return demo.view((req.params as { id: string }).id);
+    } catch (err) {
+      const f = fail(err);
+      return reply.code(f.status).send(f.body);
+    }
+  });
+}
