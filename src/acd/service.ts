@@ -1,0 +1,626 @@
+/**
+ * The ACD service: one per server instance, all sharing the state in Redis.
+ *
+ * @remarks
+ * Dispatch: every instance runs the same loop, woken by pub/sub (`wake`) and a
+ * short interval. A run takes a short Redis lock (so one router run at a time
+ * sees the whole, global state: longest-idle is global), sweeps expired offers,
+ * finished wrap-ups and dead instances, reads a snapshot, asks the pure router
+ * for decisions and applies each with the atomic `match` script (a
+ * compare-and-set on the call's and the agent's state and the agent's idle
+ * time). An offer is pushed to the inbox of the instance that owns the call;
+ * each instance hands only its own offers to its `onOffer` listeners.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ContactEvent } from '../telephony/ami-pbx.js';
+import {
+  dialStringFor,
+  ruleFor,
+  validateAgent,
+  validateGroup,
+  validateSeatFile,
+  type AcdConfig,
+  type Agent,
+  type AgentStateName,
+  type FieldError,
+  type SeatGroup,
+} from './model.js';
+import type { AcdPort, EnqueueRequest, LeaveReason, Offer, OfferFailure, QueuePosition } from './port.js';
+import { RedisAcdStore, type AgentRuntime, type EntryRecord } from './redis-acd.js';
+import { compareCalls, expectedWaitSec, positionOf, route, type RouterSnapshot, type WaitingCall } from './router.js';
+
+export interface AcdOptions {
+  redis: Redis;
+  keyPrefix: string;
+  instanceId: string;
+  logger: Logger;
+  clock?: () => number;
+  config: AcdConfig;
+}
+
+/** Events pushed to consoles (agent and supervisor pages). Never carry phone numbers. */
+export type AcdEvent =
+  | { type: 'agent'; agentId: string; state: AgentStateName; reason: string; at: number }
+  | { type: 'queue'; callId: string; skill: string; change: string; at: number; agentId?: string; waitMs?: number }
+  | { type: 'instance'; instanceId: string; change: string; at: number };
+
+export interface AgentView extends Agent {
+  state: AgentStateName;
+  reason: string;
+  /** Epoch ms of the last state change. */
+  since: number;
+  idleSince: number;
+  callId?: string;
+  misses: number;
+  loggedIn: boolean;
+  registered: boolean;
+  dialStringResolved: string;
+}
+
+export interface QueueView {
+  skill: string;
+  waiting: number;
+  ringing: number;
+  callbacks: number;
+  longestWaitSec: number;
+}
+
+export interface Counters {
+  offered: number;
+  answered: number;
+  abandoned: number;
+  /** Average speed of answer, seconds. */
+  asaSec: number;
+  /** abandoned / (answered + abandoned). */
+  abandonRate: number;
+  /** answered / (answered + abandoned); the target is ≥ 0.98. */
+  answerRate: number;
+  averageAbandonWaitSec: number;
+  callbacksRequested: number;
+  callbacksExpired: number;
+  lost: number;
+}
+
+export interface AcdStats {
+  day: string;
+  all: Counters;
+  lines: Record<string, Counters>;
+  skills: Record<string, Counters>;
+  groups: Record<string, Counters>;
+}
+
+export type AgentCommandResult = { ok: true; state: AgentStateName } | { ok: false; error: string };
+export type AdminResult = { ok: true } | { ok: false; errors: FieldError[] };
+
+const LOCK = 'lock:dispatch';
+
+export class Acd implements AcdPort {
+  readonly store: RedisAcdStore;
+  private readonly clock: () => number;
+  private readonly log: Logger;
+  private readonly config: AcdConfig;
+  private readonly instanceId: string;
+  private subscriber: Redis | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private running = false;
+  private again = false;
+  private started = false;
+  private readonly offerListeners = new Set<(o: Offer) => void>();
+  private readonly eventListeners = new Set<(e: AcdEvent) => void>();
+
+  constructor(private readonly opts: AcdOptions) {
+    this.store = new RedisAcdStore(opts.redis, opts.keyPrefix);
+    this.clock = opts.clock ?? Date.now;
+    this.config = opts.config;
+    this.instanceId = opts.instanceId;
+    this.log = opts.logger.child({ component: 'acd', instanceId: opts.instanceId });
+  }
+
+  private now(): number {
+    return Math.floor(this.clock());
+  }
+
+  /** Local calendar day (yyyymmdd) of an instant, for the statistics keys. */
+  day(at: number): string {
+    return new Date(at + this.config.utcOffsetMin * 60_000).toISOString().slice(0, 10).replace(/-/g, '');
+  }
+
+  private run(name: Parameters<RedisAcdStore['run']>[0], at: number, ...args: (string | number)[]): Promise<unknown> {
+    return this.store.run(name, at, this.day(at), ...args);
+  }
+
+  // ───────────────────────────── lifecycle ─────────────────────────────
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const hbMs = Math.round(this.config.heartbeatTtlSec * 1000);
+    await this.store.heartbeat(this.instanceId, hbMs);
+    const sub = this.opts.redis.duplicate();
+    this.subscriber = sub;
+    sub.on('error', (err: Error) => this.log.warn({ err }, 'ACD subscriber error'));
+    const wake = this.store.key('wake');
+    const inbox = this.store.key(`inbox:${this.instanceId}`);
+    const events = this.store.key('events');
+    sub.on('message', (channel: string, message: string) => {
+      if (channel === wake) this.schedule();
+      else if (channel === inbox) void this.drainInbox();
+      else if (channel === events) this.emitEvent(message);
+    });
+    await sub.subscribe(wake, inbox, events);
+    this.timers.push(
+      setInterval(() => {
+        this.store.heartbeat(this.instanceId, hbMs).catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'));
+      }, Math.max(20, Math.floor(hbMs / 3))),
+      setInterval(() => this.schedule(), this.config.dispatchIntervalMs),
+    );
+    this.schedule();
+  }
+
+  /**
+   * Stops the loops. Graceful (default): the heartbeat is removed so that any
+   * instance reclaims this instance's agents and drops its callers at once.
+   * `{ graceful: false }` only stops — as a crash would — and is for tests.
+   */
+  async stop(opts: { graceful?: boolean } = {}): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    clearTimeout(this.retryTimer);
+    const sub = this.subscriber;
+    this.subscriber = undefined;
+    if (sub) sub.disconnect();
+    // let a run in progress finish before the caller closes the connection
+    for (let i = 0; i < 100 && this.running; i++) await new Promise((r) => setTimeout(r, 10));
+    if (opts.graceful !== false) {
+      await this.store.clearHeartbeat(this.instanceId);
+      await this.run('sweep', this.now(), this.instanceId, this.config.autoPauseAfterMisses);
+    }
+  }
+
+  // ───────────────────────────── call side (AcdPort) ─────────────────────────────
+
+  async enqueue(e: EnqueueRequest): Promise<QueuePosition> {
+    const at = this.now();
+    await this.run(
+      'enqueue',
+      at,
+      e.callId,
+      e.skill,
+      e.minLevel ?? 0,
+      e.priority,
+      Math.floor(e.joinedAt),
+      this.instanceId,
+      e.lineNumber ?? '',
+      e.language ?? '',
+    );
+    if (e.callback) await this.requestCallback(e.callId, e.callback.number, at);
+    return (await this.position(e.callId)) ?? { position: 1, expectedWaitSec: 0 };
+  }
+
+  async leave(callId: string, reason: LeaveReason, at: number): Promise<void> {
+    const changed = await this.run('leave', at, callId, reason);
+    if (changed && reason === 'abandoned') this.log.info({ callId }, 'caller abandoned the queue');
+  }
+
+  async position(callId: string): Promise<QueuePosition | undefined> {
+    const me = await this.store.entry(callId);
+    if (!me) return undefined;
+    const calls = (await this.store.entriesOfSkill(me.skill)).map(toWaiting);
+    const position = positionOf(callId, calls) ?? 1;
+    const agents = await this.loadAgents();
+    const staffed = agents.filter(
+      ({ agent, rt }) => rt.loggedIn && rt.state !== 'offline' && (agent.skills[me.skill] ?? 0) >= 1,
+    ).length;
+    return { position, expectedWaitSec: expectedWaitSec(position, staffed, this.config.averageHandleSec) };
+  }
+
+  onOffer(listener: (offer: Offer) => void): () => void {
+    this.offerListeners.add(listener);
+    return () => this.offerListeners.delete(listener);
+  }
+
+  async offerAnswered(offerId: string, at: number): Promise<boolean> {
+    return (await this.run('answered', at, offerId)) === 1;
+  }
+
+  async offerFailed(offerId: string, reason: OfferFailure, at: number): Promise<void> {
+    const cb = this.config.callback;
+    await this.run('failed', at, offerId, reason, this.config.autoPauseAfterMisses, cb.maxAttempts, Math.round(cb.retryDelaySec * 1000));
+    this.schedule();
+  }
+
+  async callEnded(callId: string, agentId: string, at: number): Promise<void> {
+    const cb = this.config.callback;
+    await this.run(
+      'callEnded',
+      at,
+      callId,
+      agentId,
+      Math.round(this.config.wrapUpSec * 1000),
+      cb.maxAttempts,
+      Math.round(cb.retryDelaySec * 1000),
+    );
+  }
+
+  async requestCallback(callId: string, number: string, at: number): Promise<void> {
+    const expiresAt = at + Math.round(this.config.callback.expirySec * 1000);
+    await this.run('requestCallback', at, callId, number, expiresAt);
+  }
+
+  // ───────────────────────────── agent side ─────────────────────────────
+
+  async login(agentId: string): Promise<AgentCommandResult> {
+    return this.agentCommand(agentId, 'login');
+  }
+
+  async logout(agentId: string): Promise<AgentCommandResult> {
+    return this.agentCommand(agentId, 'logout');
+  }
+
+  /** From the console: `available` (also ends wrap-up early) or `paused` with a reason (示忙); `offline` logs out. */
+  async setAgentState(agentId: string, state: 'available' | 'paused' | 'offline', reason = ''): Promise<AgentCommandResult> {
+    if (state === 'offline') return this.logout(agentId);
+    return this.agentCommand(agentId, state, reason);
+  }
+
+  /** A softphone registration change seen through AMI (ContactStatus). */
+  async onContact(event: ContactEvent): Promise<void> {
+    const ids = await this.opts.redis.hmget(this.store.key('cfg:ext'), event.aor, event.endpoint);
+    const agentId = ids.find((x): x is string => typeof x === 'string');
+    if (!agentId) return;
+    const r = await this.agentCommand(agentId, event.registered ? 'registered' : 'unregistered');
+    if (r.ok) this.log.info({ agentId, registered: event.registered, state: r.state }, 'softphone registration changed');
+  }
+
+  private async agentCommand(agentId: string, cmd: string, reason = ''): Promise<AgentCommandResult> {
+    const res = String(
+      await this.run('agent', this.now(), agentId, cmd, reason, this.config.requireRegistration ? '0' : '1'),
+    );
+    if (res.startsWith('error:')) return { ok: false, error: res.slice(6) };
+    this.schedule();
+    return { ok: true, state: res as AgentStateName };
+  }
+
+  /** Agents with their state, for the supervisor page. */
+  async agents(): Promise<AgentView[]> {
+    return (await this.loadAgents()).map(({ agent, rt }) => {
+      const v: AgentView = {
+        ...agent,
+        state: rt.state as AgentStateName,
+        reason: rt.reason,
+        since: rt.since,
+        idleSince: rt.idleSince,
+        misses: rt.misses,
+        loggedIn: rt.loggedIn,
+        registered: rt.registered,
+        dialStringResolved: dialStringFor(agent, this.config.dialTemplate),
+      };
+      if (rt.callId) v.callId = rt.callId;
+      return v;
+    });
+  }
+
+  /** Waiting calls per skill, for the supervisor page. */
+  async queues(now = this.now()): Promise<QueueView[]> {
+    const bySkill = new Map<string, QueueView>();
+    for (const e of await this.store.entries()) {
+      const q = bySkill.get(e.skill) ?? { skill: e.skill, waiting: 0, ringing: 0, callbacks: 0, longestWaitSec: 0 };
+      q.waiting++;
+      if (e.state !== 'queued') q.ringing++;
+      if (e.callback) q.callbacks++;
+      q.longestWaitSec = Math.max(q.longestWaitSec, Math.floor((now - e.joinedAt) / 1000));
+      bySkill.set(e.skill, q);
+    }
+    return [...bySkill.values()].sort((a, b) => (a.skill < b.skill ? -1 : 1));
+  }
+
+  /** Today's counters per line, skill queue and seat group. */
+  async stats(now = this.now()): Promise<AcdStats> {
+    const day = this.day(now);
+    const raw = await this.store.statsHash(day);
+    const acc = new Map<string, Record<string, number>>();
+    for (const [k, v] of Object.entries(raw)) {
+      const [field, dim] = k.split('|');
+      if (!field || !dim) continue;
+      const m = acc.get(dim) ?? {};
+      m[field] = Number(v);
+      acc.set(dim, m);
+    }
+    const out: AcdStats = { day, all: counters({}), lines: {}, skills: {}, groups: {} };
+    for (const [dim, m] of acc) {
+      const c = counters(m);
+      if (dim === 'all') out.all = c;
+      else if (dim.startsWith('line:')) out.lines[dim.slice(5)] = c;
+      else if (dim.startsWith('skill:')) out.skills[dim.slice(6)] = c;
+      else if (dim.startsWith('group:')) out.groups[dim.slice(6)] = c;
+    }
+    return out;
+  }
+
+  onAgentEvent(listener: (e: AcdEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  private emitEvent(message: string): void {
+    let e: AcdEvent;
+    try {
+      e = JSON.parse(message) as AcdEvent;
+    } catch {
+      return;
+    }
+    for (const l of this.eventListeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.log.warn({ err }, 'ACD event listener failed');
+      }
+    }
+  }
+
+  // ───────────────────────────── admin data ─────────────────────────────
+
+  async listGroups(): Promise<SeatGroup[]> {
+    const h = await this.opts.redis.hgetall(this.store.key('cfg:groups'));
+    return Object.values(h).map((v) => JSON.parse(v) as SeatGroup).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  async listAgents(): Promise<Agent[]> {
+    const h = await this.opts.redis.hgetall(this.store.key('cfg:agents'));
+    return Object.values(h).map((v) => JSON.parse(v) as Agent).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  async upsertGroup(input: unknown): Promise<AdminResult> {
+    const r = validateGroup(input);
+    if (!r.ok) return r;
+    await this.opts.redis.hset(this.store.key('cfg:groups'), r.value.id, JSON.stringify(r.value));
+    return { ok: true };
+  }
+
+  /** Removes a group unless agents still belong to it. */
+  async removeGroup(id: string): Promise<AdminResult> {
+    const users = (await this.listAgents()).filter((a) => a.groups.includes(id));
+    if (users.length > 0) {
+      return { ok: false, errors: [{ field: 'id', message: `group ${id} still has agents: ${users.map((a) => a.id).join(', ')}` }] };
+    }
+    await this.opts.redis.hdel(this.store.key('cfg:groups'), id);
+    return { ok: true };
+  }
+
+  async upsertAgent(input: unknown): Promise<AdminResult> {
+    const groups = new Set((await this.listGroups()).map((g) => g.id));
+    const r = validateAgent(input, groups);
+    if (!r.ok) return r;
+    const agent = r.value;
+    const redis = this.opts.redis;
+    const owner = await redis.hget(this.store.key('cfg:ext'), agent.extension);
+    if (owner && owner !== agent.id) {
+      return { ok: false, errors: [{ field: 'extension', message: `extension ${agent.extension} belongs to agent ${owner}` }] };
+    }
+    const old = await redis.hget(this.store.key('cfg:agents'), agent.id);
+    const m = redis.multi();
+    if (old) {
+      const prev = JSON.parse(old) as Agent;
+      if (prev.extension !== agent.extension) m.hdel(this.store.key('cfg:ext'), prev.extension);
+    }
+    m.hset(this.store.key('cfg:agents'), agent.id, JSON.stringify(agent));
+    m.hset(this.store.key('cfg:ext'), agent.extension, agent.id);
+    m.sadd(this.store.key('agents'), agent.id);
+    await m.exec();
+    return { ok: true };
+  }
+
+  /** Logs the agent out (a call in progress finishes) and deletes it. */
+  async removeAgent(id: string): Promise<AdminResult> {
+    const redis = this.opts.redis;
+    const old = await redis.hget(this.store.key('cfg:agents'), id);
+    if (!old) return { ok: false, errors: [{ field: 'id', message: `unknown agent ${id}` }] };
+    const rt = (await this.store.agentRuntimes([id])).get(id);
+    if (rt && (rt.state === 'ringing' || rt.state === 'on-call')) {
+      return { ok: false, errors: [{ field: 'id', message: `agent ${id} is ${rt.state}; log out first` }] };
+    }
+    await this.logout(id);
+    const prev = JSON.parse(old) as Agent;
+    await redis
+      .multi()
+      .hdel(this.store.key('cfg:agents'), id)
+      .hdel(this.store.key('cfg:ext'), prev.extension)
+      .srem(this.store.key('agents'), id)
+      .del(this.store.key(`agent:${id}`))
+      .exec();
+    return { ok: true };
+  }
+
+  /** Loads a seat file (`data/seats/<city>.json`): groups first, then agents. */
+  async seed(input: unknown): Promise<AdminResult> {
+    const r = validateSeatFile(input);
+    if (!r.ok) return r;
+    for (const g of r.value.groups) await this.upsertGroup(g);
+    const errors: FieldError[] = [];
+    for (const [i, a] of r.value.agents.entries()) {
+      const res = await this.upsertAgent(a);
+      if (!res.ok) errors.push(...res.errors.map((e) => ({ field: `agents[${i}].${e.field}`, message: e.message })));
+    }
+    return errors.length ? { ok: false, errors } : { ok: true };
+  }
+
+  // ───────────────────────────── dispatch ─────────────────────────────
+
+  /** Coalesces wake-ups: at most one run at a time on this instance, plus one more if woken meanwhile. */
+  schedule(): void {
+    if (!this.started) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.dispatchLoop();
+  }
+
+  private async dispatchLoop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        const ran = await this.dispatchOnce();
+        if (!ran && this.started) {
+          // another instance holds the lock; look again shortly so this wake-up is not lost
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => this.schedule(), 25);
+        }
+      } while (this.again && this.started);
+    } catch (err) {
+      this.log.error({ err }, 'ACD dispatch failed');
+    } finally {
+      this.running = false;
+    }
+    await this.drainInbox();
+  }
+
+  /** One router run under the dispatch lock. Returns false when another instance holds the lock. */
+  async dispatchOnce(): Promise<boolean> {
+    const token = `${this.instanceId}:${randomUUID()}`;
+    if (!(await this.store.tryLock(LOCK, token, 5000))) return false;
+    try {
+      const now = this.now();
+      await this.run('sweep', now, this.instanceId, this.config.autoPauseAfterMisses);
+      const [entries, agents] = await Promise.all([this.store.entries(), this.loadAgents()]);
+      const snapshot = this.snapshot(entries, agents);
+      const decisions = route(snapshot, now);
+      if (decisions.length === 0) return true;
+      const byId = new Map(agents.map((a) => [a.agent.id, a.agent]));
+      const expiresAt = now + Math.round((this.config.noAnswerSec + this.config.offerGraceSec) * 1000);
+      const results = await Promise.all(
+        decisions.map((d) => {
+          const agent = byId.get(d.agentId)!;
+          return this.run(
+            'match',
+            now,
+            d.callId,
+            d.agentId,
+            randomUUID(),
+            String(d.agentIdleSince),
+            expiresAt,
+            dialStringFor(agent, this.config.dialTemplate),
+            this.config.noAnswerSec,
+          );
+        }),
+      );
+      results.forEach((r, i) => {
+        const d = decisions[i]!;
+        if (r === 'ok') this.log.debug({ callId: d.callId, agentId: d.agentId, tier: d.tier }, 'call offered');
+        else this.log.debug({ callId: d.callId, agentId: d.agentId, result: r }, 'decision refused');
+      });
+      return true;
+    } finally {
+      await this.store.unlock(LOCK, token);
+    }
+  }
+
+  private snapshot(entries: EntryRecord[], agents: { agent: Agent; rt: AgentRuntime; peak: boolean }[]): RouterSnapshot {
+    const queueLength: Record<string, number> = {};
+    for (const e of entries) queueLength[e.skill] = (queueLength[e.skill] ?? 0) + 1;
+    return {
+      calls: entries.filter((e) => e.state === 'queued').map(toWaiting),
+      agents: agents.map(({ agent, rt, peak }) => ({
+        id: agent.id,
+        available: rt.state === 'available' && rt.loggedIn && rt.registered,
+        idleSince: rt.idleSince,
+        skills: agent.skills,
+        peak,
+      })),
+      queueLength,
+      config: {
+        rules: this.config.rules,
+        defaultRule: this.config.defaultRule,
+        missExcludeSec: this.config.missExcludeSec,
+        languageSkills: this.config.languageSkills,
+      },
+    };
+  }
+
+  private async loadAgents(): Promise<{ agent: Agent; rt: AgentRuntime; peak: boolean }[]> {
+    const [agents, groups] = await Promise.all([this.listAgents(), this.listGroups()]);
+    const peakGroups = new Set(groups.filter((g) => g.kind === 'peak').map((g) => g.id));
+    const rts = await this.store.agentRuntimes(agents.map((a) => a.id));
+    return agents.map((agent) => ({
+      agent,
+      rt: rts.get(agent.id)!,
+      // a peak seat belongs only to peak groups: it takes overflow, not the regular queue
+      peak: agent.groups.length > 0 && agent.groups.every((g) => peakGroups.has(g)),
+    }));
+  }
+
+  private draining = false;
+
+  /** Hands this instance's new offers to the session. */
+  private async drainInbox(): Promise<void> {
+    if (this.draining || !this.started) return;
+    this.draining = true;
+    try {
+      for (;;) {
+        const ids = await this.store.popInbox(this.instanceId);
+        if (ids.length === 0) break;
+        for (const id of ids) {
+          const o = await this.store.offer(id);
+          // gone already: withdrawn or expired before we saw it
+          if (!o || o.answered || o.owner !== this.instanceId) continue;
+          const offer: Offer = {
+            offerId: o.offerId,
+            callId: o.callId,
+            agentId: o.agentId,
+            dialString: o.dialString,
+            timeoutSec: o.timeoutSec,
+          };
+          if (o.callback) offer.callback = { number: o.callback, attempt: o.attempt + 1 };
+          for (const l of this.offerListeners) {
+            try {
+              l(offer);
+            } catch (err) {
+              this.log.error({ err, callId: o.callId }, 'offer listener failed');
+            }
+          }
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'draining the offer inbox failed');
+    } finally {
+      this.draining = false;
+    }
+  }
+}
+
+function toWaiting(e: EntryRecord): WaitingCall {
+  const c: WaitingCall = { callId: e.callId, skill: e.skill, priority: e.priority, joinedAt: e.joinedAt };
+  if (e.minLevel > 0) c.minLevel = e.minLevel;
+  if (e.language) c.language = e.language;
+  if (e.notBefore !== undefined) c.notBefore = e.notBefore;
+  if (e.missedBy) c.missedBy = e.missedBy;
+  if (e.callback) c.callback = true;
+  return c;
+}
+
+function counters(m: Record<string, number>): Counters {
+  const answered = m.answered ?? 0;
+  const abandoned = m.abandoned ?? 0;
+  const settled = answered + abandoned;
+  return {
+    offered: m.offered ?? 0,
+    answered,
+    abandoned,
+    asaSec: answered ? Math.round((m.waitAnsweredMs ?? 0) / answered) / 1000 : 0,
+    abandonRate: settled ? abandoned / settled : 0,
+    answerRate: settled ? answered / settled : 1,
+    averageAbandonWaitSec: abandoned ? Math.round((m.waitAbandonedMs ?? 0) / abandoned) / 1000 : 0,
+    callbacksRequested: m.callbackRequested ?? 0,
+    callbacksExpired: m.callbackExpired ?? 0,
+    lost: m.lost ?? 0,
+  };
+}
+
+// Exported for the supervisor page and tests.
+export { compareCalls, ruleFor };
