@@ -344,6 +344,15 @@ describe('stale events', () => {
     expect(sim.activePlay?.media).toEqual(['ticket-enter-number']);
   });
 
+  it('GIVEN the welcome stopped by type-ahead WHEN its playback-done arrives during the next prompt THEN that prompt is not cut short', () => {
+    const sim = call();
+    const welcome = sim.activePlay?.token ?? '';
+    sim.press('2');
+    expect(sim.activePlay?.media).toEqual(['transferring-to-agent']);
+    expect(sim.send({ type: 'playback-done', token: welcome })).toEqual([]);
+    expect(sim.outcome).toBeUndefined();
+  });
+
   it('GIVEN a menu timer cancelled by a digit WHEN its timeout still arrives THEN nothing happens', () => {
     const sim = atMainMenu();
     sim.finishPlayback();
