@@ -105,7 +105,7 @@ describe('engine property: never throws, never traps, never hangs up on menu err
       // After a queue, an agent hang-up runs the survey, which also ends by itself.
       if (sim.outcome?.type === 'queue' && !sim.state.surveyed) {
         sim.send({ type: 'agent-hung-up' });
-        for (let m = 0; m < 50 && !(isDone(sim.state) && sim.outcome?.type === 'hangup'); m++) {
+        for (let m = 0; m < 50 && !isDone(sim.state); m++) {
           if (sim.activePlay) sim.finishPlayback();
           else if (sim.timers.length > 0) sim.fireTimer();
           else break;
