@@ -12,6 +12,24 @@
  * The IVR is over once a `queue`, `transfer` or `hangup` command has been
  * emitted (`isDone(state)`); after `queue`, an `agent-hung-up` input runs the
  * satisfaction survey flow (`ctx.surveyFlowId`) if there is one, else hangs up.
+ *
+ * How a session executes commands:
+ * - `play`: ARI play of `media.map(mediaUri)` (skip undefined) with `lang`; when
+ *   ARI reports the playback finished (also after a stop), send
+ *   `playback-done` with the token (`failed: true` if it failed or could not
+ *   start). If nothing is playable, send `playback-done` at once. `bargeIn`
+ *   is informational: the engine decides what a digit does; just forward DTMF.
+ * - `stop-playback`: stop that playback (ignore "not found").
+ * - `start-timer` / `cancel-timer`: setTimeout/clearTimeout; on expiry send
+ *   `timeout` with the token. Cancelling a timer that already fired is fine.
+ * - `lookup-ticket`: look the ticket up and send `ticket-status` with the
+ *   token. On a lookup error send nothing: the engine's own timer (started with
+ *   the lookup) sends the caller to an agent.
+ * - `queue` / `transfer` / `hangup`: the IVR is over; hand the call on.
+ * - `survey-rating`: put the rating on the ticket. `set-language`: set the
+ *   channel language. `path`: append to the call record.
+ * Send `agent-hung-up` when the agent leaves first and the caller is still
+ * there. A caller hanging up needs no input: just drop the state.
  */
 import type {
   Condition,

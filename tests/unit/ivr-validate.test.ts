@@ -185,3 +185,26 @@ describe('prompt catalogue', () => {
     ]);
   });
 });
+
+describe('flow files', () => {
+  it('GIVEN a JSON flow file overriding the default zh flow with a broken ref WHEN loaded THEN nothing is activated and the error names flow and field', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { loadFlowFiles } = await import('../../src/ivr/flow-files.js');
+    const dir = mkdtempSync(join(tmpdir(), 'flows-'));
+    try {
+      const zh = structuredClone(buildDefaultFlows()['hotline-zh']) as Flow;
+      writeFileSync(join(dir, 'hotline-zh.json'), JSON.stringify(zh));
+      const ok = loadFlowFiles(dir, { base: buildDefaultFlows(), catalogue });
+      expect(Object.keys(ok).sort()).toEqual(['hotline-en', 'hotline-zh', 'survey']);
+      (zh.nodes.main as { options: Record<string, string> }).options['4'] = 'to-nowhere';
+      writeFileSync(join(dir, 'hotline-zh.json'), JSON.stringify(zh));
+      expect(() => loadFlowFiles(dir, { base: buildDefaultFlows(), catalogue })).toThrow(
+        'hotline-zh: nodes.main.options.4: unknown node "to-nowhere"',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
