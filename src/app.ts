@@ -154,7 +154,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   // Fastify's instance type is generic over the logger; the app exposes the default shape.
   const http = Fastify({
     loggerInstance: log.child({ component: 'http' }),
-    disableRequestLogging: false,
     genReqId: () => randomUUID(),
   }) as unknown as FastifyInstance;
   await http.register(healthRoutes, {

@@ -63,6 +63,8 @@ export class CallSession {
   private language: string;
   private playSeq = 0;
   private surveyed = false;
+  /** The caller got what they came for without an agent (a ticket status was read out). */
+  private selfServed = false;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -225,6 +227,7 @@ export class CallSession {
           this.fail('lookup-ticket', err);
           result = { found: false };
         }
+        if (result.found) this.selfServed = true;
         await this.input({ type: 'ticket-status', token: c.token, result });
         return;
       }
@@ -479,7 +482,7 @@ export class CallSession {
       case 'ending':
         return this.record.outcome ?? 'self-service';
       default:
-        return this.record.path.some((p) => p.kind === 'ivr' && /ticket-status|notice/.test(p.detail)) ? 'self-service' : 'abandoned-ivr';
+        return this.selfServed ? 'self-service' : 'abandoned-ivr';
     }
   }
 
