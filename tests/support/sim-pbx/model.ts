@@ -775,6 +775,13 @@ export class PbxModel implements DialplanHost<SimChannel> {
       if (t.channel.state !== 'Up') this.indicate(t.channel, 'progress');
     } else for (const ch of t.bridge.channels) this.recordHeard(ch, uri);
     this.targetEvent(t, 'PlaybackStarted', { playback: pb.json() });
+    if (!KNOWN_SCHEMES.has(uri.slice(0, Math.max(0, uri.indexOf(':'))))) {
+      // res_stasis_playback logs "scheme is unsupported" and returns without a final update:
+      // no PlaybackFinished at all, the playback just disappears (s06, media "nonsense").
+      pb.state = 'failed';
+      this.finishPlayback(pb, 'failed', false);
+      return;
+    }
     const missing = this.isMissing(uri, pb.language);
     pb.timer = setTimeout(() => this.advancePlayback(pb, missing ? 'failed' : 'ok'), missing ? 0 : this.opts.playbackMs(uri));
   }
@@ -791,16 +798,16 @@ export class PbxModel implements DialplanHost<SimChannel> {
     this.finishPlayback(pb, outcome === 'ok' ? 'done' : 'failed');
   }
 
-  private finishPlayback(pb: SimPlayback, state: string): void {
+  private finishPlayback(pb: SimPlayback, state: string, announce = true): void {
     clearTimeout(pb.timer);
-    const wasActive = pb.state === 'playing' || pb.state === 'continuing';
+    const wasActive = pb.state === 'playing' || pb.state === 'continuing' || !announce;
     pb.state = state;
     this.playbacks.delete(pb.id);
     const key = targetUri(pb.target);
     const queue = this.playQueues.get(key) ?? [];
     const i = queue.indexOf(pb);
     if (i >= 0) queue.splice(i, 1);
-    if (wasActive) this.targetEvent(pb.target, 'PlaybackFinished', { playback: pb.json() });
+    if (wasActive && announce) this.targetEvent(pb.target, 'PlaybackFinished', { playback: pb.json() });
     if (queue.length === 0) this.playQueues.delete(key);
     else if (wasActive) {
       const next = queue[0]!;
@@ -964,6 +971,8 @@ export class PbxModel implements DialplanHost<SimChannel> {
     this.apps.clear();
   }
 }
+
+const KNOWN_SCHEMES = new Set(['sound', 'recording', 'number', 'digits', 'characters', 'tone']);
 
 function hex8(n: number): string {
   return n.toString(16).padStart(8, '0');
