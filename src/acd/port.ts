@@ -20,6 +20,11 @@
  */
 
 export type LeaveReason = 'abandoned' | 'answered' | 'callback-requested' | 'transferred' | 'ended';
+/**
+ * Why an offer failed. `no-answer`, `busy` and `unreachable` count as a miss for the agent (M misses →
+ * auto-pause). `rejected` means the session itself declined or dropped the offer (its caller is leaving,
+ * it is not in the queue phase): the agent is not blamed and keeps their idle time.
+ */
 export type OfferFailure = 'no-answer' | 'busy' | 'rejected' | 'unreachable';
 
 export interface EnqueueRequest {

@@ -240,6 +240,12 @@ if o.answered == '1' then
   if e.offerId == offerId then callback_retry(e, tonumber(ARGV[7]), tonumber(ARGV[8])) end
   return 1
 end
+if ARGV[5] == 'rejected' then
+  -- the session declined the offer (e.g. its caller is leaving): nobody is to blame
+  if e.offerId == offerId then requeue(e, nil) end
+  if a.offerId == offerId and a.state == 'ringing' then make_available(o.agentId, a.idleSince or NOW_S) end
+  return 1
+end
 if e.offerId == offerId then requeue(e, o.agentId) end
 if a.offerId == offerId and a.state == 'ringing' then miss(o.agentId, tonumber(ARGV[6])) end
 return 1

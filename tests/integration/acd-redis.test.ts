@@ -370,6 +370,16 @@ describe('ACD on Redis: offers, misses, abandon, registration, callbacks', () =>
     await waitFor(() => offers.length === 4, 2000, 'c2 to A2');
     expect(offers[3]).toMatchObject({ callId: 'c2', agentId: 'A2' });
 
+    // a session-side rejection (its caller is leaving) does not count as a miss
+    await acd.enqueue({ callId: 'c3', skill: 'general', priority: 0, joinedAt: Date.now() });
+    await acd.callEnded('c2', 'A2', Date.now()); // not answered yet: no effect
+    expect(await acd.offerAnswered(offers[3]!.offerId, Date.now())).toBe(true);
+    await acd.callEnded('c2', 'A2', Date.now());
+    await waitFor(() => offers.length === 5, 2000, 'c3 to A2');
+    await acd.offerFailed(offers[4]!.offerId, 'rejected', Date.now());
+    await acd.leave('c3', 'abandoned', Date.now());
+    expect((await acd.agents()).find((a) => a.id === 'A2')).toMatchObject({ state: 'available', misses: 0 });
+
     // A1 comes back from auto-pause with the console button
     expect(await acd.setAgentState('A1', 'available')).toEqual({ ok: true, state: 'available' });
     expect((await acd.agents()).find((a) => a.id === 'A1')?.misses).toBe(0);
