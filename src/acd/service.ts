@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ContactEvent } from '../telephony/ami-pbx.js';
+import type { ContactEvent, Pbx } from '../telephony/ami-pbx.js';
 import {
   dialStringFor,
   ruleFor,
@@ -281,6 +281,45 @@ export class Acd implements AcdPort {
     if (!agentId) return;
     const r = await this.agentCommand(agentId, event.registered ? 'registered' : 'unregistered');
     if (r.ok) this.log.info({ agentId, registered: event.registered, state: r.state }, 'softphone registration changed');
+  }
+
+  /**
+   * Aligns registrations with the PBX's contact list (after an AMI (re)connect: Asterisk does not
+   * replay the ContactStatus events we missed). Agents absent from the list are unregistered.
+   */
+  async syncRegistrations(contacts: ContactEvent[]): Promise<void> {
+    const registered = new Set<string>();
+    for (const c of contacts) {
+      if (!c.registered) continue;
+      registered.add(c.aor);
+      registered.add(c.endpoint);
+    }
+    const agents = await this.loadAgents();
+    for (const { agent, rt } of agents) {
+      const now = registered.has(agent.extension);
+      if (now !== rt.registered) await this.agentCommand(agent.id, now ? 'registered' : 'unregistered');
+    }
+  }
+
+  /** Wires the AMI port: ContactStatus events, and a full resync each time the link comes up. */
+  attachPbx(pbx: Pbx): () => void {
+    const resync = (): void => {
+      pbx
+        .listContacts()
+        .then((list) => this.syncRegistrations(list))
+        .catch((err: unknown) => this.log.warn({ err }, 'registration resync failed'));
+    };
+    const offContact = pbx.onContact((e) => {
+      this.onContact(e).catch((err: unknown) => this.log.warn({ err }, 'registration update failed'));
+    });
+    const offLink = pbx.onLinkState((state) => {
+      if (state === 'connected') resync();
+    });
+    if (pbx.linkState === 'connected') resync();
+    return () => {
+      offContact();
+      offLink();
+    };
   }
 
   private async agentCommand(agentId: string, cmd: string, reason = ''): Promise<AgentCommandResult> {

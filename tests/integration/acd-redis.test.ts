@@ -9,6 +9,8 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { defaultAcdConfig, type AcdConfig } from '../../src/acd/model.js';
 import type { Offer } from '../../src/acd/port.js';
 import { Acd, type AcdEvent } from '../../src/acd/service.js';
+import type { ContactEvent, Pbx } from '../../src/telephony/ami-pbx.js';
+import type { LinkState } from '../../src/telephony/port.js';
 
 const url = inject('redisUrl');
 const logger = pino({ level: 'silent' });
@@ -429,6 +431,33 @@ describe('ACD on Redis: offers, misses, abandon, registration, callbacks', () =>
     expect(await acd.offerAnswered(offers[0]!.offerId, Date.now())).toBe(false);
     expect(await acd.position('c1')).toMatchObject({ position: 1 });
     await waitFor(() => events.some((e) => e.type === 'agent' && e.agentId === 'A1' && e.state === 'offline'), 1000, 'offline event');
+  });
+
+  it('GIVEN the AMI link comes up THEN registrations are resynced from the contact list; ContactStatus events follow', async () => {
+    const { acd, offers } = await single();
+    await bringOnline(acd, ['A1', 'A2']);
+    // a fake of the narrow Pbx port: an honest stand-in for AMI events
+    const contactListeners = new Set<(e: ContactEvent) => void>();
+    const linkListeners = new Set<(s: LinkState) => void>();
+    const pbx: Pbx = {
+      linkState: 'connecting',
+      onLinkState: (l) => (linkListeners.add(l), () => linkListeners.delete(l)),
+      onContact: (l) => (contactListeners.add(l), () => contactListeners.delete(l)),
+      onSystem: () => () => undefined,
+      listContacts: async () => [{ aor: '9A2', endpoint: '9A2', status: 'Reachable', registered: true }],
+      ping: async () => 1,
+    };
+    const detach = acd.attachPbx(pbx);
+    for (const l of linkListeners) l('connected');
+    await waitFor(async () => (await acd.agents()).find((a) => a.id === 'A1')?.state === 'offline', 2000, 'A1 offline after resync');
+    expect((await acd.agents()).find((a) => a.id === 'A2')?.state).toBe('available');
+    await acd.enqueue({ callId: 'c1', skill: 'general', priority: 0, joinedAt: Date.now() });
+    await waitFor(() => offers.length === 1, 2000, 'offer');
+    expect(offers[0]?.agentId).toBe('A2');
+    for (const l of contactListeners) l({ aor: '9A1', endpoint: '9A1', status: 'Reachable', registered: true });
+    await waitFor(async () => (await acd.agents()).find((a) => a.id === 'A1')?.state === 'available', 2000, 'A1 back');
+    detach();
+    expect(contactListeners.size + linkListeners.size).toBe(0);
   });
 
   it('GIVEN a callback WHEN an agent frees up THEN it keeps its place ahead of a later caller and is offered with the number', async () => {
