@@ -279,8 +279,8 @@ const ENDPOINTS_MODELS = models(
 /** Every event type the sim can emit, with the properties it fills in. */
 export const EVENT_MODELS: Record<string, ModelDecl> = models(
   model('Message', ['type:string!', 'asterisk_id:string'], { discriminator: 'type', subTypes: ['Event'] }),
+  // Asterisk links the hierarchy with subTypes only (no `extends`).
   model('Event', ['application:string!', 'timestamp:Date!'], {
-    extends: 'Message',
     subTypes: [
       'PlaybackStarted', 'PlaybackContinuing', 'PlaybackFinished', 'RecordingStarted', 'RecordingFinished', 'RecordingFailed',
       'BridgeCreated', 'BridgeDestroyed', 'ChannelCreated', 'ChannelDestroyed', 'ChannelEnteredBridge', 'ChannelLeftBridge',
@@ -316,7 +316,7 @@ export const EVENT_MODELS: Record<string, ModelDecl> = models(
     model('Dial', ['caller:Channel', 'peer:Channel!', 'forward:string', 'forwarded:Channel', 'dialstring:string', 'dialstatus:string!']),
     model('StasisEnd', ['channel:Channel!']),
     model('StasisStart', ['args:List[string]!', 'channel:Channel!', 'replace_channel:Channel']),
-  ].map((m) => ({ ...m, extends: 'Event' })),
+  ],
 );
 
 const EVENTS_APIS: ApiDecl[] = [
@@ -364,12 +364,13 @@ export function resourceListing(basePath: string): object {
 export function resourceDeclaration(name: string, basePath: string): ResourceDecl | undefined {
   const r = RESOURCES.find((x) => x.name === name);
   if (!r) return undefined;
-  return {
+  // A fresh copy per request, so nobody can mutate the shared tables.
+  return structuredClone({
     apiVersion: '2.0.0',
     swaggerVersion: SWAGGER_VERSION,
     basePath,
     resourcePath: `/api-docs/${r.name}.{format}`,
     apis: r.apis,
     models: r.models,
-  };
+  });
 }
