@@ -194,8 +194,10 @@ export class AmiServer {
     this.listStart(session, id, 'Following are Events for each object associated with the Endpoint');
     const contacts = [...this.contacts.values()].filter((c) => c.aor === name);
     this.send(session, withActionId({ Event: 'EndpointDetail', ObjectType: 'endpoint', ObjectName: name, Webrtc: 'yes', Aors: name, Auth: name, DeviceState: contacts.length ? 'Not in use' : 'Unavailable' }, id));
+    this.send(session, withActionId({ Event: 'AuthDetail', ObjectType: 'auth', ObjectName: name, Username: name, AuthType: 'userpass', EndpointName: name }, id));
+    this.send(session, withActionId({ Event: 'TransportDetail', ObjectType: 'transport', ObjectName: 'transport-ws', Protocol: 'ws', EndpointName: name }, id));
     this.send(session, withActionId({ Event: 'AorDetail', ObjectType: 'aor', ObjectName: name, MaxContacts: '1', RemoveExisting: 'true', Contacts: contacts.map((c) => c.uri).join(','), TotalContacts: String(contacts.length), ContactsRegistered: String(contacts.length), EndpointName: name }, id));
-    this.send(session, withActionId({ Event: 'EndpointDetailComplete', EventList: 'Complete', ListItems: '2' }, id));
+    this.send(session, withActionId({ Event: 'EndpointDetailComplete', EventList: 'Complete', ListItems: '4' }, id));
   }
 
   private fullyBootedEvent(): Message {
