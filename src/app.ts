@@ -9,7 +9,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Queue, Worker } from 'bullmq';
 import type { DestinationStream } from 'pino';
-import type { AcdPort } from './acd/port.js';
+import { defaultAcdConfig } from './acd/model.js';
+import { Acd } from './acd/service.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
 import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.js';
@@ -41,9 +42,8 @@ export interface AppOptions {
   /** Pure parts; default to the real modules. Tests may pass their own flows/tables. */
   flow?: CallFlow;
   resolveRoute?: (q: { dialed: string; source: CallSource; at: Date }) => RouteDecision;
-  acd?: AcdPort;
-  /** Seconds between queue position announcements (default 45). */
-  queueAnnounceEverySec?: number;
+  /** ACD tuning beyond the configuration (tests shorten timings). */
+  acdOverrides?: Parameters<typeof defaultAcdConfig>[0];
   /** Backoff of the ARI supervision loop (tests use short ones). */
   ariBackoff?: { initialMs: number; maxMs: number };
   outboxRetryMs?: number;
@@ -58,6 +58,7 @@ export interface App {
   readonly telephony: AriTelephony;
   readonly ami: AmiPbx | undefined;
   readonly calls: CallManager;
+  readonly acd: Acd;
   readonly tickets: TicketStore;
   readonly ticketsQueue: Queue<CallEndedJob>;
   readonly outbox: TicketOutbox;
@@ -136,16 +137,31 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   const resolveRoute = opts.resolveRoute ?? parts?.resolveRoute ?? defaults.resolveRoute;
   const lookupTicket = parts?.lookupTicket ?? defaults.lookupTicket;
 
+  const acd = new Acd({
+    redis,
+    keyPrefix: prefix,
+    instanceId,
+    logger: log,
+    config: defaultAcdConfig({
+      dialTemplate: config.acd.dialTemplate,
+      requireRegistration: config.acd.requireRegistration,
+      noAnswerSec: config.acd.noAnswerSec,
+      wrapUpSec: config.acd.wrapUpSec,
+      ...opts.acdOverrides,
+    }),
+  });
+  ami?.onContact((c) => void acd.onContact(c).catch((err: Error) => log.warn({ err: err.message }, 'contact update failed')));
+
   const calls = new CallManager({
     telephony,
     log,
     instanceId,
     flow,
-    acd: opts.acd,
+    acd,
     lookupTicket,
     resolveRoute,
     now: Date.now,
-    queueAnnounceEverySec: opts.queueAnnounceEverySec ?? 45,
+    queueAnnounceEverySec: config.acd.queueAnnounceEverySec,
     onEnded: (record: CallRecord) => {
       void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
     },
@@ -175,6 +191,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     telephony,
     ami,
     calls,
+    acd,
     tickets,
     ticketsQueue,
     outbox,
@@ -185,6 +202,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await redis.connect().catch((err: Error) => log.warn({ err: err.message }, 'redis not reachable at start; retrying in background'));
       await outbox.init();
       outbox.start();
+      await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
       calls.start();
       telephony.start();
       ami?.start();
@@ -192,6 +210,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     },
     async stop() {
       calls.stop();
+      await acd.stop().catch(() => undefined);
       await telephony.stop();
       await ami?.stop();
       await outbox.stop();

@@ -50,6 +50,14 @@ export interface Config {
   readonly defaultLanguage: 'zh' | 'en';
   /** Dialplan context that citizens' calls come from (used by test-dial and tests). */
   readonly carrierContext: string;
+  readonly acd: {
+    /** Agent dial string; `{ext}` is the agent's extension. */
+    readonly dialTemplate: string;
+    readonly requireRegistration: boolean;
+    readonly noAnswerSec: number;
+    readonly wrapUpSec: number;
+    readonly queueAnnounceEverySec: number;
+  };
 }
 
 /** The variables we read, with a one-line description (also rendered into .env.example docs). */
@@ -75,6 +83,11 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   HOTLINE_DATA_DIR: { description: 'Directory for local durable state (ticket outbox spool)', default: './var' },
   HOTLINE_DEFAULT_LANGUAGE: { description: 'Default prompt language: zh or en', default: 'zh' },
   HOTLINE_CARRIER_CONTEXT: { description: 'Dialplan context of citizens’ calls', default: 'from-carrier' },
+  AGENT_DIAL_TEMPLATE: { description: 'Dial string of an agent’s softphone; {ext} is replaced by the extension', default: 'PJSIP/{ext}' },
+  ACD_REQUIRE_REGISTRATION: { description: 'Offer calls only to agents whose softphone is registered (AMI ContactStatus)', default: 'true' },
+  ACD_NO_ANSWER_SEC: { description: 'Seconds an agent may ring before the call goes to the next agent', default: '15' },
+  ACD_WRAP_UP_SEC: { description: 'After-call work (话后处理) seconds before the agent is offered the next call', default: '30' },
+  QUEUE_ANNOUNCE_EVERY_SEC: { description: 'Seconds between queue position announcements (0 = off)', default: '45' },
 };
 
 type Env = Record<string, string | undefined>;
@@ -162,6 +175,13 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: str(env, 'HOTLINE_DATA_DIR'),
     defaultLanguage: lang,
     carrierContext: name(env, 'HOTLINE_CARRIER_CONTEXT', /^[A-Za-z0-9_-]{1,64}$/, 'a dialplan context name'),
+    acd: {
+      dialTemplate: name(env, 'AGENT_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{ext\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {ext}, e.g. PJSIP/{ext}'),
+      requireRegistration: bool(env, 'ACD_REQUIRE_REGISTRATION'),
+      noAnswerSec: int(env, 'ACD_NO_ANSWER_SEC', 3, 120),
+      wrapUpSec: int(env, 'ACD_WRAP_UP_SEC', 0, 600),
+      queueAnnounceEverySec: int(env, 'QUEUE_ANNOUNCE_EVERY_SEC', 0, 600),
+    },
   };
   return deepFreeze(config);
 }

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = await buildApp(config, { queueAnnounceEverySec: 20 });
+  const app = await buildApp(config);
   await app.start();
   await app.telephony.whenConnected(10_000);
   const side = await TestSide.connect({

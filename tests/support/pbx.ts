@@ -92,6 +92,12 @@ export function testConfig(pbx: PbxUnderTest, overrides: Record<string, string> 
     HOTLINE_CITY: 'zaozhuang',
     LOG_LEVEL: 'info',
     HOTLINE_DATA_DIR: `${process.env.TMPDIR ?? '/tmp'}/hotline-test-${process.pid}-${++prefixSeq}`,
+    // Agents answer through Local channels into the dialplan's test context (both modes).
+    AGENT_DIAL_TEMPLATE: `Local/{ext}@${'hotline-test-agents'}`,
+    ACD_REQUIRE_REGISTRATION: 'false',
+    ACD_NO_ANSWER_SEC: '3',
+    ACD_WRAP_UP_SEC: '0',
+    QUEUE_ANNOUNCE_EVERY_SEC: '0',
     ...overrides,
   });
 }

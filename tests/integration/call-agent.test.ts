@@ -1,0 +1,148 @@
+/**
+ * A caller reaches an agent and rates the service (issues 2, 5, 6), in both
+ * PBX modes: IVR → queue → the longest-idle agent's phone rings (a Local
+ * channel into the dialplan's test context, answered by the test side) →
+ * bridged → the agent hangs up first → survey → rating on the ticket job.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, type App } from '../../src/app.js';
+import { startPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
+import { TestSide, type TestCall } from '../support/test-side.js';
+import { eventually } from '../support/wait.js';
+
+let pbx: PbxUnderTest;
+let side: TestSide;
+const apps: App[] = [];
+
+async function startApp(): Promise<App> {
+  const app = await buildApp(testConfig(pbx), { ariBackoff: { initialMs: 50, maxMs: 500 }, outboxRetryMs: 200, acdOverrides: { dispatchIntervalMs: 100 } });
+  apps.push(app);
+  await app.start();
+  await app.telephony.whenConnected(10_000);
+  return app;
+}
+
+async function addAgent(app: App, id: string, skills: Record<string, number> = { general: 3 }): Promise<void> {
+  expect(await app.acd.upsertGroup({ id: 'general', name: '话务受理座席', kind: 'general' })).toEqual({ ok: true });
+  const r = await app.acd.upsertAgent({ id, name: `座席${id}`, extension: id, skills, groups: ['general'] });
+  expect(r).toEqual({ ok: true });
+  expect(await app.acd.login(id)).toMatchObject({ ok: true });
+  expect(await app.acd.setAgentState(id, 'available')).toMatchObject({ ok: true });
+}
+
+async function liveSession(app: App, caller: string) {
+  return eventually(() => {
+    const s = app.calls.active.find((x) => x.record.caller.number === caller && !x.isEnded);
+    if (!s) throw new Error('no session yet');
+    return s;
+  });
+}
+
+async function jobRecord(app: App, callId: string) {
+  return eventually(async () => {
+    const jobs = (await app.ticketsQueue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'])).filter(
+      (j) => j?.data?.record?.callId === callId,
+    );
+    expect(jobs).toHaveLength(1);
+    return jobs[0]!.data.record;
+  });
+}
+
+async function pressWhenMenu(app: App, call: TestCall, caller: string, digit: string) {
+  const s = await liveSession(app, caller);
+  await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
+  await call.press(digit);
+  return s;
+}
+
+beforeAll(async () => {
+  pbx = await startPbx();
+  side = await TestSide.connect(pbx);
+});
+
+afterEach(async () => {
+  side.agentBehaviour = () => ({ action: 'answer', delayMs: 20 });
+  for (const a of apps.splice(0)) await a.stop();
+});
+
+afterAll(async () => {
+  await side?.close();
+  await pbx?.stop();
+});
+
+describe('caller to agent', () => {
+  it('GIVEN an available agent WHEN the caller presses 0 THEN they are bridged; WHEN the agent hangs up first THEN the survey rating lands on the ticket job', async () => {
+    const app = await startApp();
+    await addAgent(app, '1001');
+    const caller = '13900000001';
+    const call = await side.call('12345', caller);
+    await call.answered();
+    const s = await pressWhenMenu(app, call, caller, '0');
+
+    await eventually(() => expect(s.record.agents).toEqual(['1001']), 15_000);
+    const bridge = await eventually(async () => {
+      const r = await side.request('GET', `/bridges/call-${s.callId}`);
+      expect(r.status).toBe(200);
+      expect(r.body.channels).toHaveLength(2);
+      return r.body;
+    });
+    expect(bridge.channels).toContain(s.callId);
+    const agents = await app.acd.agents();
+    expect(agents.find((a) => a.id === '1001')?.state).toBe('on-call');
+
+    // WHEN the agent hangs up first
+    await side.agentHangsUp('1001');
+    await eventually(() => expect(s.record.path.some((p) => p.kind === 'prompt' && p.detail.includes('survey'))).toBe(true));
+    await call.press('1');
+    await call.ended(15_000);
+
+    const record = await jobRecord(app, s.callId);
+    expect(record.outcome).toBe('answered');
+    expect(record.agents).toEqual(['1001']);
+    expect(record.survey?.rating).toBe(1);
+    expect(record.agentAnsweredAt).toBeGreaterThanOrEqual(record.startedAt);
+    // The bridge is gone and the agent is free again (wrap-up 0 s).
+    await eventually(async () => expect((await side.request('GET', `/bridges/call-${s.callId}`)).status).toBe(404));
+    await eventually(async () => expect((await app.acd.agents()).find((a) => a.id === '1001')?.state).toBe('available'));
+  });
+
+  it('GIVEN the first agent does not answer WHEN the call is offered THEN the next agent gets it', async () => {
+    const app = await startApp();
+    await addAgent(app, '2001');
+    await new Promise((r) => setTimeout(r, 20)); // 2001 is now the longest idle
+    await addAgent(app, '2002');
+    side.agentBehaviour = (ext) => (ext === '2001' ? { action: 'ignore' } : { action: 'answer', delayMs: 20 });
+    const caller = '13900000002';
+    const call = await side.call('12345', caller);
+    await call.answered();
+    const s = await pressWhenMenu(app, call, caller, '0');
+
+    await eventually(() => expect(s.record.agents).toEqual(['2002']), 20_000);
+    expect(s.record.path.some((p) => p.kind === 'agent' && p.detail.startsWith('offered to 2001'))).toBe(true);
+    expect(s.record.path.some((p) => p.kind === 'agent' && p.detail.includes('2001 did not answer'))).toBe(true);
+    await call.hangup();
+    const record = await jobRecord(app, s.callId);
+    expect(record.outcome).toBe('answered');
+    expect(record.endedBy).toBe('caller');
+  });
+
+  it('GIVEN no agent is free WHEN the caller hangs up while waiting THEN the abandon is on the record and in the statistics', async () => {
+    const app = await startApp();
+    const caller = '13900000003';
+    const call = await side.call('12345', caller);
+    await call.answered();
+    const s = await pressWhenMenu(app, call, caller, '0');
+    await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('position'))).toBe(true));
+    await call.hangup();
+    const record = await jobRecord(app, s.callId);
+    expect(record.outcome).toBe('abandoned-queue');
+    const stats = await eventually(async () => {
+      const st = await app.acd.stats();
+      expect(st.all.abandoned).toBe(1);
+      return st;
+    });
+    expect(stats.all.answered).toBe(0);
+    expect(stats.all.offered).toBe(1);
+    if (pbx.sim) await eventually(() => expect(pbx.sim!.channels()).toHaveLength(0));
+  });
+});
