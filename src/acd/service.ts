@@ -74,6 +74,7 @@ export interface QueueView {
 }
 
 export interface Counters {
+  /** Calls that entered the queue (the ACD's "offered" in call-centre terms). */
   offered: number;
   answered: number;
   abandoned: number;
@@ -602,15 +603,21 @@ export class Acd implements AcdPort {
   }
 
   private draining = false;
+  private drainAgain = false;
 
   /** Hands this instance's new offers to the session. */
   private async drainInbox(): Promise<void> {
-    if (this.draining || !this.started) return;
+    if (!this.started) return;
+    if (this.draining) {
+      this.drainAgain = true; // an offer pushed after our last empty pop must not wait for the next tick
+      return;
+    }
     this.draining = true;
     try {
       for (;;) {
+        this.drainAgain = false;
         const ids = await this.store.popInbox(this.instanceId);
-        if (ids.length === 0) break;
+        if (ids.length === 0 && !this.drainAgain) break;
         for (const id of ids) {
           const o = await this.store.offer(id);
           // gone already: withdrawn or expired before we saw it
