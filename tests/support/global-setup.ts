@@ -16,6 +16,8 @@ import { freePort, waitForRedis } from './redis-server.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
+    /** A temporary directory for this run's files (outbox spools …), removed at the end. */
+    runDir: string;
   }
 }
 
@@ -42,7 +44,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   await waitForRedis(url, 10_000);
   project.provide('redisUrl', url);
+  const runDir = mkdtempSync(join(tmpdir(), 'hotline-run-'));
+  project.provide('runDir', runDir);
   return async () => {
+    rmSync(runDir, { recursive: true, force: true });
     if (child) {
       child.kill('SIGTERM');
       await new Promise((r) => child!.once('exit', r));

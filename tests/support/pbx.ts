@@ -91,7 +91,7 @@ export function testConfig(pbx: PbxUnderTest, overrides: Record<string, string> 
     HTTP_PORT: '0',
     HOTLINE_CITY: 'zaozhuang',
     LOG_LEVEL: 'info',
-    HOTLINE_DATA_DIR: `${process.env.TMPDIR ?? '/tmp'}/hotline-test-${process.pid}-${++prefixSeq}`,
+    HOTLINE_DATA_DIR: `${inject('runDir')}/app-${process.pid}-${++prefixSeq}`,
     // Agents answer through Local channels into the dialplan's test context (both modes).
     AGENT_DIAL_TEMPLATE: `Local/{ext}@${'hotline-test-agents'}`,
     ACD_REQUIRE_REGISTRATION: 'false',
