@@ -148,6 +148,25 @@ describe('a call to 12345', () => {
   });
 });
 
+describe('when the server is down', () => {
+  it('GIVEN no hotline app connected WHEN a citizen calls THEN the dialplan answers, plays system-busy and ends the call (no dead air)', async () => {
+    // No app is started in this test: the dialplan's Stasis() fails and its fallback runs.
+    const call = await side.call('12345', CALLER);
+    const up = await call.answered();
+    expect(up.channel.state).toBe('Up');
+    const end = await call.ended(15_000);
+    expect(end.cause).toBe(16); // normal clearing: the dialplan hung up after the prompt
+    if (pbx.sim) {
+      // The test app also sees the ;2 half (Local originate subscribes both halves).
+      const twoName = String(up.channel.name).replace(/;1$/, ';2');
+      const two = side.events.find((e) => e.channel?.name === twoName);
+      expect(two).toBeDefined();
+      expect(pbx.sim.heard(two!.channel.id)).toContain('sound:hotline/system-busy');
+      await eventually(() => expect(pbx.sim!.channels()).toHaveLength(0));
+    }
+  });
+});
+
 describe('losing and regaining links', () => {
   it('GIVEN a connected server WHEN the ARI events socket drops THEN /readyz reports it, the adapter reconnects and the next call works', async () => {
     const app = await startApp();
