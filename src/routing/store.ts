@@ -1,0 +1,421 @@
+/**
+ * Routing tables in Redis: one draft, validate-then-publish as immutable
+ * numbered versions, history, rollback, an audit entry per change, and live
+ * reload on every server instance through pub/sub.
+ *
+ * @remarks
+ * Keys (all under `keyPrefix`): `draft` (JSON {table, baseVersion, …}),
+ * `published` (current version number), `seq` (version counter), `v:<n>`
+ * (a version document), `versions` (sorted set of numbers), `audit` (capped
+ * list, newest first), and the pub/sub channel `events`.
+ *
+ * Publishing is one Lua script: check the expected current version, take the
+ * next number, write the version, move `published`, append the audit entry,
+ * publish the number. So a publish either happens completely or not at all,
+ * and an invalid table never reaches Redis. Versions are append-only; a
+ * rollback publishes a copy of an old version as a new number, so live tables
+ * only ever move forward and history shows the rollback.
+ *
+ * Live reload: {@link RoutingStore.watch} keeps the published table in memory
+ * (deep-frozen, so a call holding a reference keeps its version), refreshes on
+ * each pub/sub message, after every reconnect and on a slow poll. If Redis is
+ * unreachable the last table stays and routing goes on.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { diffTables, type TableDiff } from './diff.js';
+import type { RoutingTable } from './model.js';
+import { formatErrors, validateTable, type FieldError, type ValidateTableOptions } from './validate.js';
+
+export type AuditAction = 'draft-save' | 'draft-discard' | 'publish' | 'publish-rejected' | 'rollback' | 'rollback-rejected';
+
+/** Who did what, when. `changes` is the route-level diff against what it replaced. */
+export interface AuditEntry {
+  at: string;
+  who: string;
+  action: AuditAction;
+  /** Version created (publish, rollback). */
+  version?: number;
+  /** Published version before the change. */
+  fromVersion?: number;
+  /** For a rollback: the version copied. */
+  rollbackOf?: number;
+  comment?: string;
+  changes?: TableDiff;
+  /** For rejected publishes/rollbacks: `field: message` lines. */
+  errors?: string[];
+}
+
+export interface PublishedVersion {
+  version: number;
+  table: RoutingTable;
+  publishedAt: string;
+  publishedBy: string;
+  comment?: string;
+  rollbackOf?: number;
+}
+
+export type VersionSummary = Omit<PublishedVersion, 'table'> & { routes: number };
+
+export interface Draft {
+  /** As the admin saved it: may be invalid. */
+  table: unknown;
+  /** Published version the draft was started from (0: none). */
+  baseVersion: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export type PublishResult =
+  | { ok: true; version: PublishedVersion }
+  | { ok: false; reason: 'invalid'; errors: FieldError[] }
+  /** Someone published since the draft was based (or since `expectedVersion`). */
+  | { ok: false; reason: 'conflict'; current: number }
+  | { ok: false; reason: 'no-draft' }
+  | { ok: false; reason: 'not-found' };
+
+export interface RoutingStoreOptions {
+  /** Command connection (not used for subscribing; `watch` duplicates it). */
+  redis: Redis;
+  /** e.g. `hotline:routing:zaozhuang:` */
+  keyPrefix: string;
+  /** Catalogues checked on publish and rollback (prompts, skills, groups, flows). */
+  validate?: ValidateTableOptions;
+  /** Audit port: called after each change is committed (entries are also kept in Redis). */
+  audit?: (entry: AuditEntry) => void | Promise<void>;
+  /** An audit port failure does not undo a committed change; it is reported here. */
+  onAuditError?: (err: unknown, entry: AuditEntry) => void;
+  now?: () => number;
+  /** Audit entries kept in Redis (default 1000). */
+  auditLimit?: number;
+}
+
+export interface WatchOptions {
+  /** Safety-net poll in ms besides pub/sub (default 5000). */
+  pollMs?: number;
+  /** Refresh failures (Redis down): the last table stays in use. */
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * KEYS: seq, published, versions, audit, draft
+ * ARGV: expected ('' = any), sentinel, version doc, audit entry, audit limit,
+ *       channel, version key prefix, draft JSON to delete if unchanged ('' = keep)
+ * Returns {1, n} or {0, current}.
+ */
+const PUBLISH_LUA = `
+local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= cur then return {0, cur} end
+local n = redis.call('INCR', KEYS[1])
+local doc = (string.gsub(ARGV[3], ARGV[2], tostring(n)))
+redis.call('SET', ARGV[7] .. n, doc)
+redis.call('ZADD', KEYS[3], n, tostring(n))
+redis.call('SET', KEYS[2], n)
+local entry = (string.gsub(ARGV[4], ARGV[2], tostring(n)))
+redis.call('LPUSH', KEYS[4], entry)
+redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]) - 1)
+if ARGV[8] ~= '' and redis.call('GET', KEYS[5]) == ARGV[8] then redis.call('DEL', KEYS[5]) end
+redis.call('PUBLISH', ARGV[6], n)
+return {1, n}
+`;
+
+function deepFreeze<T>(x: T): T {
+  if (typeof x === 'object' && x !== null && !Object.isFrozen(x)) {
+    Object.freeze(x);
+    for (const v of Object.values(x)) deepFreeze(v);
+  }
+  return x;
+}
+
+export class RoutingStore {
+  private readonly redis: Redis;
+  private readonly p: string;
+  private readonly now: () => number;
+  private readonly auditLimit: number;
+
+  constructor(private readonly o: RoutingStoreOptions) {
+    this.redis = o.redis;
+    this.p = o.keyPrefix;
+    this.now = o.now ?? Date.now;
+    this.auditLimit = o.auditLimit ?? 1000;
+  }
+
+  private key(k: string): string {
+    return this.p + k;
+  }
+
+  /** The pub/sub channel carrying published version numbers. */
+  get channel(): string {
+    return this.key('events');
+  }
+
+  private iso(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  private async notifyAudit(entry: AuditEntry): Promise<void> {
+    if (!this.o.audit) return;
+    try {
+      await this.o.audit(entry);
+    } catch (err) {
+      this.o.onAuditError?.(err, entry);
+    }
+  }
+
+  private async appendAudit(entry: AuditEntry): Promise<void> {
+    await this.redis.multi().lpush(this.key('audit'), JSON.stringify(entry)).ltrim(this.key('audit'), 0, this.auditLimit - 1).exec();
+    await this.notifyAudit(entry);
+  }
+
+  /** Current published version number (0: nothing published yet). */
+  async publishedVersion(): Promise<number> {
+    return Number((await this.redis.get(this.key('published'))) ?? 0);
+  }
+
+  async getVersion(n: number): Promise<PublishedVersion | undefined> {
+    const raw = await this.redis.get(this.key(`v:${n}`));
+    return raw ? (JSON.parse(raw) as PublishedVersion) : undefined;
+  }
+
+  async getPublished(): Promise<PublishedVersion | undefined> {
+    const n = await this.publishedVersion();
+    return n > 0 ? this.getVersion(n) : undefined;
+  }
+
+  /** Newest first. */
+  async listVersions(limit = 50): Promise<VersionSummary[]> {
+    const ns = await this.redis.zrevrange(this.key('versions'), 0, limit - 1);
+    if (ns.length === 0) return [];
+    const docs = await this.redis.mget(...ns.map((n) => this.key(`v:${n}`)));
+    return docs.flatMap((raw) => {
+      if (!raw) return [];
+      const { table, ...meta } = JSON.parse(raw) as PublishedVersion;
+      return [{ ...meta, routes: table.routes.length }];
+    });
+  }
+
+  /** Newest first. */
+  async auditLog(limit = 100): Promise<AuditEntry[]> {
+    const raw = await this.redis.lrange(this.key('audit'), 0, limit - 1);
+    return raw.map((r) => JSON.parse(r) as AuditEntry);
+  }
+
+  async getDraft(): Promise<Draft | undefined> {
+    const raw = await this.redis.get(this.key('draft'));
+    return raw ? (JSON.parse(raw) as Draft) : undefined;
+  }
+
+  /**
+   * Save the draft (it may be invalid, so an admin can save work in progress);
+   * returns its current validation errors for inline display.
+   */
+  async saveDraft(table: unknown, who: string): Promise<{ errors: FieldError[]; draft: Draft }> {
+    const before = await this.getDraft();
+    const baseVersion = before?.baseVersion ?? (await this.publishedVersion());
+    const beforeTable = before?.table ?? (await this.getVersion(baseVersion))?.table;
+    const draft: Draft = { table, baseVersion, updatedAt: this.iso(), updatedBy: who };
+    await this.redis.set(this.key('draft'), JSON.stringify(draft));
+    await this.appendAudit({ at: draft.updatedAt, who, action: 'draft-save', fromVersion: baseVersion, changes: diffTables(beforeTable, table) });
+    return { errors: validateTable(table, this.o.validate), draft };
+  }
+
+  /** Start a draft from the published table (or `table`), replacing any draft. */
+  async startDraft(who: string, table?: unknown): Promise<{ errors: FieldError[]; draft: Draft }> {
+    await this.redis.del(this.key('draft'));
+    const published = await this.getPublished();
+    return this.saveDraft(table ?? published?.table ?? null, who);
+  }
+
+  async discardDraft(who: string): Promise<void> {
+    const before = await this.getDraft();
+    if (!before) return;
+    await this.redis.del(this.key('draft'));
+    await this.appendAudit({ at: this.iso(), who, action: 'draft-discard', fromVersion: before.baseVersion });
+  }
+
+  async validateDraft(): Promise<FieldError[] | undefined> {
+    const d = await this.getDraft();
+    return d ? validateTable(d.table, this.o.validate) : undefined;
+  }
+
+  /**
+   * Validate and publish the draft (or `opts.table`) as a new version. An
+   * invalid table is rejected with its errors and nothing published changes.
+   * The draft is published only if nobody published since it was started
+   * (`expectedVersion` overrides that check).
+   */
+  async publish(who: string, opts: { comment?: string; table?: unknown; expectedVersion?: number } = {}): Promise<PublishResult> {
+    let table: unknown;
+    let draftRaw = '';
+    let expected: number | undefined = opts.expectedVersion;
+    if (opts.table !== undefined) table = opts.table;
+    else {
+      draftRaw = (await this.redis.get(this.key('draft'))) ?? '';
+      if (!draftRaw) return { ok: false, reason: 'no-draft' };
+      const draft = JSON.parse(draftRaw) as Draft;
+      table = draft.table;
+      expected ??= draft.baseVersion;
+    }
+    return this.commit(who, table, { action: 'publish', ...(opts.comment ? { comment: opts.comment } : {}), expected, draftRaw });
+  }
+
+  /** Publish a copy of version `to` as a new version. */
+  async rollback(to: number, who: string, opts: { comment?: string; expectedVersion?: number } = {}): Promise<PublishResult> {
+    const old = await this.getVersion(to);
+    if (!old) return { ok: false, reason: 'not-found' };
+    return this.commit(who, old.table, {
+      action: 'rollback',
+      rollbackOf: to,
+      ...(opts.comment ? { comment: opts.comment } : {}),
+      expected: opts.expectedVersion ?? (await this.publishedVersion()),
+      draftRaw: '',
+    });
+  }
+
+  /**
+   * At boot: publish `table` (a city preset) if nothing is published yet;
+   * otherwise keep what is there. Safe when several instances start at once.
+   */
+  async bootstrap(table: RoutingTable, who = 'system'): Promise<PublishedVersion> {
+    const existing = await this.getPublished();
+    if (existing) return existing;
+    const r = await this.publish(who, { table, expectedVersion: 0, comment: `initial preset ${table.cityId}` });
+    if (r.ok) return r.version;
+    if (r.reason === 'invalid') throw new Error(`preset ${table.cityId} is invalid:\n  ${formatErrors(r.errors).join('\n  ')}`);
+    const now = await this.getPublished();
+    if (!now) throw new Error(`bootstrap of ${table.cityId} failed: ${r.reason}`);
+    return now;
+  }
+
+  private async commit(
+    who: string,
+    table: unknown,
+    c: { action: 'publish' | 'rollback'; comment?: string; rollbackOf?: number; expected: number | undefined; draftRaw: string },
+  ): Promise<PublishResult> {
+    const at = this.iso();
+    const current = await this.publishedVersion();
+    const currentTable = current > 0 ? (await this.getVersion(current))?.table : undefined;
+    const meta = { ...(c.comment ? { comment: c.comment } : {}), ...(c.rollbackOf !== undefined ? { rollbackOf: c.rollbackOf } : {}) };
+    const errors = validateTable(table, this.o.validate);
+    if (errors.length > 0) {
+      await this.appendAudit({
+        at,
+        who,
+        action: c.action === 'publish' ? 'publish-rejected' : 'rollback-rejected',
+        fromVersion: current,
+        ...meta,
+        errors: formatErrors(errors),
+      });
+      return { ok: false, reason: 'invalid', errors };
+    }
+    // The version number is taken inside the script; a random token marks where it goes.
+    const token = `__routing_version_${randomBytes(8).toString('hex')}__`;
+    const sentinel = JSON.stringify(token);
+    const doc = { version: token, table: { ...(table as RoutingTable), version: token }, publishedAt: at, publishedBy: who, ...meta };
+    const entry: AuditEntry = { at, who, action: c.action, fromVersion: current, ...meta, changes: diffTables(currentTable, table) };
+    const res = (await this.redis.eval(
+      PUBLISH_LUA,
+      5,
+      this.key('seq'),
+      this.key('published'),
+      this.key('versions'),
+      this.key('audit'),
+      this.key('draft'),
+      c.expected === undefined ? '' : String(c.expected),
+      sentinel,
+      JSON.stringify(doc),
+      JSON.stringify({ ...entry, version: token }),
+      String(this.auditLimit),
+      this.channel,
+      this.key('v:'),
+      c.draftRaw,
+    )) as [number, number];
+    if (res[0] === 0) return { ok: false, reason: 'conflict', current: res[1] };
+    const version = await this.getVersion(res[1]);
+    if (!version) throw new Error(`routing version ${res[1]} vanished after publish`);
+    await this.notifyAudit({ ...entry, version: res[1] });
+    return { ok: true, version };
+  }
+
+  /**
+   * Keep the published table in memory and follow publishes. Resolves once the
+   * current version (if any) is loaded; if Redis is down at that moment it
+   * resolves empty and keeps trying.
+   */
+  async watch(opts: WatchOptions = {}): Promise<LiveRoutingTable> {
+    const live = new LiveRoutingTable(this, this.redis.duplicate(), opts);
+    await live.start();
+    return live;
+  }
+}
+
+/** The published table of one store, kept current on this instance. */
+export class LiveRoutingTable {
+  private cur: PublishedVersion | undefined;
+  private readonly listeners = new Set<(v: PublishedVersion) => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: RoutingStore,
+    private readonly sub: Redis,
+    private readonly opts: WatchOptions,
+  ) {}
+
+  /** The table calls should use now (frozen: hold on to it for the whole call). */
+  current(): PublishedVersion | undefined {
+    return this.cur;
+  }
+
+  /** Called with each newer version; returns an unsubscribe function. */
+  onChange(fn: (v: PublishedVersion) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  async start(): Promise<void> {
+    this.sub.on('message', (channel: string, msg: string) => {
+      if (channel === this.store.channel) void this.refresh(Number(msg));
+    });
+    // ioredis re-subscribes after a reconnect; messages missed meanwhile are caught here.
+    this.sub.on('ready', () => void this.refresh());
+    this.sub.on('error', (err: unknown) => this.opts.onError?.(err));
+    try {
+      await this.sub.subscribe(this.store.channel);
+    } catch (err) {
+      this.opts.onError?.(err);
+    }
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), this.opts.pollMs ?? 5000);
+    this.timer.unref();
+  }
+
+  /** Load `hint` (or the published number) if newer than what we hold. */
+  refresh(hint?: number): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (this.closed) return;
+      try {
+        const n = hint ?? (await this.store.publishedVersion());
+        if (n <= (this.cur?.version ?? 0)) return;
+        const v = await this.store.getVersion(n);
+        if (!v || v.version <= (this.cur?.version ?? 0)) return;
+        this.cur = deepFreeze(v);
+        for (const fn of this.listeners) fn(v);
+      } catch (err) {
+        this.opts.onError?.(err);
+      }
+    };
+    // Serialize refreshes so an older fetch never overwrites a newer one.
+    const p = (this.refreshing ?? Promise.resolve()).then(run);
+    this.refreshing = p;
+    return p;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.listeners.clear();
+    this.sub.disconnect();
+  }
+}
