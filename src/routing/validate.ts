@@ -140,14 +140,14 @@ export function validateTable(input: unknown, opts: ValidateTableOptions = {}): 
       if (!isObj(a) || !isStr(a.parent)) return;
       if (!areaParent.has(a.parent)) err(`areas[${i}].parent`, `unknown area ${q(a.parent)}`);
       // Walk up: a cycle would make number lookups loop.
-      const seen = new Set<string>([a.id as string]);
+      const path: string[] = [a.id as string];
       let p: string | undefined = a.parent;
       while (p !== undefined && areaParent.has(p)) {
-        if (seen.has(p)) {
-          err(`areas[${i}].parent`, `area parents loop through ${q(p)}`);
+        if (path.includes(p)) {
+          if (p === a.id) err(`areas[${i}].parent`, `area parents loop: ${[...path, p].join(' → ')}`);
           break;
         }
-        seen.add(p);
+        path.push(p);
         p = areaParent.get(p);
       }
     });
@@ -261,7 +261,7 @@ export function validateTable(input: unknown, opts: ValidateTableOptions = {}): 
         });
     }
     if (r.priority !== undefined && !isInt(r.priority, 0, MAX_PRIORITY)) {
-      err(`${at}.priority`, `${q(r.priority)} is out of range (integer 0–${MAX_PRIORITY})`);
+      err(`${at}.priority`, `${q(r.priority)} is not an integer in 0–${MAX_PRIORITY}`);
     }
     if (r.recording !== undefined && typeof r.recording !== 'boolean') err(`${at}.recording`, 'must be true or false');
     if (r.note !== undefined && typeof r.note !== 'string') err(`${at}.note`, 'must be a string');
