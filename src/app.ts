@@ -162,6 +162,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     resolveRoute,
     now: Date.now,
     queueAnnounceEverySec: config.acd.queueAnnounceEverySec,
+    handoffRingSec: config.acd.handoffRingSec,
     onEnded: (record: CallRecord) => {
       void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
     },

@@ -125,15 +125,27 @@ export class CallManager implements SessionIndex {
   }
 
   private async onOffer(offer: Offer): Promise<void> {
-    const s = this.sessions.get(offer.callId);
-    if (!s) {
-      await this.deps.acd?.offerFailed(offer.offerId, 'rejected', this.deps.now());
-      return;
+    try {
+      const s = this.sessions.get(offer.callId);
+      if (!s) {
+        await this.deps.acd?.offerFailed(offer.offerId, 'rejected', this.deps.now());
+        return;
+      }
+      await s.onOffer(offer);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, callId: offer.callId }, 'offer handling failed');
     }
-    await s.onOffer(offer);
   }
 
   private async onLink(state: LinkState, snap?: TelephonySnapshot): Promise<void> {
+    try {
+      await this.resync(state, snap);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'resync after reconnect failed');
+    }
+  }
+
+  private async resync(state: LinkState, snap?: TelephonySnapshot): Promise<void> {
     if (state !== 'connected' || !snap) return;
     const live = new Set(snap.appChannelIds);
     // Calls that ended while we were not listening.

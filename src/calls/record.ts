@@ -1,3 +1,5 @@
+import type { HandoffLogEntry } from '../handoff/machine.js';
+
 /**
  * The call record: what a call was, kept by its session and handed to the
  * ticket pipeline when the call ends. The caller number is stored in full here
@@ -46,6 +48,8 @@ export interface CallRecord {
   survey?: { rating: 1 | 2 | 3 | 4; at: number };
   /** Agent ids that talked with the caller. */
   agents: string[];
+  /** Hand-offs (who, when, target, kind, result, ring and talk durations). */
+  handoffs: HandoffLogEntry[];
   /** This record was rebuilt after a server restart or reconnect. */
   recovered: boolean;
   /** The server instance that ended the call. */

@@ -16,6 +16,16 @@ import { isNotFound } from '../telephony/port.js';
 import type { CallOutcome, CallPathStep, CallRecord, CallSource } from './record.js';
 import { mediaUri } from '../ivr/engine.js';
 import type { CallFlow, FlowCommand, FlowInput, FlowMedia, RouteDecision, TicketStatusLookup } from './ports.js';
+import {
+  HandoffError,
+  transition,
+  type HandoffAction,
+  type HandoffEvent,
+  type HandoffFailure,
+  type HandoffKind,
+  type HandoffState,
+  type HandoffTarget,
+} from '../handoff/machine.js';
 
 export interface SessionDeps {
   telephony: Telephony;
@@ -32,7 +42,11 @@ export interface SessionDeps {
   now: () => number;
   /** Seconds between queue position announcements. */
   queueAnnounceEverySec: number;
+  /** Seconds a hand-off target may ring before the hand-off fails. */
+  handoffRingSec: number;
   mohClass?: string;
+  /** Tells the agent's console about a call event (hand-off failures …). */
+  notifyAgent?: (agentId: string, callId: string, notice: { code: string; message: string }) => void;
 }
 
 /** The manager's lookup tables, kept current by the sessions. */
@@ -43,7 +57,7 @@ export interface SessionIndex {
   unbindChannel(channelId: string): void;
 }
 
-type Phase = 'starting' | 'ivr' | 'queue' | 'ringing-agent' | 'agent' | 'survey' | 'ending' | 'ended';
+type Phase = 'starting' | 'ivr' | 'queue' | 'ringing-agent' | 'agent' | 'handoff' | 'survey' | 'ending' | 'ended';
 
 /** Derive a bridge id from the call id (resync can find it again after a restart). */
 export function callBridgeId(callId: string): string {
@@ -58,6 +72,11 @@ export class CallSession {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private announceTimer: NodeJS.Timeout | undefined;
   private agentLeg: { channelId: string; offer: Offer; answered: boolean } | undefined;
+  private handoff: HandoffState = { phase: 'idle' };
+  private targetLeg: { channelId: string; answered: boolean } | undefined;
+  private handoffSeq = 0;
+  /** Agent that took the call last (hand-off notices go to them). */
+  private lastAgentId: string | undefined;
   private bridgeId: string | undefined;
   private readonly log: Logger;
   private language: string;
@@ -86,6 +105,7 @@ export class CallSession {
       startedAt: deps.now(),
       path: [],
       agents: [],
+      handoffs: [],
       recovered: Boolean(opts.recovered),
       instance: deps.instanceId,
     };
@@ -268,6 +288,10 @@ export class CallSession {
       }
       case 'StasisStart':
         if (this.agentLeg && e.channel.id === this.agentLeg.channelId) return this.onAgentAnswered();
+        if (this.targetLeg && e.channel.id === this.targetLeg.channelId) {
+          this.targetLeg.answered = true;
+          return this.applyHandoff({ type: 'target-answered', at: this.deps.now() });
+        }
         return;
       case 'ChannelDestroyed':
       case 'StasisEnd':
@@ -279,6 +303,15 @@ export class CallSession {
         }
         if (this.agentLeg && e.channel.id === this.agentLeg.channelId && e.type !== 'ChannelHangupRequest') {
           return this.onAgentGone(e.type === 'ChannelDestroyed' ? e.cause : undefined);
+        }
+        if (this.targetLeg && e.channel.id === this.targetLeg.channelId && e.type !== 'ChannelHangupRequest') {
+          const leg = this.targetLeg;
+          this.targetLeg = undefined;
+          this.deps.index.unbindChannel(leg.channelId);
+          const at = this.deps.now();
+          return this.applyHandoff(
+            leg.answered ? { type: 'target-hung-up', at } : { type: 'target-failed', reason: failureOf(e.type === 'ChannelDestroyed' ? e.cause : undefined), at },
+          );
         }
         return;
       default:
@@ -406,6 +439,7 @@ export class CallSession {
     }
     leg.answered = true;
     this.phase = 'agent';
+    this.lastAgentId = leg.offer.agentId;
     clearTimeout(this.announceTimer);
     this.record.agentAnsweredAt = this.deps.now();
     this.record.agents.push(leg.offer.agentId);
@@ -440,6 +474,7 @@ export class CallSession {
     }
     await acd?.callEnded(this.callId, leg.offer.agentId, this.deps.now());
     if (this.phase !== 'agent') return;
+    if (this.handoff.phase !== 'idle') return this.agentLeftDuringHandoff();
     // The agent hung up first: the caller stays for the satisfaction survey.
     this.step('agent', `${leg.offer.agentId} hung up`);
     await this.startSurvey();
@@ -458,12 +493,160 @@ export class CallSession {
     await this.input({ type: 'agent-hung-up' });
   }
 
+  /** The IVR sends the caller to a target (a sub-center's own seats): a blind hand-off without an agent. */
   private async transferOut(target: string): Promise<void> {
-    // Hand-offs to sub-centers and linkage partners belong to the hand-off module;
-    // until the call is bridged there, an unknown target sends the caller to an agent.
-    this.step('transfer', `to ${target}`);
-    this.record.outcome = 'transferred';
-    await this.enqueue('general', 0);
+    this.phase = 'handoff';
+    await this.applyHandoff({
+      type: 'request',
+      kind: 'blind',
+      target: { label: target, dial: { kind: 'dial', dialString: target } },
+      at: this.deps.now(),
+    });
+  }
+
+  // ---- hand-offs ------------------------------------------------------------
+
+  /** An agent asks for a hand-off (agent API). Throws {@link HandoffError} when it makes no sense now. */
+  async requestHandoff(kind: HandoffKind, target: HandoffTarget): Promise<void> {
+    if (this.phase !== 'agent' || !this.agentLeg?.answered) {
+      throw new HandoffError('handoff-not-allowed', '通话未接通座席 / the call is not connected to an agent');
+    }
+    await this.applyHandoff({ type: 'request', kind, target, at: this.deps.now() });
+  }
+
+  /** complete / merge / cancel / agent-leave of the hand-off in progress. */
+  async handoffCommand(command: 'complete' | 'merge' | 'cancel' | 'agent-leave'): Promise<void> {
+    await this.applyHandoff({ type: command, at: this.deps.now() });
+  }
+
+  get handoffPhase(): HandoffState['phase'] {
+    return this.handoff.phase;
+  }
+
+  private async applyHandoff(event: HandoffEvent): Promise<void> {
+    if (this.phase === 'ended' || this.phase === 'ending') return;
+    const t = transition(this.handoff, event); // throws HandoffError for bad requests: nothing changed
+    this.handoff = t.state;
+    for (const a of t.actions) {
+      if ((this.phase as Phase) === 'ended') return;
+      try {
+        await this.doHandoff(a);
+      } catch (err) {
+        if (isNotFound(err) && !this.targetLeg) continue;
+        this.fail(`handoff ${a.do}`, err);
+        if (a.do === 'dial-target') {
+          await this.applyHandoff({ type: 'target-failed', reason: 'unreachable', at: this.deps.now() });
+          return;
+        }
+      }
+    }
+  }
+
+  private async ensureBridge(): Promise<string> {
+    if (this.bridgeId) return this.bridgeId;
+    const id = callBridgeId(this.callId);
+    await this.deps.telephony.createBridge(id, 'mixing', id);
+    this.bridgeId = id;
+    return id;
+  }
+
+  private async doHandoff(a: HandoffAction): Promise<void> {
+    const t = this.deps.telephony;
+    switch (a.do) {
+      case 'hold-caller':
+        if (this.bridgeId) await t.removeFromBridge(this.bridgeId, [this.callId]);
+        await t.startMoh(this.callId, this.deps.mohClass);
+        return;
+      case 'unhold-caller': {
+        await t.stopMoh(this.callId);
+        const b = await this.ensureBridge();
+        await t.addToBridge(b, [this.callId]);
+        return;
+      }
+      case 'dial-target': {
+        if (a.target.dial.kind !== 'dial') return;
+        const n = ++this.handoffSeq;
+        const channelId = `${this.callId}-h${n}`;
+        this.targetLeg = { channelId, answered: false };
+        this.deps.index.bindChannel(channelId, this);
+        this.step('transfer', `dialing ${a.target.label}`);
+        await t.originate({
+          endpoint: a.target.dial.dialString,
+          app: t.appName,
+          appArgs: ['handoff-leg', this.callId, String(n)],
+          channelId,
+          timeoutSec: this.deps.handoffRingSec,
+          callerId: `"12345" <${this.record.dialed}>`,
+          variables: { HOTLINE_CALL_ID: this.callId, ...(this.record.linkageRef ? { HOTLINE_REF: this.record.linkageRef } : {}) },
+        });
+        return;
+      }
+      case 'hangup-target': {
+        const leg = this.targetLeg;
+        this.targetLeg = undefined;
+        if (leg) {
+          this.deps.index.unbindChannel(leg.channelId);
+          await t.hangup(leg.channelId);
+        }
+        return;
+      }
+      case 'bridge-target': {
+        if (!this.targetLeg) return;
+        const b = await this.ensureBridge();
+        await t.addToBridge(b, [this.targetLeg.channelId]);
+        if (this.phase !== 'agent') this.phase = 'handoff';
+        return;
+      }
+      case 'release-agent': {
+        const leg = this.agentLeg;
+        if (!leg) return;
+        this.agentLeg = undefined;
+        this.deps.index.unbindChannel(leg.channelId);
+        this.phase = 'handoff';
+        if (this.bridgeId) await t.removeFromBridge(this.bridgeId, [leg.channelId]);
+        await t.hangup(leg.channelId);
+        await this.deps.acd?.callEnded(this.callId, leg.offer.agentId, this.deps.now());
+        this.step('agent', `${leg.offer.agentId} left the call`);
+        return;
+      }
+      case 'requeue-caller': {
+        if (this.bridgeId) {
+          await t.removeFromBridge(this.bridgeId, [this.callId]);
+          await t.destroyBridge(this.bridgeId);
+          this.bridgeId = undefined;
+        }
+        // Back to an agent ahead of new callers: the hand-off failed through no fault of theirs.
+        return this.enqueue(a.skill ?? this.record.route?.skill ?? 'general', 20);
+      }
+      case 'notify-agent':
+        this.step('transfer', `${a.code}: ${a.message}`);
+        if (this.lastAgentId) this.deps.notifyAgent?.(this.lastAgentId, this.callId, { code: a.code, message: a.message });
+        return;
+      case 'caller-alone':
+        return this.startSurvey();
+      case 'log':
+        this.record.handoffs.push(a.entry);
+        this.step('transfer', `${a.entry.kind} ${a.entry.target}: ${a.entry.result}`);
+        if (a.entry.result === 'completed' || a.entry.result === 'agent-left' || (a.entry.kind === 'blind' && a.entry.result === 'answered')) {
+          this.record.outcome = 'transferred';
+        }
+        return;
+    }
+  }
+
+  /** The agent hung up in the middle of a hand-off: the caller must not lose the target. */
+  private async agentLeftDuringHandoff(): Promise<void> {
+    const at = this.deps.now();
+    const h = this.handoff;
+    if (h.phase === 'consulting') return this.applyHandoff({ type: 'complete', at });
+    if (h.phase === 'conference') return this.applyHandoff({ type: 'agent-leave', at });
+    if (h.phase === 'dialing') {
+      // Carry on as a blind transfer: the caller waits (with music) for the target.
+      this.handoff = { ...h, kind: 'blind' };
+      this.phase = 'handoff';
+      if (this.bridgeId) await this.deps.telephony.removeFromBridge(this.bridgeId, [this.callId]);
+      await this.deps.telephony.startMoh(this.callId, this.deps.mohClass);
+    }
   }
 
   private async toAgentAfterError(): Promise<void> {
@@ -479,6 +662,8 @@ export class CallSession {
       case 'agent':
       case 'survey':
         return 'answered';
+      case 'handoff':
+        return this.record.agents.length ? 'answered' : 'transferred';
       case 'ending':
         return this.record.outcome ?? 'self-service';
       default:
@@ -530,6 +715,12 @@ export class CallSession {
       if (leg.answered) cleanups.push(acd?.callEnded(this.callId, leg.offer.agentId, this.deps.now()) ?? Promise.resolve());
       else cleanups.push(acd?.offerFailed(leg.offer.offerId, 'rejected', this.deps.now()) ?? Promise.resolve());
     }
+    const target = this.targetLeg;
+    this.targetLeg = undefined;
+    if (target) {
+      this.deps.index.unbindChannel(target.channelId);
+      cleanups.push(t.hangup(target.channelId));
+    }
     if (wasQueued && acd) {
       cleanups.push(acd.leave(this.callId, this.record.outcome === 'callback-requested' ? 'callback-requested' : 'abandoned', this.deps.now()));
     }
@@ -538,6 +729,23 @@ export class CallSession {
     for (const r of results) if (r.status === 'rejected') this.log.warn({ err: String(r.reason) }, 'cleanup after call failed');
     this.log.info({ outcome: this.record.outcome, steps: this.record.path.length }, 'call ended');
     this.deps.onEnded(this.record);
+  }
+}
+
+/** Q.850 cause of a target leg that never answered → why the hand-off failed. */
+function failureOf(cause: number | undefined): HandoffFailure {
+  switch (cause) {
+    case 17:
+      return 'busy';
+    case 21:
+      return 'rejected';
+    case 18:
+    case 19:
+    case 16:
+    case undefined:
+      return 'no-answer';
+    default:
+      return 'unreachable';
   }
 }
 

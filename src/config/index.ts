@@ -57,6 +57,8 @@ export interface Config {
     readonly noAnswerSec: number;
     readonly wrapUpSec: number;
     readonly queueAnnounceEverySec: number;
+    /** Seconds a hand-off target (sub-center, 110 …) may ring before the caller goes back to the agent. */
+    readonly handoffRingSec: number;
   };
 }
 
@@ -88,6 +90,7 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   ACD_NO_ANSWER_SEC: { description: 'Seconds an agent may ring before the call goes to the next agent', default: '15' },
   ACD_WRAP_UP_SEC: { description: 'After-call work (话后处理) seconds before the agent is offered the next call', default: '30' },
   QUEUE_ANNOUNCE_EVERY_SEC: { description: 'Seconds between queue position announcements (0 = off)', default: '45' },
+  HANDOFF_RING_SEC: { description: 'Seconds a hand-off target may ring before the hand-off fails', default: '30' },
 };
 
 type Env = Record<string, string | undefined>;
@@ -181,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
       noAnswerSec: int(env, 'ACD_NO_ANSWER_SEC', 3, 120),
       wrapUpSec: int(env, 'ACD_WRAP_UP_SEC', 0, 600),
       queueAnnounceEverySec: int(env, 'QUEUE_ANNOUNCE_EVERY_SEC', 0, 600),
+      handoffRingSec: int(env, 'HANDOFF_RING_SEC', 3, 300),
     },
   };
   return deepFreeze(config);

@@ -452,7 +452,7 @@ export function toTelephonyError(operation: string, err: unknown): TelephonyErro
   }
   let kind: TelephonyErrorKind = 'failed';
   if (/not found/i.test(message)) kind = 'not-found';
-  else if (/not in stasis|not in a stasis|already|in use|not in bridge|not up|conflict/i.test(message)) kind = 'conflict';
+  else if (/not in stasis|not in a stasis|already|in use|not in (this |a )?bridge|not up|conflict/i.test(message)) kind = 'conflict';
   else if (/must be specified|invalid|required|missing|bad request|unprocessable/i.test(message)) kind = 'bad-request';
   else if (/ECONNREFUSED|ECONNRESET|socket hang up|EPIPE|ENOTFOUND|EHOSTUNREACH/i.test(message)) kind = 'disconnected';
   return new TelephonyError(kind, operation, message);

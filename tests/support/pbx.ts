@@ -98,6 +98,7 @@ export function testConfig(pbx: PbxUnderTest, overrides: Record<string, string> 
     ACD_NO_ANSWER_SEC: '3',
     ACD_WRAP_UP_SEC: '0',
     QUEUE_ANNOUNCE_EVERY_SEC: '0',
+    HANDOFF_RING_SEC: '3',
     ...overrides,
   });
 }

@@ -1,0 +1,160 @@
+/**
+ * Hand-offs (issue 7) in both PBX modes: three-way, consult (complete, cancel),
+ * blind, and failing targets — the caller is never dropped or left alone.
+ * Targets are Local channels into the dialplan's test contexts, so the same
+ * test runs against the simulated PBX and a real Asterisk.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, type App } from '../../src/app.js';
+import type { CallSession } from '../../src/calls/session.js';
+import type { HandoffTarget } from '../../src/handoff/machine.js';
+import { startPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
+import { TestSide, type TestCall } from '../support/test-side.js';
+import { eventually } from '../support/wait.js';
+
+let pbx: PbxUnderTest;
+let side: TestSide;
+const apps: App[] = [];
+let callerSeq = 0;
+
+const subcenter = (context: string): HandoffTarget => ({
+  label: '12366 税务分中心',
+  dial: { kind: 'dial', dialString: `Local/12366@${context}` },
+});
+
+async function connectedCall(agentId: string): Promise<{ app: App; call: TestCall; s: CallSession }> {
+  const app = await buildApp(testConfig(pbx), { ariBackoff: { initialMs: 50, maxMs: 500 }, acdOverrides: { dispatchIntervalMs: 100 } });
+  apps.push(app);
+  await app.start();
+  await app.telephony.whenConnected(10_000);
+  expect(await app.acd.upsertGroup({ id: 'general', name: '话务受理座席', kind: 'general' })).toEqual({ ok: true });
+  expect(await app.acd.upsertAgent({ id: agentId, name: agentId, extension: agentId, skills: { general: 3 }, groups: ['general'] })).toEqual({ ok: true });
+  await app.acd.login(agentId);
+  await app.acd.setAgentState(agentId, 'available');
+  const caller = `1390000${String(++callerSeq).padStart(4, '0')}`;
+  const call = await side.call('12345', caller);
+  await call.answered();
+  const s = await eventually(() => {
+    const x = app.calls.active.find((c) => c.record.caller.number === caller);
+    if (!x) throw new Error('no session');
+    return x;
+  });
+  await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
+  await call.press('0');
+  await eventually(() => expect(s.record.agents).toEqual([agentId]), 15_000);
+  await bridgeHas(s, 2);
+  return { app, call, s };
+}
+
+async function bridgeHas(s: CallSession, n: number): Promise<string[]> {
+  return eventually(async () => {
+    const r = await side.request('GET', `/bridges/call-${s.callId}`);
+    expect(r.status).toBe(200);
+    expect(r.body.channels).toHaveLength(n);
+    return r.body.channels as string[];
+  });
+}
+
+async function agentState(app: App, id: string): Promise<string | undefined> {
+  return (await app.acd.agents()).find((a) => a.id === id)?.state;
+}
+
+beforeAll(async () => {
+  pbx = await startPbx();
+  side = await TestSide.connect(pbx);
+});
+
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.stop();
+});
+
+afterAll(async () => {
+  await side?.close();
+  await pbx?.stop();
+});
+
+describe('hand-offs', () => {
+  it('GIVEN caller and agent WHEN the agent adds the sub-center (three-way) and then leaves THEN caller and sub-center stay connected and the agent is free', async () => {
+    const { app, call, s } = await connectedCall('3001');
+    await s.requestHandoff('three-way', subcenter('hotline-test-agents'));
+    const three = await bridgeHas(s, 3);
+    expect(three).toContain(s.callId);
+    expect(s.handoffPhase).toBe('conference');
+
+    await s.handoffCommand('agent-leave');
+    const two = await bridgeHas(s, 2);
+    expect(two).toContain(s.callId);
+    await eventually(async () => expect(await agentState(app, '3001')).toBe('available'));
+
+    await call.hangup();
+    await call.ended();
+    await eventually(() => expect(s.isEnded).toBe(true));
+    const kinds = s.record.handoffs.map((h) => `${h.kind}:${h.result}`);
+    expect(kinds).toEqual(['three-way:answered', 'three-way:agent-left']);
+    expect(s.record.handoffs[0]!.ringMs).toBeGreaterThanOrEqual(0);
+    expect(s.record.outcome).toBe('transferred');
+    // The sub-center's leg was hung up with the caller.
+    await eventually(async () => expect((await side.request('GET', `/channels/${s.callId}-h1`)).status).toBe(404));
+  });
+
+  it('GIVEN a consult WHEN the target answers and the agent completes THEN caller and target are joined; a cancelled consult brings the caller back', async () => {
+    const { app, s } = await connectedCall('3002');
+    await s.requestHandoff('consult', subcenter('hotline-test-agents'));
+    // The caller is on hold (out of the bridge), agent and target talk.
+    const consulting = await bridgeHas(s, 2);
+    expect(consulting).not.toContain(s.callId);
+    expect(s.handoffPhase).toBe('consulting');
+    await s.handoffCommand('cancel');
+    const back = await bridgeHas(s, 2);
+    expect(back).toContain(s.callId);
+    expect(s.handoffPhase).toBe('idle');
+
+    await s.requestHandoff('consult', subcenter('hotline-test-agents'));
+    await eventually(() => expect(s.handoffPhase).toBe('consulting'));
+    await s.handoffCommand('complete');
+    const joined = await bridgeHas(s, 2);
+    expect(joined).toContain(s.callId);
+    expect(joined).toContain(`${s.callId}-h2`);
+    await eventually(async () => expect(await agentState(app, '3002')).toBe('available'));
+    expect(s.record.handoffs.map((h) => h.result)).toEqual(['answered', 'cancelled', 'answered', 'completed']);
+  });
+
+  it('GIVEN a consult WHEN the target does not answer THEN the caller is back with the agent and the agent is told why', async () => {
+    const notices: string[] = [];
+    const { s } = await connectedCall('3003');
+    s['deps'].notifyAgent = (_agent: string, _call: string, n: { code: string }) => notices.push(n.code);
+    await s.requestHandoff('consult', subcenter('hotline-test-noanswer'));
+    await eventually(() => expect(s.handoffPhase).toBe('idle'), 15_000);
+    const back = await bridgeHas(s, 2);
+    expect(back).toContain(s.callId);
+    expect(notices).toEqual(['handoff-no-answer']);
+    expect(s.record.handoffs.at(-1)?.result).toBe('no-answer');
+  });
+
+  it('GIVEN a busy target in a three-way WHEN it fails THEN caller and agent are still talking', async () => {
+    const { s } = await connectedCall('3004');
+    await s.requestHandoff('three-way', subcenter('hotline-test-busy'));
+    await eventually(() => expect(s.record.handoffs.at(-1)?.result).toBe('busy'), 15_000);
+    const still = await bridgeHas(s, 2);
+    expect(still).toContain(s.callId);
+  });
+
+  it('GIVEN a blind transfer WHEN the target does not answer THEN the caller goes back to the queue and reaches an agent again', async () => {
+    const { app, s } = await connectedCall('3005');
+    await s.requestHandoff('blind', subcenter('hotline-test-noanswer'));
+    await eventually(async () => expect(await agentState(app, '3005')).toBe('available'));
+    // No answer within HANDOFF_RING_SEC → queued with priority; the freed agent takes the caller again.
+    await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue' && p.detail.includes('priority 20'))).toBe(true), 15_000);
+    await eventually(() => expect(s.record.agents).toEqual(['3005', '3005']), 20_000);
+    expect(s.record.handoffs.map((h) => `${h.kind}:${h.result}`)).toEqual(['blind:no-answer']);
+    await bridgeHas(s, 2);
+  });
+
+  it('GIVEN a hand-off request WHEN one is already running THEN it is refused and nothing changes', async () => {
+    const { s } = await connectedCall('3006');
+    await s.requestHandoff('three-way', subcenter('hotline-test-noanswer'));
+    await expect(s.requestHandoff('consult', subcenter('hotline-test-agents'))).rejects.toMatchObject({ code: 'handoff-busy' });
+    await expect(s.handoffCommand('complete')).rejects.toMatchObject({ code: 'handoff-not-active' });
+    expect(s.handoffPhase).toBe('dialing');
+  });
+});
