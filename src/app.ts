@@ -13,6 +13,7 @@ import { defaultAcdConfig } from './acd/model.js';
 import { Acd } from './acd/service.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
+import { createDefaultParts, type DefaultParts } from './calls/default-parts.js';
 import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.js';
 import type { Config } from './config/index.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -59,6 +60,8 @@ export interface App {
   readonly ami: AmiPbx | undefined;
   readonly calls: CallManager;
   readonly acd: Acd;
+  /** Routing store and the table in use, IVR flows. */
+  readonly parts: DefaultParts;
   readonly tickets: TicketStore;
   readonly ticketsQueue: Queue<CallEndedJob>;
   readonly outbox: TicketOutbox;
@@ -132,7 +135,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     ? new AmiPbx({ host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.ami.secret, logger: log })
     : undefined;
 
-  const defaults = await defaultParts(config, tickets);
+  const defaults = createDefaultParts(config, { redis, tickets, log });
   const flow = opts.flow ?? parts?.flow ?? defaults.flow;
   const resolveRoute = opts.resolveRoute ?? parts?.resolveRoute ?? defaults.resolveRoute;
   const lookupTicket = parts?.lookupTicket ?? defaults.lookupTicket;
@@ -193,6 +196,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     ami,
     calls,
     acd,
+    parts: defaults,
     tickets,
     ticketsQueue,
     outbox,
@@ -204,6 +208,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await outbox.init();
       outbox.start();
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
+      await defaults.start();
       calls.start();
       telephony.start();
       ami?.start();
@@ -214,6 +219,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await acd.stop().catch(() => undefined);
       await telephony.stop();
       await ami?.stop();
+      await defaults.stop().catch(() => undefined);
       await outbox.stop();
       await outbox.flush().catch(() => undefined);
       await http.close();
@@ -225,8 +231,3 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   };
 }
 
-/** Bind the pure modules (routing tables, IVR flows) for this city. */
-async function defaultParts(config: Config, tickets: TicketStore): Promise<AppParts> {
-  const { defaultCallFlow } = await import('./calls/default-parts.js');
-  return defaultCallFlow(config, tickets);
-}

@@ -1,31 +1,79 @@
 /**
- * The real pure parts for a city: its IVR flows, its routing table and the
- * ticket status lookup, bound to the session's ports.
+ * The real pure parts for a city — its IVR flows, its routing table (the
+ * seeds' preset, then whatever admins publish) and the ticket status lookup —
+ * bound to the session's ports, with their lifecycle.
+ *
+ * @remarks
+ * Calls never wait on Redis for routing: the resolver reads an in-memory table
+ * that starts as the city preset and is swapped when a new version is
+ * published (live reload over pub/sub). If Redis is unreachable at boot the
+ * preset keeps routing calls.
  */
-import type { AppParts } from '../app.js';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { buildDefaultFlows } from '../ivr/default-flow.js';
+import type { RoutingTable } from '../routing/model.js';
+import { loadPreset } from '../routing/presets.js';
+import { resolveCall } from '../routing/resolve.js';
+import { RoutingStore, type LiveRoutingTable } from '../routing/store.js';
 import type { TicketStore } from '../tickets/store.js';
 import { createCallFlow } from './flow-binding.js';
-import type { RouteDecision } from './ports.js';
+import type { CallFlow, RouteDecision, TicketStatusLookup } from './ports.js';
+import type { CallSource } from './record.js';
 
-export async function defaultCallFlow(config: Config, tickets: TicketStore): Promise<AppParts> {
+export interface DefaultParts {
+  flow: CallFlow;
+  resolveRoute: (q: { dialed: string; source: CallSource; at: Date }) => RouteDecision;
+  lookupTicket: TicketStatusLookup;
+  routing: RoutingStore;
+  /** The table calls are routed by now, and its version (0: the preset, not yet published). */
+  current(): { table: RoutingTable; version: number };
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createDefaultParts(config: Config, deps: { redis: Redis; tickets: TicketStore; log: Logger }): DefaultParts {
+  const log = deps.log.child({ component: 'routing' });
+  const preset = loadPreset(config.city);
+  let table: RoutingTable = preset;
+  let version = 0;
+  let live: LiveRoutingTable | undefined;
+  const routing = new RoutingStore({
+    redis: deps.redis,
+    keyPrefix: `${config.keyPrefix}:routing:${config.city}:`,
+    onAuditError: (err) => log.warn({ err: String(err) }, 'routing audit failed'),
+  });
   const flows = buildDefaultFlows();
   return {
     flow: createCallFlow({ flows }),
-    resolveRoute: ({ dialed }): RouteDecision => ({
-      action: 'hotline',
-      routeId: `${config.city}:12345`,
-      skill: 'general',
-      priority: 0,
-      announce: [],
-      expertFirst: false,
-      why: [`${dialed}: routing table not loaded yet; 12345 flow`],
-    }),
+    resolveRoute: ({ dialed, source, at }) =>
+      resolveCall(table, { dialed, source, at, ...(config.area ? { area: config.area } : {}) }),
     lookupTicket: async (ticketNo) => {
-      const t = await tickets.get(ticketNo);
+      const t = await deps.tickets.get(ticketNo);
       if (!t) return { found: false };
       return { found: true, status: t.status, unitName: '' };
+    },
+    routing,
+    current: () => ({ table, version }),
+    async start() {
+      try {
+        const published = await routing.bootstrap(preset);
+        table = published.table;
+        version = published.version;
+        live = await routing.watch({ onError: (err) => log.warn({ err: String(err) }, 'routing refresh failed; keeping the last table') });
+        live.onChange((v) => {
+          table = v.table;
+          version = v.version;
+          log.info({ version: v.version }, 'routing table reloaded');
+        });
+        log.info({ version }, 'routing table loaded');
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'routing store unavailable at start; routing by the city preset');
+      }
+    },
+    async stop() {
+      await live?.close();
     },
   };
 }

@@ -19,7 +19,10 @@ export interface FlowBindingOptions {
  * (sub-center, sub-platform) or a polite end (a cancelled number that releases).
  */
 function decisionFlow(decision: Exclude<RouteDecision, { action: 'hotline' }>): Flow {
-  const out = decision.action === 'target' ? { type: 'transfer' as const, target: decision.target } : { type: 'hangup' as const };
+  let out: Flow['nodes'][string];
+  if (decision.action === 'release') out = { type: 'hangup' };
+  else if (decision.targetSpec.kind === 'queue') out = { type: 'queue', skill: decision.targetSpec.group };
+  else out = { type: 'transfer', target: decision.targetSpec.dialString };
   const nodes: Flow['nodes'] = { out };
   return { id: `route-${decision.routeId}`, start: 'out', nodes, fallback: { skill: 'general' } };
 }

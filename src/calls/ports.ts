@@ -24,20 +24,8 @@ export interface CallFlow {
 
 export type { StartContext };
 
-/** Where a call goes, as the routing resolver decides it. */
-export type RouteDecision =
-  | {
-      action: 'hotline';
-      routeId: string;
-      line?: { id: string; number: string; name: string; unit?: string; mode: string };
-      skill: string;
-      priority: number;
-      announce: string[];
-      expertFirst: boolean;
-      flowId?: string;
-      why: string[];
-    }
-  | { action: 'target'; routeId: string; line?: { id: string; number: string; name: string; unit?: string; mode: string }; target: string; announce: string[]; why: string[] }
-  | { action: 'release'; routeId: string; line?: { id: string; number: string; name: string; unit?: string; mode: string }; announce: string[]; why: string[] };
+/** Where a call goes, as the routing resolver decides it (routing/resolve.ts). */
+export type { RouteDecision } from '../routing/resolve.js';
+import type { RouteDecision } from '../routing/resolve.js';
 
 export type TicketStatusLookup = (ticketNo: string) => Promise<TicketStatusResult>;

@@ -142,7 +142,18 @@ export class CallSession {
     } catch (err) {
       // A broken routing table must not cost the caller the call: fall back to the 12345 flow.
       this.fail('route', err);
-      decision = { action: 'hotline', routeId: 'fallback', skill: 'general', priority: 0, announce: [], expertFirst: false, why: ['routing failed'] };
+      decision = {
+        action: 'hotline',
+        routeId: 'fallback',
+        skill: 'general',
+        priority: 0,
+        announce: [],
+        expertFirst: false,
+        flowId: 'hotline-zh',
+        record: true,
+        tableVersion: 0,
+        why: ['routing failed'],
+      };
     }
     this.record.route = {
       id: decision.routeId,
