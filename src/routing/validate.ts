@@ -432,6 +432,10 @@ export function validateTable(input: unknown, opts: ValidateTableOptions = {}): 
     }
     if (!found) err('routes', `the table has no 12345 hotline route for its default area ${q(t.defaultArea)}`);
   } else if (hotlineAreas.size === 0) err('routes', 'the table has no 12345 hotline route');
+  if (hotlineAreas.size > 0) {
+    const answers12345 = routes.some((r) => isObj(r) && r.mode === 'hotline' && Array.isArray(r.numbers) && r.numbers.includes('12345'));
+    if (!answers12345) err('routes', 'no hotline route answers the number 12345');
+  }
 
   return errors;
 }

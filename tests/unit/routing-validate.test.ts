@@ -254,6 +254,10 @@ describe('routing table validation', () => {
     expect(lines(t)).toEqual(['routes: the table has no 12345 hotline route for its default area "city"']);
   });
 
+  it('GIVEN a hotline route that does not answer 12345 WHEN validated THEN the table is rejected', () => {
+    expect(lines(withRoute(0, { numbers: ['89000'] }))).toEqual(['routes: no hotline route answers the number 12345']);
+  });
+
   it('GIVEN an unknown default flow, area or route area WHEN validated THEN each is named', () => {
     const t = { ...withRoute(2, { area: 'west' }), defaultFlow: 'hotline-xx' };
     expect(lines(t)).toEqual(['defaultFlow: unknown flow "hotline-xx"', 'routes[2].area: unknown area "west"']);
