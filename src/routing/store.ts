@@ -95,6 +95,8 @@ export interface WatchOptions {
   pollMs?: number;
   /** Refresh failures (Redis down): the last table stays in use. */
   onError?: (err: unknown) => void;
+  /** How long `watch` waits for the first load before resolving without a table (default 2000 ms). */
+  startTimeoutMs?: number;
 }
 
 /**
@@ -381,12 +383,15 @@ export class LiveRoutingTable {
     // ioredis re-subscribes after a reconnect; messages missed meanwhile are caught here.
     this.sub.on('ready', () => void this.refresh());
     this.sub.on('error', (err: unknown) => this.opts.onError?.(err));
-    try {
-      await this.sub.subscribe(this.store.channel);
-    } catch (err) {
-      this.opts.onError?.(err);
-    }
-    await this.refresh();
+    // Neither subscribing nor the first load may hold up boot when Redis is down:
+    // ioredis queues commands until it reconnects, and the 'ready' refresh catches up.
+    const subscribed = this.sub.subscribe(this.store.channel).catch((err: unknown) => this.opts.onError?.(err));
+    let timeout: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((r) => {
+      timeout = setTimeout(r, this.opts.startTimeoutMs ?? 2000);
+    });
+    await Promise.race([Promise.all([subscribed, this.refresh()]), waited]);
+    clearTimeout(timeout);
     this.timer = setInterval(() => void this.refresh(), this.opts.pollMs ?? 5000);
     this.timer.unref();
   }

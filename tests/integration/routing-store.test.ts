@@ -233,3 +233,17 @@ describe('routing store on Redis', () => {
     expect(await a.store.publishedVersion()).toBe(1);
   });
 });
+
+describe('routing store without Redis', () => {
+  it('GIVEN Redis unreachable at boot WHEN an instance starts watching THEN watch resolves promptly with no table instead of hanging', async () => {
+    const redis = new Redis('redis://127.0.0.1:1', { lazyConnect: true, retryStrategy: () => 200, maxRetriesPerRequest: null });
+    redis.on('error', () => undefined);
+    opened.clients.push(redis);
+    const store = new RoutingStore({ redis, keyPrefix: newPrefix() });
+    const t0 = Date.now();
+    const live = await store.watch({ startTimeoutMs: 300, onError: () => undefined });
+    opened.lives.push(live);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(live.current()).toBeUndefined();
+  });
+});
