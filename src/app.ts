@@ -166,6 +166,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     now: Date.now,
     queueAnnounceEverySec: config.acd.queueAnnounceEverySec,
     handoffRingSec: config.acd.handoffRingSec,
+    callbackOfferAfterSec: config.acd.callbackOfferAfterSec,
+    callback: { dialTemplate: config.acd.callbackDialTemplate, ringSec: config.acd.callbackRingSec },
     onEnded: (record: CallRecord) => {
       void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
     },

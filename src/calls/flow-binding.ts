@@ -35,7 +35,9 @@ export function createCallFlow(o: FlowBindingOptions): CallFlow {
       const flows = { ...o.flows };
       let flow: Flow;
       if (decision.action === 'hotline') {
-        flow = flows[decision.flowId ?? (lang === 'en' ? EN_FLOW_ID : ZH_FLOW_ID)] ?? flows[ZH_FLOW_ID]!;
+        // The table names the Chinese flow; a caller whose language is English gets its mirror.
+        const id = lang === 'en' && (decision.flowId === ZH_FLOW_ID || !decision.flowId) ? EN_FLOW_ID : decision.flowId || ZH_FLOW_ID;
+        flow = flows[id] ?? flows[ZH_FLOW_ID]!;
       } else {
         flow = decisionFlow(decision);
         flows[flow.id] = flow;

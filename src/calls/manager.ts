@@ -13,11 +13,13 @@ import type { Logger } from 'pino';
 import type { AcdPort, Offer } from '../acd/port.js';
 import type { ChannelInfo, LinkState, Telephony, TelephonyEvent, TelephonySnapshot } from '../telephony/port.js';
 import type { CallRecord } from './record.js';
-import { CallSession, type SessionDeps, type SessionIndex } from './session.js';
+import { CallbackCall } from './callback.js';
+import { CallSession, type CallParty, type SessionDeps, type SessionIndex } from './session.js';
 
 export type ManagerDeps = Omit<SessionDeps, 'index' | 'onEnded' | 'log'> & {
   log: Logger;
   onEnded: (record: CallRecord) => void;
+  callback: { dialTemplate: string; ringSec: number };
 };
 
 /** StasisStart arguments our own originations use; everything else is a caller. */
@@ -25,8 +27,8 @@ const OWN_LEG_ARGS = new Set(['agent-leg', 'handoff-leg', 'snoop', 'callback-leg
 
 export class CallManager implements SessionIndex {
   private readonly sessions = new Map<string, CallSession>();
-  private readonly byChannel = new Map<string, CallSession>();
-  private readonly byPlayback = new Map<string, CallSession>();
+  private readonly byChannel = new Map<string, CallParty>();
+  private readonly byPlayback = new Map<string, CallParty>();
   private readonly offs: Array<() => void> = [];
   private readonly log: Logger;
 
@@ -54,13 +56,13 @@ export class CallManager implements SessionIndex {
     return this.sessions.get(callId);
   }
 
-  bindPlayback(id: string, s: CallSession): void {
+  bindPlayback(id: string, s: CallParty): void {
     this.byPlayback.set(id, s);
   }
   unbindPlayback(id: string): void {
     this.byPlayback.delete(id);
   }
-  bindChannel(id: string, s: CallSession): void {
+  bindChannel(id: string, s: CallParty): void {
     this.byChannel.set(id, s);
   }
   unbindChannel(id: string): void {
@@ -106,7 +108,7 @@ export class CallManager implements SessionIndex {
     }
   }
 
-  private route(e: TelephonyEvent): CallSession | undefined {
+  private route(e: TelephonyEvent): CallParty | undefined {
     switch (e.type) {
       case 'PlaybackStarted':
       case 'PlaybackFinished':
@@ -126,6 +128,25 @@ export class CallManager implements SessionIndex {
 
   private async onOffer(offer: Offer): Promise<void> {
     try {
+      if (offer.callback) {
+        const acd = this.deps.acd;
+        if (!acd) return;
+        const cb = new CallbackCall(
+          {
+            telephony: this.deps.telephony,
+            acd,
+            log: this.log,
+            index: this,
+            instanceId: this.deps.instanceId,
+            dialTemplate: this.deps.callback.dialTemplate,
+            ringSec: this.deps.callback.ringSec,
+            now: this.deps.now,
+            onEnded: this.deps.onEnded,
+          },
+          { ...offer, callback: offer.callback },
+        );
+        return await cb.start();
+      }
       const s = this.sessions.get(offer.callId);
       if (!s) {
         await this.deps.acd?.offerFailed(offer.offerId, 'rejected', this.deps.now());

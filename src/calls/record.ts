@@ -32,6 +32,8 @@ export interface CallRecord {
   caller: { number: string; name: string };
   dialed: string;
   source: CallSource;
+  /** For a callback: the call whose caller asked for it (the ticket is that call's). */
+  callbackOf?: string;
   /** Reference handed in by a linkage partner or sub-center (SIP header via the dialplan). */
   linkageRef?: string;
   area?: string;

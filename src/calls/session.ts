@@ -44,16 +44,23 @@ export interface SessionDeps {
   queueAnnounceEverySec: number;
   /** Seconds a hand-off target may ring before the hand-off fails. */
   handoffRingSec: number;
+  /** Seconds in the queue after which a caller may press 1 for a callback (0 = never). */
+  callbackOfferAfterSec: number;
   mohClass?: string;
   /** Tells the agent's console about a call event (hand-off failures …). */
   notifyAgent?: (agentId: string, callId: string, notice: { code: string; message: string }) => void;
 }
 
+/** Anything that takes telephony events for the channels it owns (call sessions, callbacks). */
+export interface CallParty {
+  onEvent(e: TelephonyEvent): Promise<void>;
+}
+
 /** The manager's lookup tables, kept current by the sessions. */
 export interface SessionIndex {
-  bindPlayback(playbackId: string, session: CallSession): void;
+  bindPlayback(playbackId: string, party: CallParty): void;
   unbindPlayback(playbackId: string): void;
-  bindChannel(channelId: string, session: CallSession): void;
+  bindChannel(channelId: string, party: CallParty): void;
   unbindChannel(channelId: string): void;
 }
 
@@ -77,6 +84,8 @@ export class CallSession {
   private handoffSeq = 0;
   /** Agent that took the call last (hand-off notices go to them). */
   private lastAgentId: string | undefined;
+  /** When the caller (last) joined the queue. */
+  private queuedAt: number | undefined;
   private bridgeId: string | undefined;
   private readonly log: Logger;
   private language: string;
@@ -295,6 +304,7 @@ export class CallSession {
         if (token === undefined) return;
         if (e.state === 'failed') this.step('error', `prompt failed: ${e.mediaUri}`);
         if (token.startsWith('queue-announce')) return this.resumeMoh();
+        if (token === 'callback-confirm') return this.hangupCaller('callback-requested');
         return this.input({ type: 'playback-done', token, failed: e.state === 'failed' });
       }
       case 'StasisStart':
@@ -341,6 +351,7 @@ export class CallSession {
       return this.goodbye('failed');
     }
     await this.deps.telephony.startMoh(this.callId, this.deps.mohClass);
+    this.queuedAt = this.deps.now();
     const pos = await acd.enqueue({
       callId: this.callId,
       skill,
@@ -368,11 +379,17 @@ export class CallSession {
       const id = `${this.callId}-p${++this.playSeq}`;
       this.playbackTokens.set(id, `queue-announce-${this.playSeq}`);
       this.deps.index.bindPlayback(id, this);
-      await this.deps.telephony.play(
-        this.callId,
-        ['sound:hotline/queue-position', `number:${pos.position}`, 'sound:hotline/queue-wait', `number:${Math.max(1, Math.round(pos.expectedWaitSec / 60))}`, 'sound:hotline/queue-minutes'],
-        { playbackId: id, lang: this.language },
-      );
+      const media: FlowMedia[] = [
+        { kind: 'prompt', id: 'queue-position-before' },
+        { kind: 'number', value: Math.max(0, pos.position - 1) },
+        { kind: 'prompt', id: 'queue-position-after' },
+        { kind: 'prompt', id: 'queue-wait-before' },
+        { kind: 'number', value: Math.max(1, Math.round(pos.expectedWaitSec / 60)) },
+        { kind: 'prompt', id: 'queue-wait-minutes' },
+        ...(this.callbackAllowed() ? [{ kind: 'prompt' as const, id: 'callback-offer' }] : []),
+      ];
+      this.step('prompt', media.map(describeMedia).join(' '));
+      await this.deps.telephony.play(this.callId, media.map(mediaUri).filter((u): u is string => !!u), { playbackId: id, lang: this.language });
     } catch (err) {
       if (isNotFound(err)) return;
       this.fail('queue-announce', err);
@@ -390,20 +407,35 @@ export class CallSession {
     this.scheduleAnnouncement();
   }
 
+  /** May this caller ask for a callback now? After a wait, and only with a number we can dial. */
+  private callbackAllowed(): boolean {
+    const after = this.deps.callbackOfferAfterSec;
+    return (
+      after > 0 &&
+      this.queuedAt !== undefined &&
+      this.deps.now() - this.queuedAt >= after * 1000 &&
+      /^\+?\d{5,20}$/.test(this.record.caller.number)
+    );
+  }
+
   private async onQueueDigit(digit: string): Promise<void> {
-    // Fair callback: keep the place, hang up, be called back when an agent is free.
-    if (digit !== '1' || !this.deps.acd || !this.record.caller.number) return;
+    // Fair callback: keep the place, hang up, be called back in turn when an agent is free.
+    if (digit !== '1' || !this.deps.acd || !this.callbackAllowed()) return;
     await this.deps.acd.requestCallback(this.callId, this.record.caller.number, this.deps.now());
     this.step('queue', 'callback requested');
-    const id = `${this.callId}-p${++this.playSeq}`;
-    this.playbackTokens.set(id, 'callback-confirm');
+    this.record.outcome = 'callback-requested';
     this.phase = 'ending';
     clearTimeout(this.announceTimer);
+    const id = `${this.callId}-p${++this.playSeq}`;
+    this.playbackTokens.set(id, 'callback-confirm');
+    this.deps.index.bindPlayback(id, this);
+    // Hang up when the confirmation has played (or after a bound, should its end never come).
+    this.timers.set('callback-confirm', setTimeout(() => void this.hangupCaller('callback-requested'), 15_000));
     try {
       await this.deps.telephony.stopMoh(this.callId);
       await this.deps.telephony.play(this.callId, ['sound:hotline/callback-confirmed'], { playbackId: id, lang: this.language });
-      await new Promise((r) => setTimeout(r, 50));
-    } finally {
+    } catch (err) {
+      if (!isNotFound(err)) this.fail('callback-confirm', err);
       await this.hangupCaller('callback-requested');
     }
   }
@@ -688,6 +720,8 @@ export class CallSession {
   }
 
   private async hangupCaller(outcome: CallOutcome): Promise<void> {
+    if (this.phase === 'ended') return;
+    clearTimeout(this.timers.get('callback-confirm'));
     this.record.outcome ??= outcome;
     this.record.endedBy ??= 'system';
     await this.deps.telephony.hangup(this.callId);

@@ -59,6 +59,11 @@ export interface Config {
     readonly queueAnnounceEverySec: number;
     /** Seconds a hand-off target (sub-center, 110 …) may ring before the caller goes back to the agent. */
     readonly handoffRingSec: number;
+    /** Seconds in the queue after which callers may press 1 for a callback (0 = never). */
+    readonly callbackOfferAfterSec: number;
+    /** Dial string for calling a citizen back; `{number}` is the citizen's number. */
+    readonly callbackDialTemplate: string;
+    readonly callbackRingSec: number;
   };
 }
 
@@ -91,6 +96,9 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   ACD_WRAP_UP_SEC: { description: 'After-call work (话后处理) seconds before the agent is offered the next call', default: '30' },
   QUEUE_ANNOUNCE_EVERY_SEC: { description: 'Seconds between queue position announcements (0 = off)', default: '45' },
   HANDOFF_RING_SEC: { description: 'Seconds a hand-off target may ring before the hand-off fails', default: '30' },
+  CALLBACK_OFFER_AFTER_SEC: { description: 'Seconds of waiting after which a caller may press 1 for a callback (0 = never)', default: '60' },
+  CALLBACK_DIAL_TEMPLATE: { description: 'Dial string for calling citizens back; {number} is the citizen’s number', default: 'PJSIP/{number}@carrier' },
+  CALLBACK_RING_SEC: { description: 'Seconds a citizen’s phone rings on a callback', default: '30' },
 };
 
 type Env = Record<string, string | undefined>;
@@ -185,6 +193,9 @@ export function loadConfig(env: Env = process.env): Config {
       wrapUpSec: int(env, 'ACD_WRAP_UP_SEC', 0, 600),
       queueAnnounceEverySec: int(env, 'QUEUE_ANNOUNCE_EVERY_SEC', 0, 600),
       handoffRingSec: int(env, 'HANDOFF_RING_SEC', 3, 300),
+      callbackOfferAfterSec: int(env, 'CALLBACK_OFFER_AFTER_SEC', 0, 3600),
+      callbackDialTemplate: name(env, 'CALLBACK_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{number\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {number}, e.g. PJSIP/{number}@carrier'),
+      callbackRingSec: int(env, 'CALLBACK_RING_SEC', 5, 120),
     },
   };
   return deepFreeze(config);

@@ -18,6 +18,8 @@ export interface StoredTicket {
   createdAt: number;
   status: string;
   record: CallRecord;
+  /** Callbacks made for this ticket's call (虚拟拨号 through the platform). */
+  callbacks: CallRecord[];
 }
 
 // KEYS[1] by-call index, KEYS[2] daily sequence, KEYS[3] ticket hash prefix (used as a string)
@@ -33,6 +35,15 @@ redis.call('HSET', KEYS[3] .. no, 'ticketNo', no, 'callId', ARGV[4], 'createdAt'
 return {no, 1}
 `;
 
+// KEYS[1] by-call index of the callback, KEYS[2] the ticket's callback list; ARGV[1] ticket no, ARGV[2] record
+const ATTACH_CALLBACK = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+`;
+
 export class TicketStore {
   constructor(
     private readonly redis: Redis,
@@ -45,8 +56,27 @@ export class TicketStore {
     return [this.prefix, ...parts].join(':');
   }
 
-  /** Create the ticket of an ended call, or return the one it already has. */
+  /**
+   * Create the ticket of an ended call, or return the one it already has. A
+   * callback is attached to the ticket of the call it calls back.
+   */
   async createFromCall(record: CallRecord, now = Date.now()): Promise<{ ticketNo: string; created: boolean }> {
+    if (record.callbackOf) {
+      const original = await this.byCall(record.callbackOf);
+      if (original) {
+        const res = (await this.redis.eval(
+          ATTACH_CALLBACK,
+          2,
+          this.key('ticket', 'by-call', record.callId),
+          this.key('ticket', original, 'callbacks'),
+          original,
+          JSON.stringify(record),
+        )) as number;
+        return { ticketNo: original, created: res === 1 };
+      }
+      // The original's ticket is not there yet (its job is still queued): retried by BullMQ.
+      throw new Error(`ticket of call ${record.callbackOf} not created yet`);
+    }
     const day = shanghaiDate(record.startedAt);
     const res = (await this.redis.eval(
       CREATE_FROM_CALL,
@@ -67,7 +97,10 @@ export class TicketStore {
   }
 
   async get(ticketNo: string): Promise<StoredTicket | undefined> {
-    const h = await this.redis.hgetall(this.key('ticket', ticketNo));
+    const [h, callbacks] = await Promise.all([
+      this.redis.hgetall(this.key('ticket', ticketNo)),
+      this.redis.lrange(this.key('ticket', ticketNo, 'callbacks'), 0, -1),
+    ]);
     if (!h.ticketNo) return undefined;
     return {
       ticketNo: h.ticketNo,
@@ -75,6 +108,7 @@ export class TicketStore {
       createdAt: Number(h.createdAt),
       status: h.status ?? 'received',
       record: JSON.parse(h.record ?? '{}') as CallRecord,
+      callbacks: callbacks.map((c) => JSON.parse(c) as CallRecord),
     };
   }
 }

@@ -145,4 +145,58 @@ describe('caller to agent', () => {
     expect(stats.all.offered).toBe(1);
     if (pbx.sim) await eventually(() => expect(pbx.sim!.channels()).toHaveLength(0));
   });
+
+  it('GIVEN a caller who chose a callback and a later caller WHEN an agent becomes free THEN the callback is served first, agent rung before the citizen, and it lands on the original ticket', async () => {
+    const app = await startApp();
+    const first = '13900000004';
+    const later = '13900000005';
+    const call1 = await side.call('12345', first);
+    await call1.answered();
+    const s1 = await pressWhenMenu(app, call1, first, '0');
+    await eventually(() => expect(s1.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('position'))).toBe(true));
+    await new Promise((r) => setTimeout(r, 1100)); // CALLBACK_OFFER_AFTER_SEC=1 in tests
+    await call1.press('1');
+    await call1.ended(15_000);
+    const rec1 = await jobRecord(app, s1.callId);
+    expect(rec1.outcome).toBe('callback-requested');
+    expect(rec1.path.some((p) => p.detail === 'callback requested')).toBe(true);
+    const ticket1 = await eventually(async () => {
+      const no = await app.tickets.byCall(s1.callId);
+      expect(no).toBeTruthy();
+      return no!;
+    });
+
+    // A later caller queues behind the callback.
+    const call2 = await side.call('12345', later);
+    await call2.answered();
+    const s2 = await pressWhenMenu(app, call2, later, '0');
+    await eventually(() => expect(s2.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('position'))).toBe(true));
+
+    // WHEN an agent becomes free
+    await addAgent(app, '4001');
+    // THEN the agent is rung first, then the citizen's number is dialed through the platform.
+    await eventually(() => expect(side.agentLegs.has(first)).toBe(true), 15_000);
+    expect(side.agentLegs.has('4001')).toBe(true);
+    const agentLegEvent = side.events.findIndex((e) => e.type === 'StasisStart' && e.args?.[0] === 'agent' && e.args?.[1] === '4001');
+    const citizenLegEvent = side.events.findIndex((e) => e.type === 'StasisStart' && e.args?.[0] === 'agent' && e.args?.[1] === first);
+    expect(agentLegEvent).toBeGreaterThanOrEqual(0);
+    expect(citizenLegEvent).toBeGreaterThan(agentLegEvent);
+    // The later caller is still waiting: the callback kept its place.
+    expect(s2.record.agents).toEqual([]);
+
+    // The callback conversation ends (the citizen hangs up): it is attached to the original ticket.
+    await new Promise((r) => setTimeout(r, 200));
+    await side.agentHangsUp(first);
+    await eventually(async () => {
+      const t = await app.tickets.get(ticket1);
+      expect(t?.callbacks).toHaveLength(1);
+      expect(t?.callbacks[0]?.callbackOf).toBe(s1.callId);
+      expect(t?.callbacks[0]?.agents).toEqual(['4001']);
+    }, 15_000);
+
+    // Then the later caller reaches the agent.
+    await eventually(() => expect(s2.record.agents).toEqual(['4001']), 15_000);
+    await call2.hangup();
+    await jobRecord(app, s2.callId);
+  });
 });

@@ -99,6 +99,9 @@ export function testConfig(pbx: PbxUnderTest, overrides: Record<string, string> 
     ACD_WRAP_UP_SEC: '0',
     QUEUE_ANNOUNCE_EVERY_SEC: '0',
     HANDOFF_RING_SEC: '3',
+    CALLBACK_OFFER_AFTER_SEC: '1',
+    CALLBACK_DIAL_TEMPLATE: 'Local/{number}@hotline-test-agents',
+    CALLBACK_RING_SEC: '5',
     ...overrides,
   });
 }
