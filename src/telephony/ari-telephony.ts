@@ -116,7 +116,7 @@ export class AriTelephony implements Telephony {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeLoop?.();
-    this.dropClient();
+    await this.dropClient();
     this.setState('stopped');
   }
 
@@ -144,18 +144,38 @@ export class AriTelephony implements Telephony {
     }
   }
 
-  private dropClient(): void {
+  /**
+   * Let go of the current client. Resolves once its events socket is closed
+   * (bounded), so that after stop() Asterisk no longer routes Stasis() to us.
+   */
+  private dropClient(): Promise<void> {
     const c = this.client;
     this.client = undefined;
     this.generation++;
-    if (!c) return;
+    if (!c) return Promise.resolve();
     c.removeAllListeners();
     c.on('error', () => undefined);
+    // ari-client may have a reconnect timer pending that would open a new socket
+    // after stop() — a zombie that keeps our app registered. Close any such socket
+    // the moment it opens.
+    c.on('WebSocketConnected', () => {
+      try {
+        c.stop();
+      } catch {
+        // already closed
+      }
+    });
+    const ws = c._ws as (AriClient['_ws'] & { readyState?: number; once?(ev: string, fn: () => void): void }) | undefined;
+    const closed =
+      ws && ws.readyState !== undefined && ws.readyState < 3 && ws.once
+        ? withTimeout(new Promise<void>((resolve) => ws.once!('close', () => resolve())), 2000, 'ARI socket close').catch(() => undefined)
+        : Promise.resolve();
     try {
-      if (c._ws) c.stop();
+      if (ws) c.stop();
     } catch {
       // the socket may already be gone
     }
+    return closed;
   }
 
   /** Our own reconnect loop around ari-client: runs until stop(). */
@@ -188,7 +208,7 @@ export class AriTelephony implements Telephony {
         this.log.warn({ err: describeError(err), retryInMs: delay }, 'ARI connection attempt failed');
       }
       if (this.stopped) break;
-      this.dropClient();
+      await this.dropClient();
       this.setState('disconnected');
       await sleep(delay);
       delay = Math.min(delay * 2, this.backoff.maxMs);
