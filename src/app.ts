@@ -48,6 +48,8 @@ export interface AppOptions {
   /** Backoff of the ARI supervision loop (tests use short ones). */
   ariBackoff?: { initialMs: number; maxMs: number };
   outboxRetryMs?: number;
+  /** The clock calls are routed and recorded by (tests move it into a transition window). */
+  now?: () => number;
 }
 
 export interface App {
@@ -163,7 +165,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     acd,
     lookupTicket,
     resolveRoute,
-    now: Date.now,
+    now: opts.now ?? Date.now,
     queueAnnounceEverySec: config.acd.queueAnnounceEverySec,
     handoffRingSec: config.acd.handoffRingSec,
     callbackOfferAfterSec: config.acd.callbackOfferAfterSec,

@@ -12,6 +12,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { loadCatalogue } from '../ivr/catalogue.js';
 import { buildDefaultFlows } from '../ivr/default-flow.js';
 import type { RoutingTable } from '../routing/model.js';
 import { loadPreset } from '../routing/presets.js';
@@ -41,6 +42,8 @@ export function createDefaultParts(config: Config, deps: { redis: Redis; tickets
   let live: LiveRoutingTable | undefined;
   const routing = new RoutingStore({
     redis: deps.redis,
+    // Published tables may only name prompts that exist (a missing prompt would be silence).
+    validate: { prompts: loadCatalogue() },
     keyPrefix: `${config.keyPrefix}:routing:${config.city}:`,
     onAuditError: (err) => log.warn({ err: String(err) }, 'routing audit failed'),
   });
