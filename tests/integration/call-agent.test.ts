@@ -9,13 +9,14 @@ import { buildApp, type App } from '../../src/app.js';
 import { startPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
 import { TestSide, type TestCall } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
+import { logSink } from '../support/log-capture.js';
 
 let pbx: PbxUnderTest;
 let side: TestSide;
 const apps: App[] = [];
 
 async function startApp(): Promise<App> {
-  const app = await buildApp(testConfig(pbx), { ariBackoff: { initialMs: 50, maxMs: 500 }, outboxRetryMs: 200, acdOverrides: { dispatchIntervalMs: 100 } });
+  const app = await buildApp(testConfig(pbx), { logDestination: logSink, ariBackoff: { initialMs: 50, maxMs: 500 }, outboxRetryMs: 200, acdOverrides: { dispatchIntervalMs: 100 } });
   apps.push(app);
   await app.start();
   await app.telephony.whenConnected(10_000);

@@ -11,6 +11,7 @@ import type { HandoffTarget } from '../../src/handoff/machine.js';
 import { startPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
 import { TestSide, type TestCall } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
+import { logSink } from '../support/log-capture.js';
 
 let pbx: PbxUnderTest;
 let side: TestSide;
@@ -23,7 +24,7 @@ const subcenter = (context: string): HandoffTarget => ({
 });
 
 async function connectedCall(agentId: string): Promise<{ app: App; call: TestCall; s: CallSession }> {
-  const app = await buildApp(testConfig(pbx), { ariBackoff: { initialMs: 50, maxMs: 500 }, acdOverrides: { dispatchIntervalMs: 100 } });
+  const app = await buildApp(testConfig(pbx), { logDestination: logSink, ariBackoff: { initialMs: 50, maxMs: 500 }, acdOverrides: { dispatchIntervalMs: 100 } });
   apps.push(app);
   await app.start();
   await app.telephony.whenConnected(10_000);

@@ -13,6 +13,7 @@ import { buildDefaultFlows } from '../../src/ivr/default-flow.js';
 import { startPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
 import { TestSide, type TestCall } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
+import { logSink } from '../support/log-capture.js';
 
 let pbx: PbxUnderTest;
 let side: TestSide;
@@ -49,8 +50,7 @@ async function jobRecord(callId: string): Promise<CallRecord> {
 beforeAll(async () => {
   pbx = await startPbx();
   side = await TestSide.connect(pbx);
-  app = await buildApp(testConfig(pbx), {
-    ariBackoff: { initialMs: 50, maxMs: 500 },
+  app = await buildApp(testConfig(pbx), { logDestination: logSink, ariBackoff: { initialMs: 50, maxMs: 500 },
     flow: createCallFlow({ flows: buildDefaultFlows({ menuTimeoutMs: 400 }) }),
   });
   await app.start();

@@ -10,6 +10,7 @@ import type { CallSession } from '../../src/calls/session.js';
 import { startPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
 import { TestSide } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
+import { logSink } from '../support/log-capture.js';
 
 let pbx: PbxUnderTest;
 let side: TestSide;
@@ -17,8 +18,7 @@ const apps: App[] = [];
 let seq = 0;
 
 async function startCity(city: string, now?: () => number, extra: Record<string, string> = {}): Promise<App> {
-  const app = await buildApp(testConfig(pbx, { HOTLINE_CITY: city, ...extra }), {
-    ariBackoff: { initialMs: 50, maxMs: 500 },
+  const app = await buildApp(testConfig(pbx, { HOTLINE_CITY: city, ...extra }), { logDestination: logSink, ariBackoff: { initialMs: 50, maxMs: 500 },
     ...(now ? { now } : {}),
   });
   apps.push(app);
@@ -104,7 +104,7 @@ describe('routing by the seeds’ merge lists', () => {
   it('GIVEN two instances on one Redis WHEN one publishes a table that sends 12333 elsewhere THEN the other routes the next call by it', async () => {
     const prefix = `rt${Date.now().toString(36)}`;
     const a = await startCity('zaozhuang', undefined, { HOTLINE_KEY_PREFIX: prefix });
-    const b = await buildApp(testConfig(pbx, { HOTLINE_CITY: 'zaozhuang', HOTLINE_KEY_PREFIX: prefix, ARI_APP: 'hotline-b' }));
+    const b = await buildApp(testConfig(pbx, { HOTLINE_CITY: 'zaozhuang', HOTLINE_KEY_PREFIX: prefix, ARI_APP: 'hotline-b' }), { logDestination: logSink });
     apps.push(b);
     await b.start();
     const published = await a.parts.routing.getPublished();

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { maskNumber, maskNumbersInText } from '../../src/access/mask.js';
 import { createLogger } from '../../src/log/logger.js';
+import { leakedNumbers } from '../support/log-capture.js';
 
 function capture(): { stream: Writable; lines: () => string[] } {
   const chunks: string[] = [];
@@ -46,5 +47,10 @@ describe('masking', () => {
     expect(out).toContain('138****5678');
     expect(out).toContain('139****4321');
     expect(cap.lines()).toHaveLength(5);
+  });
+
+  it('GIVEN log text WHEN scanned for leaks THEN full mobiles are found, masked ones, ticket numbers and timestamps are not', () => {
+    expect(leakedNumbers('{"caller":"13812345678"}')).toEqual(['13812345678']);
+    expect(leakedNumbers('{"caller":"138****5678","ticket":"063220261122000123","time":1795391734380,"id":"1795392646.5"}')).toEqual([]);
   });
 });

@@ -1,0 +1,30 @@
+/**
+ * Log capture for integration tests: apps built in a test file log here, and
+ * when the file is done its whole log is checked for full caller numbers
+ * (mainland mobile numbers, as every test caller uses). Importing this module
+ * registers that check for the importing file.
+ */
+import { Writable } from 'node:stream';
+import { afterAll, expect } from 'vitest';
+
+const chunks: string[] = [];
+
+export const logSink = new Writable({
+  write(chunk, _enc, cb) {
+    chunks.push(String(chunk));
+    cb();
+  },
+});
+
+/** A full mobile number standing alone (not inside a longer digit run such as a ticket number or a timestamp). */
+const FULL_MOBILE = /(?<!\d)1[3-9]\d{9}(?!\d)/g;
+
+export function leakedNumbers(text: string): string[] {
+  return [...new Set(text.match(FULL_MOBILE) ?? [])];
+}
+
+afterAll(() => {
+  const all = chunks.join('');
+  expect(all.length, 'the apps of this file logged nothing: is the capture wired?').toBeGreaterThan(0);
+  expect(leakedNumbers(all), 'full caller numbers in the logs').toEqual([]);
+});
