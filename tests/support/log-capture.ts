@@ -6,6 +6,7 @@
  */
 import { Writable } from 'node:stream';
 import { afterAll, expect } from 'vitest';
+import { leakedNumbers } from './leaks.js';
 
 const chunks: string[] = [];
 
@@ -16,12 +17,6 @@ export const logSink = new Writable({
   },
 });
 
-/** A full mobile number standing alone (not inside a longer digit run such as a ticket number or a timestamp). */
-const FULL_MOBILE = /(?<!\d)1[3-9]\d{9}(?!\d)/g;
-
-export function leakedNumbers(text: string): string[] {
-  return [...new Set(text.match(FULL_MOBILE) ?? [])];
-}
 
 afterAll(() => {
   const all = chunks.join('');

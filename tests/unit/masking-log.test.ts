@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { maskNumber, maskNumbersInText } from '../../src/access/mask.js';
 import { createLogger } from '../../src/log/logger.js';
-import { leakedNumbers } from '../support/log-capture.js';
+import { leakedNumbers } from '../support/leaks.js';
 
 function capture(): { stream: Writable; lines: () => string[] } {
   const chunks: string[] = [];
