@@ -16,7 +16,12 @@ import { CallManager } from './calls/manager.js';
 import { createDefaultParts, type DefaultParts } from './calls/default-parts.js';
 import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.js';
 import type { Config } from './config/index.js';
+import { AuditLog } from './access/audit.js';
+import { UserStore } from './access/users.js';
+import { errorHandler } from './http/errors.js';
+import { accessPlugin } from './http/plugins/access.js';
 import { healthRoutes } from './http/routes/health.js';
+import { ticketRoutes } from './http/routes/tickets.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { AmiPbx } from './telephony/ami-pbx.js';
 import { AriTelephony } from './telephony/ari-telephony.js';
@@ -65,6 +70,8 @@ export interface App {
   /** Routing store and the table in use, IVR flows. */
   readonly parts: DefaultParts;
   readonly tickets: TicketStore;
+  readonly users: UserStore;
+  readonly audit: AuditLog;
   readonly ticketsQueue: Queue<CallEndedJob>;
   readonly outbox: TicketOutbox;
   readonly worker: Worker<CallEndedJob> | undefined;
@@ -180,6 +187,31 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     loggerInstance: log.child({ component: 'http' }),
     genReqId: () => randomUUID(),
   }) as unknown as FastifyInstance;
+  http.setErrorHandler(errorHandler);
+  const users = new UserStore(redis, prefix);
+  const audit = new AuditLog(redis, prefix, config.access.auditRetain);
+  // First, so that every route registered after it must declare who may call it.
+  await http.register(accessPlugin, {
+    redis,
+    keyPrefix: prefix,
+    users,
+    audit,
+    jwtSecret: config.access.jwtSecret,
+    tokenTtlSec: config.access.tokenTtlSec,
+    cookieSecure: config.access.cookieSecure,
+    loginMaxFailures: config.access.loginMaxFailures,
+    loginWindowSec: config.access.loginWindowSec,
+    apiRatePerMinute: config.access.apiRatePerMinute,
+    lookupNumber: async (kind, id) => {
+      if (kind === 'call') {
+        const live = calls.session(id)?.record.caller.number;
+        if (live) return live;
+        const no = await tickets.byCall(id);
+        return no ? (await tickets.get(no))?.record.caller.number : undefined;
+      }
+      return (await tickets.get(id))?.record.caller.number;
+    },
+  });
   await http.register(healthRoutes, {
     sources: {
       ari: () => telephony.linkState,
@@ -188,6 +220,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       outboxPending: () => outbox.pending,
     },
   });
+
+  await http.register(ticketRoutes, { tickets });
 
   let started = false;
   return {
@@ -202,6 +236,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     acd,
     parts: defaults,
     tickets,
+    users,
+    audit,
     ticketsQueue,
     outbox,
     worker,
@@ -213,6 +249,18 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       outbox.start();
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
       await defaults.start();
+      const admin = config.access.bootstrapAdmin;
+      if (admin) {
+        try {
+          if (!(await users.hasAdmin())) {
+            await users.create({ username: admin.username, displayName: admin.username, roles: ['admin'], password: admin.password });
+            await audit.record({ actor: 'system', action: 'user-created', target: admin.username, detail: 'first admin from HOTLINE_ADMIN_USER' });
+            log.info({ username: admin.username }, 'first admin created');
+          }
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'could not create the first admin');
+        }
+      }
       calls.start();
       telephony.start();
       ami?.start();

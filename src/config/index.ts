@@ -50,6 +50,17 @@ export interface Config {
   readonly defaultLanguage: 'zh' | 'en';
   /** Dialplan context that citizens' calls come from (used by test-dial and tests). */
   readonly carrierContext: string;
+  readonly access: {
+    readonly jwtSecret: string;
+    readonly tokenTtlSec: number;
+    readonly cookieSecure: boolean;
+    readonly loginMaxFailures: number;
+    readonly loginWindowSec: number;
+    readonly apiRatePerMinute: number;
+    readonly auditRetain: number;
+    /** First admin, created at start if no admin exists. */
+    readonly bootstrapAdmin?: { readonly username: string; readonly password: string };
+  };
   readonly acd: {
     /** Agent dial string; `{ext}` is the agent's extension. */
     readonly dialTemplate: string;
@@ -90,6 +101,15 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   HOTLINE_DATA_DIR: { description: 'Directory for local durable state (ticket outbox spool)', default: './var' },
   HOTLINE_DEFAULT_LANGUAGE: { description: 'Default prompt language: zh or en', default: 'zh' },
   HOTLINE_CARRIER_CONTEXT: { description: 'Dialplan context of citizens’ calls', default: 'from-carrier' },
+  JWT_SECRET: { description: 'Secret signing session tokens (at least 32 characters; the same on every instance)', secret: true },
+  TOKEN_TTL_SEC: { description: 'Lifetime of a session token in seconds', default: '900' },
+  COOKIE_SECURE: { description: 'Send the session cookie over HTTPS only (true behind TLS)', default: 'true' },
+  LOGIN_MAX_FAILURES: { description: 'Failed logins per user before further attempts are refused for the window', default: '5' },
+  LOGIN_WINDOW_SEC: { description: 'Window (and lock-out) of failed logins in seconds', default: '900' },
+  API_RATE_PER_MINUTE: { description: 'API requests per minute per user (or address)', default: '600' },
+  AUDIT_RETAIN: { description: 'Audit log entries kept (the oldest are trimmed)', default: '1000000' },
+  HOTLINE_ADMIN_USER: { description: 'First admin user, created at start if no admin exists', default: '' },
+  HOTLINE_ADMIN_PASSWORD: { description: 'Password of the first admin (at least 10 characters, letters and digits)', secret: true },
   AGENT_DIAL_TEMPLATE: { description: 'Dial string of an agent’s softphone; {ext} is replaced by the extension', default: 'PJSIP/{ext}' },
   ACD_REQUIRE_REGISTRATION: { description: 'Offer calls only to agents whose softphone is registered (AMI ContactStatus)', default: 'true' },
   ACD_NO_ANSWER_SEC: { description: 'Seconds an agent may ring before the call goes to the next agent', default: '15' },
@@ -186,6 +206,26 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: str(env, 'HOTLINE_DATA_DIR'),
     defaultLanguage: lang,
     carrierContext: name(env, 'HOTLINE_CARRIER_CONTEXT', /^[A-Za-z0-9_-]{1,64}$/, 'a dialplan context name'),
+    access: (() => {
+      const jwtSecret = str(env, 'JWT_SECRET', { required: true });
+      if (jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', 'must have at least 32 characters');
+      const adminUser = str(env, 'HOTLINE_ADMIN_USER');
+      const adminPassword = env.HOTLINE_ADMIN_PASSWORD ?? '';
+      if (adminUser && !/^[A-Za-z0-9_.-]{2,32}$/.test(adminUser)) throw new ConfigError('HOTLINE_ADMIN_USER', 'must be 2-32 letters, digits, _ . -');
+      if (adminUser && (adminPassword.length < 10 || !/[A-Za-z]/.test(adminPassword) || !/\d/.test(adminPassword))) {
+        throw new ConfigError('HOTLINE_ADMIN_PASSWORD', 'must have at least 10 characters with letters and digits');
+      }
+      return {
+        jwtSecret,
+        tokenTtlSec: int(env, 'TOKEN_TTL_SEC', 60, 86_400),
+        cookieSecure: bool(env, 'COOKIE_SECURE'),
+        loginMaxFailures: int(env, 'LOGIN_MAX_FAILURES', 1, 100),
+        loginWindowSec: int(env, 'LOGIN_WINDOW_SEC', 10, 86_400),
+        apiRatePerMinute: int(env, 'API_RATE_PER_MINUTE', 1, 100_000),
+        auditRetain: int(env, 'AUDIT_RETAIN', 1000, 100_000_000),
+        ...(adminUser ? { bootstrapAdmin: { username: adminUser, password: adminPassword } } : {}),
+      };
+    })(),
     acd: {
       dialTemplate: name(env, 'AGENT_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{ext\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {ext}, e.g. PJSIP/{ext}'),
       requireRegistration: bool(env, 'ACD_REQUIRE_REGISTRATION'),
@@ -212,6 +252,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
     ...config,
     ari: { ...config.ari, password: '[secret]' },
     ami: { ...config.ami, secret: '[secret]' },
+    access: {
+      ...config.access,
+      jwtSecret: '[secret]',
+      ...(config.access.bootstrapAdmin ? { bootstrapAdmin: { username: config.access.bootstrapAdmin.username, password: '[secret]' } } : {}),
+    },
     redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//[secret]@'),
   };
 }

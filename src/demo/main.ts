@@ -6,6 +6,7 @@
  *   npm run demo            # page on HTTP_PORT (default 8080)
  *   npm run demo -- --cli   # page + an interactive prompt: dial 12345 / press 1 / hangup / quit
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,11 @@ async function main(): Promise<void> {
       AMI_USER: sim.amiUser,
       AMI_SECRET: sim.amiSecret,
       REDIS_URL: redisUrl,
+      // The demo runs on plain http on loopback: a throwaway signing secret, non-secure cookies.
+      JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('hex'),
+      COOKIE_SECURE: process.env.COOKIE_SECURE ?? 'false',
+      HOTLINE_ADMIN_USER: process.env.HOTLINE_ADMIN_USER ?? 'admin',
+      HOTLINE_ADMIN_PASSWORD: process.env.HOTLINE_ADMIN_PASSWORD ?? 'demo-admin-12345',
       HOTLINE_DATA_DIR: process.env.HOTLINE_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hotline-demo-')),
     });
   } catch (err) {

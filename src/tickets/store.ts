@@ -20,6 +20,8 @@ export interface StoredTicket {
   record: CallRecord;
   /** Callbacks made for this ticket's call (虚拟拨号 through the platform). */
   callbacks: CallRecord[];
+  /** Handling units the ticket is dispatched to. */
+  units: string[];
 }
 
 // KEYS[1] by-call index, KEYS[2] daily sequence, KEYS[3] ticket hash prefix (used as a string)
@@ -109,6 +111,7 @@ export class TicketStore {
       status: h.status ?? 'received',
       record: JSON.parse(h.record ?? '{}') as CallRecord,
       callbacks: callbacks.map((c) => JSON.parse(c) as CallRecord),
+      units: JSON.parse(h.units ?? '[]') as string[],
     };
   }
 }

@@ -7,6 +7,7 @@ const valid = {
   ARI_PASSWORD: 'ari-secret-value',
   AMI_SECRET: 'ami-secret-value',
   REDIS_URL: 'redis://127.0.0.1:6379',
+  JWT_SECRET: 'jwt-secret-value-jwt-secret-value-0123',
 };
 
 describe('configuration', () => {
@@ -32,6 +33,8 @@ describe('configuration', () => {
     [{ AMI_SECRET: undefined }, 'AMI_SECRET', 'is required'],
     [{ ARI_APP: 'bad app' }, 'ARI_APP', 'letters, digits'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'must be one of'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET', 'at least 32'],
+    [{ HOTLINE_ADMIN_USER: 'root', HOTLINE_ADMIN_PASSWORD: 'weak' }, 'HOTLINE_ADMIN_PASSWORD', 'at least 10'],
   ])('GIVEN %o WHEN loaded THEN the error names %s', (patch, variable, problem) => {
     const env: Record<string, string | undefined> = { ...valid, ...patch };
     let caught: unknown;
@@ -51,6 +54,7 @@ describe('configuration', () => {
     expect(text).not.toContain('ari-secret-value');
     expect(text).not.toContain('ami-secret-value');
     expect(text).not.toContain('redis-pass');
+    expect(text).not.toContain('jwt-secret-value');
   });
 
   it('GIVEN a malformed value WHEN the server starts THEN it exits non-zero with one line naming the variable', () => {
