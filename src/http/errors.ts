@@ -16,6 +16,14 @@ export class AppError extends Error {
     super(message);
     this.name = 'AppError';
   }
+
+  /** Seconds a client should wait before retrying (429, 503); sent as `retry-after`. */
+  retryAfterSec?: number;
+
+  /** Fastify's default handler reads `statusCode`: even without {@link errorHandler} the status is right. */
+  get statusCode(): number {
+    return this.status;
+  }
 }
 
 export const errors = {
@@ -28,8 +36,22 @@ export const errors = {
   invalid: (field: string, message: string, details?: unknown) => new AppError('invalid-input', 400, `${field}: ${message}`, field, details),
   conflict: (code: string, message: string) => new AppError(code, 409, message),
   tooMany: (retryAfterSec: number) =>
-    new AppError('too-many-attempts', 429, `尝试次数过多，请 ${retryAfterSec} 秒后再试 / too many attempts, retry in ${retryAfterSec} s`),
+    withRetryAfter(
+      new AppError('too-many-attempts', 429, `尝试次数过多，请 ${retryAfterSec} 秒后再试 / too many attempts, retry in ${retryAfterSec} s`),
+      retryAfterSec,
+    ),
+  rateLimited: (retryAfterSec: number) =>
+    withRetryAfter(
+      new AppError('rate-limited', 429, `请求过于频繁，请 ${retryAfterSec} 秒后再试 / too many requests, retry in ${retryAfterSec} s`),
+      retryAfterSec,
+    ),
+  unavailable: (what: string) => new AppError('unavailable', 503, `${what} 暂不可用 / ${what} unavailable`),
 };
+
+function withRetryAfter(e: AppError, sec: number): AppError {
+  e.retryAfterSec = Math.max(1, Math.ceil(sec));
+  return e;
+}
 
 /** A body must be a JSON object; its fields are read through these helpers so errors name them. */
 export function bodyOf(req: FastifyRequest): Record<string, unknown> {
@@ -65,7 +87,7 @@ export function oneOf<T extends string>(body: Record<string, unknown>, field: st
 
 export function errorHandler(err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply): void {
   if (err instanceof AppError) {
-    if (err.status === 429) void reply.header('retry-after', /(\d+)/.exec(err.message)?.[1] ?? '60');
+    if (err.retryAfterSec !== undefined) void reply.header('retry-after', String(err.retryAfterSec));
     void reply.code(err.status).send({
       error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}), ...(err.details !== undefined ? { details: err.details } : {}) },
     });
