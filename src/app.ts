@@ -22,6 +22,13 @@ import { errorHandler } from './http/errors.js';
 import { accessPlugin } from './http/plugins/access.js';
 import { healthRoutes } from './http/routes/health.js';
 import { ticketRoutes } from './http/routes/tickets.js';
+import websocket from '@fastify/websocket';
+import { ConsoleEvents } from './http/events.js';
+import { agentRoutes } from './http/routes/agent.js';
+import { adminRoutes } from './http/routes/admin.js';
+import { pageRoutes } from './http/routes/pages.js';
+import { supervisorRoutes } from './http/routes/supervisor.js';
+import { maskNumber } from './access/mask.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { AmiPbx } from './telephony/ami-pbx.js';
 import { AriTelephony } from './telephony/ari-telephony.js';
@@ -162,7 +169,11 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       ...opts.acdOverrides,
     }),
   });
-  ami?.onContact((c) => void acd.onContact(c).catch((err: Error) => log.warn({ err: err.message }, 'contact update failed')));
+  if (ami) acd.attachPbx(ami);
+  const consoleEvents = new ConsoleEvents();
+  acd.onAgentEvent((e) => {
+    if (e.type === 'agent') consoleEvents.publish({ type: 'agent-state', agentId: e.agentId, state: e.state, reason: e.reason, at: e.at });
+  });
 
   const calls = new CallManager({
     telephony,
@@ -177,6 +188,17 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     handoffRingSec: config.acd.handoffRingSec,
     callbackOfferAfterSec: config.acd.callbackOfferAfterSec,
     callback: { dialTemplate: config.acd.callbackDialTemplate, ringSec: config.acd.callbackRingSec },
+    notifyAgent: (agentId, callId, n) => consoleEvents.publish({ type: 'handoff', agentId, callId, code: n.code, message: n.message, at: Date.now() }),
+    onAgentConnected: (agentId, s) =>
+      consoleEvents.publish({
+        type: 'call-pop',
+        agentId,
+        callId: s.callId,
+        caller: maskNumber(s.record.caller.number),
+        dialed: s.record.dialed,
+        ...(s.record.route?.line ? { line: s.record.route.line } : {}),
+        at: Date.now(),
+      }),
     onEnded: (record: CallRecord) => {
       void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
     },
@@ -221,7 +243,14 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     },
   });
 
+  await http.register(websocket);
   await http.register(ticketRoutes, { tickets });
+  await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
+  await http.register(supervisorRoutes, { acd, calls });
+  await http.register(adminRoutes, { routing: defaults.routing, current: defaults.current, flow, acd, audit });
+  await http.register(pageRoutes, {
+    softphone: { wsUrl: config.softphone.wsUrl, sipDomain: config.softphone.sipDomain, iceServers: config.softphone.iceServers },
+  });
 
   let started = false;
   return {

@@ -49,6 +49,8 @@ export interface SessionDeps {
   mohClass?: string;
   /** Tells the agent's console about a call event (hand-off failures …). */
   notifyAgent?: (agentId: string, callId: string, notice: { code: string; message: string }) => void;
+  /** An agent was connected to the call (the console pops it). */
+  onAgentConnected?: (agentId: string, session: CallSession) => void;
 }
 
 /** Anything that takes telephony events for the channels it owns (call sessions, callbacks). */
@@ -123,6 +125,11 @@ export class CallSession {
 
   get callId(): string {
     return this.record.callId;
+  }
+
+  /** The agent talking with the caller now, if any. */
+  get connectedAgentId(): string | undefined {
+    return this.agentLeg?.answered ? this.agentLeg.offer.agentId : undefined;
   }
 
   get isEnded(): boolean {
@@ -487,6 +494,7 @@ export class CallSession {
     this.record.agentAnsweredAt = this.deps.now();
     this.record.agents.push(leg.offer.agentId);
     this.step('agent', `answered by ${leg.offer.agentId}`);
+    this.deps.onAgentConnected?.(leg.offer.agentId, this);
     await acd.leave(this.callId, 'answered', this.deps.now());
     const t = this.deps.telephony;
     const bridgeId = callBridgeId(this.callId);

@@ -61,6 +61,13 @@ export interface Config {
     /** First admin, created at start if no admin exists. */
     readonly bootstrapAdmin?: { readonly username: string; readonly password: string };
   };
+  readonly softphone: {
+    /** SIP over WebSocket URL the agents' sip.js registers to (Asterisk http.conf /ws; wss:// in production). */
+    readonly wsUrl: string;
+    readonly sipDomain: string;
+    /** STUN/TURN URLs for WebRTC; empty on an intranet without them (never a public default). */
+    readonly iceServers: string[];
+  };
   readonly acd: {
     /** Agent dial string; `{ext}` is the agent's extension. */
     readonly dialTemplate: string;
@@ -110,6 +117,9 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   AUDIT_RETAIN: { description: 'Audit log entries kept (the oldest are trimmed)', default: '1000000' },
   HOTLINE_ADMIN_USER: { description: 'First admin user, created at start if no admin exists', default: '' },
   HOTLINE_ADMIN_PASSWORD: { description: 'Password of the first admin (at least 10 characters, letters and digits)', secret: true },
+  SOFTPHONE_WS_URL: { description: 'SIP over WebSocket URL for the agent softphone (wss://asterisk:8089/ws in production)', default: 'ws://127.0.0.1:8088/ws' },
+  SOFTPHONE_SIP_DOMAIN: { description: 'SIP domain agents register in', default: 'hotline.local' },
+  SOFTPHONE_ICE_SERVERS: { description: 'Comma-separated STUN/TURN URLs for the softphone (empty: host candidates only)', default: '' },
   AGENT_DIAL_TEMPLATE: { description: 'Dial string of an agent’s softphone; {ext} is replaced by the extension', default: 'PJSIP/{ext}' },
   ACD_REQUIRE_REGISTRATION: { description: 'Offer calls only to agents whose softphone is registered (AMI ContactStatus)', default: 'true' },
   ACD_NO_ANSWER_SEC: { description: 'Seconds an agent may ring before the call goes to the next agent', default: '15' },
@@ -226,6 +236,18 @@ export function loadConfig(env: Env = process.env): Config {
         ...(adminUser ? { bootstrapAdmin: { username: adminUser, password: adminPassword } } : {}),
       };
     })(),
+    softphone: {
+      wsUrl: url(env, 'SOFTPHONE_WS_URL', ['ws:', 'wss:']),
+      sipDomain: name(env, 'SOFTPHONE_SIP_DOMAIN', /^[A-Za-z0-9.-]{1,100}$/, 'a domain name'),
+      iceServers: (() => {
+        const raw = str(env, 'SOFTPHONE_ICE_SERVERS');
+        const list = raw.split(',').map((x) => x.trim()).filter(Boolean);
+        for (const u of list) {
+          if (!/^(stun|turns?):[A-Za-z0-9.:-]+(\?transport=(udp|tcp))?$/.test(u)) throw new ConfigError('SOFTPHONE_ICE_SERVERS', `has an invalid entry "${u}"`);
+        }
+        return list;
+      })(),
+    },
     acd: {
       dialTemplate: name(env, 'AGENT_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{ext\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {ext}, e.g. PJSIP/{ext}'),
       requireRegistration: bool(env, 'ACD_REQUIRE_REGISTRATION'),

@@ -3,6 +3,7 @@
  * call id maps to exactly one ticket number, whatever the number of times the
  * job runs (BullMQ delivers at least once; a worker may crash mid-job).
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { CallRecord } from '../calls/record.js';
 
@@ -10,6 +11,24 @@ import type { CallRecord } from '../calls/record.js';
 export function shanghaiDate(ms: number): string {
   const d = new Date(ms + 8 * 3600_000);
   return `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
+}
+
+export const TICKET_CATEGORIES = ['consult', 'help', 'complaint', 'report', 'suggestion'] as const;
+export const REQUESTER_KINDS = ['citizen', 'enterprise'] as const;
+
+/** What the agent fills in during or after the call (咨询/求助/投诉/举报/建议, 市民/企业 …). */
+export interface TicketForm {
+  category: (typeof TICKET_CATEGORIES)[number];
+  requesterKind: (typeof REQUESTER_KINDS)[number];
+  summary: string;
+  unitSuggestion: string;
+  by: string;
+  at: number;
+}
+
+/** Index key of a caller's tickets: a hash, so no phone number appears in key names. */
+function callerKey(number: string): string {
+  return createHash('sha256').update(`hotline-caller:${number}`).digest('hex').slice(0, 32);
 }
 
 export interface StoredTicket {
@@ -22,9 +41,10 @@ export interface StoredTicket {
   callbacks: CallRecord[];
   /** Handling units the ticket is dispatched to. */
   units: string[];
+  form?: TicketForm;
 }
 
-// KEYS[1] by-call index, KEYS[2] daily sequence, KEYS[3] ticket hash prefix (used as a string)
+// KEYS[1] by-call index, KEYS[2] daily sequence, KEYS[3] ticket hash prefix (used as a string), KEYS[4] caller index
 // ARGV[1] ticket number prefix, ARGV[2] json record, ARGV[3] now, ARGV[4] call id
 const CREATE_FROM_CALL = `
 local existing = redis.call('GET', KEYS[1])
@@ -34,6 +54,7 @@ redis.call('EXPIRE', KEYS[2], 172800)
 local no = ARGV[1] .. string.format('%06d', seq)
 redis.call('SET', KEYS[1], no)
 redis.call('HSET', KEYS[3] .. no, 'ticketNo', no, 'callId', ARGV[4], 'createdAt', ARGV[3], 'status', 'received', 'record', ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[3], no)
 return {no, 1}
 `;
 
@@ -82,10 +103,11 @@ export class TicketStore {
     const day = shanghaiDate(record.startedAt);
     const res = (await this.redis.eval(
       CREATE_FROM_CALL,
-      3,
+      4,
       this.key('ticket', 'by-call', record.callId),
       this.key('ticket', 'seq', this.cityCode, day),
       this.key('ticket', ''),
+      this.key('ticket', 'by-caller', callerKey(record.caller.number)),
       `${this.cityCode}${day}`,
       JSON.stringify(record),
       String(now),
@@ -98,12 +120,33 @@ export class TicketStore {
     return (await this.redis.get(this.key('ticket', 'by-call', callId))) ?? undefined;
   }
 
+  /** The agent's form for a call; kept by call id so it can be saved before the ticket exists. */
+  async saveForm(callId: string, form: TicketForm): Promise<void> {
+    await this.redis.set(this.key('ticket', 'form', callId), JSON.stringify(form), 'EX', 90 * 24 * 3600);
+  }
+
+  /** Agents who talked on a (finished) call, from its ticket. */
+  async agentsOfCall(callId: string): Promise<string[]> {
+    const no = await this.byCall(callId);
+    const t = no ? await this.get(no) : undefined;
+    return t?.record.agents ?? [];
+  }
+
+  /** The caller's latest tickets (numbers and states only), newest first. */
+  async byCaller(number: string, limit = 5): Promise<{ ticketNo: string; status: string; createdAt: number }[]> {
+    if (!number) return [];
+    const nos = await this.redis.zrevrange(this.key('ticket', 'by-caller', callerKey(number)), 0, limit - 1);
+    const out = await Promise.all(nos.map((n) => this.get(n)));
+    return out.filter((t): t is StoredTicket => !!t).map((t) => ({ ticketNo: t.ticketNo, status: t.status, createdAt: t.createdAt }));
+  }
+
   async get(ticketNo: string): Promise<StoredTicket | undefined> {
     const [h, callbacks] = await Promise.all([
       this.redis.hgetall(this.key('ticket', ticketNo)),
       this.redis.lrange(this.key('ticket', ticketNo, 'callbacks'), 0, -1),
     ]);
     if (!h.ticketNo) return undefined;
+    const form = await this.redis.get(this.key('ticket', 'form', h.callId ?? ''));
     return {
       ticketNo: h.ticketNo,
       callId: h.callId ?? '',
@@ -112,6 +155,7 @@ export class TicketStore {
       record: JSON.parse(h.record ?? '{}') as CallRecord,
       callbacks: callbacks.map((c) => JSON.parse(c) as CallRecord),
       units: JSON.parse(h.units ?? '[]') as string[],
+      ...(form ? { form: JSON.parse(form) as TicketForm } : {}),
     };
   }
 }

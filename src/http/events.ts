@@ -1,0 +1,29 @@
+/**
+ * The one module that owns what is pushed to consoles: agent state changes,
+ * call pops and hand-off notices. Payloads never carry a full phone number.
+ */
+
+export type ConsoleEvent =
+  | { type: 'agent-state'; agentId: string; state: string; reason: string; at: number }
+  | { type: 'call-pop'; agentId: string; callId: string; caller: string; dialed: string; line?: string; at: number }
+  | { type: 'call-ended'; agentId: string; callId: string; at: number }
+  | { type: 'handoff'; agentId: string; callId: string; code: string; message: string; at: number };
+
+export class ConsoleEvents {
+  private readonly listeners = new Set<(e: ConsoleEvent) => void>();
+
+  publish(e: ConsoleEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // a broken console connection must not affect calls
+      }
+    }
+  }
+
+  subscribe(listener: (e: ConsoleEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

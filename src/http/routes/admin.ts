@@ -1,0 +1,148 @@
+/**
+ * Admin API: routing tables (draft → validate → publish, versions, rollback,
+ * test-dial) and seats (agents, seat groups). Every change is audited; an
+ * invalid table is answered with every error and its field path, and the
+ * published table stays as it was.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AuditPort } from '../../access/audit.js';
+import type { Acd } from '../../acd/service.js';
+import type { CallFlow } from '../../calls/ports.js';
+import type { RoutingStore } from '../../routing/store.js';
+import { resolveCall } from '../../routing/resolve.js';
+import type { RoutingTable } from '../../routing/model.js';
+import { validateTable } from '../../routing/validate.js';
+import { bodyOf, errors, oneOf, str } from '../errors.js';
+
+export interface AdminDeps {
+  routing: RoutingStore;
+  current: () => { table: RoutingTable; version: number };
+  flow: CallFlow;
+  acd: Acd;
+  audit: AuditPort;
+}
+
+const READ = { config: { access: { permission: 'routing:read' as const } } };
+const WRITE = { config: { access: { permission: 'routing:write' as const } } };
+const SEATS = { config: { access: { permission: 'seats:write' as const } } };
+
+/** What the caller hears first: run the flow, letting every prompt finish, until it waits for the caller or leaves the IVR. */
+function firstSteps(flow: CallFlow, decision: Parameters<CallFlow['start']>[0]['decision'], lang: string, now: number) {
+  const heard: string[] = [];
+  const steps: string[] = [];
+  let step = flow.start({ decision, language: lang, source: 'carrier', now });
+  for (let i = 0; i < 20; i++) {
+    const play = step.commands.find((c) => c.type === 'play');
+    for (const c of step.commands) {
+      if (c.type === 'play') heard.push(c.media.map((m) => (m.kind === 'prompt' ? m.id : `${m.kind}:${m.value}`)).join(' '));
+      if (c.type === 'path') steps.push(`${c.node}: ${c.detail}`);
+      if (c.type === 'queue') steps.push(`queue ${c.skill} (priority ${c.priority})`);
+      if (c.type === 'transfer') steps.push(`transfer ${c.target}`);
+      if (c.type === 'hangup') steps.push('hang up');
+    }
+    if (!play || step.commands.some((c) => c.type === 'start-timer')) break;
+    step = flow.next(step.state, { type: 'playback-done', token: play.token }, now);
+  }
+  return { heard, steps };
+}
+
+export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<void> {
+  app.get('/api/admin/routing', READ, async () => {
+    const p = await d.routing.getPublished();
+    return { version: p?.version ?? 0, table: p?.table ?? d.current().table };
+  });
+
+  app.get('/api/admin/routing/versions', READ, async () => ({ versions: await d.routing.listVersions() }));
+
+  app.get('/api/admin/routing/draft', READ, async () => {
+    const draft = await d.routing.getDraft();
+    return { draft: draft ?? null, errors: draft ? validateTable(draft.table) : [] };
+  });
+
+  app.put('/api/admin/routing/draft', WRITE, async (req) => {
+    const b = bodyOf(req);
+    if (b.table === undefined) throw errors.invalid('table', '必填 / is required');
+    const r = await d.routing.saveDraft(b.table, req.user.username);
+    return { draft: r.draft, errors: r.errors };
+  });
+
+  app.post('/api/admin/routing/publish', WRITE, async (req) => {
+    const b = bodyOf(req);
+    const comment = str(b, 'comment', { max: 200 });
+    const expected = b.expectedVersion;
+    if (expected !== undefined && (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0)) {
+      throw errors.invalid('expectedVersion', '必须是非负整数 / must be a whole number');
+    }
+    const r = await d.routing.publish(req.user.username, { ...(comment ? { comment } : {}), ...(expected !== undefined ? { expectedVersion: expected as number } : {}) });
+    if (!r.ok) {
+      if (r.reason === 'invalid') {
+        const first = r.errors[0];
+        throw errors.invalid(first?.field ?? 'table', `路由表有 ${r.errors.length} 处错误，未发布 / ${r.errors.length} error(s), not published: ${first?.message ?? ''}`, r.errors);
+      }
+      if (r.reason === 'conflict') throw errors.conflict('version-conflict', `已有人发布了版本 ${r.current} / version ${r.current} was published meanwhile`);
+      if (r.reason === 'no-draft') throw errors.invalid('draft', '没有草稿 / there is no draft to publish');
+      throw errors.notFound('draft');
+    }
+    await d.audit.record({ actor: req.user.username, action: 'routing-changed', target: `routing:v${r.version.version}`, detail: comment ?? 'published' });
+    return { version: r.version.version };
+  });
+
+  app.post('/api/admin/routing/rollback', WRITE, async (req) => {
+    const b = bodyOf(req);
+    const to = b.version;
+    if (typeof to !== 'number' || !Number.isInteger(to) || to < 1) throw errors.invalid('version', '必须是正整数 / must be a positive whole number');
+    const r = await d.routing.rollback(to, req.user.username);
+    if (!r.ok) {
+      if (r.reason === 'not-found') throw errors.invalid('version', `没有版本 ${to} / no version ${to}`);
+      if (r.reason === 'invalid') throw errors.invalid('version', `版本 ${to} 不再有效 / version ${to} no longer validates`, r.errors);
+      throw errors.conflict('version-conflict', 'rollback conflicted with another change');
+    }
+    await d.audit.record({ actor: req.user.username, action: 'routing-changed', target: `routing:v${r.version.version}`, detail: `rollback to v${to}` });
+    return { version: r.version.version };
+  });
+
+  app.post('/api/admin/routing/test-dial', READ, async (req) => {
+    const b = bodyOf(req);
+    const number = str(b, 'number', { required: true, max: 20, pattern: /^[0-9*#+]{2,20}$/, what: 'digits' })!;
+    const source = oneOf(b, 'source', ['carrier', 'linkage', 'subcenter'] as const, false) ?? 'carrier';
+    const which = oneOf(b, 'table', ['published', 'draft'] as const, false) ?? 'published';
+    const at = b.at === undefined ? new Date() : new Date(String(b.at));
+    if (Number.isNaN(at.getTime())) throw errors.invalid('at', '时间格式不正确 / must be an ISO date-time');
+    const lang = oneOf(b, 'lang', ['zh', 'en'] as const, false) ?? 'zh';
+    let table = d.current().table;
+    if (which === 'draft') {
+      const draft = await d.routing.getDraft();
+      if (!draft) throw errors.invalid('table', '没有草稿 / there is no draft');
+      const errs = validateTable(draft.table);
+      if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
+      table = draft.table as RoutingTable;
+    }
+    const decision = resolveCall(table, { dialed: number, source, at });
+    return { decision, ...firstSteps(d.flow, decision, lang, at.getTime()) };
+  });
+
+  // ---- seats ---------------------------------------------------------------------------------
+
+  app.get('/api/admin/seats', SEATS, async () => ({ groups: await d.acd.listGroups(), agents: await d.acd.listAgents() }));
+
+  app.put('/api/admin/seats/groups/:id', SEATS, async (req) => {
+    const r = await d.acd.upsertGroup({ ...bodyOf(req), id: (req.params as { id: string }).id });
+    if (!r.ok) throw errors.invalid(r.errors[0]?.field ?? 'body', r.errors[0]?.message ?? 'invalid', r.errors);
+    await d.audit.record({ actor: req.user.username, action: 'seats-changed', target: `group:${(req.params as { id: string }).id}` });
+    return r;
+  });
+
+  app.put('/api/admin/seats/agents/:id', SEATS, async (req) => {
+    const r = await d.acd.upsertAgent({ ...bodyOf(req), id: (req.params as { id: string }).id });
+    if (!r.ok) throw errors.invalid(r.errors[0]?.field ?? 'body', r.errors[0]?.message ?? 'invalid', r.errors);
+    await d.audit.record({ actor: req.user.username, action: 'seats-changed', target: `agent:${(req.params as { id: string }).id}` });
+    return r;
+  });
+
+  app.delete('/api/admin/seats/agents/:id', SEATS, async (req) => {
+    const r = await d.acd.removeAgent((req.params as { id: string }).id);
+    if (!r.ok) throw errors.invalid(r.errors[0]?.field ?? 'id', r.errors[0]?.message ?? 'invalid', r.errors);
+    await d.audit.record({ actor: req.user.username, action: 'seats-changed', target: `agent:${(req.params as { id: string }).id}`, detail: 'removed' });
+    return r;
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * The agent console's API: the agent's own state, the call they are on (caller
+ * masked, legacy line, IVR path, earlier tickets), hand-offs, the ticket form,
+ * and a WebSocket of live events for this agent only.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type {} from '@fastify/websocket';
+import type { Acd } from '../../acd/service.js';
+import { maskNumber } from '../../access/mask.js';
+import type { CallManager } from '../../calls/manager.js';
+import type { CallSession } from '../../calls/session.js';
+import { HandoffError, type HandoffKind, type HandoffTarget } from '../../handoff/machine.js';
+import type { RoutingTable } from '../../routing/model.js';
+import { handoffTarget } from '../../routing/resolve.js';
+import { TICKET_CATEGORIES, REQUESTER_KINDS, type TicketStore } from '../../tickets/store.js';
+import { bodyOf, errors, oneOf, str } from '../errors.js';
+import type { ConsoleEvents } from '../events.js';
+
+export interface AgentRouteDeps {
+  acd: Acd;
+  calls: CallManager;
+  tickets: TicketStore;
+  events: ConsoleEvents;
+  routingTable: () => RoutingTable;
+}
+
+const ACCESS = { config: { access: { permission: 'agent:console' as const } } };
+
+function agentIdOf(req: FastifyRequest): string {
+  const id = req.user.agentId;
+  if (!id) throw errors.invalid('agentId', '该用户不是座席 / this user is not an agent');
+  return id;
+}
+
+function currentCall(calls: CallManager, agentId: string): CallSession | undefined {
+  return calls.active.find((s) => s.connectedAgentId === agentId);
+}
+
+export function callView(s: CallSession) {
+  const r = s.record;
+  return {
+    callId: r.callId,
+    caller: maskNumber(r.caller.number),
+    dialed: r.dialed,
+    source: r.source,
+    line: r.route ? { id: r.route.id, mode: r.route.mode, number: r.route.line ?? null, skill: r.route.skill ?? null } : null,
+    linkageRef: r.linkageRef ?? null,
+    ivrPath: r.path.filter((p) => p.kind === 'ivr' || p.kind === 'route' || p.kind === 'queue').map((p) => p.detail),
+    handoff: s.handoffPhase,
+    startedAt: r.startedAt,
+  };
+}
+
+/** A hand-off target named by number or route id in the routing table, or a seat-group skill. */
+function resolveTarget(table: RoutingTable, raw: string): HandoffTarget {
+  if (/^skill:[A-Za-z0-9_-]{1,40}$/.test(raw)) return { label: raw, dial: { kind: 'queue', skill: raw.slice(6) } };
+  const found = handoffTarget(table, raw);
+  if (!found) throw errors.invalid('target', `路由表中没有可转接的 ${raw} / no hand-off target ${raw} in the routing table`);
+  const label = `${found.route.numbers[0] ?? found.route.id} ${found.route.name}`;
+  const t = found.target;
+  if (t.kind === 'dial') return { label, dial: { kind: 'dial', dialString: t.dialString } };
+  if (t.kind === 'queue') return { label, dial: { kind: 'queue', skill: t.group } };
+  throw errors.invalid('target', `${raw} 指向另一条路由，请直接选择该路由 / points to another route; pick that route`);
+}
+
+export async function agentRoutes(app: FastifyInstance, d: AgentRouteDeps): Promise<void> {
+  app.get('/api/agent/state', ACCESS, async (req) => {
+    const id = agentIdOf(req);
+    const agent = (await d.acd.agents()).find((a) => a.id === id);
+    if (!agent) throw errors.notFound(`座席 ${id}`);
+    return { agent };
+  });
+
+  app.post('/api/agent/state', ACCESS, async (req) => {
+    const id = agentIdOf(req);
+    const b = bodyOf(req);
+    const state = oneOf(b, 'state', ['available', 'paused', 'offline'] as const)!;
+    const reason = str(b, 'reason', { max: 40 }) ?? '';
+    if (state === 'paused' && !reason) throw errors.invalid('reason', '示忙须说明原因 / a pause needs a reason');
+    if (state !== 'offline') await d.acd.login(id);
+    const r = state === 'offline' ? await d.acd.logout(id) : await d.acd.setAgentState(id, state, reason);
+    if (!r.ok) throw errors.conflict('agent-state', r.error);
+    return r;
+  });
+
+  app.get('/api/agent/call', ACCESS, async (req) => {
+    const s = currentCall(d.calls, agentIdOf(req));
+    if (!s) return { call: null };
+    const earlier = await d.tickets.byCaller(s.record.caller.number, 5);
+    return { call: { ...callView(s), earlierTickets: earlier } };
+  });
+
+  app.post('/api/agent/call/handoff', ACCESS, async (req) => {
+    const s = currentCall(d.calls, agentIdOf(req));
+    if (!s) throw errors.conflict('no-call', '当前没有通话 / you are not on a call');
+    const b = bodyOf(req);
+    const kind = oneOf(b, 'kind', ['blind', 'consult', 'three-way', 'linkage'] as const)! as HandoffKind;
+    const target = resolveTarget(d.routingTable(), str(b, 'target', { required: true, max: 60 })!);
+    try {
+      await s.requestHandoff(kind, target);
+    } catch (err) {
+      if (err instanceof HandoffError) throw errors.conflict(err.code, err.message);
+      throw err;
+    }
+    return { ok: true, handoff: s.handoffPhase };
+  });
+
+  app.post('/api/agent/call/handoff/:command', ACCESS, async (req) => {
+    const { command } = req.params as { command: string };
+    if (!['complete', 'merge', 'cancel', 'agent-leave'].includes(command)) {
+      throw errors.invalid('command', 'complete / merge / cancel / agent-leave');
+    }
+    const s = currentCall(d.calls, agentIdOf(req)) ?? d.calls.active.find((x) => x.record.agents.at(-1) === req.user.agentId && x.handoffPhase !== 'idle');
+    if (!s) throw errors.conflict('no-call', '当前没有通话 / you are not on a call');
+    try {
+      await s.handoffCommand(command as 'complete' | 'merge' | 'cancel' | 'agent-leave');
+    } catch (err) {
+      if (err instanceof HandoffError) throw errors.conflict(err.code, err.message);
+      throw err;
+    }
+    return { ok: true, handoff: s.handoffPhase };
+  });
+
+  app.post('/api/agent/calls/:callId/ticket', ACCESS, async (req) => {
+    const { callId } = req.params as { callId: string };
+    if (!/^[A-Za-z0-9._-]{1,120}$/.test(callId)) throw errors.invalid('callId', '格式不正确 / malformed');
+    const agentId = agentIdOf(req);
+    const live = d.calls.session(callId);
+    const took = live ? live.record.agents.includes(agentId) : (await d.tickets.agentsOfCall(callId)).includes(agentId);
+    if (!took) throw errors.forbidden();
+    const b = bodyOf(req);
+    const form = {
+      category: oneOf(b, 'category', TICKET_CATEGORIES)!,
+      requesterKind: oneOf(b, 'requesterKind', REQUESTER_KINDS)!,
+      summary: str(b, 'summary', { required: true, max: 2000 })!,
+      unitSuggestion: str(b, 'unitSuggestion', { max: 100 }) ?? '',
+      by: agentId,
+      at: Date.now(),
+    };
+    await d.tickets.saveForm(callId, form);
+    return { ok: true };
+  });
+
+  app.get('/api/agent/events', { ...ACCESS, websocket: true }, (socket, req) => {
+    const agentId = req.user.agentId;
+    const off = d.events.subscribe((e) => {
+      if (agentId && 'agentId' in e && e.agentId === agentId) socket.send(JSON.stringify(e));
+    });
+    socket.on('close', off);
+  });
+}
