@@ -1,0 +1,131 @@
+/**
+ * Part 3 — tickets end to end per second (outbox.submit → BullMQ → worker → TicketStore) against a
+ * real, throwaway Redis, next to BullMQ's raw add + process rate with a trivial processor, same
+ * Redis, same payload, same worker concurrency, same number of producers in flight.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { CallRecord } from '../src/calls/record.js';
+import { createLogger } from '../src/log/logger.js';
+import { TicketOutbox } from '../src/tickets/outbox.js';
+import { createTicketsQueue } from '../src/tickets/queue.js';
+import { TicketStore } from '../src/tickets/store.js';
+import { createTicketWorker } from '../src/tickets/worker.js';
+import { OwnRedis } from '../tests/support/redis-server.js';
+import { nullLog, ratio, round } from './stats.js';
+
+export interface TicketsResult {
+  jobsPerRound: number;
+  producersInFlight: number;
+  workerConcurrency: number;
+  rounds: { ours: number; raw: number }[];
+  oursPerSec: number;
+  rawPerSec: number;
+  /** ours / raw */
+  ratio: number;
+  ticketsCreated: number;
+}
+
+const JOBS = 2000;
+const IN_FLIGHT = 32;
+const CONCURRENCY = 8;
+const ROUND_CAP_MS = 60_000;
+
+function record(i: number, round: number): CallRecord {
+  const t = Date.now();
+  return {
+    callId: `${Math.floor(t / 1000)}.${round}${String(i).padStart(6, '0')}`,
+    channelName: `PJSIP/carrier-${i.toString(16).padStart(8, '0')}`,
+    caller: { number: `139${String(10_000_000 + i).slice(-8)}`, name: '' },
+    dialed: '12345',
+    source: 'carrier',
+    route: { id: 'hotline', mode: 'hotline', skill: 'general' },
+    language: 'zh',
+    startedAt: t - 180_000,
+    answeredAt: t - 179_000,
+    agentAnsweredAt: t - 150_000,
+    endedAt: t,
+    endedBy: 'caller',
+    outcome: 'answered',
+    path: [
+      { at: t - 180_000, kind: 'route', detail: 'hotline via hotline' },
+      { at: t - 179_500, kind: 'prompt', detail: 'welcome recording-notice' },
+      { at: t - 175_000, kind: 'dtmf', detail: '1' },
+      { at: t - 175_000, kind: 'queue', detail: 'skill general priority 0' },
+      { at: t - 150_000, kind: 'agent', detail: 'answered by 8001' },
+    ],
+    agents: ['8001'],
+    handoffs: [],
+    recovered: false,
+    instance: 'bench',
+  };
+}
+
+/** Runs `produce(i)` for i < JOBS with at most IN_FLIGHT pending; resolves when `done()` reaches JOBS. */
+async function drive(produce: (i: number) => Promise<unknown>, completed: () => number): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < JOBS) {
+      const i = next++;
+      await produce(i);
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  while (completed() < JOBS) {
+    if (performance.now() - t0 > ROUND_CAP_MS) throw new Error(`tickets round did not finish in ${ROUND_CAP_MS} ms (${completed()}/${JOBS})`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return (JOBS / (performance.now() - t0)) * 1000;
+}
+
+export async function runTickets(log: (s: string) => void): Promise<TicketsResult> {
+  const redisServer = await OwnRedis.create();
+  const u = new URL(redisServer.url);
+  const conn = { host: u.hostname, port: Number(u.port) };
+  const dir = mkdtempSync(join(tmpdir(), 'hotline-bench-outbox-'));
+  const logger = createLogger({ level: 'info', destination: nullLog });
+  const rounds: { ours: number; raw: number }[] = [];
+  let ticketsCreated = 0;
+  try {
+    for (let r = 0; r < 2; r++) {
+      // Raw BullMQ: add + a trivial processor.
+      const rawQ = new Queue(`raw${r}`, { connection: conn, prefix: `bench-raw` });
+      let rawDone = 0;
+      const rawW = new Worker(`raw${r}`, async () => ({ ok: true }), { connection: { ...conn, maxRetriesPerRequest: null }, prefix: 'bench-raw', concurrency: CONCURRENCY });
+      rawW.on('completed', () => rawDone++);
+      await rawW.waitUntilReady();
+      const raw = await drive((i) => rawQ.add('call-ended', { record: record(i, r), submittedAt: Date.now() }, { jobId: `raw-${r}-${i}` }), () => rawDone);
+      await rawW.close();
+      await rawQ.close();
+
+      // Ours: the outbox (durable spool file, fsync) → the tickets queue → the ticket worker → the store.
+      const prefix = `bench-ours${r}`;
+      const redis = new Redis({ ...conn, maxRetriesPerRequest: 2 });
+      const store = new TicketStore(redis, prefix, '0371');
+      const queue = createTicketsQueue({ ...conn, enableOfflineQueue: false, maxRetriesPerRequest: 1 }, prefix);
+      let oursDone = 0;
+      const worker = createTicketWorker({ connection: { ...conn, maxRetriesPerRequest: null }, prefix, store, logger, concurrency: CONCURRENCY, onTicket: (_no, _job, created) => void (created && oursDone++) });
+      await worker.waitUntilReady();
+      await queue.waitUntilReady();
+      const outbox = new TicketOutbox({ dir: join(dir, `r${r}`), sink: queue, logger });
+      await outbox.init();
+      const ours = await drive((i) => outbox.submit(record(i, r)), () => oursDone);
+      ticketsCreated += oursDone;
+      await worker.close();
+      await queue.close();
+      redis.disconnect();
+      rounds.push({ ours: round(ours, 0), raw: round(raw, 0) });
+      log(`  tickets round ${r + 1}: ours ${round(ours, 0)}/s, raw BullMQ ${round(raw, 0)}/s`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await redisServer.destroy();
+  }
+  const oursPerSec = round(rounds.reduce((a, r) => a + r.ours, 0) / rounds.length, 0);
+  const rawPerSec = round(rounds.reduce((a, r) => a + r.raw, 0) / rounds.length, 0);
+  return { jobsPerRound: JOBS, producersInFlight: IN_FLIGHT, workerConcurrency: CONCURRENCY, rounds, oursPerSec, rawPerSec, ratio: ratio(oursPerSec, rawPerSec), ticketsCreated };
+}
