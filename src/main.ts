@@ -4,19 +4,10 @@
  * line naming the variable.
  */
 import { buildApp } from './app.js';
-import { ConfigError, describeConfig, loadConfig, type Config } from './config/index.js';
+import { describeConfig, loadConfigOrExit } from './config/index.js';
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const app = await buildApp(config);
   app.log.info({ config: describeConfig(config) }, 'configuration loaded');
   await app.start();

@@ -263,6 +263,19 @@ export function loadConfig(env: Env = process.env): Config {
   return deepFreeze(config);
 }
 
+/** For entry points: the configuration, or one line on stderr naming the bad variable and exit code 2. */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
 function deepFreeze<T>(o: T): T {
   for (const v of Object.values(o as object)) if (v && typeof v === 'object') deepFreeze(v);
   return Object.freeze(o);

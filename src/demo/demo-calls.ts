@@ -69,6 +69,14 @@ export class DemoCalls {
     await this.get(id).call.hangup();
   }
 
+  /** The agent on the call hangs up first (the caller then hears the survey). */
+  async agentHangup(id: string): Promise<void> {
+    const c = this.get(id);
+    const agent = c.callId ? this.app.calls.session(c.callId)?.connectedAgentId : undefined;
+    if (!agent) throw new DemoInputError('id', '该通话没有接通座席 / no agent on this call');
+    await this.side.agentHangsUp(agent);
+  }
+
   view(id: string): DemoCallView {
     const c = this.get(id);
     const session = this.sessionFor(c);
@@ -155,6 +163,15 @@ export async function demoRoutes(http: FastifyInstance, opts: { demo: DemoCalls;
   http.delete('/api/demo/calls/:id', { config: { access: 'public' } }, async (req, reply) => {
     try {
       await demo.hangup((req.params as { id: string }).id);
+      return { ok: true };
+    } catch (err) {
+      const f = fail(err);
+      return reply.code(f.status).send(f.body);
+    }
+  });
+  http.post('/api/demo/calls/:id/agent-hangup', { config: { access: 'public' } }, async (req, reply) => {
+    try {
+      await demo.agentHangup((req.params as { id: string }).id);
       return { ok: true };
     } catch (err) {
       const f = fail(err);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildApp } from '../app.js';
-import { ConfigError, loadConfig } from '../config/index.js';
+import { loadConfigOrExit } from '../config/index.js';
 import { OwnRedis } from '../../tests/support/redis-server.js';
 import { SimPbx } from '../../tests/support/sim-pbx/index.js';
 import { TestSide } from '../../tests/support/test-side.js';
@@ -34,32 +34,27 @@ async function main(): Promise<void> {
   }
   // Prompts take about as long as a person needs to read them.
   const sim = await SimPbx.start({ playbackMs: () => 700 });
-  let config;
-  try {
-    config = loadConfig({
-      ...process.env,
-      ARI_URL: sim.ariUrl,
-      ARI_USER: sim.user,
-      ARI_PASSWORD: sim.password,
-      AMI_HOST: '127.0.0.1',
-      AMI_PORT: String(sim.amiPort),
-      AMI_USER: sim.amiUser,
-      AMI_SECRET: sim.amiSecret,
-      REDIS_URL: redisUrl,
-      // The demo runs on plain http on loopback: a throwaway signing secret, non-secure cookies.
-      JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('hex'),
-      COOKIE_SECURE: process.env.COOKIE_SECURE ?? 'false',
-      HOTLINE_ADMIN_USER: process.env.HOTLINE_ADMIN_USER ?? 'admin',
-      HOTLINE_ADMIN_PASSWORD: process.env.HOTLINE_ADMIN_PASSWORD ?? 'demo-admin-12345',
-      HOTLINE_DATA_DIR: process.env.HOTLINE_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hotline-demo-')),
-    });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit({
+    ...process.env,
+    ARI_URL: sim.ariUrl,
+    ARI_USER: sim.user,
+    ARI_PASSWORD: sim.password,
+    AMI_HOST: '127.0.0.1',
+    AMI_PORT: String(sim.amiPort),
+    AMI_USER: sim.amiUser,
+    AMI_SECRET: sim.amiSecret,
+    REDIS_URL: redisUrl,
+    // The demo runs on plain http on loopback: a throwaway signing secret, non-secure cookies.
+    JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('hex'),
+    COOKIE_SECURE: process.env.COOKIE_SECURE ?? 'false',
+    HOTLINE_ADMIN_USER: process.env.HOTLINE_ADMIN_USER ?? 'admin',
+    HOTLINE_ADMIN_PASSWORD: process.env.HOTLINE_ADMIN_PASSWORD ?? 'demo-admin-12345',
+    HOTLINE_DATA_DIR: process.env.HOTLINE_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hotline-demo-')),
+    // Demo agents answer through the dialplan's test context, like the integration tests' agents.
+    AGENT_DIAL_TEMPLATE: 'Local/{ext}@hotline-test-agents',
+    ACD_REQUIRE_REGISTRATION: 'false',
+    ACD_WRAP_UP_SEC: '5',
+  });
   const app = await buildApp(config);
   await app.start();
   await app.telephony.whenConnected(10_000);
@@ -74,6 +69,14 @@ async function main(): Promise<void> {
     noAnswerContext: 'hotline-test-noanswer',
     stop: () => sim.stop(),
   });
+  // Two demo agents (general skill), answered by the simulated PBX's test side after 2 s.
+  side.agentBehaviour = () => ({ action: 'answer', delayMs: 2000 });
+  await app.acd.upsertGroup({ id: 'general', name: '话务受理座席', kind: 'general' });
+  for (const id of ['1001', '1002']) {
+    await app.acd.upsertAgent({ id, name: `演示座席${id}`, extension: id, skills: { general: 3, enterprise: 2, 'medical-insurance': 2 }, groups: ['general'] });
+    await app.acd.login(id);
+    await app.acd.setAgentState(id, 'available');
+  }
   const demo = new DemoCalls(app, side, loadCatalogue());
   const page = readFileSync(new URL('../web/demo.html', import.meta.url), 'utf8');
   await app.http.register(demoRoutes, { demo, page });

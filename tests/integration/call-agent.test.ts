@@ -4,85 +4,34 @@
  * channel into the dialplan's test context, answered by the test side) →
  * bridged → the agent hangs up first → survey → rating on the ticket job.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type App } from '../../src/app.js';
-import { startPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
-import { TestSide, type TestCall } from '../support/test-side.js';
+import { describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
+import { addAgent, sessionByCaller, ticketJobRecord as jobRecord, useHarness } from '../support/harness.js';
+import type { TestCall } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
-import { logSink } from '../support/log-capture.js';
 
-let pbx: PbxUnderTest;
-let side: TestSide;
-const apps: App[] = [];
-
-async function startApp(): Promise<App> {
-  const app = await buildApp(testConfig(pbx), { logDestination: logSink, ariBackoff: { initialMs: 50, maxMs: 500 }, outboxRetryMs: 200, acdOverrides: { dispatchIntervalMs: 100 } });
-  apps.push(app);
-  await app.start();
-  await app.telephony.whenConnected(10_000);
-  return app;
-}
-
-async function addAgent(app: App, id: string, skills: Record<string, number> = { general: 3 }): Promise<void> {
-  expect(await app.acd.upsertGroup({ id: 'general', name: '话务受理座席', kind: 'general' })).toEqual({ ok: true });
-  const r = await app.acd.upsertAgent({ id, name: `座席${id}`, extension: id, skills, groups: ['general'] });
-  expect(r).toEqual({ ok: true });
-  expect(await app.acd.login(id)).toMatchObject({ ok: true });
-  expect(await app.acd.setAgentState(id, 'available')).toMatchObject({ ok: true });
-}
-
-async function liveSession(app: App, caller: string) {
-  return eventually(() => {
-    const s = app.calls.active.find((x) => x.record.caller.number === caller && !x.isEnded);
-    if (!s) throw new Error('no session yet');
-    return s;
-  });
-}
-
-async function jobRecord(app: App, callId: string) {
-  return eventually(async () => {
-    const jobs = (await app.ticketsQueue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'])).filter(
-      (j) => j?.data?.record?.callId === callId,
-    );
-    expect(jobs).toHaveLength(1);
-    return jobs[0]!.data.record;
-  });
-}
+const h = useHarness();
+const startApp = () => h.startApp();
 
 async function pressWhenMenu(app: App, call: TestCall, caller: string, digit: string) {
-  const s = await liveSession(app, caller);
+  const s = await sessionByCaller(app, caller);
   await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
   await call.press(digit);
   return s;
 }
-
-beforeAll(async () => {
-  pbx = await startPbx();
-  side = await TestSide.connect(pbx);
-});
-
-afterEach(async () => {
-  side.agentBehaviour = () => ({ action: 'answer', delayMs: 20 });
-  for (const a of apps.splice(0)) await a.stop();
-});
-
-afterAll(async () => {
-  await side?.close();
-  await pbx?.stop();
-});
 
 describe('caller to agent', () => {
   it('GIVEN an available agent WHEN the caller presses 0 THEN they are bridged; WHEN the agent hangs up first THEN the survey rating lands on the ticket job', async () => {
     const app = await startApp();
     await addAgent(app, '1001');
     const caller = '13900000001';
-    const call = await side.call('12345', caller);
+    const call = await h.side.call('12345', caller);
     await call.answered();
     const s = await pressWhenMenu(app, call, caller, '0');
 
     await eventually(() => expect(s.record.agents).toEqual(['1001']), 15_000);
     const bridge = await eventually(async () => {
-      const r = await side.request('GET', `/bridges/call-${s.callId}`);
+      const r = await h.side.request('GET', `/bridges/call-${s.callId}`);
       expect(r.status).toBe(200);
       expect(r.body.channels).toHaveLength(2);
       return r.body;
@@ -92,7 +41,7 @@ describe('caller to agent', () => {
     expect(agents.find((a) => a.id === '1001')?.state).toBe('on-call');
 
     // WHEN the agent hangs up first
-    await side.agentHangsUp('1001');
+    await h.side.agentHangsUp('1001');
     await eventually(() => expect(s.record.path.some((p) => p.kind === 'prompt' && p.detail.includes('survey'))).toBe(true));
     await call.press('1');
     await call.ended(15_000);
@@ -103,7 +52,7 @@ describe('caller to agent', () => {
     expect(record.survey?.rating).toBe(1);
     expect(record.agentAnsweredAt).toBeGreaterThanOrEqual(record.startedAt);
     // The bridge is gone and the agent is free again (wrap-up 0 s).
-    await eventually(async () => expect((await side.request('GET', `/bridges/call-${s.callId}`)).status).toBe(404));
+    await eventually(async () => expect((await h.side.request('GET', `/bridges/call-${s.callId}`)).status).toBe(404));
     await eventually(async () => expect((await app.acd.agents()).find((a) => a.id === '1001')?.state).toBe('available'));
   });
 
@@ -112,9 +61,9 @@ describe('caller to agent', () => {
     await addAgent(app, '2001');
     await new Promise((r) => setTimeout(r, 20)); // 2001 is now the longest idle
     await addAgent(app, '2002');
-    side.agentBehaviour = (ext) => (ext === '2001' ? { action: 'ignore' } : { action: 'answer', delayMs: 20 });
+    h.side.agentBehaviour = (ext) => (ext === '2001' ? { action: 'ignore' } : { action: 'answer', delayMs: 20 });
     const caller = '13900000002';
-    const call = await side.call('12345', caller);
+    const call = await h.side.call('12345', caller);
     await call.answered();
     const s = await pressWhenMenu(app, call, caller, '0');
 
@@ -130,7 +79,7 @@ describe('caller to agent', () => {
   it('GIVEN no agent is free WHEN the caller hangs up while waiting THEN the abandon is on the record and in the statistics', async () => {
     const app = await startApp();
     const caller = '13900000003';
-    const call = await side.call('12345', caller);
+    const call = await h.side.call('12345', caller);
     await call.answered();
     const s = await pressWhenMenu(app, call, caller, '0');
     await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('position'))).toBe(true));
@@ -144,14 +93,14 @@ describe('caller to agent', () => {
     });
     expect(stats.all.answered).toBe(0);
     expect(stats.all.offered).toBe(1);
-    if (pbx.sim) await eventually(() => expect(pbx.sim!.channels()).toHaveLength(0));
+    if (h.pbx.sim) await eventually(() => expect(h.pbx.sim!.channels()).toHaveLength(0));
   });
 
   it('GIVEN a caller who chose a callback and a later caller WHEN an agent becomes free THEN the callback is served first, agent rung before the citizen, and it lands on the original ticket', async () => {
     const app = await startApp();
     const first = '13900000004';
     const later = '13900000005';
-    const call1 = await side.call('12345', first);
+    const call1 = await h.side.call('12345', first);
     await call1.answered();
     const s1 = await pressWhenMenu(app, call1, first, '0');
     await eventually(() => expect(s1.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('position'))).toBe(true));
@@ -168,7 +117,7 @@ describe('caller to agent', () => {
     });
 
     // A later caller queues behind the callback.
-    const call2 = await side.call('12345', later);
+    const call2 = await h.side.call('12345', later);
     await call2.answered();
     const s2 = await pressWhenMenu(app, call2, later, '0');
     await eventually(() => expect(s2.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('position'))).toBe(true));
@@ -176,10 +125,10 @@ describe('caller to agent', () => {
     // WHEN an agent becomes free
     await addAgent(app, '4001');
     // THEN the agent is rung first, then the citizen's number is dialed through the platform.
-    await eventually(() => expect(side.agentLegs.has(first)).toBe(true), 15_000);
-    expect(side.agentLegs.has('4001')).toBe(true);
-    const agentLegEvent = side.events.findIndex((e) => e.type === 'StasisStart' && e.args?.[0] === 'agent' && e.args?.[1] === '4001');
-    const citizenLegEvent = side.events.findIndex((e) => e.type === 'StasisStart' && e.args?.[0] === 'agent' && e.args?.[1] === first);
+    await eventually(() => expect(h.side.agentLegs.has(first)).toBe(true), 15_000);
+    expect(h.side.agentLegs.has('4001')).toBe(true);
+    const agentLegEvent = h.side.events.findIndex((e) => e.type === 'StasisStart' && e.args?.[0] === 'agent' && e.args?.[1] === '4001');
+    const citizenLegEvent = h.side.events.findIndex((e) => e.type === 'StasisStart' && e.args?.[0] === 'agent' && e.args?.[1] === first);
     expect(agentLegEvent).toBeGreaterThanOrEqual(0);
     expect(citizenLegEvent).toBeGreaterThan(agentLegEvent);
     // The later caller is still waiting: the callback kept its place.
@@ -187,7 +136,7 @@ describe('caller to agent', () => {
 
     // The callback conversation ends (the citizen hangs up): it is attached to the original ticket.
     await new Promise((r) => setTimeout(r, 200));
-    await side.agentHangsUp(first);
+    await h.side.agentHangsUp(first);
     await eventually(async () => {
       const t = await app.tickets.get(ticket1);
       expect(t?.callbacks).toHaveLength(1);

@@ -4,72 +4,35 @@
  * also when its end is observed twice, when the server restarts mid-call,
  * when the ARI socket drops and when Redis restarts.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type App } from '../../src/app.js';
+import { describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
 import { ticketJobId } from '../../src/tickets/queue.js';
-import { startPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
+import { jobsForCall, sessionByCaller, useHarness } from '../support/harness.js';
 import { OwnRedis } from '../support/redis-server.js';
-import { TestSide, type TestCall } from '../support/test-side.js';
+import type { TestCall } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
-import { logSink } from '../support/log-capture.js';
 
 const CALLER = '13800138000';
+const h = useHarness();
 
-let pbx: PbxUnderTest;
-let side: TestSide;
-const apps: App[] = [];
-
-async function startApp(overrides: Record<string, string> = {}, instanceId?: string): Promise<App> {
-  const app = await buildApp(testConfig(pbx, overrides), {
-    logDestination: logSink,
-    ariBackoff: { initialMs: 50, maxMs: 500 },
-    outboxRetryMs: 200,
-    ...(instanceId ? { instanceId } : {}),
-  });
-  apps.push(app);
-  await app.start();
-  await app.telephony.whenConnected(10_000);
-  return app;
+function startApp(env: Record<string, string> = {}, instanceId?: string): Promise<App> {
+  return h.startApp(env, instanceId ? { instanceId } : {});
 }
 
 /** The hotline's view of a call placed by the test side: its session once it exists. */
 async function sessionOf(app: App, call: TestCall) {
   await call.answered();
-  return eventually(() => {
-    const s = app.calls.active.find((x) => x.record.caller.number === CALLER && !x.isEnded);
-    if (!s) throw new Error(`no live session for ${call.id}`);
-    return s;
-  });
+  return sessionByCaller(app, CALLER);
 }
-
-async function jobsForCall(app: App, callId: string) {
-  const jobs = await app.ticketsQueue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'paused']);
-  return jobs.filter((j) => j?.data?.record?.callId === callId);
-}
-
-beforeAll(async () => {
-  pbx = await startPbx();
-  side = await TestSide.connect(pbx);
-});
-
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.stop();
-});
-
-afterAll(async () => {
-  await side?.close();
-  await pbx?.stop();
-  // (log-capture checks this file's whole log for full caller numbers)
-});
 
 describe('a call to 12345', () => {
   it('GIVEN the server WHEN a citizen calls 12345 and hangs up after the welcome THEN exactly one ticket job holds the call record', async () => {
     const app = await startApp();
-    const call = await side.call('12345', CALLER);
+    const call = await h.side.call('12345', CALLER);
     const session = await sessionOf(app, call);
     await eventually(() => expect(session.record.path.some((p) => p.kind === 'prompt' && p.detail.includes('welcome'))).toBe(true));
     expect(session.record.answeredAt).toBeTypeOf('number');
-    if (pbx.sim) expect(pbx.sim.heard(session.callId)).toContain('sound:hotline/welcome');
+    if (h.pbx.sim) expect(h.pbx.sim.heard(session.callId)).toContain('sound:hotline/welcome');
     await call.hangup();
     await call.ended();
 
@@ -100,22 +63,21 @@ describe('a call to 12345', () => {
     // THEN still one job and the same ticket
     expect(await jobsForCall(app, session.callId)).toHaveLength(1);
     expect(await app.tickets.byCall(session.callId)).toBe(ticketNo);
-    if (pbx.sim) {
-      await eventually(() => expect(pbx.sim!.channels().filter((c) => c.id === session.callId)).toHaveLength(0));
+    if (h.pbx.sim) {
+      await eventually(() => expect(h.pbx.sim!.channels().filter((c) => c.id === session.callId)).toHaveLength(0));
     }
   });
 
   it('GIVEN a call in the IVR WHEN the server restarts THEN the new instance adopts it and the call still yields exactly one ticket job', async () => {
     const prefix = `restart${Date.now().toString(36)}`;
     const first = await startApp({ HOTLINE_KEY_PREFIX: prefix }, 'first');
-    const call = await side.call('12345', CALLER);
+    const call = await h.side.call('12345', CALLER);
     const s1 = await sessionOf(first, call);
     const callId = s1.callId;
     await eventually(() => expect(s1.record.path.some((p) => p.kind === 'prompt')).toBe(true));
 
     // WHEN the server stops without hanging up (a crash or a deploy) and a new one starts
-    await first.stop();
-    apps.splice(apps.indexOf(first), 1);
+    await h.stopApp(first);
     const second = await startApp({ HOTLINE_KEY_PREFIX: prefix }, 'second');
     const adopted = await eventually(() => {
       const s = second.calls.session(callId);
@@ -141,18 +103,18 @@ describe('a call to 12345', () => {
 describe('when the server is down', () => {
   it('GIVEN no hotline app connected WHEN a citizen calls THEN the dialplan answers, plays system-busy and ends the call (no dead air)', async () => {
     // No app is started in this test: the dialplan's Stasis() fails and its fallback runs.
-    const call = await side.call('12345', CALLER);
+    const call = await h.side.call('12345', CALLER);
     const up = await call.answered();
     expect(up.channel.state).toBe('Up');
     const end = await call.ended(15_000);
     expect(end.cause).toBe(16); // normal clearing: the dialplan hung up after the prompt
-    if (pbx.sim) {
+    if (h.pbx.sim) {
       // The test app also sees the ;2 half (Local originate subscribes both halves).
       const twoName = String(up.channel.name).replace(/;1$/, ';2');
-      const two = side.events.find((e) => e.channel?.name === twoName);
+      const two = h.side.events.find((e) => e.channel?.name === twoName);
       expect(two).toBeDefined();
-      expect(pbx.sim.heard(two!.channel.id)).toContain('sound:hotline/system-busy');
-      await eventually(() => expect(pbx.sim!.channels()).toHaveLength(0));
+      expect(h.pbx.sim.heard(two!.channel.id)).toContain('sound:hotline/system-busy');
+      await eventually(() => expect(h.pbx.sim!.channels()).toHaveLength(0));
     }
   });
 });
@@ -179,7 +141,7 @@ describe('losing and regaining links', () => {
     await app.telephony.whenConnected(10_000);
     expect((await app.http.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
 
-    const call = await side.call('12345', CALLER);
+    const call = await h.side.call('12345', CALLER);
     const session = await sessionOf(app, call);
     await eventually(() => expect(session.record.path.some((p) => p.detail.includes('welcome'))).toBe(true));
     await call.hangup();
@@ -198,7 +160,7 @@ describe('losing and regaining links', () => {
         expect(r.json().checks.redis).not.toBe('ready');
       });
 
-      const call = await side.call('12345', CALLER);
+      const call = await h.side.call('12345', CALLER);
       const session = await sessionOf(app, call);
       await eventually(() => expect(session.record.path.some((p) => p.detail.includes('welcome'))).toBe(true));
       await call.hangup();

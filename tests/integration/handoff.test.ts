@@ -4,18 +4,15 @@
  * Targets are Local channels into the dialplan's test contexts, so the same
  * test runs against the simulated PBX and a real Asterisk.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type App } from '../../src/app.js';
+import { describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
 import type { CallSession } from '../../src/calls/session.js';
 import type { HandoffTarget } from '../../src/handoff/machine.js';
-import { startPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
-import { TestSide, type TestCall } from '../support/test-side.js';
+import { addAgent, sessionByCaller, useHarness } from '../support/harness.js';
+import type { TestCall } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
-import { logSink } from '../support/log-capture.js';
 
-let pbx: PbxUnderTest;
-let side: TestSide;
-const apps: App[] = [];
+const h = useHarness();
 let callerSeq = 0;
 
 const subcenter = (context: string): HandoffTarget => ({
@@ -24,22 +21,12 @@ const subcenter = (context: string): HandoffTarget => ({
 });
 
 async function connectedCall(agentId: string): Promise<{ app: App; call: TestCall; s: CallSession }> {
-  const app = await buildApp(testConfig(pbx), { logDestination: logSink, ariBackoff: { initialMs: 50, maxMs: 500 }, acdOverrides: { dispatchIntervalMs: 100 } });
-  apps.push(app);
-  await app.start();
-  await app.telephony.whenConnected(10_000);
-  expect(await app.acd.upsertGroup({ id: 'general', name: '话务受理座席', kind: 'general' })).toEqual({ ok: true });
-  expect(await app.acd.upsertAgent({ id: agentId, name: agentId, extension: agentId, skills: { general: 3 }, groups: ['general'] })).toEqual({ ok: true });
-  await app.acd.login(agentId);
-  await app.acd.setAgentState(agentId, 'available');
+  const app = await h.startApp();
+  await addAgent(app, agentId);
   const caller = `1390000${String(++callerSeq).padStart(4, '0')}`;
-  const call = await side.call('12345', caller);
+  const call = await h.side.call('12345', caller);
   await call.answered();
-  const s = await eventually(() => {
-    const x = app.calls.active.find((c) => c.record.caller.number === caller);
-    if (!x) throw new Error('no session');
-    return x;
-  });
+  const s = await sessionByCaller(app, caller);
   await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
   await call.press('0');
   await eventually(() => expect(s.record.agents).toEqual([agentId]), 15_000);
@@ -49,7 +36,7 @@ async function connectedCall(agentId: string): Promise<{ app: App; call: TestCal
 
 async function bridgeHas(s: CallSession, n: number): Promise<string[]> {
   return eventually(async () => {
-    const r = await side.request('GET', `/bridges/call-${s.callId}`);
+    const r = await h.side.request('GET', `/bridges/call-${s.callId}`);
     expect(r.status).toBe(200);
     expect(r.body.channels).toHaveLength(n);
     return r.body.channels as string[];
@@ -59,20 +46,6 @@ async function bridgeHas(s: CallSession, n: number): Promise<string[]> {
 async function agentState(app: App, id: string): Promise<string | undefined> {
   return (await app.acd.agents()).find((a) => a.id === id)?.state;
 }
-
-beforeAll(async () => {
-  pbx = await startPbx();
-  side = await TestSide.connect(pbx);
-});
-
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.stop();
-});
-
-afterAll(async () => {
-  await side?.close();
-  await pbx?.stop();
-});
 
 describe('hand-offs', () => {
   it('GIVEN caller and agent WHEN the agent adds the sub-center (three-way) and then leaves THEN caller and sub-center stay connected and the agent is free', async () => {
@@ -95,7 +68,7 @@ describe('hand-offs', () => {
     expect(s.record.handoffs[0]!.ringMs).toBeGreaterThanOrEqual(0);
     expect(s.record.outcome).toBe('transferred');
     // The sub-center's leg was hung up with the caller.
-    await eventually(async () => expect((await side.request('GET', `/channels/${s.callId}-h1`)).status).toBe(404));
+    await eventually(async () => expect((await h.side.request('GET', `/channels/${s.callId}-h1`)).status).toBe(404));
   });
 
   it('GIVEN a consult WHEN the target answers and the agent completes THEN caller and target are joined; a cancelled consult brings the caller back', async () => {

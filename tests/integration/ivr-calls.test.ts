@@ -7,16 +7,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
 import { createCallFlow } from '../../src/calls/flow-binding.js';
-import type { CallRecord } from '../../src/calls/record.js';
 import type { CallSession } from '../../src/calls/session.js';
 import { buildDefaultFlows } from '../../src/ivr/default-flow.js';
-import { startPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
-import { TestSide, type TestCall } from '../support/test-side.js';
+import { sessionByCaller, ticketJobRecord, useHarness } from '../support/harness.js';
+import { testConfig } from '../support/pbx.js';
+import type { TestCall } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
 import { logSink } from '../support/log-capture.js';
 
-let pbx: PbxUnderTest;
-let side: TestSide;
+const h = useHarness();
 let app: App;
 let seq = 0;
 
@@ -25,32 +24,19 @@ const nodes = (s: CallSession) => s.record.path.filter((p) => p.kind === 'ivr').
 
 async function dial(number = '12345'): Promise<{ call: TestCall; s: CallSession }> {
   const caller = `1360000${String(++seq).padStart(4, '0')}`;
-  const call = await side.call(number, caller);
+  const call = await h.side.call(number, caller);
   await call.answered();
-  const s = await eventually(() => {
-    const x = app.calls.active.find((c) => c.record.caller.number === caller);
-    if (!x) throw new Error('no session');
-    return x;
-  });
-  return { call, s };
+  return { call, s: await sessionByCaller(app, caller) };
 }
 
 async function atMenu(s: CallSession, times = 1): Promise<void> {
   await eventually(() => expect(nodes(s).filter((n) => /\.main: menu$/.test(n)).length).toBeGreaterThanOrEqual(times), 15_000);
 }
 
-async function jobRecord(callId: string): Promise<CallRecord> {
-  return eventually(async () => {
-    const jobs = (await app.ticketsQueue.getJobs(['waiting', 'active', 'completed', 'delayed'])).filter((j) => j?.data?.record?.callId === callId);
-    expect(jobs).toHaveLength(1);
-    return jobs[0]!.data.record;
-  });
-}
+const jobRecord = (callId: string) => ticketJobRecord(app, callId);
 
 beforeAll(async () => {
-  pbx = await startPbx();
-  side = await TestSide.connect(pbx);
-  app = await buildApp(testConfig(pbx), { logDestination: logSink, ariBackoff: { initialMs: 50, maxMs: 500 },
+  app = await buildApp(testConfig(h.pbx), { logDestination: logSink, ariBackoff: { initialMs: 50, maxMs: 500 },
     flow: createCallFlow({ flows: buildDefaultFlows({ menuTimeoutMs: 400 }) }),
   });
   await app.start();
@@ -63,8 +49,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await app?.stop();
-  await side?.close();
-  await pbx?.stop();
 });
 
 describe('default 12345 menu over a call', () => {
@@ -176,12 +160,12 @@ describe('default 12345 menu over a call', () => {
     await call.ended();
     await eventually(() => expect(s.isEnded).toBe(true));
     await eventually(async () => {
-      const channels = (await side.request('GET', '/channels')).body as { id: string }[];
+      const channels = (await h.side.request('GET', '/channels')).body as { id: string }[];
       expect(channels.filter((c) => c.id === s.callId || c.id.startsWith(`${s.callId}-`))).toEqual([]);
-      const bridges = (await side.request('GET', '/bridges')).body as { id: string }[];
+      const bridges = (await h.side.request('GET', '/bridges')).body as { id: string }[];
       expect(bridges.filter((b) => b.id.includes(s.callId))).toEqual([]);
     });
-    if (pbx.sim) expect(pbx.sim.playbacks()).toEqual([]);
+    if (h.pbx.sim) expect(h.pbx.sim.playbacks()).toEqual([]);
     expect((await jobRecord(s.callId)).outcome).toBe('abandoned-ivr');
   });
 });

@@ -4,55 +4,29 @@
  * skill, a transition announcement then 12345, a cancellation notice, a
  * sub-center's target — and a published table reroutes the next call.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
 import type { CallSession } from '../../src/calls/session.js';
-import { startPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
-import { TestSide } from '../support/test-side.js';
-import { eventually } from '../support/wait.js';
+import { sessionByCaller, useHarness } from '../support/harness.js';
 import { logSink } from '../support/log-capture.js';
+import { testConfig } from '../support/pbx.js';
+import { eventually } from '../support/wait.js';
 
-let pbx: PbxUnderTest;
-let side: TestSide;
-const apps: App[] = [];
+const h = useHarness();
 let seq = 0;
 
-async function startCity(city: string, now?: () => number, extra: Record<string, string> = {}): Promise<App> {
-  const app = await buildApp(testConfig(pbx, { HOTLINE_CITY: city, ...extra }), { logDestination: logSink, ariBackoff: { initialMs: 50, maxMs: 500 },
-    ...(now ? { now } : {}),
-  });
-  apps.push(app);
-  await app.start();
-  await app.telephony.whenConnected(10_000);
-  return app;
+function startCity(city: string, now?: () => number, extra: Record<string, string> = {}): Promise<App> {
+  return h.startApp({ HOTLINE_CITY: city, ...extra }, now ? { now } : {});
 }
 
 async function dial(app: App, number: string): Promise<{ s: CallSession; hangup: () => Promise<void> }> {
   const caller = `1370000${String(++seq).padStart(4, '0')}`;
-  const call = await side.call(number, caller);
-  const s = await eventually(() => {
-    const x = app.calls.active.find((c) => c.record.caller.number === caller);
-    if (!x) throw new Error('no session');
-    return x;
-  });
+  const call = await h.side.call(number, caller);
+  const s = await sessionByCaller(app, caller);
   return { s, hangup: () => call.hangup() };
 }
 
 const prompts = (s: CallSession) => s.record.path.filter((p) => p.kind === 'prompt').map((p) => p.detail);
-
-beforeAll(async () => {
-  pbx = await startPbx();
-  side = await TestSide.connect(pbx);
-});
-
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.stop();
-});
-
-afterAll(async () => {
-  await side?.close();
-  await pbx?.stop();
-});
 
 describe('routing by the seeds’ merge lists', () => {
   it('GIVEN Zaozhuang WHEN a citizen dials 12333 (parallel) THEN the call enters 12345 with skill 12333', async () => {
@@ -104,9 +78,10 @@ describe('routing by the seeds’ merge lists', () => {
   it('GIVEN two instances on one Redis WHEN one publishes a table that sends 12333 elsewhere THEN the other routes the next call by it', async () => {
     const prefix = `rt${Date.now().toString(36)}`;
     const a = await startCity('zaozhuang', undefined, { HOTLINE_KEY_PREFIX: prefix });
-    const b = await buildApp(testConfig(pbx, { HOTLINE_CITY: 'zaozhuang', HOTLINE_KEY_PREFIX: prefix, ARI_APP: 'hotline-b' }), { logDestination: logSink });
-    apps.push(b);
+    // A second instance on the same Redis (its own ARI app: one app per Asterisk connection).
+    const b = await buildApp(testConfig(h.pbx, { HOTLINE_CITY: 'zaozhuang', HOTLINE_KEY_PREFIX: prefix, ARI_APP: 'hotline-b' }), { logDestination: logSink });
     await b.start();
+    onTestFinished(() => b.stop());
     const published = await a.parts.routing.getPublished();
     expect(published).toBeDefined();
     const table = structuredClone(published!.table);

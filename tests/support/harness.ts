@@ -1,0 +1,96 @@
+/**
+ * The shared set-up of integration tests: the PBX under test (simulated or
+ * real), the test side's Stasis app, apps built on them (logs captured and
+ * checked for numbers), stopped after each test; plus the lookups tests need.
+ */
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { buildApp, type App, type AppOptions } from '../../src/app.js';
+import type { CallRecord } from '../../src/calls/record.js';
+import type { CallSession } from '../../src/calls/session.js';
+import { logSink } from './log-capture.js';
+import { startPbx, testConfig, type PbxUnderTest } from './pbx.js';
+import { TestSide } from './test-side.js';
+import { eventually } from './wait.js';
+
+export interface Harness {
+  readonly pbx: PbxUnderTest;
+  readonly side: TestSide;
+  /** Build and start an app on the PBX under test; it is stopped after the test. */
+  startApp(env?: Record<string, string>, opts?: AppOptions): Promise<App>;
+  /** Stop an app now (it is then not stopped again after the test). */
+  stopApp(app: App): Promise<void>;
+}
+
+export function useHarness(): Harness {
+  let pbx: PbxUnderTest | undefined;
+  let side: TestSide | undefined;
+  const apps: App[] = [];
+  beforeAll(async () => {
+    pbx = await startPbx();
+    side = await TestSide.connect(pbx);
+  });
+  afterEach(async () => {
+    side!.agentBehaviour = () => ({ action: 'answer', delayMs: 20 });
+    for (const a of apps.splice(0)) await a.stop();
+  });
+  afterAll(async () => {
+    await side?.close();
+    await pbx?.stop();
+  });
+  return {
+    get pbx() {
+      return pbx!;
+    },
+    get side() {
+      return side!;
+    },
+    async startApp(env = {}, opts = {}) {
+      const app = await buildApp(testConfig(pbx!, env), {
+        logDestination: logSink,
+        ariBackoff: { initialMs: 50, maxMs: 500 },
+        outboxRetryMs: 200,
+        acdOverrides: { dispatchIntervalMs: 100 },
+        ...opts,
+      });
+      apps.push(app);
+      await app.start();
+      await app.telephony.whenConnected(10_000);
+      return app;
+    },
+    async stopApp(app) {
+      apps.splice(apps.indexOf(app), 1);
+      await app.stop();
+    },
+  };
+}
+
+/** The live session of the call from `caller`. */
+export function sessionByCaller(app: App, caller: string): Promise<CallSession> {
+  return eventually(() => {
+    const s = app.calls.active.find((x) => x.record.caller.number === caller && !x.isEnded);
+    if (!s) throw new Error(`no live session for ${caller}`);
+    return s;
+  });
+}
+
+export async function jobsForCall(app: App, callId: string) {
+  const jobs = await app.ticketsQueue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'paused']);
+  return jobs.filter((j) => j?.data?.record?.callId === callId);
+}
+
+/** The one ticket job of a call (fails if there are none or several). */
+export function ticketJobRecord(app: App, callId: string, timeoutMs = 10_000): Promise<CallRecord> {
+  return eventually(async () => {
+    const jobs = await jobsForCall(app, callId);
+    expect(jobs).toHaveLength(1);
+    return jobs[0]!.data.record;
+  }, timeoutMs);
+}
+
+/** An available agent with skills, in the general seat group. */
+export async function addAgent(app: App, id: string, skills: Record<string, number> = { general: 3 }): Promise<void> {
+  expect(await app.acd.upsertGroup({ id: 'general', name: '话务受理座席', kind: 'general' })).toEqual({ ok: true });
+  expect(await app.acd.upsertAgent({ id, name: `座席${id}`, extension: id, skills, groups: ['general'] })).toEqual({ ok: true });
+  expect(await app.acd.login(id)).toMatchObject({ ok: true });
+  expect(await app.acd.setAgentState(id, 'available')).toMatchObject({ ok: true });
+}
