@@ -91,7 +91,7 @@ export async function runTickets(log: (s: string) => void): Promise<TicketsResul
   const rounds: { ours: number; raw: number }[] = [];
   let ticketsCreated = 0;
   try {
-    for (let r = 0; r < 2; r++) {
+    for (let r = 0; r < 3; r++) {
       // Raw BullMQ: add + a trivial processor.
       const rawQ = new Queue(`raw${r}`, { connection: conn, prefix: `bench-raw` });
       let rawDone = 0;
@@ -125,7 +125,8 @@ export async function runTickets(log: (s: string) => void): Promise<TicketsResul
     rmSync(dir, { recursive: true, force: true });
     await redisServer.destroy();
   }
-  const oursPerSec = round(rounds.reduce((a, r) => a + r.ours, 0) / rounds.length, 0);
-  const rawPerSec = round(rounds.reduce((a, r) => a + r.raw, 0) / rounds.length, 0);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const oursPerSec = median(rounds.map((r) => r.ours));
+  const rawPerSec = median(rounds.map((r) => r.raw));
   return { jobsPerRound: JOBS, producersInFlight: IN_FLIGHT, workerConcurrency: CONCURRENCY, rounds, oursPerSec, rawPerSec, ratio: ratio(oursPerSec, rawPerSec), ticketsCreated };
 }

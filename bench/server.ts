@@ -11,6 +11,17 @@ import { nullLog } from './stats.js';
 
 let seq = 0;
 
+/** ari-client's swagger loader prints a deprecation notice on stdout; keep the report clean. */
+async function quiet<T>(f: () => Promise<T>): Promise<T> {
+  const log = console.log;
+  console.log = () => undefined;
+  try {
+    return await f();
+  } finally {
+    console.log = log;
+  }
+}
+
 export async function startServer(sim: SimProcess, redisUrl: string, overrides: Record<string, string> = {}): Promise<App> {
   const config = loadConfig({
     ARI_URL: sim.info.ariUrl,
@@ -34,8 +45,10 @@ export async function startServer(sim: SimProcess, redisUrl: string, overrides: 
   });
   // Logs at info, as in production, serialized and dropped.
   const app = await buildApp(config, { logDestination: nullLog });
-  await app.start();
-  await app.telephony.whenConnected(10_000);
+  await quiet(async () => {
+    await app.start();
+    await app.telephony.whenConnected(10_000);
+  });
   return app;
 }
 
@@ -48,15 +61,7 @@ export interface FloorApp {
  * on a key press, hanging the channel up (one command per event, no state, no Redis, no logging).
  */
 export async function startFloor(sim: SimProcess): Promise<FloorApp> {
-  // ari-client's swagger loader prints a deprecation notice on stdout; keep the report clean.
-  const log = console.log;
-  console.log = () => undefined;
-  let client: any;
-  try {
-    client = await ari.connect(sim.info.ariUrl, sim.info.user, sim.info.password);
-  } finally {
-    console.log = log;
-  }
+  const client = (await quiet(() => ari.connect(sim.info.ariUrl, sim.info.user, sim.info.password))) as any;
   client.on('StasisStart', (event: any, channel: any) => {
     if (event.args?.[1] !== 'carrier') return;
     channel.answer().catch(() => undefined);

@@ -1,0 +1,144 @@
+/**
+ * `npm run bench [-- --part callpath|concurrency|tickets|acd]`: runs the benchmark parts and writes
+ * bench/results/<yyyy-mm-dd>.json and .md. With --part, the other parts of an existing file of the
+ * same day are kept. Figures are reported, never asserted.
+ */
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { runAcd, type AcdResult } from './part-acd.js';
+import { runCallPath, type CallPathResult } from './part-callpath.js';
+import { runConcurrency, type ConcurrencyResult } from './part-concurrency.js';
+import { runTickets, type TicketsResult } from './part-tickets.js';
+import { REPO } from './sim-client.js';
+import { round } from './stats.js';
+
+const PARTS = ['callpath', 'concurrency', 'tickets', 'acd'] as const;
+type Part = (typeof PARTS)[number];
+
+interface Results {
+  date: string;
+  machine: { cpus: number; cpuModel: string; memGb: number; node: string; commit: string };
+  parts: { callpath?: CallPathResult; concurrency?: ConcurrencyResult; tickets?: TicketsResult; acd?: AcdResult };
+  wallSec: Partial<Record<Part, number>>;
+}
+
+function args(): Part[] {
+  const i = process.argv.indexOf('--part');
+  if (i < 0) return [...PARTS];
+  const name = process.argv[i + 1] as Part;
+  if (!PARTS.includes(name)) {
+    process.stderr.write(`--part must be one of ${PARTS.join(', ')}\n`);
+    process.exit(2);
+  }
+  return [name];
+}
+
+function today(): string {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+
+export function markdown(r: Results): string {
+  const L: string[] = [];
+  L.push(`# Benchmarks ${r.date}`, '');
+  L.push(`Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memGb} GB, Node ${r.machine.node}, commit ${r.machine.commit}.`, '');
+  const cp = r.parts.callpath;
+  if (cp) {
+    L.push('## 1. Call-path overhead', '');
+    L.push(`Simulated PBX + load generator in a child process, server in the bench process; ${cp.durationSecPerRate} s per rate; ${cp.script}.`);
+    L.push('Latencies measured in the PBX process (event sent → request received). "floor" = bare ari-client app that answers (and hangs up on a key).', '');
+    L.push('| app | target/s | achieved/s | StasisStart→cmd p50 / p99 ms | DTMF→cmd p50 / p99 ms | event-loop delay p99 ms | RSS peak MB | unanswered | not ended in time |');
+    L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const x of cp.runs) {
+      L.push(
+        `| ${x.who} | ${x.rate} | ${x.load.achievedRate} | ${x.stasisToFirstCommandMs.p50} / ${x.stasisToFirstCommandMs.p99} | ${x.dtmfToNextCommandMs.p50} / ${x.dtmfToNextCommandMs.p99} | ${x.process.eventLoopDelayP99Ms} | ${x.process.rssPeakMb} | ${x.load.unanswered} | ${x.load.notEndedInTime} |`,
+      );
+    }
+    L.push('', '| rate/s | p99 ratio server/floor, StasisStart→cmd | DTMF→cmd |', '| ---: | ---: | ---: |');
+    for (const x of cp.ratios) L.push(`| ${x.rate} | ${x.stasisP99Ratio} | ${x.dtmfP99Ratio} |`);
+    L.push('');
+  }
+  const cc = r.parts.concurrency;
+  if (cc) {
+    L.push('## 2. Concurrency', '');
+    L.push(`Held calls split between the IVR menu, the queue with MOH and agents (bridged); a probe of new calls measures command latency at each N. Largest N with probe p99 < ${cc.limitMs} ms (this and every smaller step): **${cc.maxN}**; stopped: ${cc.stoppedBecause}.`, '');
+    L.push('| N | IVR / queue / agent | probe p50 / p99 ms | samples | heap MB | heap KB/call | RSS MB | RSS KB/call | event-loop p99 ms |');
+    L.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const s of cc.steps) {
+      L.push(`| ${s.target} | ${s.held.ivr} / ${s.held.queue} / ${s.held.agent} | ${s.probe.commandMs.p50} / ${s.probe.commandMs.p99} | ${s.probe.commandMs.n} | ${s.heapUsedMb} | ${s.heapPerCallKb} | ${s.rssMb} | ${s.rssPerCallKb} | ${s.eventLoopDelayP99Ms} |`);
+    }
+    L.push('');
+  }
+  const tk = r.parts.tickets;
+  if (tk) {
+    L.push('## 3. Tickets', '');
+    L.push(`${tk.jobsPerRound} jobs per round, ${tk.producersInFlight} producers in flight, worker concurrency ${tk.workerConcurrency}, one throwaway redis-server (AOF on).`, '');
+    L.push('| round | ours: outbox → worker → ticket /s | raw BullMQ add + trivial process /s |', '| ---: | ---: | ---: |');
+    tk.rounds.forEach((x, i) => L.push(`| ${i + 1} | ${x.ours} | ${x.raw} |`));
+    L.push(`| median | **${tk.oursPerSec}** | **${tk.rawPerSec}** |`, '', `Ratio ours/raw: **${tk.ratio}**.`, '');
+  }
+  const ac = r.parts.acd;
+  if (ac) {
+    L.push('## 4. ACD quality (simulation vs Erlang-A)', '');
+    L.push(`${ac.scenario.regular} answering + ${ac.scenario.peak} peak seats, handle ${ac.scenario.handleSec} s, patience ${ac.scenario.patienceSec} s (exponential), ${ac.scenario.hoursPerPoint} simulated hours per load. "pooled" = all 139 seats regular (what Erlang-A models); "114+25" = production overflow rule (peak seats only once >20 wait or 90 s waited). SL = answered within 20 s / offered.`, '');
+    L.push('| load | calls/h | answer rate: Erlang-A(139) / sim pooled / sim 114+25 / Erlang-A(114) | Δ pooled, pp | ASA s (EA / pooled / 114+25) | SL20 (EA / pooled / 114+25) | abandon (EA / pooled / 114+25) |');
+    L.push('| --- | ---: | --- | ---: | --- | --- | --- |');
+    for (const x of ac.rows) {
+      L.push(
+        `| ${x.load} | ${x.callsPerHour} | ${pct(x.erlangA139.answerRate)} / ${pct(x.pooled.answerRate)} / ${pct(x.zhengzhou.answerRate)} / ${pct(x.erlangA114.answerRate)} | ${x.pooledVsFormulaPp} | ${x.erlangA139.asaSec} / ${x.pooled.asaSec} / ${x.zhengzhou.asaSec} | ${pct(x.erlangA139.serviceLevel20s)} / ${pct(x.pooled.serviceLevel20s)} / ${pct(x.zhengzhou.serviceLevel20s)} | ${pct(x.erlangA139.abandonRate)} / ${pct(x.pooled.abandonRate)} / ${pct(x.zhengzhou.abandonRate)} |`,
+      );
+    }
+    const m = ac.maxVolumePerHour;
+    L.push('', `Highest hourly volume with answer rate ≥ ${ac.scenario.target * 100} % (bisection): Erlang-A on 139 seats **${m.erlangA139}**, simulation pooled **${m.simPooled}** (ratio ${ac.maxVolumeRatioPooled}), simulation 114 + 25 peak under the production rule **${m.simZhengzhou}** (ratio ${ac.maxVolumeRatioZhengzhou}; Erlang-A on 114 seats alone: ${m.erlangA114}).`, '');
+  }
+  L.push(`Wall time per part (s): ${Object.entries(r.wallSec).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
+  return L.join('\n');
+}
+
+async function main(): Promise<void> {
+  const parts = args();
+  const date = today();
+  const dir = join(REPO, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const jsonFile = join(dir, `${date}.json`);
+  const prev: Results | undefined = parts.length < PARTS.length && existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Results) : undefined;
+  let commit = 'unknown';
+  try {
+    commit = execSync('git rev-parse --short HEAD', { cwd: REPO, encoding: 'utf8' }).trim();
+  } catch {
+    /* not a git checkout */
+  }
+  const results: Results = {
+    date,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', memGb: round(totalmem() / 2 ** 30, 1), node: process.version, commit },
+    parts: { ...(prev?.parts ?? {}) },
+    wallSec: { ...(prev?.wallSec ?? {}) },
+  };
+  const log = (s: string) => process.stdout.write(`${s}\n`);
+  for (const part of parts) {
+    log(`== ${part}`);
+    const t0 = Date.now();
+    if (part === 'callpath') results.parts.callpath = await runCallPath(log);
+    if (part === 'concurrency') results.parts.concurrency = await runConcurrency(log);
+    if (part === 'tickets') results.parts.tickets = await runTickets(log);
+    if (part === 'acd') results.parts.acd = await runAcd(log);
+    results.wallSec[part] = round((Date.now() - t0) / 1000, 1);
+    log(`   ${part}: ${results.wallSec[part]} s`);
+    // Written after every part, so a later failure keeps what was measured.
+    writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(dir, `${date}.md`), markdown(results));
+  }
+  log(`wrote bench/results/${date}.json and .md`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);
