@@ -24,6 +24,7 @@ export const PERMISSIONS = {
   /** IVR flows and prompts. */
   'flows:write': ['admin'],
   /** User accounts and their roles. */
+  'users:read': ['admin'],
   'users:write': ['admin'],
   'seats:write': ['admin', 'supervisor'],
   /** Queues, agents and KPIs live. */
