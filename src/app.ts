@@ -78,6 +78,8 @@ export interface App {
   readonly parts: DefaultParts;
   readonly tickets: TicketStore;
   readonly users: UserStore;
+  /** What is pushed to the agent consoles. */
+  readonly events: ConsoleEvents;
   readonly audit: AuditLog;
   readonly ticketsQueue: Queue<CallEndedJob>;
   readonly outbox: TicketOutbox;
@@ -266,6 +268,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     parts: defaults,
     tickets,
     users,
+    events: consoleEvents,
     audit,
     ticketsQueue,
     outbox,

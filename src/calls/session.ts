@@ -152,6 +152,15 @@ export class CallSession {
       if (isNotFound(err)) return this.finish('caller', 'abandoned-ivr');
       this.fail('answer', err);
     }
+    if ((this.record.source === 'linkage' || this.record.source === 'subcenter') && !this.record.linkageRef) {
+      // No X-Hotline-Ref header: a partner may hand the reference over as a channel variable instead.
+      try {
+        const ref = await t.getVariable(this.callId, 'HOTLINE_REF');
+        if (ref) this.record.linkageRef = sanitizeRef(ref);
+      } catch (err) {
+        if (isNotFound(err)) return this.finish('caller', 'abandoned-ivr');
+      }
+    }
     let decision: RouteDecision;
     try {
       decision = this.deps.resolveRoute({ dialed: this.record.dialed, source: this.record.source, at: new Date(this.deps.now()) });
@@ -747,6 +756,12 @@ export class CallSession {
     if (this.phase === 'ended') return;
     const wasQueued = this.phase === 'queue';
     this.phase = 'ended';
+    const h = this.handoff;
+    if (h.phase === 'consulting' || h.phase === 'conference' || h.phase === 'handed-off') {
+      // The call ended with the target still on it: close the hand-off's talk time.
+      const at = this.deps.now();
+      this.record.handoffs.push({ kind: h.phase === 'consulting' ? 'consult' : h.kind, target: h.target.label, at, result: 'call-ended', talkMs: at - h.answeredAt });
+    }
     this.record.endedAt ??= this.deps.now();
     this.record.endedBy ??= by;
     this.record.outcome ??= outcome;

@@ -60,7 +60,7 @@ export interface HandoffLogEntry {
   kind: HandoffKind;
   target: string;
   at: number;
-  result: 'answered' | 'completed' | 'merged' | 'cancelled' | 'agent-left' | 'target-left' | HandoffFailure;
+  result: 'answered' | 'completed' | 'merged' | 'cancelled' | 'agent-left' | 'target-left' | 'call-ended' | HandoffFailure;
   /** Ring time until answer or failure, and talk time until the target left (ms). */
   ringMs?: number;
   talkMs?: number;

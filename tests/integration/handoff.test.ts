@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import type { CallSession } from '../../src/calls/session.js';
 import type { HandoffTarget } from '../../src/handoff/machine.js';
-import { addAgent, sessionByCaller, useHarness } from '../support/harness.js';
+import { addAgent, expectNoOrphans, sessionByCaller, ticketJobRecord, useHarness } from '../support/harness.js';
 import type { TestCall } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
 
@@ -63,16 +63,19 @@ describe('hand-offs', () => {
     await call.hangup();
     await call.ended();
     await eventually(() => expect(s.isEnded).toBe(true));
-    const kinds = s.record.handoffs.map((h) => `${h.kind}:${h.result}`);
-    expect(kinds).toEqual(['three-way:answered', 'three-way:agent-left']);
+    const kinds = s.record.handoffs.map((x) => `${x.kind}:${x.result}`);
+    expect(kinds).toEqual(['three-way:answered', 'three-way:agent-left', 'three-way:call-ended']);
     expect(s.record.handoffs[0]!.ringMs).toBeGreaterThanOrEqual(0);
+    expect(s.record.handoffs[2]!.talkMs).toBeGreaterThan(0);
+    const onTicket = await ticketJobRecord(app, s.callId);
+    expect(onTicket.handoffs).toEqual(s.record.handoffs);
     expect(s.record.outcome).toBe('transferred');
     // The sub-center's leg was hung up with the caller.
-    await eventually(async () => expect((await h.side.request('GET', `/channels/${s.callId}-h1`)).status).toBe(404));
+    await expectNoOrphans(h, s.callId);
   });
 
   it('GIVEN a consult WHEN the target answers and the agent completes THEN caller and target are joined; a cancelled consult brings the caller back', async () => {
-    const { app, s } = await connectedCall('3002');
+    const { app, call, s } = await connectedCall('3002');
     await s.requestHandoff('consult', subcenter('hotline-test-agents'));
     // The caller is on hold (out of the bridge), agent and target talk.
     const consulting = await bridgeHas(s, 2);
@@ -90,45 +93,107 @@ describe('hand-offs', () => {
     expect(joined).toContain(s.callId);
     expect(joined).toContain(`${s.callId}-h2`);
     await eventually(async () => expect(await agentState(app, '3002')).toBe('available'));
-    expect(s.record.handoffs.map((h) => h.result)).toEqual(['answered', 'cancelled', 'answered', 'completed']);
+    expect(s.record.handoffs.map((x) => x.result)).toEqual(['answered', 'cancelled', 'answered', 'completed']);
+    await call.hangup();
+    await expectNoOrphans(h, s.callId);
   });
 
   it('GIVEN a consult WHEN the target does not answer THEN the caller is back with the agent and the agent is told why', async () => {
     const notices: string[] = [];
-    const { s } = await connectedCall('3003');
-    s['deps'].notifyAgent = (_agent: string, _call: string, n: { code: string }) => notices.push(n.code);
+    const { app, call, s } = await connectedCall('3003');
+    app.events.subscribe((e) => {
+      if (e.type === 'handoff' && e.agentId === '3003') notices.push(e.code);
+    });
     await s.requestHandoff('consult', subcenter('hotline-test-noanswer'));
     await eventually(() => expect(s.handoffPhase).toBe('idle'), 15_000);
     const back = await bridgeHas(s, 2);
     expect(back).toContain(s.callId);
     expect(notices).toEqual(['handoff-no-answer']);
     expect(s.record.handoffs.at(-1)?.result).toBe('no-answer');
+    await call.hangup();
+    await expectNoOrphans(h, s.callId);
   });
 
   it('GIVEN a busy target in a three-way WHEN it fails THEN caller and agent are still talking', async () => {
-    const { s } = await connectedCall('3004');
+    const { call, s } = await connectedCall('3004');
     await s.requestHandoff('three-way', subcenter('hotline-test-busy'));
     await eventually(() => expect(s.record.handoffs.at(-1)?.result).toBe('busy'), 15_000);
     const still = await bridgeHas(s, 2);
     expect(still).toContain(s.callId);
+    await call.hangup();
+    await expectNoOrphans(h, s.callId);
   });
 
   it('GIVEN a blind transfer WHEN the target does not answer THEN the caller goes back to the queue and reaches an agent again', async () => {
-    const { app, s } = await connectedCall('3005');
+    const { app, call, s } = await connectedCall('3005');
     await s.requestHandoff('blind', subcenter('hotline-test-noanswer'));
     await eventually(async () => expect(await agentState(app, '3005')).toBe('available'));
     // No answer within HANDOFF_RING_SEC → queued with priority; the freed agent takes the caller again.
     await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue' && p.detail.includes('priority 20'))).toBe(true), 15_000);
     await eventually(() => expect(s.record.agents).toEqual(['3005', '3005']), 20_000);
-    expect(s.record.handoffs.map((h) => `${h.kind}:${h.result}`)).toEqual(['blind:no-answer']);
+    expect(s.record.handoffs.map((x) => `${x.kind}:${x.result}`)).toEqual(['blind:no-answer']);
     await bridgeHas(s, 2);
+    await call.hangup();
+    await expectNoOrphans(h, s.callId);
   });
 
   it('GIVEN a hand-off request WHEN one is already running THEN it is refused and nothing changes', async () => {
-    const { s } = await connectedCall('3006');
+    const { call, s } = await connectedCall('3006');
     await s.requestHandoff('three-way', subcenter('hotline-test-noanswer'));
     await expect(s.requestHandoff('consult', subcenter('hotline-test-agents'))).rejects.toMatchObject({ code: 'handoff-busy' });
     await expect(s.handoffCommand('complete')).rejects.toMatchObject({ code: 'handoff-not-active' });
     expect(s.handoffPhase).toBe('dialing');
+    await call.hangup();
+    await expectNoOrphans(h, s.callId);
+  });
+
+  it('GIVEN a consult with the caller on hold WHEN the caller hangs up THEN the agent is freed and the target leg ended', async () => {
+    const { app, call, s } = await connectedCall('3007');
+    await s.requestHandoff('consult', subcenter('hotline-test-agents'));
+    await eventually(() => expect(s.handoffPhase).toBe('consulting'));
+    await call.hangup();
+    await eventually(() => expect(s.isEnded).toBe(true));
+    await eventually(async () => expect(await agentState(app, '3007')).toBe('available'));
+    await expectNoOrphans(h, s.callId);
+    const record = await ticketJobRecord(app, s.callId);
+    expect(record.handoffs.map((x) => `${x.kind}:${x.result}`)).toEqual(['consult:answered', 'consult:call-ended']);
+    expect(record.handoffs[0]!.ringMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('GIVEN 110 hands a call in with a reference WHEN it is answered and ends THEN it queued ahead with priority and the reference and source are on the ticket', async () => {
+    const app = await h.startApp();
+    await addAgent(app, '3008');
+    const caller = '13900009999';
+    const call = await h.side.call('12345', caller, 'from-linkage', { HOTLINE_REF: 'JJ-110-20261122-0042', 'SIM_SIP_HEADER_X-Hotline-Ref': 'JJ-110-20261122-0042' });
+    await call.answered();
+    const s = await sessionByCaller(app, caller);
+    expect(s.record.source).toBe('linkage');
+    await eventually(() => expect(s.record.linkageRef).toBe('JJ-110-20261122-0042'));
+    await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
+    await call.press('0');
+    await eventually(() => expect(s.record.agents).toEqual(['3008']), 15_000);
+    const queued = s.record.path.find((p) => p.kind === 'queue' && p.detail.startsWith('skill'))!;
+    expect(Number(/priority (\d+)/.exec(queued.detail)![1])).toBeGreaterThanOrEqual(10);
+    await call.hangup();
+    await expectNoOrphans(h, s.callId);
+    const record = await ticketJobRecord(app, s.callId);
+    expect(record).toMatchObject({ source: 'linkage', linkageRef: 'JJ-110-20261122-0042' });
+    const ticketNo = await eventually(async () => {
+      const no = await app.tickets.byCall(s.callId);
+      expect(no).toBeTruthy();
+      return no!;
+    });
+    expect((await app.tickets.get(ticketNo))?.record.linkageRef).toBe('JJ-110-20261122-0042');
+  });
+
+  it('GIVEN the hand-off tests WHEN they are over THEN the PBX holds none of their channels or bridges', async () => {
+    // Every test above hung up its caller; give the last cascades a moment, then look.
+    await eventually(async () => {
+      const channels = (await h.side.request('GET', '/channels')).body as { id: string; name: string }[];
+      expect(channels.filter((c) => /-h\d+$|-a\d+-/.test(c.id) || c.name.includes('@hotline-test-'))).toEqual([]);
+      const bridges = (await h.side.request('GET', '/bridges')).body as { id: string }[];
+      expect(bridges.filter((b) => b.id.startsWith('call-'))).toEqual([]);
+    }, 15_000);
+    if (h.pbx.sim) expect(h.pbx.sim.playbacks()).toEqual([]);
   });
 });

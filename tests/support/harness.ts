@@ -87,6 +87,17 @@ export function ticketJobRecord(app: App, callId: string, timeoutMs = 10_000): P
   }, timeoutMs);
 }
 
+/** After the caller hung up: none of the call's channels (caller, agent and hand-off legs), bridges or playbacks are left. */
+export async function expectNoOrphans(h: Harness, callId: string): Promise<void> {
+  await eventually(async () => {
+    const channels = (await h.side.request('GET', '/channels')).body as { id: string }[];
+    expect(channels.filter((c) => c.id === callId || c.id.startsWith(`${callId}-`))).toEqual([]);
+    const bridges = (await h.side.request('GET', '/bridges')).body as { id: string; channels: string[] }[];
+    expect(bridges.filter((b) => b.id.includes(callId) || b.channels.includes(callId))).toEqual([]);
+    if (h.pbx.sim) expect(h.pbx.sim.playbacks().filter((p) => JSON.stringify(p).includes(callId))).toEqual([]);
+  }, 15_000);
+}
+
 /** An available agent with skills, in the general seat group. */
 export async function addAgent(app: App, id: string, skills: Record<string, number> = { general: 3 }): Promise<void> {
   expect(await app.acd.upsertGroup({ id: 'general', name: '话务受理座席', kind: 'general' })).toEqual({ ok: true });

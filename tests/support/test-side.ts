@@ -104,13 +104,15 @@ export class TestSide {
   }
 
   /** Place a citizen's call to `number` from `callerNumber`. */
-  async call(number: string, callerNumber = '13800138000', context = this.pbx.carrierContext): Promise<TestCall> {
-    const res = await this.request('POST', '/channels', {
+  async call(number: string, callerNumber = '13800138000', context = this.pbx.carrierContext, variables?: Record<string, string>): Promise<TestCall> {
+    const query = {
       endpoint: `Local/${number}@${context}`,
       app: this.app,
       appArgs: 'caller',
       callerId: `"Citizen" <${callerNumber}>`,
-    });
+    };
+    // Channel variables on a Local originate are copied to the ;2 half (core_local), in both modes.
+    const res = variables ? await this.request('POST', '/channels', query, { variables }) : await this.request('POST', '/channels', query);
     if (res.status !== 200) throw new Error(`originate failed: ${res.status} ${JSON.stringify(res.body)}`);
     return new TestCall(this, String(res.body.id));
   }
