@@ -8,7 +8,7 @@
  * Entries name the ticket or call (`ticket:<no>`, `call:<id>`), never the
  * caller's number: free-text `detail` is scrubbed with {@link maskNumbersInText}
  * as a second line of defence. Nothing in the API can edit or delete entries;
- * the only removal is the retention trim on XADD (MAXLEN ~ / MINID ~).
+ * the only removal is the retention trim (XADD MAXLEN ~ by count, XTRIM MINID by age).
  */
 import type { Redis } from 'ioredis';
 import { maskNumbersInText } from './mask.js';
@@ -76,7 +76,7 @@ export interface AuditQuery {
   limit?: number;
 }
 
-/** Retention: a count (MAXLEN ~) and/or an age (MINID ~), whichever trims more. */
+/** Retention: a count (MAXLEN ~, approximate) and/or an age in days (MINID), whichever trims more. */
 export type AuditRetention = number | { maxEntries?: number; maxAgeDays?: number };
 
 export class AuditLog implements AuditPort {
@@ -108,7 +108,7 @@ export class AuditLog implements AuditPort {
     const p = this.redis.pipeline();
     if (this.maxEntries) p.xadd(this.key, 'MAXLEN', '~', String(this.maxEntries), '*', ...fields);
     else p.xadd(this.key, '*', ...fields);
-    if (this.maxAgeMs) p.xtrim(this.key, 'MINID', '~', String(this.now() - this.maxAgeMs));
+    if (this.maxAgeMs) p.xtrim(this.key, 'MINID', String(this.now() - this.maxAgeMs)); // exact: usually nothing or one entry to drop
     const rows = (await p.exec()) ?? [];
     const err = rows.find(([error]) => error)?.[0];
     if (err) throw err;

@@ -324,7 +324,7 @@ export async function ensureFirstAdmin(
     if (await users.hasAdmin()) return undefined;
     const input = validateNewUser({ username, password, roles: ['admin'] });
     const user = await users.create(input);
-    await audit?.record({ actor: 'system', action: 'user-created', target: user.username, detail: 'first admin from HOTLINE_ADMIN_USER' });
+    await audit?.record({ actor: 'system', action: 'user-created', target: `user:${user.username}`, detail: 'first admin from HOTLINE_ADMIN_USER' });
     return user.username;
   });
 }
