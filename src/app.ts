@@ -54,7 +54,7 @@ export interface AppOptions {
   ticketWorker?: boolean;
   /** Pure parts; default to the real modules. Tests may pass their own flows/tables. */
   flow?: CallFlow;
-  resolveRoute?: (q: { dialed: string; source: CallSource; at: Date }) => RouteDecision;
+  resolveRoute?: (q: { dialed: string; source: CallSource; at: Date; area?: string }) => RouteDecision;
   /** ACD tuning beyond the configuration (tests shorten timings). */
   acdOverrides?: Parameters<typeof defaultAcdConfig>[0];
   /** Backoff of the ARI supervision loop (tests use short ones). */
@@ -104,7 +104,7 @@ function redisConnectionOptions(url: string): { host: string; port: number; pass
 
 export interface AppParts {
   flow: CallFlow;
-  resolveRoute: (q: { dialed: string; source: CallSource; at: Date }) => RouteDecision;
+  resolveRoute: (q: { dialed: string; source: CallSource; at: Date; area?: string }) => RouteDecision;
   lookupTicket: TicketStatusLookup;
 }
 
@@ -249,7 +249,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(ticketRoutes, { tickets });
   await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
   await http.register(supervisorRoutes, { acd, calls });
-  await http.register(adminRoutes, { routing: defaults.routing, current: defaults.current, flow, acd, audit });
+  await http.register(adminRoutes, { routing: defaults.routing, scheduler: defaults.scheduler, current: defaults.current, flow, acd, audit });
   await http.register(pageRoutes, {
     softphone: { wsUrl: config.softphone.wsUrl, sipDomain: config.softphone.sipDomain, iceServers: config.softphone.iceServers },
   });

@@ -17,6 +17,7 @@ import { buildDefaultFlows } from '../ivr/default-flow.js';
 import type { RoutingTable } from '../routing/model.js';
 import { loadPreset } from '../routing/presets.js';
 import { resolveCall } from '../routing/resolve.js';
+import { PublishScheduler } from '../routing/scheduler.js';
 import { RoutingStore, type LiveRoutingTable } from '../routing/store.js';
 import type { TicketStore } from '../tickets/store.js';
 import { createCallFlow } from './flow-binding.js';
@@ -25,9 +26,10 @@ import type { CallSource } from './record.js';
 
 export interface DefaultParts {
   flow: CallFlow;
-  resolveRoute: (q: { dialed: string; source: CallSource; at: Date }) => RouteDecision;
+  resolveRoute: (q: { dialed: string; source: CallSource; at: Date; area?: string }) => RouteDecision;
   lookupTicket: TicketStatusLookup;
   routing: RoutingStore;
+  scheduler: PublishScheduler;
   /** The table calls are routed by now, and its version (0: the preset, not yet published). */
   current(): { table: RoutingTable; version: number };
   start(): Promise<void>;
@@ -47,17 +49,20 @@ export function createDefaultParts(config: Config, deps: { redis: Redis; tickets
     keyPrefix: `${config.keyPrefix}:routing:${config.city}:`,
     onAuditError: (err) => log.warn({ err: String(err) }, 'routing audit failed'),
   });
+  const scheduler = new PublishScheduler({ redis: deps.redis, keyPrefix: `${config.keyPrefix}:routing:${config.city}:`, store: routing, log });
   const flows = buildDefaultFlows();
   return {
     flow: createCallFlow({ flows }),
-    resolveRoute: ({ dialed, source, at }) =>
-      resolveCall(table, { dialed, source, at, ...(config.area ? { area: config.area } : {}) }),
+    // The call's area (from its inbound trunk) selects the list; the configured area is the default.
+    resolveRoute: ({ dialed, source, at, area }) =>
+      resolveCall(table, { dialed, source, at, ...((area ?? config.area) ? { area: area ?? config.area } : {}) }),
     lookupTicket: async (ticketNo) => {
       const t = await deps.tickets.get(ticketNo);
       if (!t) return { found: false };
       return { found: true, status: t.status, unitName: '' };
     },
     routing,
+    scheduler,
     current: () => ({ table, version }),
     async start() {
       try {
@@ -71,11 +76,13 @@ export function createDefaultParts(config: Config, deps: { redis: Redis; tickets
           log.info({ version: v.version }, 'routing table reloaded');
         });
         log.info({ version }, 'routing table loaded');
+        scheduler.start();
       } catch (err) {
         log.error({ err: (err as Error).message }, 'routing store unavailable at start; routing by the city preset');
       }
     },
     async stop() {
+      scheduler.stop();
       await live?.close();
     },
   };

@@ -34,7 +34,7 @@ export interface SessionDeps {
   flow: CallFlow;
   acd: AcdPort | undefined;
   lookupTicket: TicketStatusLookup;
-  resolveRoute: (q: { dialed: string; source: CallSource; at: Date }) => RouteDecision;
+  resolveRoute: (q: { dialed: string; source: CallSource; at: Date; area?: string }) => RouteDecision;
   /** Called exactly once when the call is over. */
   onEnded: (record: CallRecord) => void;
   /** Called when a playback/bridge/agent leg starts or stops belonging to this session. */
@@ -161,9 +161,21 @@ export class CallSession {
         if (isNotFound(err)) return this.finish('caller', 'abandoned-ivr');
       }
     }
+    // Trunks of several districts or cities share one server: the endpoint sets HOTLINE_AREA (pjsip set_var).
+    try {
+      const area = await t.getVariable(this.callId, 'HOTLINE_AREA');
+      if (area && /^[A-Za-z0-9_-]{1,32}$/.test(area)) this.record.area = area;
+    } catch (err) {
+      if (isNotFound(err)) return this.finish('caller', 'abandoned-ivr');
+    }
     let decision: RouteDecision;
     try {
-      decision = this.deps.resolveRoute({ dialed: this.record.dialed, source: this.record.source, at: new Date(this.deps.now()) });
+      decision = this.deps.resolveRoute({
+        dialed: this.record.dialed,
+        source: this.record.source,
+        at: new Date(this.deps.now()),
+        ...(this.record.area ? { area: this.record.area } : {}),
+      });
     } catch (err) {
       // A broken routing table must not cost the caller the call: fall back to the 12345 flow.
       this.fail('route', err);

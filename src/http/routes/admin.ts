@@ -9,6 +9,8 @@ import type { AuditPort } from '../../access/audit.js';
 import type { Acd } from '../../acd/service.js';
 import type { CallFlow } from '../../calls/ports.js';
 import type { RoutingStore } from '../../routing/store.js';
+import type { PublishScheduler } from '../../routing/scheduler.js';
+import { diffTables } from '../../routing/diff.js';
 import { resolveCall } from '../../routing/resolve.js';
 import type { RoutingTable } from '../../routing/model.js';
 import { validateTable } from '../../routing/validate.js';
@@ -16,6 +18,7 @@ import { bodyOf, errors, oneOf, str } from '../errors.js';
 
 export interface AdminDeps {
   routing: RoutingStore;
+  scheduler: PublishScheduler;
   current: () => { table: RoutingTable; version: number };
   flow: CallFlow;
   acd: Acd;
@@ -101,6 +104,43 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     return { version: r.version.version };
   });
 
+  app.get('/api/admin/routing/diff', READ, async (req) => {
+    const q = req.query as Record<string, string | undefined>;
+    const version = (field: 'from' | 'to'): number => {
+      const v = q[field];
+      if (!v || !/^\d+$/.test(v)) throw errors.invalid(field, '必须是版本号 / must be a version number');
+      return Number(v);
+    };
+    const [a, b] = await Promise.all([d.routing.getVersion(version('from')), d.routing.getVersion(version('to'))]);
+    if (!a) throw errors.invalid('from', `没有版本 ${q.from} / no version ${q.from}`);
+    if (!b) throw errors.invalid('to', `没有版本 ${q.to} / no version ${q.to}`);
+    return { from: a.version, to: b.version, diff: diffTables(a.table, b.table) };
+  });
+
+  app.get('/api/admin/routing/schedule', READ, async () => ({ scheduled: (await d.scheduler.get()) ?? null }));
+
+  app.post('/api/admin/routing/schedule', WRITE, async (req) => {
+    const b = bodyOf(req);
+    const atRaw = str(b, 'at', { required: true, max: 40 })!;
+    const at = Date.parse(atRaw);
+    if (Number.isNaN(at)) throw errors.invalid('at', '时间格式不正确 / must be an ISO date-time with offset, e.g. 2026-12-01T00:00:00+08:00');
+    if (at <= Date.now()) throw errors.invalid('at', '必须是将来的时间 / must be in the future');
+    const draft = await d.routing.getDraft();
+    if (!draft) throw errors.invalid('draft', '没有草稿 / there is no draft to schedule');
+    const errs = validateTable(draft.table);
+    if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
+    const comment = str(b, 'comment', { max: 200 }) ?? '';
+    await d.scheduler.schedule({ at, table: draft.table, by: req.user.username, comment, createdAt: Date.now() });
+    await d.audit.record({ actor: req.user.username, action: 'routing-changed', target: 'routing:scheduled', detail: `publish at ${new Date(at).toISOString()} ${comment}` });
+    return { scheduled: { at, comment } };
+  });
+
+  app.delete('/api/admin/routing/schedule', WRITE, async (req) => {
+    const cancelled = await d.scheduler.cancel();
+    if (cancelled) await d.audit.record({ actor: req.user.username, action: 'routing-changed', target: 'routing:scheduled', detail: 'cancelled' });
+    return { cancelled };
+  });
+
   app.post('/api/admin/routing/test-dial', READ, async (req) => {
     const b = bodyOf(req);
     const number = str(b, 'number', { required: true, max: 20, pattern: /^[0-9*#+]{2,20}$/, what: 'digits' })!;
@@ -109,6 +149,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     const at = b.at === undefined ? new Date() : new Date(String(b.at));
     if (Number.isNaN(at.getTime())) throw errors.invalid('at', '时间格式不正确 / must be an ISO date-time');
     const lang = oneOf(b, 'lang', ['zh', 'en'] as const, false) ?? 'zh';
+    const area = str(b, 'area', { max: 32, pattern: /^[a-z0-9-]+$/, what: 'an area id' });
     let table = d.current().table;
     if (which === 'draft') {
       const draft = await d.routing.getDraft();
@@ -117,7 +158,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
       if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
       table = draft.table as RoutingTable;
     }
-    const decision = resolveCall(table, { dialed: number, source, at });
+    const decision = resolveCall(table, { dialed: number, source, at, ...(area ? { area } : {}) });
     return { decision, ...firstSteps(d.flow, decision, lang, at.getTime()) };
   });
 
