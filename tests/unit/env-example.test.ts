@@ -18,3 +18,10 @@ describe('.env.example', () => {
     for (const name of assigned.keys()) expect(VARIABLES, `${name} is not read by the server`).toHaveProperty(name);
   });
 });
+
+describe('README configuration table', () => {
+  it('GIVEN the variables the config module reads WHEN the README is read THEN each has a row', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const name of Object.keys(VARIABLES)) expect(readme, `${name} missing from README`).toContain(`| \`${name}\` |`);
+  });
+});
