@@ -13,6 +13,7 @@ import { defaultAcdConfig } from './acd/model.js';
 import { Acd } from './acd/service.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
+import { CallerGuard } from './calls/abuse.js';
 import { createDefaultParts, type DefaultParts } from './calls/default-parts.js';
 import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.js';
 import type { Config } from './config/index.js';
@@ -177,7 +178,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     if (e.type === 'agent') consoleEvents.publish({ type: 'agent-state', agentId: e.agentId, state: e.state, reason: e.reason, at: e.at });
   });
 
+  const guard = new CallerGuard(redis, prefix, config.guard);
   const calls = new CallManager({
+    guard,
     telephony,
     log,
     instanceId,
@@ -249,7 +252,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(ticketRoutes, { tickets });
   await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
   await http.register(supervisorRoutes, { acd, calls });
-  await http.register(adminRoutes, { routing: defaults.routing, scheduler: defaults.scheduler, current: defaults.current, flow, acd, audit });
+  await http.register(adminRoutes, { routing: defaults.routing, scheduler: defaults.scheduler, current: defaults.current, flow, acd, audit, guard });
   await http.register(pageRoutes, {
     softphone: { wsUrl: config.softphone.wsUrl, sipDomain: config.softphone.sipDomain, iceServers: config.softphone.iceServers },
   });

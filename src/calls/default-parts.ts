@@ -12,7 +12,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { loadCatalogue } from '../ivr/catalogue.js';
+import { loadCatalogue, missingFlowPrompts } from '../ivr/catalogue.js';
+import { ENGINE_PROMPTS } from '../ivr/engine.js';
+import type { Flow } from '../ivr/types.js';
 import { buildDefaultFlows } from '../ivr/default-flow.js';
 import type { RoutingTable } from '../routing/model.js';
 import { loadPreset } from '../routing/presets.js';
@@ -23,6 +25,25 @@ import type { TicketStore } from '../tickets/store.js';
 import { createCallFlow } from './flow-binding.js';
 import type { CallFlow, RouteDecision, TicketStatusLookup } from './ports.js';
 import type { CallSource } from './record.js';
+
+/** Prompts the session itself plays (queue announcements, callbacks, caller limits). */
+export const SESSION_PROMPTS = [
+  'queue-position-before',
+  'queue-position-after',
+  'queue-wait-before',
+  'queue-wait-minutes',
+  'callback-offer',
+  'callback-confirmed',
+  'caller-limit-notice',
+  'silent-call-notice',
+] as const;
+
+/** Every prompt the flows, the engine, the session and the routing table may play that has no catalogue entry. */
+export function missingPromptsInUse(flows: Record<string, Flow>, table: RoutingTable, catalogue: Record<string, unknown>): string[] {
+  const extra = new Set<string>([...ENGINE_PROMPTS, ...SESSION_PROMPTS]);
+  for (const r of table.routes) for (const id of Object.values(r.prompts ?? {})) if (id) extra.add(id);
+  return missingFlowPrompts(flows, catalogue as Parameters<typeof missingFlowPrompts>[1], extra);
+}
 
 export interface DefaultParts {
   flow: CallFlow;
@@ -39,18 +60,22 @@ export interface DefaultParts {
 export function createDefaultParts(config: Config, deps: { redis: Redis; tickets: TicketStore; log: Logger }): DefaultParts {
   const log = deps.log.child({ component: 'routing' });
   const preset = loadPreset(config.city);
+  const catalogue = loadCatalogue();
   let table: RoutingTable = preset;
   let version = 0;
   let live: LiveRoutingTable | undefined;
   const routing = new RoutingStore({
     redis: deps.redis,
     // Published tables may only name prompts that exist (a missing prompt would be silence).
-    validate: { prompts: loadCatalogue() },
+    validate: { prompts: catalogue },
     keyPrefix: `${config.keyPrefix}:routing:${config.city}:`,
     onAuditError: (err) => log.warn({ err: String(err) }, 'routing audit failed'),
   });
   const scheduler = new PublishScheduler({ redis: deps.redis, keyPrefix: `${config.keyPrefix}:routing:${config.city}:`, store: routing, log });
   const flows = buildDefaultFlows();
+  // Checked at start: a prompt without a catalogue entry has no sound file, and a caller would hear silence.
+  const missing = missingPromptsInUse(flows, preset, catalogue);
+  if (missing.length > 0) log.error({ missing }, 'prompts used by flows or routes are missing from the catalogue');
   return {
     flow: createCallFlow({ flows }),
     // The call's area (from its inbound trunk) selects the list; the configured area is the default.

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { AcdPort, Offer } from '../acd/port.js';
 import type { ChannelInfo, Telephony, TelephonyEvent } from '../telephony/port.js';
 import { isNotFound } from '../telephony/port.js';
+import type { CallGuardPort } from './abuse-port.js';
 import type { CallOutcome, CallPathStep, CallRecord, CallSource } from './record.js';
 import { mediaUri } from '../ivr/engine.js';
 import type { CallFlow, FlowCommand, FlowInput, FlowMedia, RouteDecision, TicketStatusLookup } from './ports.js';
@@ -49,6 +50,8 @@ export interface SessionDeps {
   mohClass?: string;
   /** Tells the agent's console about a call event (hand-off failures …). */
   notifyAgent?: (agentId: string, callId: string, notice: { code: string; message: string }) => void;
+  /** Per-caller limits and the block list (absent: no limits). */
+  guard?: CallGuardPort;
   /** An agent was connected to the call (the console pops it). */
   onAgentConnected?: (agentId: string, session: CallSession) => void;
 }
@@ -192,6 +195,20 @@ export class CallSession {
         why: ['routing failed'],
       };
     }
+    const verdict = this.deps.guard ? await this.deps.guard.check(this.record.caller.number, this.record.source) : { action: 'ok' as const };
+    if (verdict.action === 'block') {
+      this.step('route', 'caller on the block list: notice, then released');
+      decision = { action: 'release', routeId: 'blocklist', announce: [verdict.announce], record: false, tableVersion: decision.tableVersion, why: ['caller on the block list'] };
+    } else if (verdict.action === 'limit') {
+      this.step('route', `caller limited (${verdict.reason}): notice, priority ${verdict.priorityDelta}`);
+      decision = {
+        ...decision,
+        announce: [verdict.announce, ...decision.announce],
+        ...(decision.action === 'hotline' ? { priority: decision.priority + verdict.priorityDelta } : {}),
+      } as RouteDecision;
+    }
+    // A cancelled number that releases, or a blocked caller: the notice, then a polite end.
+    if (decision.action === 'release') this.record.outcome = 'released';
     this.record.route = {
       id: decision.routeId,
       mode: decision.line?.mode ?? decision.action,
@@ -807,6 +824,9 @@ export class CallSession {
     if (this.bridgeId) cleanups.push(t.destroyBridge(this.bridgeId));
     const results = await Promise.allSettled(cleanups);
     for (const r of results) if (r.status === 'rejected') this.log.warn({ err: String(r.reason) }, 'cleanup after call failed');
+    if (this.record.outcome === 'abandoned-ivr' && this.record.agents.length === 0 && !this.record.path.some((p) => p.kind === 'dtmf')) {
+      void this.deps.guard?.recordSilent(this.record.caller.number, this.record.source);
+    }
     this.log.info({ outcome: this.record.outcome, steps: this.record.path.length }, 'call ended');
     this.deps.onEnded(this.record);
   }

@@ -61,6 +61,12 @@ export interface Config {
     /** First admin, created at start if no admin exists. */
     readonly bootstrapAdmin?: { readonly username: string; readonly password: string };
   };
+  readonly guard: {
+    readonly maxCalls: number;
+    readonly windowSec: number;
+    readonly maxSilent: number;
+    readonly priorityDelta: number;
+  };
   readonly softphone: {
     /** SIP over WebSocket URL the agents' sip.js registers to (Asterisk http.conf /ws; wss:// in production). */
     readonly wsUrl: string;
@@ -117,6 +123,10 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   AUDIT_RETAIN: { description: 'Audit log entries kept (the oldest are trimmed)', default: '1000000' },
   HOTLINE_ADMIN_USER: { description: 'First admin user, created at start if no admin exists', default: '' },
   HOTLINE_ADMIN_PASSWORD: { description: 'Password of the first admin (at least 10 characters, letters and digits)', secret: true },
+  CALLER_MAX_CALLS: { description: 'Calls from one number within CALLER_WINDOW_SEC before a notice and lower priority', default: '20' },
+  CALLER_WINDOW_SEC: { description: 'Window of the per-caller limits in seconds', default: '3600' },
+  CALLER_MAX_SILENT: { description: 'Silent calls (no key, no agent) within the window before a notice and lower priority', default: '3' },
+  CALLER_LIMIT_PRIORITY_DELTA: { description: 'Queue priority change for a limited caller (negative)', default: '-5' },
   SOFTPHONE_WS_URL: { description: 'SIP over WebSocket URL for the agent softphone (wss://asterisk:8089/ws in production)', default: 'ws://127.0.0.1:8088/ws' },
   SOFTPHONE_SIP_DOMAIN: { description: 'SIP domain agents register in', default: 'hotline.local' },
   SOFTPHONE_ICE_SERVERS: { description: 'Comma-separated STUN/TURN URLs for the softphone (empty: host candidates only)', default: '' },
@@ -236,6 +246,16 @@ export function loadConfig(env: Env = process.env): Config {
         ...(adminUser ? { bootstrapAdmin: { username: adminUser, password: adminPassword } } : {}),
       };
     })(),
+    guard: {
+      maxCalls: int(env, 'CALLER_MAX_CALLS', 1, 100_000),
+      windowSec: int(env, 'CALLER_WINDOW_SEC', 60, 7 * 86_400),
+      maxSilent: int(env, 'CALLER_MAX_SILENT', 1, 1000),
+      priorityDelta: (() => {
+        const v = str(env, 'CALLER_LIMIT_PRIORITY_DELTA');
+        if (!/^-\d{1,3}$|^0$/.test(v)) throw new ConfigError('CALLER_LIMIT_PRIORITY_DELTA', `must be 0 or a negative whole number (got "${v}")`);
+        return Number(v);
+      })(),
+    },
     softphone: {
       wsUrl: url(env, 'SOFTPHONE_WS_URL', ['ws:', 'wss:']),
       sipDomain: name(env, 'SOFTPHONE_SIP_DOMAIN', /^[A-Za-z0-9.-]{1,100}$/, 'a domain name'),

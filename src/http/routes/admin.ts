@@ -14,6 +14,7 @@ import { diffTables } from '../../routing/diff.js';
 import { resolveCall } from '../../routing/resolve.js';
 import type { RoutingTable } from '../../routing/model.js';
 import { validateTable } from '../../routing/validate.js';
+import type { CallerGuard } from '../../calls/abuse.js';
 import { bodyOf, errors, oneOf, str } from '../errors.js';
 
 export interface AdminDeps {
@@ -23,7 +24,10 @@ export interface AdminDeps {
   flow: CallFlow;
   acd: Acd;
   audit: AuditPort;
+  guard: CallerGuard;
 }
+
+const BLOCKLIST = { config: { access: { roles: ['admin', 'supervisor'] as const } } };
 
 const READ = { config: { access: { permission: 'routing:read' as const } } };
 const WRITE = { config: { access: { permission: 'routing:write' as const } } };
@@ -160,6 +164,29 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     }
     const decision = resolveCall(table, { dialed: number, source, at, ...(area ? { area } : {}) });
     return { decision, ...firstSteps(d.flow, decision, lang, at.getTime()) };
+  });
+
+  // ---- caller block list (abuse) ------------------------------------------------------------
+
+  app.get('/api/admin/blocklist', BLOCKLIST, async () => ({ blocked: await d.guard.blocked() }));
+
+  app.post('/api/admin/blocklist', BLOCKLIST, async (req, reply) => {
+    const b = bodyOf(req);
+    const number = str(b, 'number', { required: true, max: 20, pattern: /^\+?\d{5,20}$/, what: 'a phone number' })!;
+    const reason = str(b, 'reason', { required: true, max: 200 })!;
+    if (reason.trim().length < 4) throw errors.invalid('reason', '请说明原因（至少 4 个字） / give a reason of at least 4 characters');
+    const entry = await d.guard.block(number, reason, req.user.username);
+    await d.audit.record({ actor: req.user.username, action: 'caller-blocked', target: `caller:${entry.id}`, detail: `${entry.masked} ${reason}` });
+    return reply.code(201).send({ entry });
+  });
+
+  app.delete('/api/admin/blocklist/:id', BLOCKLIST, async (req) => {
+    const { id } = req.params as { id: string };
+    if (!/^[0-9a-f]{32}$/.test(id)) throw errors.invalid('id', '格式不正确 / malformed');
+    const removed = await d.guard.unblock(id);
+    if (!removed) throw errors.notFound(`屏蔽记录 ${id}`);
+    await d.audit.record({ actor: req.user.username, action: 'caller-unblocked', target: `caller:${id}` });
+    return { ok: true };
   });
 
   // ---- seats ---------------------------------------------------------------------------------
