@@ -404,7 +404,7 @@ export class RecordingService implements RecordingPort {
         actor,
         action: 'recording-deleted',
         target: `call:${m.callId}`,
-        detail: `${m.name} seg${m.segment}${m.ticketNo ? ` ticket ${m.ticketNo}` : ''}: ${why}`,
+        detail: `seg${m.segment}${m.ticketNo ? ` ticket ${m.ticketNo}` : ''}: ${why}`,
       });
     } catch (err) {
       this.log.error({ err: (err as Error).message, name: m.name }, 'recording deleted but the audit entry failed');

@@ -109,7 +109,8 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
           actor: userOf(req).username,
           action: isDownload ? 'recording-downloaded' : 'recording-played',
           target: `call:${m.callId}`,
-          detail: `${m.name}${m.ticketNo ? ` ticket ${m.ticketNo}` : ''} bytes ${start}-${end}/${size}`,
+          // The target names the call; Asterisk ids look like numbers to the audit scrubber, so the detail names the segment.
+          detail: `seg${m.segment}${m.ticketNo ? ` ticket ${m.ticketNo}` : ''} bytes ${start}-${end}/${size}`,
           ip: req.ip,
         });
       } catch {
@@ -134,7 +135,7 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     if (r === 'missing') throw errors.notFound(`录音 ${name}`);
     if (r === 'deleting') throw errors.conflict('recording-deleting', '录音正在删除 / the recording is being deleted');
     const m = (await o.service.get(name))!;
-    await o.audit.record({ actor: req.user.username, action: 'recording-legal-hold-set', target: `call:${m.callId}`, detail: `${name}: ${reason}`, ip: req.ip });
+    await o.audit.record({ actor: req.user.username, action: 'recording-legal-hold-set', target: `call:${m.callId}`, detail: `seg${m.segment}: ${reason}`, ip: req.ip });
     return { recording: present(m) };
   });
 
@@ -144,7 +145,7 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     const r = await o.service.clearLegalHold(name);
     if (r === 'missing') throw errors.notFound(`录音 ${name}`);
     const m = (await o.service.get(name))!;
-    await o.audit.record({ actor: req.user.username, action: 'recording-legal-hold-cleared', target: `call:${m.callId}`, detail: name, ip: req.ip });
+    await o.audit.record({ actor: req.user.username, action: 'recording-legal-hold-cleared', target: `call:${m.callId}`, detail: `seg${m.segment}`, ip: req.ip });
     return { recording: present(m) };
   });
 }
