@@ -119,6 +119,7 @@ export function hashToMeta(h: Record<string, string>): RecordingMeta | undefined
   if (!h.name || !h.callId) return undefined;
   const m: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(h)) {
+    if (k === 'deleting') continue; // internal claim flag of the retention run
     if (NUMERIC.has(k)) m[k] = Number(v);
     else if (BOOLEAN.has(k)) m[k] = v === '1';
     else m[k] = v;
