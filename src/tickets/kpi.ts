@@ -1,0 +1,202 @@
+/**
+ * Pure KPI computation over tickets and call records. Every rate is returned
+ * with its numerator and denominator (and `rate: null` when nothing counts),
+ * so a report can show "47 / 50" and nobody divides by zero.
+ *
+ * Definitions (the seeds name the indicators; the formulas are ours, stated here):
+ * - 接通率 answer rate (郑州 004 一、总体目标 “整体接通率达到98%”): calls answered by an
+ *   agent / calls offered to agents. Offered = inbound calls (not callbacks or
+ *   agent-originated calls) that asked for an agent: they entered an agent
+ *   queue or were answered by one. Calls that ended in self-service never
+ *   asked for an agent and do not count. Abandons shorter than
+ *   `shortAbandonMs` in the queue may be excluded (default: none excluded).
+ * - 按时办结率 on-time completion (枣庄 000 山亭 四 “及时办结率”, 六安 002 12 “按时办结率”):
+ *   over dispatched tickets, judged on the unit's first reply: on time when it
+ *   came at or before the finish deadline in force (extensions included).
+ *   A ticket not yet replied counts only once overdue (`asOf` past its deadline),
+ *   as late; pending tickets still within their clock are left out.
+ *   Directly answered tickets (直办) have no clock and are left out.
+ * - 满意率 satisfaction (枣庄 000 山亭 四; 莱山 003 “满意率”): tickets whose latest rating
+ *   is very satisfied, satisfied or basically satisfied / rated tickets
+ *   (`basicallySatisfiedCounts: false` drops 基本满意 from the numerator).
+ * - 重办率 reopen rate (枣庄 000 山亭 四; 莱山 003 三、二是 “重办率”): tickets reopened at
+ *   least once / tickets a unit replied to (the only ones that can be reopened).
+ * - 问题解决率 resolution (烟台 001 13, 枣庄 000 13 “问题解决率”): tickets whose latest
+ *   callback or rating says resolved / tickets with such an answer.
+ * Tickets are counted in the period they were received; calls in the period they started.
+ */
+import type { CallRecord } from '../calls/record.js';
+import type { Satisfaction, Ticket, TicketEvent } from './model.js';
+
+export interface Rate {
+  numerator: number;
+  denominator: number;
+  /** numerator / denominator, or null when the denominator is 0. */
+  rate: number | null;
+}
+
+export function rate(numerator: number, denominator: number): Rate {
+  return { numerator, denominator, rate: denominator === 0 ? null : numerator / denominator };
+}
+
+/** The part of a call record the answer rate needs. */
+export type KpiCall = Pick<CallRecord, 'callId' | 'source' | 'startedAt' | 'endedAt' | 'agentAnsweredAt' | 'outcome' | 'path'>;
+
+export interface Period {
+  /** Inclusive start (ms). */
+  from: number;
+  /** Exclusive end (ms). */
+  to: number;
+}
+
+export interface CallKpiOptions {
+  period?: Period;
+  /** Queue abandons shorter than this are not counted as offered (0 = count all). */
+  shortAbandonMs?: number;
+}
+
+export interface CallKpis {
+  answerRate: Rate;
+  offered: number;
+  answered: number;
+  abandoned: number;
+}
+
+const inPeriod = (at: number, p?: Period) => !p || (at >= p.from && at < p.to);
+
+/** 接通率 over call records. */
+export function callKpis(calls: readonly KpiCall[], opts: CallKpiOptions = {}): CallKpis {
+  let offered = 0;
+  let answered = 0;
+  for (const c of calls) {
+    if (!inPeriod(c.startedAt, opts.period)) continue;
+    if (c.source === 'callback' || c.source === 'agent') continue;
+    const queuedAt = c.path.find((s) => s.kind === 'queue')?.at;
+    const wasAnswered = c.agentAnsweredAt !== undefined;
+    if (!wasAnswered && queuedAt === undefined) continue; // never asked for an agent
+    if (!wasAnswered && opts.shortAbandonMs && queuedAt !== undefined && c.endedAt !== undefined && c.endedAt - queuedAt < opts.shortAbandonMs) continue;
+    offered++;
+    if (wasAnswered) answered++;
+  }
+  return { answerRate: rate(answered, offered), offered, answered, abandoned: offered - answered };
+}
+
+export interface TicketKpiOptions {
+  period?: Period;
+  /** "Now" for the report: unreplied tickets past their deadline at this instant count as late. */
+  asOf: number;
+  /** Whether 基本满意 (3) counts as satisfied; default true. */
+  basicallySatisfiedCounts?: boolean;
+}
+
+export interface TicketKpis {
+  tickets: number;
+  onTimeCompletion: Rate;
+  satisfaction: Rate;
+  reopen: Rate;
+  resolution: Rate;
+  /** Returns (回退) made, counted per return. */
+  returns: number;
+  /** Unreplied tickets past their finish deadline at `asOf` (督办 candidates). */
+  overdueOpen: number;
+}
+
+const lastOf = (h: readonly TicketEvent[], pred: (e: TicketEvent) => boolean) => [...h].reverse().find(pred);
+
+interface TicketFacts {
+  /** undefined = not counted (no clock, or still pending within it). */
+  onTime?: boolean;
+  overdueOpen: boolean;
+  rating?: Satisfaction;
+  replied: boolean;
+  reopened: boolean;
+  resolved?: boolean;
+}
+
+function factsOf(t: Ticket, asOf: number): TicketFacts {
+  const h = t.history;
+  const dispatched = h.some((e) => e.type === 'dispatched');
+  const firstReply = h.find((e) => e.type === 'replied');
+  let onTime: boolean | undefined;
+  let overdueOpen = false;
+  if (dispatched) {
+    if (firstReply) onTime = firstReply.data?.late !== true;
+    else if (t.deadlines && asOf > t.deadlines.finishBy) {
+      onTime = false;
+      overdueOpen = t.state !== 'closed';
+    }
+  }
+  const rated = lastOf(h, (e) => e.type === 'rated');
+  const answer = lastOf(h, (e) => (e.type === 'rated' || e.type === 'called-back') && typeof e.data?.resolved === 'boolean');
+  return {
+    ...(onTime !== undefined ? { onTime } : {}),
+    overdueOpen,
+    ...(rated ? { rating: rated.data?.satisfaction as Satisfaction } : {}),
+    replied: !!firstReply,
+    reopened: h.some((e) => e.type === 'reopened'),
+    ...(answer ? { resolved: answer.data!.resolved as boolean } : {}),
+  };
+}
+
+/** 按时办结率, 满意率, 重办率, 问题解决率 and return counts over tickets received in the period. */
+export function ticketKpis(tickets: readonly Ticket[], opts: TicketKpiOptions): TicketKpis {
+  const basic = opts.basicallySatisfiedCounts ?? true;
+  let n = 0;
+  const c = { due: 0, onTime: 0, rated: 0, satisfied: 0, replied: 0, reopened: 0, answered: 0, resolved: 0, returns: 0, overdue: 0 };
+  for (const t of tickets) {
+    if (!inPeriod(t.receivedAt, opts.period)) continue;
+    n++;
+    const f = factsOf(t, opts.asOf);
+    if (f.onTime !== undefined) {
+      c.due++;
+      if (f.onTime) c.onTime++;
+    }
+    if (f.overdueOpen) c.overdue++;
+    if (f.rating !== undefined) {
+      c.rated++;
+      if (f.rating <= (basic ? 3 : 2)) c.satisfied++;
+    }
+    if (f.replied) {
+      c.replied++;
+      if (f.reopened) c.reopened++;
+    }
+    if (f.resolved !== undefined) {
+      c.answered++;
+      if (f.resolved) c.resolved++;
+    }
+    c.returns += t.history.filter((e) => e.type === 'returned').length;
+  }
+  return {
+    tickets: n,
+    onTimeCompletion: rate(c.onTime, c.due),
+    satisfaction: rate(c.satisfied, c.rated),
+    reopen: rate(c.reopened, c.replied),
+    resolution: rate(c.resolved, c.answered),
+    returns: c.returns,
+    overdueOpen: c.overdue,
+  };
+}
+
+/**
+ * The same KPIs per handling unit: a ticket counts for each unit it is (now)
+ * dispatched to; a return counts for the unit that returned it, even though
+ * the ticket then went elsewhere.
+ */
+export function ticketKpisByUnit(tickets: readonly Ticket[], opts: TicketKpiOptions): Map<string, TicketKpis> {
+  const byUnit = new Map<string, Ticket[]>();
+  const returnsBy = new Map<string, number>();
+  for (const t of tickets) {
+    if (!inPeriod(t.receivedAt, opts.period)) continue;
+    for (const u of t.units) byUnit.set(u, [...(byUnit.get(u) ?? []), t]);
+    for (const e of t.history) {
+      const u = e.type === 'returned' ? (e.data?.unit as string | undefined) : undefined;
+      if (u) returnsBy.set(u, (returnsBy.get(u) ?? 0) + 1);
+    }
+  }
+  const out = new Map<string, TicketKpis>();
+  for (const u of new Set([...byUnit.keys(), ...returnsBy.keys()])) {
+    const k = ticketKpis(byUnit.get(u) ?? [], opts);
+    out.set(u, { ...k, returns: returnsBy.get(u) ?? 0 });
+  }
+  return out;
+}
