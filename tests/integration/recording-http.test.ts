@@ -58,7 +58,7 @@ beforeAll(async () => {
   store = new RecordingStore(redis, prefix);
   service = new RecordingService({ telephony: noTelephony, store, log, recordingsDir: dir, audit });
   const users = new UserStore(redis, prefix);
-  http = Fastify();
+  http = Fastify({ loggerInstance: log }) as unknown as FastifyInstance;
   http.setErrorHandler(errorHandler);
   await http.register(accessPlugin, { redis, keyPrefix: prefix, users, audit, jwtSecret: 'r'.repeat(40), cookieSecure: false, apiRatePerMinute: 10_000, lookupNumber: async () => undefined });
   await http.register(recordingRoutes, { service, audit, canPlay: defaultCanPlay });
