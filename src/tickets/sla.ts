@@ -257,7 +257,9 @@ export function clockEnd(cal: WorkCalendar, from: number, c: Clock): number {
 export function reminderInstants(cal: WorkCalendar, policy: SlaPolicy, from: number, finishBy: number, clock: Clock): number[] {
   const out = new Set<number>();
   const working = clock.unit === 'working-days';
-  const total = working ? cal.workingTimeBetween(from, finishBy) : finishBy - from;
+  // finishBy is the last millisecond allowed: the clock's length runs to the instant after it.
+  const end = finishBy + 1;
+  const total = working ? cal.workingTimeBetween(from, end) : end - from;
   for (const f of policy.reminders.fractions) {
     const ms = Math.round(total * f);
     out.add(working ? cal.addWorkingTime(from, ms) : from + ms);
