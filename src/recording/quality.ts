@@ -313,10 +313,41 @@ export interface StoredSample extends Sample {
   inspected: boolean;
 }
 
+/** The fields of a call record sampling needs (calls/record.ts `CallRecord` fits). */
+export interface SampledCallRecord {
+  callId: string;
+  startedAt: number;
+  agentAnsweredAt?: number;
+  agents: string[];
+  survey?: { rating: number };
+}
+
+/** Survey key 4 is 不满意 (dissatisfied) in the prompt catalogue. */
+export const DISSATISFIED_RATING = 4;
+
+/**
+ * The candidate of an ended call: the agent who took it (the first to
+ * answer), its seat group, and the dissatisfied flag from the survey; none
+ * when no agent talked with the caller.
+ */
+export function candidateFromRecord(r: SampledCallRecord, ticketNo: string | undefined, groupOf: (agentId: string) => string | undefined): SampleCandidate | undefined {
+  const agentId = r.agents[0];
+  if (!agentId) return undefined;
+  return {
+    callId: r.callId,
+    agentId,
+    group: groupOf(agentId) ?? 'general',
+    at: r.agentAnsweredAt ?? r.startedAt,
+    ...(ticketNo ? { ticketNo } : {}),
+    ...(r.survey?.rating === DISSATISFIED_RATING ? { dissatisfied: true } : {}),
+  };
+}
+
 export interface QualityServiceOptions {
   redis: Redis;
   prefix: string;
-  source: SamplingSource;
+  /** Where candidates come from; default: the calls noted with {@link QualityService.noteCall}. */
+  source?: SamplingSource;
   /** Default random share (percent) of each agent's unflagged calls. */
   ratePercent?: number;
   now?: () => number;
@@ -338,6 +369,39 @@ export class QualityService {
 
   private k(...parts: string[]): string {
     return [this.o.prefix, 'qa', ...parts].join(':');
+  }
+
+  private get source(): SamplingSource {
+    return this.o.source ?? { candidates: (from, to) => this.notedCalls(from, to) };
+  }
+
+  /** Remember an answered call for sampling (the ticket worker's onTicket; idempotent, flags kept). */
+  async noteCall(c: SampleCandidate): Promise<void> {
+    const prev = await this.o.redis.get(this.k('cand', c.callId));
+    const old = prev ? (JSON.parse(prev) as SampleCandidate) : undefined;
+    const merged: SampleCandidate = {
+      ...c,
+      ...(old?.complaint || c.complaint ? { complaint: true } : {}),
+      ...(old?.reopened || c.reopened ? { reopened: true } : {}),
+      ...(old?.dissatisfied || c.dissatisfied ? { dissatisfied: true } : {}),
+    };
+    await this.o.redis.multi().set(this.k('cand', c.callId), JSON.stringify(merged)).zadd(this.k('cands'), c.at, c.callId).exec();
+  }
+
+  /** A ticket of a noted call became a complaint or was reopened; false when the call is unknown. */
+  async flagCall(callId: string, flag: 'complaint' | 'reopened' | 'dissatisfied'): Promise<boolean> {
+    const prev = await this.o.redis.get(this.k('cand', callId));
+    if (!prev) return false;
+    await this.o.redis.set(this.k('cand', callId), JSON.stringify({ ...(JSON.parse(prev) as SampleCandidate), [flag]: true }));
+    return true;
+  }
+
+  /** Calls noted in [from, to). */
+  async notedCalls(from: number, to: number): Promise<SampleCandidate[]> {
+    const ids = await this.o.redis.zrangebyscore(this.k('cands'), from, `(${to}`);
+    if (ids.length === 0) return [];
+    const raws = await this.o.redis.mget(ids.map((id) => this.k('cand', id)));
+    return raws.filter((r): r is string => Boolean(r)).map((r) => JSON.parse(r) as SampleCandidate);
   }
 
   async forms(): Promise<InspectionForm[]> {
@@ -367,7 +431,7 @@ export class QualityService {
   async runSampling(opts: { from?: number; to?: number; ratePercent?: number; seed?: number | string } = {}): Promise<{ from: number; to: number; added: number; samples: Sample[] }> {
     const to = opts.to ?? shanghaiDayStart(this.now());
     const from = opts.from ?? to - DAY;
-    const candidates = await this.o.source.candidates(from, to);
+    const candidates = await this.source.candidates(from, to);
     const samples = sampleCalls(candidates, {
       ratePercent: opts.ratePercent ?? this.o.ratePercent ?? 5,
       from,

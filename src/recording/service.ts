@@ -54,6 +54,8 @@ export interface SegmentEnd {
 export type SegmentResult =
   | { status: 'off' }
   | { status: 'started'; name: string }
+  /** The start request timed out: Asterisk may be recording; the watchdog flags a gap if no RecordingStarted comes. */
+  | { status: 'unconfirmed'; name: string }
   | { status: 'gap'; name: string; reason: string };
 
 /** What a call session needs from recording (the composition root binds it to {@link RecordingService}). */
@@ -169,6 +171,12 @@ export class RecordingService implements RecordingPort {
       await this.o.telephony.recordBridge(s.bridgeId, options);
     } catch (err) {
       const kind = err instanceof TelephonyError ? err.kind : 'failed';
+      if (kind === 'timeout') {
+        // The request may have reached Asterisk: keep the metadata so a late RecordingStarted finds it.
+        this.armWatchdog(name, gapOf, true);
+        this.log.warn({ callId: s.callId, segment: s.segment, name }, 'recording start timed out; waiting for RecordingStarted');
+        return { status: 'unconfirmed', name };
+      }
       const reason = `start-failed: ${kind === 'conflict' ? 'name-conflict' : kind}: ${(err as Error).message}`;
       // The name may belong to a file that is not ours (ifExists=fail): forget our metadata, keep the file.
       await this.o.store.forget(name).catch(() => undefined);
@@ -180,8 +188,9 @@ export class RecordingService implements RecordingPort {
     return { status: 'started', name };
   }
 
-  private armWatchdog(name: string, gapOf: (reason: string) => RecordingGap): void {
-    const ms = this.o.startTimeoutMs ?? 5000;
+  private armWatchdog(name: string, gapOf: (reason: string) => RecordingGap, always = false): void {
+    const configured = this.o.startTimeoutMs ?? 5000;
+    const ms = configured > 0 ? configured : always ? 5000 : 0;
     if (ms <= 0) return;
     const t = setTimeout(() => {
       this.watchdogs.delete(name);

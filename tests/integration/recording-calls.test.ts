@@ -17,7 +17,7 @@ import { recordingName, type RecordingGap } from '../../src/recording/model.js';
 import { RecordingService } from '../../src/recording/service.js';
 import { RecordingStore } from '../../src/recording/store.js';
 import { AriTelephony } from '../../src/telephony/ari-telephony.js';
-import type { TelephonyEvent } from '../../src/telephony/port.js';
+import { TelephonyError, type Telephony, type TelephonyEvent } from '../../src/telephony/port.js';
 import { logSink } from '../support/log-capture.js';
 import { startPbx, uniquePrefix, type PbxUnderTest } from '../support/pbx.js';
 import { TestSide, type TestCall } from '../support/test-side.js';
@@ -56,10 +56,10 @@ afterEach(async () => {
 });
 
 /** A recording service on its own key prefix, fed by the adapter's events. */
-function newService() {
+function newService(telephony: Pick<Telephony, 'recordBridge' | 'stopRecording'> = tel, startTimeoutMs = 3000) {
   const gaps: RecordingGap[] = [];
   const store = new RecordingStore(redis, uniquePrefix('rec'));
-  const service = new RecordingService({ telephony: tel, store, log, recordingsDir: dir, onGap: (g) => gaps.push(g), startTimeoutMs: 3000 });
+  const service = new RecordingService({ telephony, store, log, recordingsDir: dir, onGap: (g) => gaps.push(g), startTimeoutMs });
   const off = tel.onEvent((e) => void service.onEvent(e));
   cleanups.push(async () => {
     off();
@@ -273,5 +273,42 @@ describe('recording answered calls', () => {
     await service.onEvent({ type: 'RecordingFailed', name: 'trace-rec-1', targetUri: 'bridge:x' });
     await service.onEvent({ type: 'RecordingFinished', name: 'call-nobody-seg1', targetUri: 'bridge:x' });
     expect(gaps).toEqual([]);
+  });
+
+  it('GIVEN the start request times out but reached Asterisk WHEN RecordingStarted comes THEN the segment records and no gap is flagged', async () => {
+    const late: Pick<Telephony, 'recordBridge' | 'stopRecording'> = {
+      recordBridge: async (b, o) => {
+        await tel.recordBridge(b, o);
+        throw new TelephonyError('timeout', 'recordBridge', 'timed out after 3000 ms');
+      },
+      stopRecording: (n) => tel.stopRecording(n),
+    };
+    const { service, store, gaps } = newService(late, 500);
+    const { callId, bridgeId } = await answeredCall('1008');
+
+    const r = await service.segmentStarted({ callId, bridgeId, segment: 1, agentId: '1008', recordingEnabled: true, announce: true });
+
+    expect(r).toEqual({ status: 'unconfirmed', name: recordingName(callId, 1) });
+    await eventually(async () => expect((await store.get(recordingName(callId, 1)))?.state).toBe('recording'));
+    await new Promise((res) => setTimeout(res, 700));
+    expect(gaps).toEqual([]);
+    await service.callEnded(callId);
+  });
+
+  it('GIVEN the start request times out and nothing starts WHEN the watchdog fires THEN the gap is flagged and the call goes on', async () => {
+    const lost: Pick<Telephony, 'recordBridge' | 'stopRecording'> = {
+      recordBridge: async () => {
+        throw new TelephonyError('timeout', 'recordBridge', 'timed out after 3000 ms');
+      },
+      stopRecording: (n) => tel.stopRecording(n),
+    };
+    const { service, store, gaps } = newService(lost, 300);
+    const { callId, bridgeId } = await answeredCall('1009');
+
+    expect((await service.segmentStarted({ callId, bridgeId, segment: 1, agentId: '1009', recordingEnabled: true, announce: true })).status).toBe('unconfirmed');
+
+    await eventually(() => expect(gaps).toEqual([expect.objectContaining({ callId, segment: 1, reason: expect.stringMatching(/^no-start-event/) })]));
+    expect(await store.get(recordingName(callId, 1))).toMatchObject({ state: 'failed' });
+    expect((await side.request('GET', `/channels/${callId}`)).status).toBe(200);
   });
 });

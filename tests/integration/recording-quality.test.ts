@@ -153,4 +153,22 @@ describe('quality inspection', () => {
     expect((forms.json().forms as { id: string }[]).map((f) => f.id)).toEqual(['standard', 'hotline-v2']);
     expect((await http.inject({ method: 'PUT', url: '/api/quality/forms/hotline-v2', headers: auth('qa'), payload: form })).statusCode).toBe(403);
   });
+
+  it('GIVEN calls noted by the ticket pipeline and flagged later WHEN sampling runs without an external source THEN it samples them', async () => {
+    const own = new QualityService({ redis, prefix: uniquePrefix('recqa2'), ratePercent: 0 });
+    await own.noteCall({ callId: 'n1', agentId: '3001', group: 'general', at: DAY0 + 1000 });
+    await own.noteCall({ callId: 'n2', agentId: '3001', group: 'general', at: DAY0 + 2000, dissatisfied: true });
+    await own.noteCall({ callId: 'n3', agentId: '3002', group: 'general', at: DAY0 + 3000 });
+    expect(await own.flagCall('n3', 'reopened')).toBe(true);
+    expect(await own.flagCall('unknown', 'complaint')).toBe(false);
+    // a second note of the same call (job retried) keeps the flag
+    await own.noteCall({ callId: 'n3', agentId: '3002', group: 'general', at: DAY0 + 3000 });
+
+    const r = await own.runSampling({ from: DAY0, to: DAY0 + 86_400_000 });
+
+    expect(r.samples.map((x) => [x.callId, x.reasons])).toEqual([
+      ['n2', ['dissatisfied']],
+      ['n3', ['reopened']],
+    ]);
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  candidateFromRecord,
   DEFAULT_FORM,
   rollUp,
   sampleCalls,
@@ -144,5 +145,16 @@ describe('roll-ups', () => {
 
   it('is empty for no inspections', () => {
     expect(rollUp([], new Map())).toEqual({ agents: [], groups: [], overall: { count: 0, average: 0 } });
+  });
+});
+
+describe('candidates from call records', () => {
+  it('take the agent who answered first, their seat group, and rating 4 (不满意) as dissatisfied', () => {
+    const groupOf = (a: string) => (a === '1001' ? 'general' : undefined);
+    expect(candidateFromRecord({ callId: 'c', startedAt: 1, agentAnsweredAt: 5, agents: ['1001', '2001'], survey: { rating: 4 } }, '0632', groupOf)).toEqual({
+      callId: 'c', agentId: '1001', group: 'general', at: 5, ticketNo: '0632', dissatisfied: true,
+    });
+    expect(candidateFromRecord({ callId: 'c', startedAt: 1, agents: ['9'], survey: { rating: 3 } }, undefined, groupOf)).toEqual({ callId: 'c', agentId: '9', group: 'general', at: 1 });
+    expect(candidateFromRecord({ callId: 'c', startedAt: 1, agents: [] }, 'x', groupOf)).toBeUndefined();
   });
 });
