@@ -257,8 +257,8 @@ export function clockEnd(cal: WorkCalendar, from: number, c: Clock): number {
 export function reminderInstants(cal: WorkCalendar, policy: SlaPolicy, from: number, finishBy: number, clock: Clock): number[] {
   const out = new Set<number>();
   const working = clock.unit === 'working-days';
-  // finishBy is the last millisecond allowed: the clock's length runs to the instant after it.
-  const end = finishBy + 1;
+  // A day clock's finishBy is the last millisecond of a day: its length runs to the instant after it.
+  const end = clock.unit === 'working-days' || clock.unit === 'natural-days' ? finishBy + 1 : finishBy;
   const total = working ? cal.workingTimeBetween(from, end) : end - from;
   for (const f of policy.reminders.fractions) {
     const ms = Math.round(total * f);
