@@ -13,6 +13,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { loadCatalogue, missingFlowPrompts } from '../ivr/catalogue.js';
+import { validateFlows } from '../ivr/validate.js';
+import type { FieldError } from '../routing/validate.js';
 import { ENGINE_PROMPTS } from '../ivr/engine.js';
 import type { Flow } from '../ivr/types.js';
 import { buildDefaultFlows } from '../ivr/default-flow.js';
@@ -45,6 +47,27 @@ export function missingPromptsInUse(flows: Record<string, Flow>, table: RoutingT
   return missingFlowPrompts(flows, catalogue as Parameters<typeof missingFlowPrompts>[1], extra);
 }
 
+/** The flows calls run with a table: the built-in ones, replaced by the table's own of the same id. */
+export function flowsOf(defaults: Record<string, Flow>, table: { flows?: Record<string, unknown> }): Record<string, Flow> {
+  return { ...defaults, ...((table.flows ?? {}) as Record<string, Flow>) };
+}
+
+/** The IVR side of a table's validation: its flows, and the flow ids its routes name. */
+export function validateTableFlows(table: unknown, defaults: Record<string, Flow>, catalogue: Record<string, unknown>): FieldError[] {
+  const t = table as RoutingTable;
+  const flows = flowsOf(defaults, t);
+  const errors: FieldError[] = validateFlows(flows, { catalogue: catalogue as never }).map((e) => {
+    const i = e.indexOf(': ');
+    return { field: `flows.${e.slice(0, i)}`, message: e.slice(i + 2) };
+  });
+  if (!flows[t.defaultFlow]) errors.push({ field: 'defaultFlow', message: `unknown flow "${t.defaultFlow}"` });
+  t.routes.forEach((r, i) => {
+    const id = (r as { flowId?: string }).flowId;
+    if (id && !flows[id]) errors.push({ field: `routes[${i}].flowId`, message: `unknown flow "${id}"` });
+  });
+  return errors;
+}
+
 export interface DefaultParts {
   flow: CallFlow;
   resolveRoute: (q: { dialed: string; source: CallSource; at: Date; area?: string }) => RouteDecision;
@@ -53,6 +76,8 @@ export interface DefaultParts {
   scheduler: PublishScheduler;
   /** The table calls are routed by now, and its version (0: the preset, not yet published). */
   current(): { table: RoutingTable; version: number };
+  /** A flow binding for any table (test-dial of a draft). */
+  flowFor(table: RoutingTable): CallFlow;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -66,18 +91,21 @@ export function createDefaultParts(config: Config, deps: { redis: Redis; tickets
   let live: LiveRoutingTable | undefined;
   const routing = new RoutingStore({
     redis: deps.redis,
-    // Published tables may only name prompts that exist (a missing prompt would be silence).
+    // Published tables may only name prompts that exist (a missing prompt would be silence),
+    // and the flows they carry must validate as the built-in ones do.
     validate: { prompts: catalogue },
+    extraValidate: (t) => validateTableFlows(t, flows, catalogue),
     keyPrefix: `${config.keyPrefix}:routing:${config.city}:`,
     onAuditError: (err) => log.warn({ err: String(err) }, 'routing audit failed'),
   });
-  const scheduler = new PublishScheduler({ redis: deps.redis, keyPrefix: `${config.keyPrefix}:routing:${config.city}:`, store: routing, log });
   const flows = buildDefaultFlows();
+  const scheduler = new PublishScheduler({ redis: deps.redis, keyPrefix: `${config.keyPrefix}:routing:${config.city}:`, store: routing, log });
   // Checked at start: a prompt without a catalogue entry has no sound file, and a caller would hear silence.
   const missing = missingPromptsInUse(flows, preset, catalogue);
   if (missing.length > 0) log.error({ missing }, 'prompts used by flows or routes are missing from the catalogue');
   return {
-    flow: createCallFlow({ flows }),
+    flow: createCallFlow({ flows: () => flowsOf(flows, table) }),
+    flowFor: (t) => createCallFlow({ flows: flowsOf(flows, t) }),
     // The call's area (from its inbound trunk) selects the list; the configured area is the default.
     resolveRoute: ({ dialed, source, at, area }) =>
       resolveCall(table, { dialed, source, at, ...((area ?? config.area) ? { area: area ?? config.area } : {}) }),

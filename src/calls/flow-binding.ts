@@ -8,7 +8,8 @@ import type { Flow, IvrState, Lang } from '../ivr/types.js';
 import type { CallFlow, RouteDecision } from './ports.js';
 
 export interface FlowBindingOptions {
-  flows: Record<string, Flow>;
+  /** The flows by id (a function: published tables may replace them while calls run). */
+  flows: Record<string, Flow> | (() => Record<string, Flow>);
   /** Local "YYYY-MM-DD" holidays and adjusted working days, for `when` nodes. */
   calendar?: () => { holidays: string[]; workdays: string[] };
 }
@@ -32,7 +33,7 @@ export function createCallFlow(o: FlowBindingOptions): CallFlow {
     start({ decision, language, source, now }) {
       const lang: Lang = language === 'en' ? 'en' : 'zh';
       const cal = o.calendar?.() ?? { holidays: [], workdays: [] };
-      const flows = { ...o.flows };
+      const flows = { ...(typeof o.flows === 'function' ? o.flows() : o.flows) };
       let flow: Flow;
       if (decision.action === 'hotline') {
         // The table names the Chinese flow; a caller whose language is English gets its mirror.

@@ -196,6 +196,11 @@ export interface RoutingTable {
   utcOffsetMinutes?: number;
   /** Added to the priority of calls handed in by linkage partners. Default {@link LINKAGE_PRIORITY_BOOST}. */
   linkagePriorityBoost?: number;
+  /**
+   * IVR flows edited with the table (by flow id; they replace the built-in flow of the same id), so a
+   * flow change is drafted, validated, published, versioned and rolled back with the routes that use it.
+   */
+  flows?: Record<string, unknown>;
 }
 
 export const DEFAULT_UTC_OFFSET_MIN = 480;

@@ -81,6 +81,8 @@ export interface RoutingStoreOptions {
   keyPrefix: string;
   /** Catalogues checked on publish and rollback (prompts, skills, groups, flows). */
   validate?: ValidateTableOptions;
+  /** Checks beyond the table's own (the IVR flows it carries); its errors block a publish like the others. */
+  extraValidate?: (table: unknown) => FieldError[];
   /** Audit port: called after each change is committed (entries are also kept in Redis). */
   audit?: (entry: AuditEntry) => void | Promise<void>;
   /** An audit port failure does not undo a committed change; it is reported here. */
@@ -170,6 +172,13 @@ export class RoutingStore {
   }
 
   /** Current published version number (0: nothing published yet). */
+  /** Every error of a table: its own, then the extra checks (only for a table that is itself valid). */
+  check(table: unknown): FieldError[] {
+    const own = validateTable(table, this.o.validate);
+    if (own.length > 0 || !this.o.extraValidate) return own;
+    return this.o.extraValidate(table);
+  }
+
   async publishedVersion(): Promise<number> {
     return Number((await this.redis.get(this.key('published'))) ?? 0);
   }
@@ -218,7 +227,7 @@ export class RoutingStore {
     const draft: Draft = { table, baseVersion, updatedAt: this.iso(), updatedBy: who };
     await this.redis.set(this.key('draft'), JSON.stringify(draft));
     await this.appendAudit({ at: draft.updatedAt, who, action: 'draft-save', fromVersion: baseVersion, changes: diffTables(beforeTable, table) });
-    return { errors: validateTable(table, this.o.validate), draft };
+    return { errors: this.check(table), draft };
   }
 
   /** Start a draft from the published table (or `table`), replacing any draft. */
@@ -237,7 +246,7 @@ export class RoutingStore {
 
   async validateDraft(): Promise<FieldError[] | undefined> {
     const d = await this.getDraft();
-    return d ? validateTable(d.table, this.o.validate) : undefined;
+    return d ? this.check(d.table) : undefined;
   }
 
   /**
@@ -298,7 +307,7 @@ export class RoutingStore {
     const current = await this.publishedVersion();
     const currentTable = current > 0 ? (await this.getVersion(current))?.table : undefined;
     const meta = { ...(c.comment ? { comment: c.comment } : {}), ...(c.rollbackOf !== undefined ? { rollbackOf: c.rollbackOf } : {}) };
-    const errors = validateTable(table, this.o.validate);
+    const errors = this.check(table);
     if (errors.length > 0) {
       await this.appendAudit({
         at,

@@ -92,6 +92,42 @@ describe('routing admin API', () => {
   });
 });
 
+describe('flows versioned with the table', () => {
+  it('GIVEN a table carrying an edited 12345 flow WHEN invalid THEN it is refused naming the flow field; WHEN valid and published THEN calls follow it', async () => {
+    const app = await h.startApp({ HOTLINE_CITY: 'zaozhuang' });
+    const { call } = await adminSession(app);
+    const published = (await call('GET', '/api/admin/routing')).json();
+    const { buildDefaultFlows } = await import('../../src/ivr/default-flow.js');
+    const zh = structuredClone(buildDefaultFlows()['hotline-zh']!) as { nodes: Record<string, any> };
+    const table: RoutingTable & { flows?: Record<string, unknown> } = structuredClone(published.table);
+
+    zh.nodes.main.options['1'] = 'no-such-node';
+    table.flows = { 'hotline-zh': zh };
+    expect((await call('PUT', '/api/admin/routing/draft', { table })).json().errors[0].field).toMatch(/^flows\.hotline-zh/);
+    const refused = await call('POST', '/api/admin/routing/publish', {});
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error.field).toMatch(/^flows\.hotline-zh/);
+
+    zh.nodes.main.options['1'] = 'to-general';
+    zh.nodes['to-general'].next = 'queue-consult-desk';
+    zh.nodes['queue-consult-desk'] = { type: 'queue', skill: 'consult-desk' };
+    expect((await call('PUT', '/api/admin/routing/draft', { table })).json().errors).toEqual([]);
+    const draftDial = (await call('POST', '/api/admin/routing/test-dial', { number: '12345', table: 'draft' })).json();
+    expect(draftDial.heard[0]).toContain('welcome');
+    expect((await call('POST', '/api/admin/routing/publish', { comment: '1 键转咨询专席' })).statusCode).toBe(200);
+    await eventually(() => expect(app.parts.current().version).toBe(published.version + 1), 1000);
+
+    const caller = '13977770001';
+    const c = await h.side.call('12345', caller);
+    await c.answered();
+    const s = await sessionByCaller(app, caller);
+    await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
+    await c.press('1');
+    await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('skill consult-desk'))).toBe(true));
+    await c.hangup();
+  });
+});
+
 describe('areas', () => {
   it('GIVEN a district with its own 12333 WHEN the same short code is dialed from the district trunk and the city trunk THEN two routes answer', async () => {
     const app = await h.startApp({ HOTLINE_CITY: 'zaozhuang' });

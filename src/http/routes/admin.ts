@@ -13,7 +13,6 @@ import type { PublishScheduler } from '../../routing/scheduler.js';
 import { diffTables } from '../../routing/diff.js';
 import { resolveCall } from '../../routing/resolve.js';
 import type { RoutingTable } from '../../routing/model.js';
-import { validateTable } from '../../routing/validate.js';
 import type { CallerGuard } from '../../calls/abuse.js';
 import { bodyOf, errors, oneOf, str } from '../errors.js';
 
@@ -22,6 +21,8 @@ export interface AdminDeps {
   scheduler: PublishScheduler;
   current: () => { table: RoutingTable; version: number };
   flow: CallFlow;
+  /** The IVR for another table (a draft's own flows). */
+  flowFor: (table: RoutingTable) => CallFlow;
   acd: Acd;
   audit: AuditPort;
   guard: CallerGuard;
@@ -63,7 +64,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
 
   app.get('/api/admin/routing/draft', READ, async () => {
     const draft = await d.routing.getDraft();
-    return { draft: draft ?? null, errors: draft ? validateTable(draft.table) : [] };
+    return { draft: draft ?? null, errors: draft ? d.routing.check(draft.table) : [] };
   });
 
   app.put('/api/admin/routing/draft', WRITE, async (req) => {
@@ -131,7 +132,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     if (at <= Date.now()) throw errors.invalid('at', '必须是将来的时间 / must be in the future');
     const draft = await d.routing.getDraft();
     if (!draft) throw errors.invalid('draft', '没有草稿 / there is no draft to schedule');
-    const errs = validateTable(draft.table);
+    const errs = d.routing.check(draft.table);
     if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
     const comment = str(b, 'comment', { max: 200 }) ?? '';
     await d.scheduler.schedule({ at, table: draft.table, by: req.user.username, comment, createdAt: Date.now() });
@@ -155,15 +156,17 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     const lang = oneOf(b, 'lang', ['zh', 'en'] as const, false) ?? 'zh';
     const area = str(b, 'area', { max: 32, pattern: /^[a-z0-9-]+$/, what: 'an area id' });
     let table = d.current().table;
+    let flow = d.flow;
     if (which === 'draft') {
       const draft = await d.routing.getDraft();
       if (!draft) throw errors.invalid('table', '没有草稿 / there is no draft');
-      const errs = validateTable(draft.table);
+      const errs = d.routing.check(draft.table);
       if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
       table = draft.table as RoutingTable;
+      flow = d.flowFor(table);
     }
     const decision = resolveCall(table, { dialed: number, source, at, ...(area ? { area } : {}) });
-    return { decision, ...firstSteps(d.flow, decision, lang, at.getTime()) };
+    return { decision, ...firstSteps(flow, decision, lang, at.getTime()) };
   });
 
   // ---- caller block list (abuse) ------------------------------------------------------------
