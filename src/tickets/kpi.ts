@@ -24,6 +24,8 @@
  * - 问题解决率 resolution (烟台 001 13, 枣庄 000 13 “问题解决率”): tickets whose latest
  *   callback or rating says resolved / tickets with such an answer.
  * Tickets are counted in the period they were received; calls in the period they started.
+ * `asOf` is the report instant: the history passed in is what is known then
+ * (replay a snapshot to report on the past; later events are not filtered out).
  */
 import type { CallRecord } from '../calls/record.js';
 import type { Satisfaction, Ticket, TicketEvent } from './model.js';
