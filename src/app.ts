@@ -14,6 +14,12 @@ import { Acd } from './acd/service.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
 import { CallerGuard } from './calls/abuse.js';
+import { createRecordingJobs, type RecordingJobs } from './recording/jobs.js';
+import { candidateFromRecord, QualityService } from './recording/quality.js';
+import { RecordingService } from './recording/service.js';
+import { RecordingStore } from './recording/store.js';
+import { qualityRoutes } from './http/routes/quality.js';
+import { recordingRoutes } from './http/routes/recordings.js';
 import { createDefaultParts, type DefaultParts } from './calls/default-parts.js';
 import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.js';
 import type { Config } from './config/index.js';
@@ -33,6 +39,7 @@ import { maskNumber } from './access/mask.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { AmiPbx } from './telephony/ami-pbx.js';
 import { AriTelephony } from './telephony/ari-telephony.js';
+import { withTimeout } from './telephony/limits.js';
 import { TicketOutbox } from './tickets/outbox.js';
 import { createTicketsQueue, type CallEndedJob } from './tickets/queue.js';
 import { TicketStore } from './tickets/store.js';
@@ -79,6 +86,7 @@ export interface App {
   readonly parts: DefaultParts;
   readonly tickets: TicketStore;
   readonly users: UserStore;
+  readonly recordings: RecordingService;
   /** What is pushed to the agent consoles. */
   readonly events: ConsoleEvents;
   readonly audit: AuditLog;
@@ -138,7 +146,15 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   const worker =
     opts.ticketWorker === false
       ? undefined
-      : createTicketWorker({ connection: { ...redisOpts, maxRetriesPerRequest: null }, prefix, store: tickets, logger: log });
+      : createTicketWorker({
+          connection: { ...redisOpts, maxRetriesPerRequest: null },
+          prefix,
+          store: tickets,
+          logger: log,
+          // Bound below, once recordings and quality exist: link the call's recordings, note it for sampling.
+          onTicket: (no, job) => afterTicket(no, job),
+        });
+  let afterTicket: (ticketNo: string, job: CallEndedJob) => Promise<void> = async () => undefined;
 
   const telephony = new AriTelephony({
     url: config.ari.url,
@@ -178,9 +194,37 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     if (e.type === 'agent') consoleEvents.publish({ type: 'agent-state', agentId: e.agentId, state: e.state, reason: e.reason, at: e.at });
   });
 
+  const users = new UserStore(redis, prefix);
+  const audit = new AuditLog(redis, prefix, config.access.auditRetain);
+  const recordings = new RecordingService({
+    telephony,
+    store: new RecordingStore(redis, prefix),
+    log,
+    recordingsDir: config.recording.dir,
+    retentionDays: config.recording.retentionDays,
+    audit,
+    onGap: (g) => log.warn({ callId: g.callId, reason: g.reason }, 'recording gap'),
+  });
+  telephony.onEvent((e) => void recordings.onEvent(e).catch((err: Error) => log.warn({ err: err.message }, 'recording event failed')));
+  const quality = new QualityService({ redis, prefix, ratePercent: config.recording.qualitySamplePercent });
+  const recordingJobs: RecordingJobs = createRecordingJobs({
+    connection: { ...redisOpts, maxRetriesPerRequest: null },
+    prefix,
+    service: recordings,
+    log,
+    sampling: { run: () => quality.runSampling() },
+    worker: opts.ticketWorker !== false,
+  });
+  afterTicket = async (ticketNo, job) => {
+    await recordings.linkTicket(job.record.callId, ticketNo);
+    const groups = new Map((await acd.listAgents()).map((a) => [a.id, a.groups[0]] as const));
+    const candidate = candidateFromRecord(job.record, ticketNo, (id) => groups.get(id));
+    if (candidate) await quality.noteCall(candidate);
+  };
   const guard = new CallerGuard(redis, prefix, config.guard);
   const calls = new CallManager({
     guard,
+    recording: recordings,
     telephony,
     log,
     instanceId,
@@ -215,8 +259,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     genReqId: () => randomUUID(),
   }) as unknown as FastifyInstance;
   http.setErrorHandler(errorHandler);
-  const users = new UserStore(redis, prefix);
-  const audit = new AuditLog(redis, prefix, config.access.auditRetain);
   // First, so that every route registered after it must declare who may call it.
   await http.register(accessPlugin, {
     redis,
@@ -252,6 +294,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(ticketRoutes, { tickets });
   await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
   await http.register(supervisorRoutes, { acd, calls });
+  await http.register(recordingRoutes, { service: recordings, audit });
+  await http.register(qualityRoutes, { quality, audit });
   await http.register(adminRoutes, { routing: defaults.routing, scheduler: defaults.scheduler, current: defaults.current, flow, flowFor: defaults.flowFor, acd, audit, guard });
   await http.register(pageRoutes, {
     softphone: { wsUrl: config.softphone.wsUrl, sipDomain: config.softphone.sipDomain, iceServers: config.softphone.iceServers },
@@ -271,6 +315,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     parts: defaults,
     tickets,
     users,
+    recordings,
     events: consoleEvents,
     audit,
     ticketsQueue,
@@ -284,6 +329,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       outbox.start();
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
       await defaults.start();
+      await recordingJobs.schedule().catch((err: Error) => log.warn({ err: err.message }, 'recording jobs not scheduled'));
       const admin = config.access.bootstrapAdmin;
       if (admin) {
         try {
@@ -302,16 +348,22 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       log.info({ app: config.ari.app, city: config.city }, 'hotline server started');
     },
     async stop() {
+      // Each step is bounded: a Redis that is gone must not keep the process from stopping
+      // (the outbox keeps what was not delivered).
+      const step = (what: string, p: Promise<unknown> | undefined) =>
+        withTimeout(Promise.resolve(p), 3000, what).catch((err: Error) => log.warn({ err: err.message }, 'stop step failed'));
       calls.stop();
-      await acd.stop().catch(() => undefined);
-      await telephony.stop();
-      await ami?.stop();
-      await defaults.stop().catch(() => undefined);
-      await outbox.stop();
-      await outbox.flush().catch(() => undefined);
-      await http.close();
-      await worker?.close(true).catch(() => undefined);
-      await ticketsQueue.close().catch(() => undefined);
+      await step('acd', acd.stop());
+      await step('ari', telephony.stop());
+      await step('ami', ami?.stop());
+      await step('routing', defaults.stop());
+      recordings.close();
+      await step('recording jobs', recordingJobs.close());
+      await step('outbox', outbox.stop());
+      await step('outbox flush', outbox.flush());
+      await step('http', http.close());
+      await step('ticket worker', worker?.close(true));
+      await step('tickets queue', ticketsQueue.close());
       redis.disconnect();
       log.info('hotline server stopped');
     },

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { AcdPort, Offer } from '../acd/port.js';
 import type { ChannelInfo, Telephony, TelephonyEvent } from '../telephony/port.js';
 import { isNotFound } from '../telephony/port.js';
+import type { RecordingPort } from '../recording/service.js';
 import type { CallGuardPort } from './abuse-port.js';
 import type { CallOutcome, CallPathStep, CallRecord, CallSource } from './record.js';
 import { mediaUri } from '../ivr/engine.js';
@@ -52,6 +53,8 @@ export interface SessionDeps {
   notifyAgent?: (agentId: string, callId: string, notice: { code: string; message: string }) => void;
   /** Per-caller limits and the block list (absent: no limits). */
   guard?: CallGuardPort;
+  /** Recording of the bridged segments (absent: nothing is recorded). */
+  recording?: RecordingPort;
   /** An agent was connected to the call (the console pops it). */
   onAgentConnected?: (agentId: string, session: CallSession) => void;
 }
@@ -91,6 +94,10 @@ export class CallSession {
   private lastAgentId: string | undefined;
   /** When the caller (last) joined the queue. */
   private queuedAt: number | undefined;
+  /** The route's recording decision, and the bridge segment being recorded (0: none yet). */
+  private recordEnabled = true;
+  private segment = 0;
+  private segmentOpen = false;
   private bridgeId: string | undefined;
   private readonly log: Logger;
   private language: string;
@@ -209,6 +216,7 @@ export class CallSession {
     }
     // A cancelled number that releases, or a blocked caller: the notice, then a polite end.
     if (decision.action === 'release') this.record.outcome = 'released';
+    this.recordEnabled = decision.record;
     this.record.route = {
       id: decision.routeId,
       mode: decision.line?.mode ?? decision.action,
@@ -541,6 +549,7 @@ export class CallSession {
       this.bridgeId = bridgeId;
       await t.stopMoh(this.callId);
       await t.addToBridge(bridgeId, [this.callId, leg.channelId]);
+      void this.startSegment(leg.offer.agentId);
     } catch (err) {
       if (isNotFound(err)) return; // one side hung up meanwhile; its destroy event settles the call
       this.fail('bridge', err);
@@ -571,6 +580,7 @@ export class CallSession {
 
   private async startSurvey(): Promise<void> {
     const t = this.deps.telephony;
+    await this.endSegment();
     if (this.bridgeId) {
       await t.removeFromBridge(this.bridgeId, [this.callId]);
       await t.destroyBridge(this.bridgeId);
@@ -591,6 +601,42 @@ export class CallSession {
       target: { label: target, dial: { kind: 'dial', dialString: target } },
       at: this.deps.now(),
     });
+  }
+
+  // ---- recording -------------------------------------------------------------
+
+  /** Record the bridge from here on (one recording per segment); never blocks or fails the call. */
+  private async startSegment(party: string | undefined): Promise<void> {
+    const rec = this.deps.recording;
+    if (!rec || !this.bridgeId) return;
+    await this.endSegment();
+    this.segment++;
+    this.segmentOpen = true;
+    try {
+      const r = await rec.segmentStarted({
+        callId: this.callId,
+        bridgeId: this.bridgeId,
+        segment: this.segment,
+        ...(party ? { agentId: party } : {}),
+        recordingEnabled: this.recordEnabled,
+        // The welcome of the 12345 flow tells every caller the call is recorded.
+        announce: this.record.path.some((p) => p.kind === 'prompt' && p.detail.includes(rec.announcementPrompt)),
+      });
+      if (r.status === 'gap') this.step('recording', `segment ${this.segment} not recorded: ${r.reason}`);
+      else if (r.status !== 'off') this.step('recording', `segment ${this.segment}: ${r.name}`);
+    } catch (err) {
+      this.fail('recording', err);
+    }
+  }
+
+  private async endSegment(): Promise<void> {
+    if (!this.segmentOpen || !this.deps.recording) return;
+    this.segmentOpen = false;
+    try {
+      await this.deps.recording.segmentEnded({ callId: this.callId, segment: this.segment });
+    } catch (err) {
+      this.fail('recording', err);
+    }
   }
 
   // ---- hand-offs ------------------------------------------------------------
@@ -699,6 +745,7 @@ export class CallSession {
         return;
       }
       case 'requeue-caller': {
+        await this.endSegment();
         if (this.bridgeId) {
           await t.removeFromBridge(this.bridgeId, [this.callId]);
           await t.destroyBridge(this.bridgeId);
@@ -715,6 +762,10 @@ export class CallSession {
         return this.startSurvey();
       case 'log':
         this.record.handoffs.push(a.entry);
+        if (a.entry.result === 'completed' || a.entry.result === 'agent-left' || (a.entry.kind === 'blind' && a.entry.result === 'answered')) {
+          // A new party set in the bridge: a new recording segment, linked to the same call.
+          void this.startSegment(a.entry.target);
+        }
         this.step('transfer', `${a.entry.kind} ${a.entry.target}: ${a.entry.result}`);
         if (a.entry.result === 'completed' || a.entry.result === 'agent-left' || (a.entry.kind === 'blind' && a.entry.result === 'answered')) {
           this.record.outcome = 'transferred';
@@ -820,6 +871,10 @@ export class CallSession {
     }
     if (wasQueued && acd) {
       cleanups.push(acd.leave(this.callId, this.record.outcome === 'callback-requested' ? 'callback-requested' : 'abandoned', this.deps.now()));
+    }
+    if (this.deps.recording && this.segment > 0) {
+      // Stop the recording before the bridge goes, so its file is complete.
+      await this.deps.recording.callEnded(this.callId).catch((err: Error) => this.log.warn({ err: err.message }, 'recording stop failed'));
     }
     if (this.bridgeId) cleanups.push(t.destroyBridge(this.bridgeId));
     const results = await Promise.allSettled(cleanups);

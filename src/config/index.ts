@@ -61,6 +61,11 @@ export interface Config {
     /** First admin, created at start if no admin exists. */
     readonly bootstrapAdmin?: { readonly username: string; readonly password: string };
   };
+  readonly recording: {
+    readonly dir: string;
+    readonly retentionDays: number;
+    readonly qualitySamplePercent: number;
+  };
   readonly guard: {
     readonly maxCalls: number;
     readonly windowSec: number;
@@ -123,6 +128,9 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   AUDIT_RETAIN: { description: 'Audit log entries kept (the oldest are trimmed)', default: '1000000' },
   HOTLINE_ADMIN_USER: { description: 'First admin user, created at start if no admin exists', default: '' },
   HOTLINE_ADMIN_PASSWORD: { description: 'Password of the first admin (at least 10 characters, letters and digits)', secret: true },
+  RECORDINGS_DIR: { description: 'Asterisk’s recordings directory as this server sees it (a shared volume)', default: '/var/spool/asterisk/recording' },
+  RECORDING_RETENTION_DAYS: { description: 'Days recordings are kept before scheduled deletion (0 = keep); legal holds are never deleted', default: '180' },
+  QUALITY_SAMPLE_PERCENT: { description: 'Share of each agent’s calls sampled for quality inspection (plus every flagged call)', default: '5' },
   CALLER_MAX_CALLS: { description: 'Calls from one number within CALLER_WINDOW_SEC before a notice and lower priority', default: '20' },
   CALLER_WINDOW_SEC: { description: 'Window of the per-caller limits in seconds', default: '3600' },
   CALLER_MAX_SILENT: { description: 'Silent calls (no key, no agent) within the window before a notice and lower priority', default: '3' },
@@ -246,6 +254,11 @@ export function loadConfig(env: Env = process.env): Config {
         ...(adminUser ? { bootstrapAdmin: { username: adminUser, password: adminPassword } } : {}),
       };
     })(),
+    recording: {
+      dir: str(env, 'RECORDINGS_DIR'),
+      retentionDays: int(env, 'RECORDING_RETENTION_DAYS', 0, 36_500),
+      qualitySamplePercent: int(env, 'QUALITY_SAMPLE_PERCENT', 0, 100),
+    },
     guard: {
       maxCalls: int(env, 'CALLER_MAX_CALLS', 1, 100_000),
       windowSec: int(env, 'CALLER_WINDOW_SEC', 60, 7 * 86_400),

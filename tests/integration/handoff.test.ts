@@ -69,6 +69,18 @@ describe('hand-offs', () => {
     expect(s.record.handoffs[2]!.talkMs).toBeGreaterThan(0);
     const onTicket = await ticketJobRecord(app, s.callId);
     expect(onTicket.handoffs).toEqual(s.record.handoffs);
+    // One recording per bridge segment (agent + caller, then caller + sub-center), both linked to the ticket.
+    const ticketNo = await eventually(async () => {
+      const no = await app.tickets.byCall(s.callId);
+      expect(no).toBeTruthy();
+      return no!;
+    });
+    await eventually(async () => {
+      const recs = await app.recordings.byCall(s.callId);
+      expect(recs.map((r) => r.segment).sort()).toEqual([1, 2]);
+      expect(recs.every((r) => r.ticketNo === ticketNo)).toBe(true);
+      expect(recs.find((r) => r.segment === 1)?.agentId).toBe('3001');
+    });
     expect(s.record.outcome).toBe('transferred');
     // The sub-center's leg was hung up with the caller.
     await expectNoOrphans(h, s.callId);

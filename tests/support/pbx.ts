@@ -93,6 +93,7 @@ export function testConfig(pbx: PbxUnderTest, overrides: Record<string, string> 
     LOG_LEVEL: 'info',
     HOTLINE_DATA_DIR: `${inject('runDir')}/app-${process.pid}-${++prefixSeq}`,
     JWT_SECRET: 'test-jwt-secret-test-jwt-secret-0123456789',
+    RECORDINGS_DIR: `${inject('runDir')}/recordings`,
     COOKIE_SECURE: 'false',
     // Agents answer through Local channels into the dialplan's test context (both modes).
     AGENT_DIAL_TEMPLATE: `Local/{ext}@${'hotline-test-agents'}`,
