@@ -8,6 +8,7 @@
  * (arrival, end of a call, abandonment) and at each waiting call's fallback/overflow thresholds.
  * Agents answer at once (no ring time) and the handle time includes wrap-up.
  */
+import { seededRng } from '../src/util/random.js';
 import { defaultAcdConfig, SKILL_GENERAL, type QueueRule } from '../src/acd/model.js';
 import { route, type RouterAgent, type RouterSnapshot, type WaitingCall } from '../src/acd/router.js';
 
@@ -50,17 +51,8 @@ export interface AcdSimResult {
   simulatedHours: number;
 }
 
-/** mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32). */
+export const rng = (seed: number): (() => number) => seededRng(seed);
 
 type Ev =
   | { t: number; kind: 'arrival' }

@@ -9,7 +9,7 @@
  * {@link SamplingSource} the composition root binds to the tickets (complaint,
  * reopen and dissatisfied flags are input data here).
  */
-import { createHash } from 'node:crypto';
+import { seededRng } from '../util/random.js';
 import type { Redis } from 'ioredis';
 
 // ---- forms ------------------------------------------------------------------------------------
@@ -154,17 +154,7 @@ export interface SamplingOptions {
   minPerAgent?: number;
 }
 
-/** mulberry32 over a 32-bit seed (a string seed is hashed). */
-export function seededRng(seed: number | string): () => number {
-  let a = typeof seed === 'number' ? seed >>> 0 : createHash('sha256').update(seed).digest().readUInt32BE(0);
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRng };
 
 /**
  * Pick the calls to inspect: per agent, every call with a complaint, a reopen

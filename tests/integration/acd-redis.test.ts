@@ -2,6 +2,7 @@
  * The ACD against a real Redis: two instances, racing calls, a fake call session.
  * Short timings (N = 0.4 s, heartbeat TTL 0.6 s) keep the file well under 30 s.
  */
+import { deletePrefixes } from '../support/redis-server.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -43,16 +44,7 @@ const opened: { clients: Redis[]; acds: Acd[]; prefixes: string[] } = { clients:
 
 afterEach(async () => {
   for (const a of opened.acds) await a.stop({ graceful: false }).catch(() => undefined);
-  const admin = new Redis(url);
-  for (const p of opened.prefixes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${p}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await admin.del(...keys);
-    } while (cursor !== '0');
-  }
-  admin.disconnect();
+  await deletePrefixes(url, opened.prefixes);
   for (const c of opened.clients) c.disconnect();
   opened.clients = [];
   opened.acds = [];

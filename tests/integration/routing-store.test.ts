@@ -3,6 +3,7 @@
  * connections, one key prefix). Publishing and rolling back on one reaches the
  * other within 1 s; invalid tables and stale drafts change nothing.
  */
+import { deletePrefixes } from '../support/redis-server.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -21,16 +22,7 @@ const opened: { clients: Redis[]; lives: LiveRoutingTable[]; prefixes: string[] 
 
 afterEach(async () => {
   for (const l of opened.lives) await l.close();
-  const admin = new Redis(url);
-  for (const p of opened.prefixes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${p}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await admin.del(...keys);
-    } while (cursor !== '0');
-  }
-  admin.disconnect();
+  await deletePrefixes(url, opened.prefixes);
   for (const c of opened.clients) c.disconnect();
   opened.clients = [];
   opened.lives = [];

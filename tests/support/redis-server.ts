@@ -81,3 +81,20 @@ export class OwnRedis {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Delete every key under the given prefixes (tests share one redis-server; each cleans up its own). */
+export async function deletePrefixes(url: string, prefixes: readonly string[]): Promise<void> {
+  const admin = new Redis(url);
+  try {
+    for (const p of prefixes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await admin.scan(cursor, 'MATCH', `${p}*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length) await admin.del(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    admin.disconnect();
+  }
+}

@@ -3,18 +3,10 @@ import { buildDefaultFlows, defaultStartContext, SURVEY_FLOW_ID, ZH_FLOW_ID } fr
 import { isDone, next } from '../../src/ivr/engine.js';
 import { IvrSim } from '../../src/ivr/sim.js';
 import type { Flow, IvrCommand, IvrInput, Step } from '../../src/ivr/types.js';
+import { seededRng } from '../../src/util/random.js';
 
-/** Small deterministic PRNG so failures are reproducible by seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so failures are reproducible by seed. */
+const mulberry32 = seededRng;
 
 const COMMAND_TYPES = new Set([
   'play',
