@@ -1,0 +1,365 @@
+// Shared by every console page: i18n (zh-CN first, English on demand, kept in
+// localStorage), fetch with the CSRF header, the logged-in user, error display
+// that names the field, small DOM helpers and the shared look. No build step,
+// no external resources.
+
+const LANG_KEY = 'hotline.lang';
+
+const STRINGS = {
+  'app.title': ['12345 政务服务便民热线', '12345 Government Service Hotline'],
+  'lang.toggle': ['English', '中文'],
+  'logout': ['退出登录', 'Log out'],
+  'loading': ['加载中…', 'Loading…'],
+  'saved': ['已保存', 'Saved'],
+  'error': ['出错了', 'Error'],
+  'error.network': ['网络错误，请稍后重试', 'Network error, please retry'],
+  'error.field': ['字段 {field}', 'Field {field}'],
+  'error.forbidden.page': ['当前账号无权使用此页面。', 'Your account may not use this page.'],
+  'none': ['无', 'none'],
+  'role.admin': ['系统管理员', 'Administrator'],
+  'role.supervisor': ['班长', 'Supervisor'],
+  'role.agent': ['话务员', 'Agent'],
+  'role.unit': ['承办单位', 'Handling unit'],
+  'role.auditor': ['审计员', 'Auditor'],
+  'role.inspector': ['质检员', 'Quality inspector'],
+  'state.offline': ['离线', 'Offline'],
+  'state.available': ['示闲', 'Available'],
+  'state.ringing': ['振铃', 'Ringing'],
+  'state.on-call': ['通话中', 'On call'],
+  'state.wrap-up': ['话后处理', 'Wrap-up'],
+  'state.paused': ['示忙', 'Paused'],
+  'mode.hotline': ['12345 主线', '12345 hotline'],
+  'mode.merged': ['整体并入', 'Merged'],
+  'mode.parallel': ['双号并行', 'Parallel'],
+  'mode.subcenter': ['设分中心', 'Sub-center'],
+  'mode.subplatform': ['分平台', 'Sub-platform'],
+  'mode.transfer': ['转接', 'Transfer'],
+  'mode.linkage': ['双向联动', 'Linkage'],
+};
+
+export function getLang() {
+  const v = localStorage.getItem(LANG_KEY);
+  return v === 'en' ? 'en' : 'zh';
+}
+
+export function setLang(lang) {
+  localStorage.setItem(LANG_KEY, lang === 'en' ? 'en' : 'zh');
+  applyI18n();
+  for (const fn of langListeners) fn(getLang());
+}
+
+const langListeners = new Set();
+/** Re-render dynamic parts when the language changes. */
+export function onLangChange(fn) {
+  langListeners.add(fn);
+}
+
+/** Page-specific strings: { key: [zh, en] }. */
+export function addStrings(dict) {
+  Object.assign(STRINGS, dict);
+}
+
+/** The text of `key` in the current language, `{name}` replaced from `vars`. */
+export function t(key, vars = {}) {
+  const pair = STRINGS[key];
+  const text = pair ? pair[getLang() === 'en' ? 1 : 0] : key;
+  return text.replace(/\{(\w+)\}/g, (_, k) => (vars[k] === undefined ? `{${k}}` : String(vars[k])));
+}
+
+/** Fill `data-i18n` (text), `data-i18n-placeholder`, `data-i18n-title` and `data-i18n-aria` elements. */
+export function applyI18n(root = document) {
+  document.documentElement.lang = getLang() === 'en' ? 'en' : 'zh-CN';
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
+  const titleKey = document.body?.dataset.titleKey;
+  if (titleKey) document.title = `${t(titleKey)} · 12345`;
+}
+
+// ---- DOM helpers ------------------------------------------------------------------------------
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+
+/** Build an element: h('td', { class: 'x', dataset: { id } }, 'text', child…). Text is never parsed as HTML. */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function fmtDuration(sec) {
+  const s = Math.max(0, Math.round(sec));
+  const m = Math.floor(s / 60);
+  const hh = Math.floor(m / 60);
+  const pad = (n) => String(n).padStart(2, '0');
+  return hh > 0 ? `${hh}:${pad(m % 60)}:${pad(s % 60)}` : `${pad(m)}:${pad(s % 60)}`;
+}
+
+export function fmtTime(ms) {
+  if (!ms) return '';
+  const d = new Date(ms);
+  return d.toLocaleString(getLang() === 'en' ? 'en-GB' : 'zh-CN', { hour12: false });
+}
+
+export function fmtPercent(x) {
+  return Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '–';
+}
+
+// ---- API --------------------------------------------------------------------------------------
+
+let csrfToken = '';
+
+/** An API error: HTTP status plus the server's `{error:{code,message,field?,details?}}`. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = e.code || 'http-' + status;
+    this.field = e.field;
+    this.details = e.details;
+  }
+}
+
+/** fetch a JSON API with the session cookie and, for writes, the CSRF header. */
+export async function api(method, url, body) {
+  const headers = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  let res;
+  try {
+    res = await fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, { error: { code: 'network', message: t('error.network') } });
+  }
+  const text = await res.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    json = {};
+  }
+  if (res.status === 401 && !url.startsWith('/api/auth/login')) {
+    goLogin();
+    throw new ApiError(401, json);
+  }
+  if (!res.ok) throw new ApiError(res.status, json);
+  return json;
+}
+
+export function setCsrf(token) {
+  csrfToken = token || '';
+}
+
+function goLogin() {
+  const next = location.pathname + location.search;
+  location.href = `/login?next=${encodeURIComponent(next)}`;
+}
+
+/** Where a user lands after login. */
+export function homeOf(roles) {
+  const homes = { agent: '/agent', supervisor: '/supervisor', admin: '/admin', auditor: '/audit' };
+  for (const r of roles || []) if (homes[r]) return homes[r];
+  return null;
+}
+
+/**
+ * The logged-in user (redirects to /login when there is none). When `roles` is given and the
+ * user has none of them, the page body is replaced by a notice and null is returned.
+ */
+export async function requireUser(roles) {
+  const me = await api('GET', '/api/auth/me');
+  setCsrf(me.csrfToken);
+  const user = me.user;
+  if (roles && !user.roles.some((r) => roles.includes(r))) {
+    const home = homeOf(user.roles);
+    document.querySelector('main')?.replaceChildren(
+      h('p', { class: 'msg err', role: 'alert' }, t('error.forbidden.page'), ' ', home ? h('a', { href: home }, home) : ''),
+    );
+    return null;
+  }
+  return user;
+}
+
+/** The top bar: title, user, language toggle, logout. */
+export function renderHeader(user, titleKey) {
+  const bar = h(
+    'header',
+    { class: 'topbar' },
+    h('strong', { class: 'brand' }, h('span', { 'data-i18n': 'app.title' }, t('app.title')), ' · ', h('span', { 'data-i18n': titleKey }, t(titleKey))),
+    h('span', { class: 'spacer' }),
+    user
+      ? h('span', { class: 'who', id: 'who' }, `${user.displayName || user.username} (${user.roles.map((r) => t('role.' + r)).join(', ')})`)
+      : '',
+    langButton(),
+    user
+      ? h('button', {
+          type: 'button',
+          id: 'logout',
+          'data-i18n': 'logout',
+          onclick: async () => {
+            try {
+              await api('POST', '/api/auth/logout');
+            } finally {
+              location.href = '/login';
+            }
+          },
+        }, t('logout'))
+      : '',
+  );
+  document.body.prepend(bar);
+  onLangChange(() => {
+    const who = document.getElementById('who');
+    if (who && user) who.textContent = `${user.displayName || user.username} (${user.roles.map((r) => t('role.' + r)).join(', ')})`;
+  });
+  return bar;
+}
+
+export function langButton() {
+  const b = h('button', { type: 'button', id: 'lang', class: 'lang', 'data-i18n': 'lang.toggle' }, t('lang.toggle'));
+  b.addEventListener('click', () => setLang(getLang() === 'zh' ? 'en' : 'zh'));
+  return b;
+}
+
+// ---- messages and errors ---------------------------------------------------------------------------
+
+/** Show a success (or neutral) message in `box`. */
+export function showOk(box, text) {
+  box.className = 'msg ok';
+  box.setAttribute('role', 'status');
+  box.replaceChildren(text);
+}
+
+export function clearMsg(box) {
+  box.className = 'msg';
+  box.replaceChildren();
+}
+
+/**
+ * Show an error in `box`, naming the field. When `form` is given, the input named like the field
+ * is marked invalid and gets the message beside it. `details` of field errors are listed.
+ */
+export function showError(box, err, form) {
+  box.className = 'msg err';
+  box.setAttribute('role', 'alert');
+  const parts = [];
+  const field = err && err.field;
+  const message = (err && err.message) || String(err);
+  if (field && !message.startsWith(field + ':')) parts.push(h('code', { class: 'field' }, field), ': ');
+  parts.push(message);
+  const children = [h('div', {}, ...parts)];
+  if (Array.isArray(err && err.details) && err.details.length > 0 && err.details.some((d) => d && d.field !== undefined)) {
+    children.push(fieldErrorList(err.details));
+  }
+  box.replaceChildren(...children);
+  if (form) {
+    clearFieldErrors(form);
+    if (field) markField(form, field, message);
+  }
+}
+
+/** A list of {field, message} errors with their paths. */
+export function fieldErrorList(list) {
+  return h('ul', { class: 'field-errors' }, list.map((e) => h('li', {}, h('code', { class: 'field' }, e.field || '(table)'), ' ', e.message)));
+}
+
+export function clearFieldErrors(form) {
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  for (const el of form.querySelectorAll('.field-msg')) el.remove();
+}
+
+/** Mark the input named `field` in `form` with `message`; returns whether one was found. */
+export function markField(form, field, message) {
+  const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
+  if (!input) return false;
+  input.setAttribute('aria-invalid', 'true');
+  const msg = h('div', { class: 'field-msg', role: 'alert' }, message);
+  (input.closest('label') ?? input).after(msg);
+  return true;
+}
+
+// ---- the shared look ------------------------------------------------------------------------------
+
+const CSS_TEXT = `
+:root { --fg:#1d2733; --muted:#5b6878; --line:#d5dce5; --bg:#f4f6f9; --card:#fff; --accent:#0b5cad; --ok:#1c7c3a; --err:#b00020; --warn:#a86400; }
+* { box-sizing: border-box; }
+body { margin:0; font: 14px/1.5 system-ui, "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; color:var(--fg); background:var(--bg); }
+.topbar { display:flex; align-items:center; gap:.75rem; padding:.55rem 1rem; background:#0b3a66; color:#fff; }
+.topbar .brand { font-size:1rem; }
+.topbar .spacer { flex:1; }
+.topbar button { background:transparent; color:#fff; border:1px solid #8fb3d9; }
+main { padding:1rem; max-width:1400px; margin:0 auto; }
+h1 { font-size:1.3rem; margin:.2rem 0 1rem; }
+h2 { font-size:1.05rem; margin:0 0 .6rem; }
+h3 { font-size:.95rem; margin:.8rem 0 .4rem; }
+.grid { display:grid; gap:1rem; grid-template-columns: repeat(auto-fit, minmax(330px, 1fr)); align-items:start; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:.9rem 1rem; }
+.wide { grid-column: 1 / -1; }
+button { font:inherit; padding:.35rem .8rem; border:1px solid #9aa7b6; border-radius:5px; background:#fff; color:var(--fg); cursor:pointer; }
+button:hover:not(:disabled) { border-color:var(--accent); }
+button.primary { background:var(--accent); border-color:var(--accent); color:#fff; }
+button.danger { background:#fff3f3; border-color:#d99; color:var(--err); }
+button:disabled { opacity:.5; cursor:default; }
+input, select, textarea { font:inherit; padding:.3rem .45rem; border:1px solid #aab6c4; border-radius:4px; background:#fff; color:var(--fg); }
+textarea { width:100%; }
+label { display:inline-flex; flex-direction:column; gap:.15rem; margin:0 .6rem .5rem 0; color:var(--muted); font-size:.85rem; }
+label > input, label > select, label > textarea { color:var(--fg); font-size:.95rem; }
+label.inline { flex-direction:row; align-items:center; gap:.3rem; }
+label.block { display:flex; }
+[aria-invalid="true"] { border-color:var(--err); background:#fff6f6; }
+.field-msg { color:var(--err); font-size:.85rem; margin:-.3rem 0 .5rem; }
+.msg { min-height:1.2rem; margin:.4rem 0; }
+.msg.ok { color:var(--ok); }
+.msg.err { color:var(--err); }
+.msg.info { color:var(--muted); }
+.field-errors { margin:.3rem 0 0; padding-left:1.2rem; }
+code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size:.88em; }
+code.field { background:#fde8ea; color:var(--err); padding:0 .25rem; border-radius:3px; }
+table { border-collapse:collapse; width:100%; }
+th, td { text-align:left; padding:.3rem .45rem; border-bottom:1px solid var(--line); vertical-align:top; }
+th { color:var(--muted); font-weight:600; font-size:.85rem; background:#f8fafc; }
+td.num, th.num { text-align:right; font-variant-numeric: tabular-nums; }
+.badge { display:inline-block; padding:.05rem .5rem; border-radius:999px; font-size:.8rem; border:1px solid var(--line); background:#eef2f6; white-space:nowrap; }
+.badge.available { background:#e3f5e8; color:var(--ok); border-color:#a6d8b4; }
+.badge.paused, .badge.wrap-up { background:#fff4df; color:var(--warn); border-color:#e8c98c; }
+.badge.ringing, .badge.on-call { background:#e4efff; color:var(--accent); border-color:#9cc0ec; }
+.badge.offline { background:#eee; color:#666; }
+.badge.ok { background:#e3f5e8; color:var(--ok); border-color:#a6d8b4; }
+.badge.bad { background:#fde8ea; color:var(--err); border-color:#eab0b8; }
+.row { display:flex; flex-wrap:wrap; gap:.4rem; align-items:center; margin:.3rem 0; }
+.kpis { display:grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap:.6rem; }
+.kpi { background:#f8fafc; border:1px solid var(--line); border-radius:6px; padding:.5rem .7rem; }
+.kpi .v { font-size:1.5rem; font-weight:600; font-variant-numeric: tabular-nums; }
+.kpi .l { color:var(--muted); font-size:.8rem; }
+dl.kv { display:grid; grid-template-columns: max-content 1fr; gap:.25rem .8rem; margin:0; }
+dl.kv dt { color:var(--muted); }
+dl.kv dd { margin:0; }
+.muted { color:var(--muted); }
+ol.path, ul.plain { margin:.2rem 0; padding-left:1.3rem; }
+.tabs { display:flex; gap:.3rem; margin-bottom:1rem; flex-wrap:wrap; }
+.tabs button[aria-selected="true"] { background:var(--accent); color:#fff; border-color:var(--accent); }
+.hidden { display:none !important; }
+`;
+
+function injectStyle() {
+  if (document.getElementById('hotline-style')) return;
+  const s = document.createElement('style');
+  s.id = 'hotline-style';
+  s.textContent = CSS_TEXT;
+  document.head.append(s);
+}
+
+injectStyle();
