@@ -4,7 +4,7 @@
  * demo page and CLI, and by "test-dial" of draft routing tables.
  */
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import type { CallPathStep } from '../calls/record.js';
 import type { TestCall, TestSide } from '../../tests/support/test-side.js';
@@ -135,55 +135,55 @@ export class DemoInputError extends Error {
 /** The demo's HTTP routes: the page and a small JSON API behind it. Demo only, loopback only. */
 export async function demoRoutes(http: FastifyInstance, opts: { demo: DemoCalls; page: string }): Promise<void> {
   const { demo } = opts;
-  const fail = (err: unknown) => {
-    if (err instanceof DemoInputError) return { status: 400, body: { error: { code: 'invalid-input', field: err.field, message: err.message } } };
-    return { status: 502, body: { error: { code: 'pbx-error', message: (err as Error).message } } };
-  };
-  http.get('/demo', { config: { access: 'public' } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(opts.page));
-  http.post('/api/demo/calls', { config: { access: 'public' } }, async (req, reply) => {
-    const b = (req.body ?? {}) as { number?: unknown; caller?: unknown };
-    try {
-      const id = await demo.dial(String(b.number ?? ''), String(b.caller ?? '13800138000'));
-      return { id };
-    } catch (err) {
-      const f = fail(err);
-      return reply.code(f.status).send(f.body);
-    }
-  });
-  http.post('/api/demo/calls/:id/digits', { config: { access: 'public' } }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    try {
-      await demo.press(id, String((req.body as { digits?: unknown } | undefined)?.digits ?? ''));
+  const pub = { config: { access: 'public' as const } };
+  /** Runs a demo action; bad input is a 400 naming the field, a PBX failure a 502. */
+  const handle =
+    (fn: (req: FastifyRequest) => Promise<unknown> | unknown) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      try {
+        return await fn(req);
+      } catch (err) {
+        if (err instanceof DemoInputError) return reply.code(400).send({ error: { code: 'invalid-input', field: err.field, message: err.message } });
+        return reply.code(502).send({ error: { code: 'pbx-error', message: (err as Error).message } });
+      }
+    };
+  const idOf = (req: FastifyRequest) => (req.params as { id: string }).id;
+  http.get('/demo', pub, async (_req, reply) => reply.type('text/html; charset=utf-8').send(opts.page));
+  http.post(
+    '/api/demo/calls',
+    pub,
+    handle(async (req) => {
+      const b = (req.body ?? {}) as { number?: unknown; caller?: unknown };
+      return { id: await demo.dial(String(b.number ?? ''), String(b.caller ?? '13800138000')) };
+    }),
+  );
+  http.post(
+    '/api/demo/calls/:id/digits',
+    pub,
+    handle(async (req) => {
+      await demo.press(idOf(req), String((req.body as { digits?: unknown } | undefined)?.digits ?? ''));
       return { ok: true };
-    } catch (err) {
-      const f = fail(err);
-      return reply.code(f.status).send(f.body);
-    }
-  });
-  http.delete('/api/demo/calls/:id', { config: { access: 'public' } }, async (req, reply) => {
-    try {
-      await demo.hangup((req.params as { id: string }).id);
+    }),
+  );
+  http.delete(
+    '/api/demo/calls/:id',
+    pub,
+    handle(async (req) => {
+      await demo.hangup(idOf(req));
       return { ok: true };
-    } catch (err) {
-      const f = fail(err);
-      return reply.code(f.status).send(f.body);
-    }
-  });
-  http.post('/api/demo/calls/:id/agent-hangup', { config: { access: 'public' } }, async (req, reply) => {
-    try {
-      await demo.agentHangup((req.params as { id: string }).id);
+    }),
+  );
+  http.post(
+    '/api/demo/calls/:id/agent-hangup',
+    pub,
+    handle(async (req) => {
+      await demo.agentHangup(idOf(req));
       return { ok: true };
-    } catch (err) {
-      const f = fail(err);
-      return reply.code(f.status).send(f.body);
-    }
-  });
-  http.get('/api/demo/calls/:id', { config: { access: 'public' } }, async (req, reply) => {
-    try {
-      return demo.view((req.params as { id: string }).id);
-    } catch (err) {
-      const f = fail(err);
-      return reply.code(f.status).send(f.body);
-    }
-  });
+    }),
+  );
+  http.get(
+    '/api/demo/calls/:id',
+    pub,
+    handle((req) => demo.view(idOf(req))),
+  );
 }

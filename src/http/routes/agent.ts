@@ -63,6 +63,16 @@ function resolveTarget(table: RoutingTable, raw: string): HandoffTarget {
   throw errors.invalid('target', `${raw} 指向另一条路由，请直接选择该路由 / points to another route; pick that route`);
 }
 
+/** A hand-off request that makes no sense now is a 409 with the machine's code. */
+async function asConflict(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof HandoffError) throw errors.conflict(err.code, err.message);
+    throw err;
+  }
+}
+
 export async function agentRoutes(app: FastifyInstance, d: AgentRouteDeps): Promise<void> {
   app.get('/api/agent/state', ACCESS, async (req) => {
     const id = agentIdOf(req);
@@ -96,12 +106,7 @@ export async function agentRoutes(app: FastifyInstance, d: AgentRouteDeps): Prom
     const b = bodyOf(req);
     const kind = oneOf(b, 'kind', ['blind', 'consult', 'three-way', 'linkage'] as const)! as HandoffKind;
     const target = resolveTarget(d.routingTable(), str(b, 'target', { required: true, max: 60 })!);
-    try {
-      await s.requestHandoff(kind, target);
-    } catch (err) {
-      if (err instanceof HandoffError) throw errors.conflict(err.code, err.message);
-      throw err;
-    }
+    await asConflict(() => s.requestHandoff(kind, target));
     return { ok: true, handoff: s.handoffPhase };
   });
 
@@ -112,12 +117,7 @@ export async function agentRoutes(app: FastifyInstance, d: AgentRouteDeps): Prom
     }
     const s = currentCall(d.calls, agentIdOf(req)) ?? d.calls.active.find((x) => x.record.agents.at(-1) === req.user.agentId && x.handoffPhase !== 'idle');
     if (!s) throw errors.conflict('no-call', '当前没有通话 / you are not on a call');
-    try {
-      await s.handoffCommand(command as 'complete' | 'merge' | 'cancel' | 'agent-leave');
-    } catch (err) {
-      if (err instanceof HandoffError) throw errors.conflict(err.code, err.message);
-      throw err;
-    }
+    await asConflict(() => s.handoffCommand(command as 'complete' | 'merge' | 'cancel' | 'agent-leave'));
     return { ok: true, handoff: s.handoffPhase };
   });
 
