@@ -1,5 +1,5 @@
 /**
- * The pages we ship (login, agent console, supervisor wallboard, admin) and
+ * The pages we ship (login, agent console, supervisor wallboard, admin, audit) and
  * the browser build of sip.js. The pages are static shells; everything they
  * show comes from the role-checked APIs.
  */
@@ -19,6 +19,7 @@ const PAGES: Record<string, string> = {
   '/agent': 'agent.html',
   '/supervisor': 'supervisor.html',
   '/admin': 'admin.html',
+  '/audit': 'audit.html',
 };
 
 export interface PagesOptions {
