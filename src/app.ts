@@ -250,6 +250,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       }),
     onEnded: (record: CallRecord) => {
       void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
+      for (const agentId of new Set(record.agents)) consoleEvents.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
     },
   });
 

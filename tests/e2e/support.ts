@@ -1,0 +1,217 @@
+/**
+ * Shared set-up of the headless-Chromium tests: the app on the PBX under test
+ * (through the integration harness, so logs are captured and checked for full
+ * numbers) listening on a loopback port, Debian's Chromium driven by
+ * playwright-core with a fresh profile per browser, logins, screenshots, and a
+ * minimal SIP-over-WebSocket registrar for the softphone.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, expect } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { App } from '../../src/app.js';
+import type { Role } from '../../src/access/roles.js';
+import type { Harness } from '../support/harness.js';
+import { eventually } from '../support/wait.js';
+
+export const CHROMIUM = process.env.HOTLINE_CHROMIUM ?? '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM);
+
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-gpu',
+  '--no-first-run',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+];
+
+/** Screenshots of this run (kept for a look after the run; the path is printed). */
+export const shotsDir = process.env.HOTLINE_E2E_SHOTS ?? mkdtempSync(join(tmpdir(), 'hotline-e2e-shots-'));
+
+export const PASSWORD = 'Passw0rd-e2e-2024';
+
+/** Start an app of the harness and listen on a loopback port; returns it and its base URL. */
+export async function startWebApp(h: Harness, env: Record<string, string> = {}): Promise<{ app: App; base: string }> {
+  const app = await h.startApp(env);
+  await app.http.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.http.server.address() as AddressInfo;
+  return { app, base: `http://127.0.0.1:${port}` };
+}
+
+export async function createUser(app: App, username: string, roles: Role[], extra: { agentId?: string; displayName?: string } = {}): Promise<void> {
+  await app.users.create({ username, roles, password: PASSWORD, displayName: extra.displayName ?? username, ...(extra.agentId ? { agentId: extra.agentId } : {}) });
+}
+
+/** A seat in the general group, logged out (the console brings it in). */
+export async function createAgentSeat(app: App, id: string): Promise<void> {
+  expect(await app.acd.upsertGroup({ id: 'general', name: '话务受理座席', kind: 'general' })).toEqual({ ok: true });
+  expect(await app.acd.upsertAgent({ id, name: `座席${id}`, extension: id, skills: { general: 3 }, groups: ['general'] })).toEqual({ ok: true });
+}
+
+export interface Session {
+  ctx: BrowserContext;
+  page: Page;
+  /** Uncaught page errors and console errors, to assert a clean page. */
+  errors: string[];
+  /** Bodies of every /api/ response and WebSocket frame this page received. */
+  received: string[];
+}
+
+const contexts: BrowserContext[] = [];
+const profiles: string[] = [];
+
+/** A browser of its own (fresh user-data-dir), with one page. */
+export async function openBrowser(): Promise<Session> {
+  const dir = mkdtempSync(join(tmpdir(), 'hotline-chromium-'));
+  profiles.push(dir);
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1360, height: 900 },
+    locale: 'zh-CN',
+  });
+  contexts.push(ctx);
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  page.setDefaultTimeout(10_000);
+  const errors: string[] = [];
+  const received: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // A failed request (a 4xx the page shows as a message) is logged by Chromium as a console error; not a page bug.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/api/')) r.text().then((t) => received.push(t), () => undefined);
+  });
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => received.push(String(f.payload))));
+  return { ctx, page, errors, received };
+}
+
+afterAll(async () => {
+  for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
+  for (const d of profiles.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** Log in on /login and wait for the role's page. */
+export async function login(s: Session, base: string, username: string, landing: string): Promise<void> {
+  await s.page.goto(`${base}/login`);
+  await s.page.fill('#username', username);
+  await s.page.fill('#password', PASSWORD);
+  await Promise.all([s.page.waitForURL(`${base}${landing}`), s.page.click('#login-btn')]);
+  // The page has rendered its header (the user is known).
+  await s.page.waitForSelector('#logout');
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  const path = join(shotsDir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+// ---- a minimal SIP registrar over WebSocket (RFC 7118), enough for sip.js's REGISTER ----------------
+
+export interface FakeRegistrar {
+  url: string;
+  /** REGISTER requests received (raw). */
+  registers: string[];
+  connections: number;
+  /** Drop every connection as a network failure would (no close handshake). */
+  dropAll(): void;
+  close(): Promise<void>;
+}
+
+function sipResponse(request: string, code: number, reason: string): string {
+  const head = request.split('\r\n\r\n')[0]!;
+  const lines = head.split('\r\n').slice(1);
+  const pick = (name: string) => lines.filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  const to = pick('To')[0] ?? 'To: <sip:unknown@invalid>';
+  const out = [
+    `SIP/2.0 ${code} ${reason}`,
+    ...pick('Via'),
+    ...pick('From'),
+    /;tag=/.test(to) ? to : `${to};tag=reg${Date.now().toString(36)}`,
+    ...pick('Call-ID'),
+    ...pick('CSeq'),
+  ];
+  if (request.startsWith('REGISTER ')) {
+    for (const c of pick('Contact')) out.push(/expires=/.test(c) ? c : `${c};expires=300`);
+  }
+  out.push('Server: hotline-e2e-registrar', 'Content-Length: 0', '', '');
+  return out.join('\r\n');
+}
+
+export async function startFakeRegistrar(): Promise<FakeRegistrar> {
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    handleProtocols: (protocols) => (protocols.has('sip') ? 'sip' : false),
+  });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const registers: string[] = [];
+  const sockets = new Set<WebSocket>();
+  const reg: FakeRegistrar = {
+    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`,
+    registers,
+    connections: 0,
+    dropAll() {
+      for (const s of sockets) s.terminate();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+  wss.on('connection', (ws) => {
+    reg.connections += 1;
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+    ws.on('message', (data) => {
+      const msg = String(data);
+      if (msg.trim() === '') {
+        ws.send('\r\n'); // keep-alive pong
+        return;
+      }
+      if (msg.startsWith('SIP/2.0')) return;
+      if (msg.startsWith('REGISTER ')) registers.push(msg);
+      ws.send(sipResponse(msg, 200, 'OK'));
+    });
+  });
+  return reg;
+}
+
+// ---- assertions that wait (playwright-core has no expect of its own) ---------------------------------
+
+type Loc = ReturnType<Page['locator']>;
+
+/** The element's text (trimmed) equals / matches `expected` within the time. */
+export function expectText(loc: Loc, expected: string | RegExp, timeoutMs = 10_000): Promise<void> {
+  return eventually(async () => {
+    const text = (await loc.innerText({ timeout: 500 })).trim();
+    if (typeof expected === 'string') expect(text).toBe(expected);
+    else expect(text).toMatch(expected);
+  }, timeoutMs, 50);
+}
+
+export function expectContains(loc: Loc, part: string, timeoutMs = 10_000): Promise<void> {
+  return eventually(async () => expect(await loc.innerText({ timeout: 500 })).toContain(part), timeoutMs, 50);
+}
+
+export function expectAttr(loc: Loc, name: string, value: string, timeoutMs = 10_000): Promise<void> {
+  return eventually(async () => expect(await loc.getAttribute(name, { timeout: 500 })).toBe(value), timeoutMs, 50);
+}
+
+export function expectCount(loc: Loc, n: number, timeoutMs = 10_000): Promise<void> {
+  return eventually(async () => expect(await loc.count()).toBe(n), timeoutMs, 50);
+}
+
+export function expectVisible(loc: Loc, visible = true, timeoutMs = 10_000): Promise<void> {
+  return eventually(async () => expect(await loc.isVisible()).toBe(visible), timeoutMs, 50);
+}
