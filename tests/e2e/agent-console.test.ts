@@ -118,6 +118,11 @@ describe.skipIf(!hasChromium)('agent console and supervisor wallboard (Chromium)
     // The caller hangs up: the console says the call ended, and the ticket carries the form.
     await call.hangup();
     await expectText(p.locator('#call-status'), '通话已结束', 10_000);
+    // The form can still be completed after the call (话后处理).
+    await p.evaluate(() => { document.querySelector('#ticket-msg')!.textContent = ''; });
+    await p.fill('#t-summary', '小区路灯损坏，夜间出行不便；已告知受理时限');
+    await p.click('#t-save');
+    await expectContains(p.locator('#ticket-msg'), '工单已保存', 10_000);
     const ticket = await eventually(async () => {
       const no = await app.tickets.byCall(s.callId);
       expect(no).toBeTruthy();
@@ -126,7 +131,7 @@ describe.skipIf(!hasChromium)('agent console and supervisor wallboard (Chromium)
     expect(ticket.form).toMatchObject({
       category: 'complaint',
       requesterKind: 'enterprise',
-      summary: '小区路灯损坏，夜间出行不便',
+      summary: '小区路灯损坏，夜间出行不便；已告知受理时限',
       unitSuggestion: '市城市管理局',
       by: '2001',
     });

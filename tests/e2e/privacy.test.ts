@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import '../support/log-capture.js';
 import { sessionByCaller, useHarness } from '../support/harness.js';
 import { eventually } from '../support/wait.js';
-import { createAgentSeat, createUser, expectAttr, expectContains, expectCount, expectText, expectVisible, hasChromium, login, openBrowser, screenshot, shotsDir, startWebApp } from './support.js';
+import { createAgentSeat, createUser, expectAttr, expectContains, expectCount, expectText, expectVisible, hasChromium, login, openBrowser, screenshot, startWebApp } from './support.js';
 
 const h = useHarness();
 
@@ -94,6 +94,5 @@ describe.skipIf(!hasChromium)('privacy in the consoles (Chromium)', () => {
     // The same entry through the API.
     const page = await app.audit.page({ action: 'number-revealed' });
     expect(page.entries).toEqual([expect.objectContaining({ actor: 'li', target: `ticket:${ticketNo}`, detail: '市民要求回电核实诉求' })]);
-    console.log(`screenshots: ${shotsDir}`);
   }, 60_000);
 });

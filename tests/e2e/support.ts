@@ -5,7 +5,7 @@
  * playwright-core with a fresh profile per browser, logins, screenshots, and a
  * minimal SIP-over-WebSocket registrar for the softphone.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +31,13 @@ const ARGS = [
   '--allow-loopback-in-peer-connection',
 ];
 
-/** Screenshots of this run (kept for a look after the run; the path is printed). */
-export const shotsDir = process.env.HOTLINE_E2E_SHOTS ?? mkdtempSync(join(tmpdir(), 'hotline-e2e-shots-'));
+let shots: string | undefined;
+/** Screenshots of this test file (kept for a look after the run; the path is printed). */
+export function shotsDir(): string {
+  shots ??= process.env.HOTLINE_E2E_SHOTS ?? mkdtempSync(join(tmpdir(), 'hotline-e2e-shots-'));
+  mkdirSync(shots, { recursive: true });
+  return shots;
+}
 
 export const PASSWORD = 'Passw0rd-e2e-2024';
 
@@ -97,6 +102,7 @@ export async function openBrowser(): Promise<Session> {
 afterAll(async () => {
   for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
   for (const d of profiles.splice(0)) rmSync(d, { recursive: true, force: true });
+  if (shots) console.log(`screenshots: ${shots}`);
 });
 
 /** Log in on /login and wait for the role's page. */
@@ -110,7 +116,7 @@ export async function login(s: Session, base: string, username: string, landing:
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
-  const path = join(shotsDir, `${name}.png`);
+  const path = join(shotsDir(), `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
 }
