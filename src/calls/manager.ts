@@ -43,8 +43,11 @@ export class CallManager implements SessionIndex {
     if (this.deps.acd) this.offs.push(this.deps.acd.onOffer((o) => void this.onOffer(o)));
   }
 
+  /** Stop listening; live calls stay in Asterisk for the next instance to adopt, their sessions go quiet. */
   stop(): void {
     for (const off of this.offs.splice(0)) off();
+    for (const s of this.sessions.values()) s.detach();
+    this.sessions.clear();
   }
 
   /** Live sessions (for supervisors and tests). */

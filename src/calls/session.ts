@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import type { AcdPort, Offer } from '../acd/port.js';
 import type { ChannelInfo, Telephony, TelephonyEvent } from '../telephony/port.js';
-import { isNotFound } from '../telephony/port.js';
+import { isNotFound, TelephonyError } from '../telephony/port.js';
 import type { RecordingPort } from '../recording/service.js';
 import type { CallGuardPort } from './abuse-port.js';
 import type { CallOutcome, CallPathStep, CallRecord, CallSource } from './record.js';
@@ -72,6 +72,10 @@ export interface SessionIndex {
   unbindChannel(channelId: string): void;
 }
 
+/** A failed hangup of the caller (ARI down) is retried this often before the record is closed anyway. */
+const HANGUP_RETRIES = 30;
+const HANGUP_RETRY_MS = 2_000;
+
 type Phase = 'starting' | 'ivr' | 'queue' | 'ringing-agent' | 'agent' | 'handoff' | 'survey' | 'ending' | 'ended';
 
 /** Derive a bridge id from the call id (resync can find it again after a restart). */
@@ -105,6 +109,7 @@ export class CallSession {
   private surveyed = false;
   /** The caller got what they came for without an agent (a ticket status was read out). */
   private selfServed = false;
+  private hangupTries = 0;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -295,7 +300,7 @@ export class CallSession {
           c.token,
           setTimeout(() => {
             this.timers.delete(c.token);
-            void this.input({ type: 'timeout', token: c.token });
+            this.guard('timer', () => this.input({ type: 'timeout', token: c.token }));
           }, c.ms),
         );
         return;
@@ -420,7 +425,7 @@ export class CallSession {
   private scheduleAnnouncement(): void {
     clearTimeout(this.announceTimer);
     if (this.deps.queueAnnounceEverySec <= 0) return;
-    this.announceTimer = setTimeout(() => void this.announcePosition(), this.deps.queueAnnounceEverySec * 1000);
+    this.announceTimer = setTimeout(() => this.guard('announce', () => this.announcePosition()), this.deps.queueAnnounceEverySec * 1000);
   }
 
   private async announcePosition(): Promise<void> {
@@ -483,7 +488,7 @@ export class CallSession {
     this.playbackTokens.set(id, 'callback-confirm');
     this.deps.index.bindPlayback(id, this);
     // Hang up when the confirmation has played (or after a bound, should its end never come).
-    this.timers.set('callback-confirm', setTimeout(() => void this.hangupCaller('callback-requested'), 15_000));
+    this.timers.set('callback-confirm', setTimeout(() => this.guard('callback confirm', () => this.hangupCaller('callback-requested')), 15_000));
     try {
       await this.deps.telephony.stopMoh(this.callId);
       await this.deps.telephony.play(this.callId, ['sound:hotline/callback-confirmed'], { playbackId: id, lang: this.language });
@@ -543,13 +548,11 @@ export class CallSession {
     this.deps.onAgentConnected?.(leg.offer.agentId, this);
     await acd.leave(this.callId, 'answered', this.deps.now());
     const t = this.deps.telephony;
-    const bridgeId = callBridgeId(this.callId);
     try {
-      await t.createBridge(bridgeId, 'mixing', bridgeId);
-      this.bridgeId = bridgeId;
+      const bridgeId = await this.ensureBridge();
       await t.stopMoh(this.callId);
       await t.addToBridge(bridgeId, [this.callId, leg.channelId]);
-      void this.startSegment(leg.offer.agentId);
+      this.guard('recording', () => this.startSegment(leg.offer.agentId));
     } catch (err) {
       if (isNotFound(err)) return; // one side hung up meanwhile; its destroy event settles the call
       this.fail('bridge', err);
@@ -677,10 +680,20 @@ export class CallSession {
     }
   }
 
+  /**
+   * The call's mixing bridge, created on first use. The call may end while the
+   * create is in flight (the caller hangs up just as the agent answers): the
+   * cleanup in {@link finish} has then already run without a bridge to destroy,
+   * so the late bridge is destroyed here and the step fails as not found.
+   */
   private async ensureBridge(): Promise<string> {
     if (this.bridgeId) return this.bridgeId;
     const id = callBridgeId(this.callId);
     await this.deps.telephony.createBridge(id, 'mixing', id);
+    if (this.phase === 'ended') {
+      await this.deps.telephony.destroyBridge(id).catch(() => undefined);
+      throw new TelephonyError('not-found', 'createBridge', `call ${this.callId} ended while its bridge was created`);
+    }
     this.bridgeId = id;
     return id;
   }
@@ -764,7 +777,7 @@ export class CallSession {
         this.record.handoffs.push(a.entry);
         if (a.entry.result === 'completed' || a.entry.result === 'agent-left' || (a.entry.kind === 'blind' && a.entry.result === 'answered')) {
           // A new party set in the bridge: a new recording segment, linked to the same call.
-          void this.startSegment(a.entry.target);
+          this.guard('recording', () => this.startSegment(a.entry.target));
         }
         this.step('transfer', `${a.entry.kind} ${a.entry.target}: ${a.entry.result}`);
         if (a.entry.result === 'completed' || a.entry.result === 'agent-left' || (a.entry.kind === 'blind' && a.entry.result === 'answered')) {
@@ -821,8 +834,37 @@ export class CallSession {
     clearTimeout(this.timers.get('callback-confirm'));
     this.record.outcome ??= outcome;
     this.record.endedBy ??= 'system';
-    await this.deps.telephony.hangup(this.callId);
+    try {
+      await this.deps.telephony.hangup(this.callId);
+    } catch (err) {
+      if (!isNotFound(err) && this.hangupTries < HANGUP_RETRIES) {
+        // ARI is down or timed out: the channel may still be up. Keep the session (resync leaves it
+        // alone) and try again, so the caller is released rather than left in silence or adopted anew.
+        this.hangupTries++;
+        this.log.warn({ err: (err as Error).message, attempt: this.hangupTries }, 'hangup failed; retrying');
+        this.timers.set('hangup-retry', setTimeout(() => this.guard('hangup retry', () => this.hangupCaller(outcome)), HANGUP_RETRY_MS));
+        return;
+      }
+    }
     await this.finish('system', outcome);
+  }
+
+  /**
+   * The server stops while the call goes on in Asterisk (another instance or
+   * the restarted server adopts it): stop every timer and act no more; the
+   * record is submitted by whoever adopts the call.
+   */
+  detach(): void {
+    if (this.phase === 'ended') return;
+    this.phase = 'ended';
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    clearTimeout(this.announceTimer);
+  }
+
+  /** Run a step started from a timer or callback: errors are logged, never left unhandled. */
+  private guard(what: string, fn: () => Promise<unknown> | undefined): void {
+    fn()?.catch((err: unknown) => this.fail(what, err));
   }
 
   private fail(where: string, err: unknown): void {
@@ -880,7 +922,7 @@ export class CallSession {
     const results = await Promise.allSettled(cleanups);
     for (const r of results) if (r.status === 'rejected') this.log.warn({ err: String(r.reason) }, 'cleanup after call failed');
     if (this.record.outcome === 'abandoned-ivr' && this.record.agents.length === 0 && !this.record.path.some((p) => p.kind === 'dtmf')) {
-      void this.deps.guard?.recordSilent(this.record.caller.number, this.record.source);
+      this.guard('silent-call count', () => this.deps.guard?.recordSilent(this.record.caller.number, this.record.source));
     }
     this.log.info({ outcome: this.record.outcome, steps: this.record.path.length }, 'call ended');
     this.deps.onEnded(this.record);

@@ -120,7 +120,8 @@ describe('hand-offs', () => {
     await eventually(() => expect(s.handoffPhase).toBe('idle'), 15_000);
     const back = await bridgeHas(s, 2);
     expect(back).toContain(s.callId);
-    expect(notices).toEqual(['handoff-no-answer']);
+    // The notice follows the caller's return to the bridge (unhold, then notify).
+    await eventually(() => expect(notices).toEqual(['handoff-no-answer']));
     expect(s.record.handoffs.at(-1)?.result).toBe('no-answer');
     await call.hangup();
     await expectNoOrphans(h, s.callId);
