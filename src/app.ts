@@ -44,6 +44,14 @@ import { TicketOutbox } from './tickets/outbox.js';
 import { createTicketsQueue, type CallEndedJob } from './tickets/queue.js';
 import { TicketStore } from './tickets/store.js';
 import { createTicketWorker } from './tickets/worker.js';
+import { createWorkCalendar, loadBundledCalendarData } from './tickets/calendar.js';
+import { loadBundledSlaPolicies, policyFor } from './tickets/sla.js';
+import { DispatchRulesStore, loadBundledDispatchRules } from './tickets/dispatch-store.js';
+import { createTicketDomain, TicketService } from './tickets/service.js';
+import { TicketClocks } from './tickets/clocks.js';
+import { TicketWebhook } from './tickets/webhook.js';
+import { ticketKpiRoutes } from './http/routes/ticket-kpis.js';
+import { ticketAdminRoutes } from './http/routes/ticket-admin.js';
 import type { CallSource } from './calls/record.js';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
@@ -68,8 +76,10 @@ export interface AppOptions {
   /** Backoff of the ARI supervision loop (tests use short ones). */
   ariBackoff?: { initialMs: number; maxMs: number };
   outboxRetryMs?: number;
-  /** The clock calls are routed and recorded by (tests move it into a transition window). */
+  /** The clock calls are routed and recorded by (tests move it into a transition window); also the tickets' clock. */
   now?: () => number;
+  /** Lock/stall timing of the ticket worker (tests shorten them). */
+  ticketWorkerLock?: { lockDurationMs: number; stalledIntervalMs: number };
 }
 
 export interface App {
@@ -93,6 +103,11 @@ export interface App {
   readonly ticketsQueue: Queue<CallEndedJob>;
   readonly outbox: TicketOutbox;
   readonly worker: Worker<CallEndedJob> | undefined;
+  /** Ticket lifecycle over the store (domain: calendar, SLA policy, dispatch rules). */
+  readonly ticketService: TicketService;
+  readonly ticketClocks: TicketClocks;
+  readonly ticketWebhook: TicketWebhook | undefined;
+  readonly dispatchRules: DispatchRulesStore;
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -153,6 +168,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
           logger: log,
           // Bound below, once recordings and quality exist: link the call's recordings, note it for sampling.
           onTicket: (no, job) => afterTicket(no, job),
+          ...(opts.ticketWorkerLock ?? {}),
         });
   let afterTicket: (ticketNo: string, job: CallEndedJob) => Promise<void> = async () => undefined;
 
@@ -173,7 +189,42 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   const defaults = createDefaultParts(config, { redis, tickets, log });
   const flow = opts.flow ?? parts?.flow ?? defaults.flow;
   const resolveRoute = opts.resolveRoute ?? parts?.resolveRoute ?? defaults.resolveRoute;
-  const lookupTicket = parts?.lookupTicket ?? defaults.lookupTicket;
+
+  // The ticket domain: working-day calendar, the city's SLA policy, dispatch rules, the route's unit.
+  const ticketNow = opts.now ?? Date.now;
+  const policies = loadBundledSlaPolicies();
+  let policy = config.tickets.slaPolicy ? policies.get(config.tickets.slaPolicy) : policyFor(policies.values(), config.city, config.area || undefined);
+  if (config.tickets.slaPolicy && !policy) throw new Error(`configuration error: TICKET_SLA_POLICY "${config.tickets.slaPolicy}" is not one of ${[...policies.keys()].join(', ')}`);
+  if (!policy) {
+    log.warn({ city: config.city }, 'no SLA policy for this city in data/sla; using zaozhuang (citizens 5, enterprises 10 working days)');
+    policy = policies.get('zaozhuang')!;
+  }
+  const calendar = createWorkCalendar({ data: loadBundledCalendarData() });
+  const dispatchRules = new DispatchRulesStore(redis, `${prefix}:ticket:dispatch-rules`, loadBundledDispatchRules(config.city));
+  const ticketDomainDeps = {
+    cityId: config.city,
+    policy,
+    calendar,
+    rules: () => dispatchRules.current(),
+    routeUnit: (routeId: string) => defaults.current().table.routes.find((r) => r.id === routeId)?.unit,
+    now: ticketNow,
+  };
+  tickets.setDomain(createTicketDomain(ticketDomainDeps));
+  const ticketService = new TicketService(tickets, ticketDomainDeps);
+  const jobConnection = { ...redisOpts, maxRetriesPerRequest: null };
+  const ticketClocks = new TicketClocks({ connection: jobConnection, prefix, redis, store: tickets, log, now: ticketNow, worker: opts.ticketWorker !== false });
+  const wh = config.tickets.webhook;
+  const ticketWebhook = wh
+    ? new TicketWebhook({ connection: jobConnection, prefix, url: wh.url, secret: wh.secret, fullNumbers: wh.fullNumbers, attempts: wh.attempts, backoffMs: wh.backoffMs, log, worker: opts.ticketWorker !== false })
+    : undefined;
+  // Every committed change: (re)schedule the clocks, deliver the version. Idempotent, so the worker re-runs it after a crash.
+  const syncTicket = async (t: NonNullable<Awaited<ReturnType<TicketStore['get']>>>, previous?: Parameters<TicketClocks['schedule']>[1]) => {
+    if (!t.ticket) return;
+    await ticketClocks.schedule(t.ticket, previous);
+    await ticketWebhook?.enqueue(t.ticket, t.version);
+  };
+  tickets.onChange((t, previous) => syncTicket(t, previous));
+  const lookupTicket = parts?.lookupTicket ?? ((no: string) => ticketService.lookup(no));
 
   const acd = new Acd({
     redis,
@@ -216,6 +267,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     worker: opts.ticketWorker !== false,
   });
   afterTicket = async (ticketNo, job) => {
+    if (job.record.callbackOf) await ticketService.applyCallbackRecord(ticketNo, job.record);
+    const st = await tickets.get(ticketNo);
+    if (st) await syncTicket(st);
     await recordings.linkTicket(job.record.callId, ticketNo);
     const groups = new Map((await acd.listAgents()).map((a) => [a.id, a.groups[0]] as const));
     const candidate = candidateFromRecord(job.record, ticketNo, (id) => groups.get(id));
@@ -292,7 +346,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   });
 
   await http.register(websocket);
-  await http.register(ticketRoutes, { tickets });
+  await http.register(ticketRoutes, { tickets, service: ticketService, clocks: ticketClocks, audit });
+  await http.register(ticketKpiRoutes, { tickets, acd, now: ticketNow });
+  await http.register(ticketAdminRoutes, { rules: dispatchRules, ...(ticketWebhook ? { webhook: ticketWebhook } : {}), audit });
   await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
   await http.register(supervisorRoutes, { acd, calls });
   await http.register(recordingRoutes, { service: recordings, audit });
@@ -322,6 +378,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     ticketsQueue,
     outbox,
     worker,
+    ticketService,
+    ticketClocks,
+    ticketWebhook,
+    dispatchRules,
     async start() {
       if (started) return;
       started = true;
@@ -330,6 +390,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       outbox.start();
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
       await defaults.start();
+      await dispatchRules.refresh().catch((err: Error) => log.warn({ err: err.message }, 'dispatch rules not loaded; using the bundled ones'));
       await recordingJobs.schedule().catch((err: Error) => log.warn({ err: err.message }, 'recording jobs not scheduled'));
       const admin = config.access.bootstrapAdmin;
       if (admin) {
@@ -365,6 +426,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await step('http', http.close());
       await step('ticket worker', worker?.close(true));
       await step('tickets queue', ticketsQueue.close());
+      await step('ticket clocks', ticketClocks.close());
+      await step('ticket webhook', ticketWebhook?.close());
       redis.disconnect();
       log.info('hotline server stopped');
     },

@@ -94,6 +94,18 @@ export interface Config {
     readonly callbackDialTemplate: string;
     readonly callbackRingSec: number;
   };
+  readonly tickets: {
+    /** SLA policy id (data/sla/<id>.json); empty = the city's own policy. */
+    readonly slaPolicy: string;
+    /** Delivery to the city's work-order system; absent when no URL is set. */
+    readonly webhook?: {
+      readonly url: string;
+      readonly secret: string;
+      readonly fullNumbers: boolean;
+      readonly attempts: number;
+      readonly backoffMs: number;
+    };
+  };
 }
 
 /** The variables we read, with a one-line description (also rendered into .env.example docs). */
@@ -147,6 +159,12 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   CALLBACK_OFFER_AFTER_SEC: { description: 'Seconds of waiting after which a caller may press 1 for a callback (0 = never)', default: '60' },
   CALLBACK_DIAL_TEMPLATE: { description: 'Dial string for calling citizens back; {number} is the citizen’s number', default: 'PJSIP/{number}@carrier' },
   CALLBACK_RING_SEC: { description: 'Seconds a citizen’s phone rings on a callback', default: '30' },
+  TICKET_SLA_POLICY: { description: 'SLA policy of ticket deadlines (data/sla/<id>.json, e.g. yantai-laishan); empty = the city’s own', default: '' },
+  TICKET_WEBHOOK_URL: { description: 'URL of the city’s work-order system receiving tickets and state changes (empty = no delivery)', default: '' },
+  TICKET_WEBHOOK_SECRET: { description: 'HMAC-SHA256 secret signing webhook bodies (x-hotline-signature); required with TICKET_WEBHOOK_URL, at least 16 characters', secret: true },
+  TICKET_WEBHOOK_FULL_NUMBERS: { description: 'Send full caller numbers to the work-order system (false = masked 138****5678)', default: 'false' },
+  TICKET_WEBHOOK_ATTEMPTS: { description: 'Delivery attempts per ticket version before it goes to the dead-letter list', default: '10' },
+  TICKET_WEBHOOK_BACKOFF_MS: { description: 'First retry delay of webhook delivery in ms (doubles each attempt)', default: '2000' },
 };
 
 type Env = Record<string, string | undefined>;
@@ -292,6 +310,18 @@ export function loadConfig(env: Env = process.env): Config {
       callbackDialTemplate: name(env, 'CALLBACK_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{number\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {number}, e.g. PJSIP/{number}@carrier'),
       callbackRingSec: int(env, 'CALLBACK_RING_SEC', 5, 120),
     },
+    tickets: (() => {
+      const slaPolicy = name(env, 'TICKET_SLA_POLICY', /^[a-z0-9-]{0,40}$/, 'a policy id like yantai-laishan (or empty)', true);
+      const webhookUrl = str(env, 'TICKET_WEBHOOK_URL');
+      const fullNumbers = bool(env, 'TICKET_WEBHOOK_FULL_NUMBERS');
+      const attempts = int(env, 'TICKET_WEBHOOK_ATTEMPTS', 1, 100);
+      const backoffMs = int(env, 'TICKET_WEBHOOK_BACKOFF_MS', 10, 3_600_000);
+      if (!webhookUrl) return { slaPolicy };
+      const url0 = url(env, 'TICKET_WEBHOOK_URL', ['http:', 'https:']);
+      const secret = env.TICKET_WEBHOOK_SECRET ?? '';
+      if (secret.length < 16) throw new ConfigError('TICKET_WEBHOOK_SECRET', 'must have at least 16 characters when TICKET_WEBHOOK_URL is set');
+      return { slaPolicy, webhook: { url: url0, secret, fullNumbers, attempts, backoffMs } };
+    })(),
   };
   return deepFreeze(config);
 }
@@ -325,6 +355,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       jwtSecret: '[secret]',
       ...(config.access.bootstrapAdmin ? { bootstrapAdmin: { username: config.access.bootstrapAdmin.username, password: '[secret]' } } : {}),
     },
+    tickets: { ...config.tickets, ...(config.tickets.webhook ? { webhook: { ...config.tickets.webhook, secret: '[secret]' } } : {}) },
     redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//[secret]@'),
   };
 }

@@ -2,10 +2,27 @@
  * Ticket storage in Redis. Creating the ticket of a call is idempotent: the
  * call id maps to exactly one ticket number, whatever the number of times the
  * job runs (BullMQ delivers at least once; a worker may crash mid-job).
+ *
+ * Creation has two steps, each idempotent: (1) a Lua script allocates the
+ * number and stores the call record (by-call index: once per call); (2) the
+ * domain ticket (model.ts: channel, category, units, deadlines, history) is
+ * built by the injected {@link TicketDomain} and written only if the record has
+ * none yet (compare-and-set on `version`). A crash between the steps leaves a
+ * record without a domain ticket; the retried job finds the number and does
+ * step 2. The agent's form may arrive before or after either step: whoever
+ * comes second merges it (see {@link TicketStore.saveForm}).
+ *
+ * Every change of the domain ticket bumps `version` (the webhook's idempotency
+ * key is ticket number + version) and is announced to {@link TicketStore.onChange}
+ * listeners (clocks, webhook) after it is committed.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { CallRecord } from '../calls/record.js';
+import { REQUESTER_KINDS, TICKET_CATEGORIES, type RequesterKind, type Ticket, type TicketCategory, type Urgency } from './model.js';
+
+// One vocabulary: the domain model's (re-exported for the agent route's form validation).
+export { REQUESTER_KINDS, TICKET_CATEGORIES };
 
 /** yyyymmdd in China Standard Time (UTC+8, no DST), whatever the machine's TZ. */
 export function shanghaiDate(ms: number): string {
@@ -13,18 +30,30 @@ export function shanghaiDate(ms: number): string {
   return `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
 }
 
-export const TICKET_CATEGORIES = ['consult', 'help', 'complaint', 'report', 'suggestion'] as const;
-export const REQUESTER_KINDS = ['citizen', 'enterprise'] as const;
-
 /** What the agent fills in during or after the call (咨询/求助/投诉/举报/建议, 市民/企业 …). */
 export interface TicketForm {
-  category: (typeof TICKET_CATEGORIES)[number];
-  requesterKind: (typeof REQUESTER_KINDS)[number];
+  category: TicketCategory;
+  requesterKind: RequesterKind;
   summary: string;
+  /** The agent's choice of handling unit (empty: the dispatch suggestion decides). */
   unitSuggestion: string;
+  urgency?: Urgency;
+  /** Topic classes matched by SLA rules (`utility-outage`, `safety-hazard` …). */
+  topics?: string[];
   by: string;
   at: number;
 }
+
+/** Builds the domain ticket of a call (pure: same inputs, same ticket). */
+export interface TicketDomain {
+  /**
+   * @param at the instant the ticket is (re)built: a dispatch found here happens at it
+   */
+  build(ticketNo: string, record: CallRecord, form: TicketForm | undefined, at: number): Ticket;
+  now(): number;
+}
+
+export type TicketChangeListener = (t: StoredTicket & { ticket: Ticket }, previous: Ticket | undefined) => void | Promise<void>;
 
 /** Index key of a caller's tickets: a hash, so no phone number appears in key names. */
 function callerKey(number: string): string {
@@ -42,6 +71,34 @@ export interface StoredTicket {
   /** Handling units the ticket is dispatched to. */
   units: string[];
   form?: TicketForm;
+  /** The domain ticket (absent only between the two creation steps, or without a domain). */
+  ticket?: Ticket;
+  /** Bumped on every change of `ticket` (0 before the first). */
+  version: number;
+}
+
+// KEYS[1] ticket hash, KEYS[2] all-tickets index, KEYS[3..] per-unit indexes
+// ARGV[1] expected version, ARGV[2] ticket json, ARGV[3] state, ARGV[4] units json, ARGV[5] score, ARGV[6] ticket no
+const WRITE_TICKET = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
+local v = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if v ~= tonumber(ARGV[1]) then return -1 end
+redis.call('HSET', KEYS[1], 'ticket', ARGV[2], 'status', ARGV[3], 'units', ARGV[4], 'version', v + 1)
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
+for i = 3, #KEYS do redis.call('ZADD', KEYS[i], ARGV[5], ARGV[6]) end
+return v + 1
+`;
+
+/** A concurrent writer changed the ticket between read and write: the caller re-reads and retries. */
+export class TicketConflictError extends Error {
+  constructor(ticketNo: string) {
+    super(`ticket ${ticketNo} changed concurrently`);
+    this.name = 'TicketConflictError';
+  }
+}
+
+function unitKey(unit: string): string {
+  return createHash('sha256').update(`hotline-unit:${unit}`).digest('hex').slice(0, 24);
 }
 
 // KEYS[1] by-call index, KEYS[2] daily sequence, KEYS[3] ticket hash prefix (used as a string), KEYS[4] caller index
@@ -68,12 +125,27 @@ return 0
 `;
 
 export class TicketStore {
+  private readonly listeners = new Set<TicketChangeListener>();
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     /** Digits that start every ticket number of this city (its telephone area code). */
     private readonly cityCode: string,
+    /** Builds domain tickets; without it the store keeps call records only (legacy behaviour). */
+    private domain?: TicketDomain,
   ) {}
+
+  /** Set the domain after construction (the composition root needs the routing table first). */
+  setDomain(domain: TicketDomain): void {
+    this.domain = domain;
+  }
+
+  /** Called after every committed change of a domain ticket. Returns an unsubscribe function. */
+  onChange(listener: TicketChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   private key(...parts: string[]): string {
     return [this.prefix, ...parts].join(':');
@@ -83,7 +155,7 @@ export class TicketStore {
    * Create the ticket of an ended call, or return the one it already has. A
    * callback is attached to the ticket of the call it calls back.
    */
-  async createFromCall(record: CallRecord, now = Date.now()): Promise<{ ticketNo: string; created: boolean }> {
+  async createFromCall(record: CallRecord, now = this.domain?.now() ?? Date.now()): Promise<{ ticketNo: string; created: boolean }> {
     if (record.callbackOf) {
       const original = await this.byCall(record.callbackOf);
       if (original) {
@@ -113,7 +185,87 @@ export class TicketStore {
       String(now),
       record.callId,
     )) as [string, number];
+    await this.ensureDomain(res[0]);
     return { ticketNo: res[0], created: res[1] === 1 };
+  }
+
+  /**
+   * Step 2 of creation: build and write the domain ticket if the record has
+   * none (idempotent; a no-op when it exists or there is no domain).
+   */
+  async ensureDomain(ticketNo: string): Promise<StoredTicket | undefined> {
+    if (!this.domain) return this.get(ticketNo);
+    for (let i = 0; i < 10; i++) {
+      const st = await this.get(ticketNo);
+      if (!st || st.ticket) return st;
+      const ticket = this.domain.build(ticketNo, st.record, st.form, Math.max(st.createdAt, st.record.startedAt));
+      try {
+        return await this.write(st, ticket);
+      } catch (err) {
+        if (!(err instanceof TicketConflictError)) throw err;
+      }
+    }
+    throw new TicketConflictError(ticketNo);
+  }
+
+  /**
+   * Change a domain ticket: `fn` gets the current state and returns the new
+   * ticket (or undefined for no change). Optimistic: re-read and retried when
+   * another writer got there first. Listeners run after the commit.
+   */
+  async update(ticketNo: string, fn: (st: StoredTicket & { ticket: Ticket }) => Ticket | undefined): Promise<(StoredTicket & { ticket: Ticket }) | undefined> {
+    for (let i = 0; i < 10; i++) {
+      const st = (await this.get(ticketNo)) ?? undefined;
+      if (!st) return undefined;
+      if (!st.ticket) {
+        await this.ensureDomain(ticketNo);
+        continue;
+      }
+      const next = fn(st as StoredTicket & { ticket: Ticket });
+      if (!next) return st as StoredTicket & { ticket: Ticket };
+      try {
+        return await this.write(st, next);
+      } catch (err) {
+        if (!(err instanceof TicketConflictError)) throw err;
+      }
+    }
+    throw new TicketConflictError(ticketNo);
+  }
+
+  private async write(st: StoredTicket, ticket: Ticket): Promise<StoredTicket & { ticket: Ticket }> {
+    const units = ticket.units;
+    const res = (await this.redis.eval(
+      WRITE_TICKET,
+      2 + units.length,
+      this.key('ticket', st.ticketNo),
+      this.key('ticket', 'all'),
+      ...units.map((u) => this.key('ticket', 'by-unit', unitKey(u))),
+      String(st.version),
+      JSON.stringify(ticket),
+      ticket.state,
+      JSON.stringify(units),
+      String(st.createdAt),
+      st.ticketNo,
+    )) as number;
+    if (res === -1) throw new TicketConflictError(st.ticketNo);
+    if (res === -2) throw new Error(`ticket ${st.ticketNo} does not exist`);
+    const next = { ...st, ticket, units, status: ticket.state, version: res };
+    for (const l of this.listeners) {
+      try {
+        await l(next, st.ticket);
+      } catch {
+        // Listeners (clocks, webhook) are re-run by the worker's sync; a failure here must not undo the commit.
+      }
+    }
+    return next;
+  }
+
+  /** Ticket numbers, newest first: all, or those ever dispatched to a unit. */
+  async list(opts: { unit?: string; from?: number; to?: number; limit?: number } = {}): Promise<string[]> {
+    const key = opts.unit ? this.key('ticket', 'by-unit', unitKey(opts.unit)) : this.key('ticket', 'all');
+    const max = opts.to === undefined ? '+inf' : `(${opts.to}`;
+    const min = opts.from === undefined ? '-inf' : String(opts.from);
+    return this.redis.zrevrangebyscore(key, max, min, 'LIMIT', 0, opts.limit ?? 1000);
   }
 
   async byCall(callId: string): Promise<string | undefined> {
@@ -123,6 +275,28 @@ export class TicketStore {
   /** The agent's form for a call; kept by call id so it can be saved before the ticket exists. */
   async saveForm(callId: string, form: TicketForm): Promise<void> {
     await this.redis.set(this.key('ticket', 'form', callId), JSON.stringify(form), 'EX', 90 * 24 * 3600);
+    // The form may arrive after the ticket was created: merge it while nobody but the system acted on it.
+    const no = await this.byCall(callId);
+    if (no && this.domain) await this.mergeForm(no);
+  }
+
+  /**
+   * Rebuild the domain ticket with the agent's (latest) form, when the
+   * ticket is still untouched by people (only the system and the agent who
+   * took the call acted): category, requester kind, summary, units and clocks
+   * then follow the form. Later forms only update the stored form.
+   */
+  async mergeForm(ticketNo: string): Promise<void> {
+    const domain = this.domain;
+    if (!domain) return;
+    await this.ensureDomain(ticketNo);
+    await this.update(ticketNo, (st) => {
+      if (!st.form) return undefined;
+      const untouched = st.ticket.history.every((h) => h.actor.role === 'system' || (h.type === 'received' && h.actor.id === st.form!.by));
+      if (!untouched) return undefined;
+      const next = domain.build(ticketNo, st.record, st.form, Math.max(domain.now(), st.ticket.history.at(-1)!.at));
+      return JSON.stringify(next) === JSON.stringify(st.ticket) ? undefined : next;
+    });
   }
 
   /** Agents who talked on a (finished) call, from its ticket. */
@@ -148,6 +322,8 @@ export class TicketStore {
     if (!h.ticketNo) return undefined;
     const form = await this.redis.get(this.key('ticket', 'form', h.callId ?? ''));
     return {
+      version: Number(h.version ?? 0),
+      ...(h.ticket ? { ticket: JSON.parse(h.ticket) as Ticket } : {}),
       ticketNo: h.ticketNo,
       callId: h.callId ?? '',
       createdAt: Number(h.createdAt),

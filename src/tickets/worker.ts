@@ -14,6 +14,9 @@ export interface TicketWorkerOptions {
   store: TicketStore;
   logger: Logger;
   concurrency?: number;
+  /** Lock and stall detection (tests shorten them to see a killed worker's job picked up again). */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
   /** Called after a ticket exists for the call (first time or again). */
   onTicket?: (ticketNo: string, job: CallEndedJob, created: boolean) => void | Promise<void>;
 }
@@ -32,7 +35,14 @@ export function createTicketWorker(o: TicketWorkerOptions): Worker<CallEndedJob>
       await o.onTicket?.(ticketNo, job.data, created);
       return { ticketNo };
     },
-    { connection: o.connection, prefix: o.prefix, concurrency: o.concurrency ?? 8, autorun: true },
+    {
+      connection: o.connection,
+      prefix: o.prefix,
+      concurrency: o.concurrency ?? 8,
+      autorun: true,
+      ...(o.lockDurationMs ? { lockDuration: o.lockDurationMs } : {}),
+      ...(o.stalledIntervalMs ? { stalledInterval: o.stalledIntervalMs } : {}),
+    },
   );
   worker.on('error', (err) => log.warn({ err: err.message }, 'ticket worker error'));
   return worker;

@@ -1,0 +1,160 @@
+/**
+ * The ticket service: the pure domain (model, lifecycle, SLA, dispatch rules,
+ * calendar) over the Redis store. Builds the ticket of a call, applies
+ * lifecycle actions with the injected clock, and answers the IVR status query.
+ */
+import type { CallRecord } from '../calls/record.js';
+import type { TicketLookupResult } from '../ivr/types.js';
+import { shanghaiDateOf, type WorkCalendar } from './calendar.js';
+import { suggestDispatch, type DispatchRuleSet } from './dispatch-rules.js';
+import type { TicketError } from './domain-errors.js';
+import { apply, type TicketAction } from './lifecycle.js';
+import { newTicket, type Actor, type Ticket, type TicketChannel, type TicketState } from './model.js';
+import type { SlaPolicy } from './sla.js';
+import type { StoredTicket, TicketDomain, TicketForm, TicketStore } from './store.js';
+
+export interface TicketDomainDeps {
+  cityId: string;
+  policy: SlaPolicy;
+  calendar: WorkCalendar;
+  /** The admin-edited keyword rules in force. */
+  rules: () => DispatchRuleSet;
+  /** The responsible unit (责任单位) of the routing route the call came in on, if any. */
+  routeUnit: (routeId: string) => string | undefined;
+  now: () => number;
+}
+
+export const SYSTEM: Actor = { id: 'system', role: 'system' };
+
+/** The channel of a call: the legacy line it was dialed on (with its unit), else 12345. */
+export function channelOf(record: CallRecord, routeUnit: (routeId: string) => string | undefined): TicketChannel {
+  const line = record.route?.line;
+  if (!line || line === '12345') return { kind: '12345' };
+  const unit = record.route ? routeUnit(record.route.id) : undefined;
+  return { kind: 'legacy-line', number: line, ...(unit ? { unit } : {}) };
+}
+
+/**
+ * The domain ticket of a call: `received` at the call's start; when the
+ * agent's form is there, dispatched at `at` to the agent's chosen unit, else
+ * to the suggestion (legacy line's unit → keyword rules); no unit → stays
+ * `received` for manual dispatch. Calls without a form (self-service,
+ * abandoned) are received only: there is nothing to dispatch.
+ */
+export function buildTicket(d: TicketDomainDeps, ticketNo: string, record: CallRecord, form: TicketForm | undefined, at: number): Ticket {
+  const t = newTicket({
+    ticketNo,
+    cityId: d.cityId,
+    channel: channelOf(record, d.routeUnit),
+    category: form?.category ?? 'consult',
+    requesterKind: form?.requesterKind ?? 'citizen',
+    ...(form?.urgency ? { urgency: form.urgency } : {}),
+    ...(form?.topics ? { topics: form.topics } : {}),
+    summary: form?.summary ?? '',
+    callerNumber: record.caller.number,
+    callIds: [record.callId],
+    receivedAt: record.startedAt,
+    actor: form ? { id: form.by, role: 'agent' } : SYSTEM,
+  });
+  if (!form) return t;
+  const chosen = form.unitSuggestion?.trim();
+  const s = chosen ? { via: 'agent', units: [chosen] } : suggestDispatch(t, d.rules());
+  if (s.units.length === 0) return t;
+  const reason = s.via === 'agent' ? '座席选定承办单位 / unit chosen by the agent' : s.via === 'legacy-line' ? `归并热线 ${t.channel.kind === 'legacy-line' ? t.channel.number : ''} 的责任单位 / the legacy line's unit` : `关键词规则 / keyword rule ${'ruleId' in s ? s.ruleId : ''}`;
+  const r = apply(t, { type: 'dispatch', units: [...s.units], reason }, { now: Math.max(at, t.receivedAt), actor: SYSTEM, calendar: d.calendar, policy: d.policy });
+  return r.ok ? r.ticket : t;
+}
+
+export function createTicketDomain(d: TicketDomainDeps): TicketDomain {
+  return { build: (no, record, form, at) => buildTicket(d, no, record, form, at), now: d.now };
+}
+
+/** A lifecycle action refused by the domain (illegal transition, window closed …), with the field at fault. */
+export class TicketActionError extends Error {
+  constructor(readonly error: TicketError) {
+    super(error.message);
+    this.name = 'TicketActionError';
+  }
+}
+
+export type StoredDomainTicket = StoredTicket & { ticket: Ticket };
+
+export class TicketService {
+  constructor(
+    readonly store: TicketStore,
+    readonly d: TicketDomainDeps,
+  ) {}
+
+  now(): number {
+    return this.d.now();
+  }
+
+  /** Apply one lifecycle action now; throws {@link TicketActionError} when the domain refuses. */
+  async act(ticketNo: string, action: TicketAction, actor: Actor): Promise<StoredDomainTicket | undefined> {
+    let refused: TicketError | undefined;
+    const res = await this.store.update(ticketNo, (st) => {
+      refused = undefined;
+      const r = apply(st.ticket, action, { now: this.d.now(), actor, calendar: this.d.calendar, policy: this.d.policy });
+      if (!r.ok) {
+        refused = r.error;
+        return undefined;
+      }
+      return r.ticket;
+    });
+    if (refused) throw new TicketActionError(refused);
+    return res;
+  }
+
+  /**
+   * A callback call (回访) that reached the caller is recorded on its ticket,
+   * and the IVR survey rating given on it is applied as the rating (评价).
+   * Idempotent: a call already on the ticket is not recorded again.
+   */
+  async applyCallbackRecord(ticketNo: string, record: CallRecord): Promise<void> {
+    const st = await this.store.get(ticketNo);
+    if (!st?.ticket || st.ticket.callIds.includes(record.callId)) return;
+    const reached = record.agentAnsweredAt !== undefined || record.answeredAt !== undefined;
+    const cb = await this.tryAct(ticketNo, { type: 'callback', reached, callId: record.callId }, SYSTEM);
+    if (cb && record.survey) await this.tryAct(ticketNo, { type: 'rate', satisfaction: record.survey.rating }, SYSTEM);
+  }
+
+  private async tryAct(ticketNo: string, action: TicketAction, actor: Actor): Promise<boolean> {
+    try {
+      return !!(await this.act(ticketNo, action, actor));
+    } catch (err) {
+      if (err instanceof TicketActionError) return false;
+      throw err;
+    }
+  }
+
+  /** The IVR status query's answer: status code, handling unit and due date. */
+  async lookup(ticketNo: string): Promise<TicketLookupResult> {
+    const st = await this.store.get(ticketNo);
+    if (!st) return { found: false };
+    const t = st.ticket;
+    if (!t) return { found: true, status: st.status, unitName: '' };
+    const status = IVR_STATUS[t.state] ?? 'processing';
+    const extended = t.history.some((h) => h.type === 'extended') && ['accepted', 'in-progress', 'reopened'].includes(t.state);
+    return {
+      found: true,
+      status: extended ? 'extended' : status,
+      unitName: t.units[0] ?? '',
+      ...(t.deadlines && !['closed', 'answered-directly'].includes(t.state) ? { dueDate: shanghaiDateOf(t.deadlines.finishBy) } : {}),
+    };
+  }
+}
+
+/** Domain state → the IVR's status words (ivr/engine.ts TICKET_STATUS_PROMPTS); unlisted states read as "being processed". */
+export const IVR_STATUS: Partial<Record<TicketState, string>> = {
+  dispatched: 'dispatched',
+  accepted: 'processing',
+  'in-progress': 'processing',
+  reopened: 'processing',
+  returned: 'returned',
+  'supervisor-review': 'returned',
+  replied: 'replied',
+  'called-back': 'replied',
+  rated: 'replied',
+  'answered-directly': 'replied',
+  closed: 'closed',
+};

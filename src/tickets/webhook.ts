@@ -1,0 +1,127 @@
+/**
+ * Delivery of tickets and their state changes to the city's work-order
+ * system: one BullMQ job per ticket version (job id and idempotency key =
+ * ticket number + version), POSTed as JSON with an HMAC-SHA256 signature of
+ * the exact body, retried with exponential backoff; what still fails after the
+ * last attempt stays in the queue's failed set (the dead-letter list).
+ *
+ * The body is fixed when the job is enqueued, so every retry sends the same
+ * bytes and signature. Caller numbers are masked (also inside the summary)
+ * unless the deployment is configured to send them in full.
+ */
+import { createHmac } from 'node:crypto';
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { maskNumber, maskNumbersInText } from '../access/mask.js';
+import type { Ticket } from './model.js';
+
+export const WEBHOOK_QUEUE = 'ticket-webhook';
+export const SIGNATURE_HEADER = 'x-hotline-signature';
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+export interface WebhookJob {
+  key: string;
+  body: string;
+}
+
+export interface WebhookOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  url: string;
+  secret: string;
+  fullNumbers: boolean;
+  attempts: number;
+  backoffMs: number;
+  timeoutMs?: number;
+  log: Logger;
+  worker?: boolean;
+}
+
+export function signBody(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+export function idempotencyKey(ticketNo: string, version: number): string {
+  return `${ticketNo}-${version}`;
+}
+
+/** What the work-order system receives for one version of a ticket. */
+export function webhookPayload(t: Ticket, version: number, fullNumbers: boolean) {
+  const ticket = fullNumbers
+    ? t
+    : {
+        ...t,
+        callerNumber: maskNumber(t.callerNumber),
+        summary: maskNumbersInText(t.summary),
+        history: t.history.map((h) => ({ ...h, ...(h.reason ? { reason: maskNumbersInText(h.reason) } : {}) })),
+      };
+  return { event: version <= 1 ? 'ticket.created' : 'ticket.updated', ticketNo: t.ticketNo, version, state: t.state, ticket };
+}
+
+export class TicketWebhook {
+  readonly queue: Queue<WebhookJob>;
+  readonly worker: Worker<WebhookJob> | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly o: WebhookOptions) {
+    this.log = o.log.child({ component: 'ticket-webhook' });
+    this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, {
+      connection: o.connection,
+      prefix: o.prefix,
+      defaultJobOptions: {
+        attempts: o.attempts,
+        backoff: { type: 'exponential', delay: o.backoffMs },
+        removeOnComplete: { age: 30 * 86_400 },
+        removeOnFail: false,
+      },
+    });
+    this.queue.on('error', (err) => this.log.debug({ err: err.message }, 'webhook queue error'));
+    this.worker =
+      o.worker === false
+        ? undefined
+        : new Worker<WebhookJob>(WEBHOOK_QUEUE, (job) => this.post(job), {
+            connection: { ...(o.connection as object), maxRetriesPerRequest: null } as ConnectionOptions,
+            prefix: o.prefix,
+            concurrency: 4,
+          });
+    this.worker?.on('error', (err) => this.log.warn({ err: err.message }, 'webhook worker error'));
+    this.worker?.on('failed', (job, err) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) this.log.error({ key: job.data.key, err: err.message }, 'webhook delivery gave up (dead letter)');
+    });
+  }
+
+  /** Queue a ticket version for delivery (idempotent per version). */
+  async enqueue(t: Ticket, version: number): Promise<void> {
+    if (version < 1) return;
+    const key = idempotencyKey(t.ticketNo, version);
+    await this.queue.add('deliver', { key, body: JSON.stringify(webhookPayload(t, version, this.o.fullNumbers)) }, { jobId: `wh-${key}` });
+  }
+
+  /** Deliveries that gave up after the last attempt. */
+  async deadLetters(): Promise<{ key: string; attempts: number; error: string }[]> {
+    const failed = await this.queue.getFailed(0, 200);
+    return failed.map((j) => ({ key: j.data.key, attempts: j.attemptsMade, error: j.failedReason }));
+  }
+
+  private async post(job: Job<WebhookJob>): Promise<void> {
+    const res = await fetch(this.o.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [SIGNATURE_HEADER]: signBody(this.o.secret, job.data.body),
+        [IDEMPOTENCY_HEADER]: job.data.key,
+      },
+      body: job.data.body,
+      signal: AbortSignal.timeout(this.o.timeoutMs ?? 10_000),
+    });
+    await res.arrayBuffer().catch(() => undefined);
+    if (res.status === 409) return; // the receiver already has this version
+    if (res.status < 200 || res.status >= 300) throw new Error(`work-order system answered ${res.status}`);
+    this.log.info({ key: job.data.key, attempt: job.attemptsMade + 1 }, 'ticket delivered to the work-order system');
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+  }
+}
