@@ -52,5 +52,8 @@ describe('masking', () => {
   it('GIVEN log text WHEN scanned for leaks THEN full mobiles are found, masked ones, ticket numbers and timestamps are not', () => {
     expect(leakedNumbers('{"caller":"13812345678"}')).toEqual(['13812345678']);
     expect(leakedNumbers('{"caller":"138****5678","ticket":"063220261122000123","time":1795391734380,"id":"1795392646.5"}')).toEqual([]);
+    // Inside a request id (uuid) or a token the digits are not a number; next to SIP/dial syntax they are.
+    expect(leakedNumbers('{"reqId":"e092e432-626a-4b74-90a3-17059415407e","sig":"Xq13912345678Z"}')).toEqual([]);
+    expect(leakedNumbers('dial PJSIP/13912345678@carrier, 来电13987654321。')).toEqual(['13912345678', '13987654321']);
   });
 });
