@@ -18,7 +18,7 @@ import { createRecordingJobs, type RecordingJobs } from './recording/jobs.js';
 import { candidateFromRecord, QualityService } from './recording/quality.js';
 import { RecordingService } from './recording/service.js';
 import { RecordingStore } from './recording/store.js';
-import { qualityRoutes } from './http/routes/quality.js';
+import { callInfoFromTickets, qualityRoutes } from './http/routes/quality.js';
 import { recordingRoutes } from './http/routes/recordings.js';
 import { createDefaultParts, type DefaultParts } from './calls/default-parts.js';
 import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.js';
@@ -51,6 +51,7 @@ import { createTicketDomain, TicketService } from './tickets/service.js';
 import { TicketClocks } from './tickets/clocks.js';
 import { TicketWebhook } from './tickets/webhook.js';
 import { ticketKpiRoutes } from './http/routes/ticket-kpis.js';
+import { ticketExportRoutes } from './http/routes/ticket-export.js';
 import { ticketAdminRoutes } from './http/routes/ticket-admin.js';
 import type { CallSource } from './calls/record.js';
 
@@ -97,6 +98,8 @@ export interface App {
   readonly tickets: TicketStore;
   readonly users: UserStore;
   readonly recordings: RecordingService;
+  /** Quality inspection: calls noted for sampling, samples, scores. */
+  readonly quality: QualityService;
   /** What is pushed to the agent consoles. */
   readonly events: ConsoleEvents;
   readonly audit: AuditLog;
@@ -208,6 +211,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     rules: () => dispatchRules.current(),
     routeUnit: (routeId: string) => defaults.current().table.routes.find((r) => r.id === routeId)?.unit,
     now: ticketNow,
+    repeatWindowDays: config.tickets.repeatWindowDays,
   };
   tickets.setDomain(createTicketDomain(ticketDomainDeps));
   const ticketService = new TicketService(tickets, ticketDomainDeps);
@@ -220,6 +224,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   // Every committed change: (re)schedule the clocks, deliver the version. Idempotent, so the worker re-runs it after a crash.
   const syncTicket = async (t: NonNullable<Awaited<ReturnType<TicketStore['get']>>>, previous?: Parameters<TicketClocks['schedule']>[1]) => {
     if (!t.ticket) return;
+    await ticketService.linkRepeat(t.ticket);
     await ticketClocks.schedule(t.ticket, previous);
     await ticketWebhook?.enqueue(t.ticket, t.version);
   };
@@ -347,12 +352,13 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
 
   await http.register(websocket);
   await http.register(ticketRoutes, { tickets, service: ticketService, clocks: ticketClocks, audit });
-  await http.register(ticketKpiRoutes, { tickets, acd, now: ticketNow });
+  await http.register(ticketExportRoutes, { tickets, audit });
+  await http.register(ticketKpiRoutes, { tickets, acd, now: ticketNow, clocks: ticketClocks, audit });
   await http.register(ticketAdminRoutes, { rules: dispatchRules, ...(ticketWebhook ? { webhook: ticketWebhook } : {}), audit });
   await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
   await http.register(supervisorRoutes, { acd, calls });
   await http.register(recordingRoutes, { service: recordings, audit });
-  await http.register(qualityRoutes, { quality, audit });
+  await http.register(qualityRoutes, { quality, audit, callInfo: callInfoFromTickets(tickets) });
   await http.register(adminRoutes, { routing: defaults.routing, scheduler: defaults.scheduler, current: defaults.current, flow, flowFor: defaults.flowFor, acd, audit, guard });
   await http.register(pageRoutes, {
     softphone: { wsUrl: config.softphone.wsUrl, sipDomain: config.softphone.sipDomain, iceServers: config.softphone.iceServers },
@@ -373,6 +379,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     tickets,
     users,
     recordings,
+    quality,
     events: consoleEvents,
     audit,
     ticketsQueue,

@@ -97,6 +97,8 @@ export interface Config {
   readonly tickets: {
     /** SLA policy id (data/sla/<id>.json); empty = the city's own policy. */
     readonly slaPolicy: string;
+    /** Same caller, unit and category within this many days = a repeat request (0 = off). */
+    readonly repeatWindowDays: number;
     /** Delivery to the city's work-order system; absent when no URL is set. */
     readonly webhook?: {
       readonly url: string;
@@ -160,6 +162,7 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   CALLBACK_DIAL_TEMPLATE: { description: 'Dial string for calling citizens back; {number} is the citizen’s number', default: 'PJSIP/{number}@carrier' },
   CALLBACK_RING_SEC: { description: 'Seconds a citizen’s phone rings on a callback', default: '30' },
   TICKET_SLA_POLICY: { description: 'SLA policy of ticket deadlines (data/sla/<id>.json, e.g. yantai-laishan); empty = the city’s own', default: '' },
+  TICKET_REPEAT_WINDOW_DAYS: { description: 'Days within which the same caller, handling unit and category count as a repeat request (重复诉求); 0 = off', default: '30' },
   TICKET_WEBHOOK_URL: { description: 'URL of the city’s work-order system receiving tickets and state changes (empty = no delivery)', default: '' },
   TICKET_WEBHOOK_SECRET: { description: 'HMAC-SHA256 secret signing webhook bodies (x-hotline-signature); required with TICKET_WEBHOOK_URL, at least 16 characters', secret: true },
   TICKET_WEBHOOK_FULL_NUMBERS: { description: 'Send full caller numbers to the work-order system (false = masked 138****5678)', default: 'false' },
@@ -312,15 +315,16 @@ export function loadConfig(env: Env = process.env): Config {
     },
     tickets: (() => {
       const slaPolicy = name(env, 'TICKET_SLA_POLICY', /^[a-z0-9-]{0,40}$/, 'a policy id like yantai-laishan (or empty)', true);
+      const repeatWindowDays = int(env, 'TICKET_REPEAT_WINDOW_DAYS', 0, 365);
       const webhookUrl = str(env, 'TICKET_WEBHOOK_URL');
       const fullNumbers = bool(env, 'TICKET_WEBHOOK_FULL_NUMBERS');
       const attempts = int(env, 'TICKET_WEBHOOK_ATTEMPTS', 1, 100);
       const backoffMs = int(env, 'TICKET_WEBHOOK_BACKOFF_MS', 10, 3_600_000);
-      if (!webhookUrl) return { slaPolicy };
+      if (!webhookUrl) return { slaPolicy, repeatWindowDays };
       const url0 = url(env, 'TICKET_WEBHOOK_URL', ['http:', 'https:']);
       const secret = env.TICKET_WEBHOOK_SECRET ?? '';
       if (secret.length < 16) throw new ConfigError('TICKET_WEBHOOK_SECRET', 'must have at least 16 characters when TICKET_WEBHOOK_URL is set');
-      return { slaPolicy, webhook: { url: url0, secret, fullNumbers, attempts, backoffMs } };
+      return { slaPolicy, repeatWindowDays, webhook: { url: url0, secret, fullNumbers, attempts, backoffMs } };
     })(),
   };
   return deepFreeze(config);

@@ -23,6 +23,10 @@
  *   least once / tickets a unit replied to (the only ones that can be reopened).
  * - 问题解决率 resolution (烟台 001 13, 枣庄 000 13 “问题解决率”): tickets whose latest
  *   callback or rating says resolved / tickets with such an answer.
+ * - 催办率 urge rate: dispatched tickets that were urged at least once (a
+ *   reminder or an overdue flag fired, `urged`) / dispatched tickets.
+ * - 重复诉求率 repeat rate (枣庄 000 20 “无理重复诉求处置”): tickets linked as a repeat of
+ *   an earlier one (`repeatOf`, see repeat.ts) / tickets.
  * Tickets are counted in the period they were received; calls in the period they started.
  * `asOf` is the report instant: the history passed in is what is known then
  * (replay a snapshot to report on the past; later events are not filtered out).
@@ -89,6 +93,8 @@ export interface TicketKpiOptions {
   asOf: number;
   /** Whether 基本满意 (3) counts as satisfied; default true. */
   basicallySatisfiedCounts?: boolean;
+  /** Tickets urged (催办) at least once: a reminder or overdue flag fired (kept beside the tickets by the clocks). */
+  urged?: ReadonlySet<string>;
 }
 
 export interface TicketKpis {
@@ -97,6 +103,8 @@ export interface TicketKpis {
   satisfaction: Rate;
   reopen: Rate;
   resolution: Rate;
+  urge: Rate;
+  repeats: Rate;
   /** Returns (回退) made, counted per return. */
   returns: number;
   /** Unreplied tickets past their finish deadline at `asOf` (督办 candidates). */
@@ -144,7 +152,7 @@ function factsOf(t: Ticket, asOf: number): TicketFacts {
 export function ticketKpis(tickets: readonly Ticket[], opts: TicketKpiOptions): TicketKpis {
   const basic = opts.basicallySatisfiedCounts ?? true;
   let n = 0;
-  const c = { due: 0, onTime: 0, rated: 0, satisfied: 0, replied: 0, reopened: 0, answered: 0, resolved: 0, returns: 0, overdue: 0 };
+  const c = { due: 0, onTime: 0, rated: 0, satisfied: 0, replied: 0, reopened: 0, answered: 0, resolved: 0, returns: 0, overdue: 0, dispatched: 0, urged: 0, repeats: 0 };
   for (const t of tickets) {
     if (!inPeriod(t.receivedAt, opts.period)) continue;
     n++;
@@ -167,6 +175,11 @@ export function ticketKpis(tickets: readonly Ticket[], opts: TicketKpiOptions): 
       if (f.resolved) c.resolved++;
     }
     c.returns += t.history.filter((e) => e.type === 'returned').length;
+    if (t.history.some((e) => e.type === 'dispatched')) {
+      c.dispatched++;
+      if (opts.urged?.has(t.ticketNo)) c.urged++;
+    }
+    if (t.repeatOf) c.repeats++;
   }
   return {
     tickets: n,
@@ -174,6 +187,8 @@ export function ticketKpis(tickets: readonly Ticket[], opts: TicketKpiOptions): 
     satisfaction: rate(c.satisfied, c.rated),
     reopen: rate(c.reopened, c.replied),
     resolution: rate(c.resolved, c.answered),
+    urge: rate(c.urged, c.dispatched),
+    repeats: rate(c.repeats, n),
     returns: c.returns,
     overdueOpen: c.overdue,
   };

@@ -134,6 +134,8 @@ export interface Ticket {
   extendedWorkingDays: number;
   /** Latest satisfaction rating. */
   satisfaction?: Satisfaction;
+  /** The first ticket of the same matter when this one repeats it (重复诉求, see repeat.ts). */
+  repeatOf?: string;
   history: TicketEvent[];
 }
 

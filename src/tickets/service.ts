@@ -9,6 +9,7 @@ import { shanghaiDateOf, type WorkCalendar } from './calendar.js';
 import { suggestDispatch, type DispatchRuleSet } from './dispatch-rules.js';
 import type { TicketError } from './domain-errors.js';
 import { apply, type TicketAction } from './lifecycle.js';
+import { findRepeatOf } from './repeat.js';
 import { newTicket, type Actor, type Ticket, type TicketChannel, type TicketState } from './model.js';
 import type { SlaPolicy } from './sla.js';
 import type { StoredTicket, TicketDomain, TicketForm, TicketStore } from './store.js';
@@ -22,6 +23,8 @@ export interface TicketDomainDeps {
   /** The responsible unit (责任单位) of the routing route the call came in on, if any. */
   routeUnit: (routeId: string) => string | undefined;
   now: () => number;
+  /** Days within which the same caller, unit and category make a repeat (重复诉求); 0 = off. */
+  repeatWindowDays?: number;
 }
 
 export const SYSTEM: Actor = { id: 'system', role: 'system' };
@@ -125,6 +128,24 @@ export class TicketService {
       if (err instanceof TicketActionError) return false;
       throw err;
     }
+  }
+
+  /**
+   * Link a ticket to the first ticket of the matter it repeats (same caller,
+   * unit and category within the window). Idempotent; re-run after every
+   * change, since a form merged later sets the units and category.
+   */
+  async linkRepeat(t: Ticket): Promise<string | undefined> {
+    const windowDays = this.d.repeatWindowDays ?? 30;
+    if (t.repeatOf || t.units.length === 0 || windowDays <= 0) return t.repeatOf;
+    const others = await this.store.byCaller(t.callerNumber, 50);
+    const earlier = (await Promise.all(others.filter((o) => o.ticketNo !== t.ticketNo).map((o) => this.store.get(o.ticketNo))))
+      .map((st) => st?.ticket)
+      .filter((x): x is Ticket => !!x);
+    const root = findRepeatOf(t, earlier, windowDays);
+    if (!root) return undefined;
+    await this.store.update(t.ticketNo, (st) => (st.ticket.repeatOf || findRepeatOf(st.ticket, earlier, windowDays) !== root ? undefined : { ...st.ticket, repeatOf: root }));
+    return root;
   }
 
   /** The IVR status query's answer: status code, handling unit and due date. */

@@ -4,14 +4,17 @@
  * record, so the answer rate is computed from the same calls), per handling
  * unit with a ranking, plus today's live ACD counters.
  * `from` / `to`: ms or `YYYY-MM-DD` (Shanghai); tickets counted by receipt.
+ * `format=csv`: the per-unit table with its ranking as a download (audited as an export).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Acd } from '../../acd/service.js';
 import { shanghaiInstant } from '../../tickets/calendar.js';
-import { callKpis, ticketKpis, ticketKpisByUnit, type KpiCall, type Period } from '../../tickets/kpi.js';
+import type { AuditLog } from '../../access/audit.js';
+import type { TicketClocks } from '../../tickets/clocks.js';
+import { callKpis, ticketKpis, ticketKpisByUnit, type KpiCall, type Period, type Rate, type TicketKpis } from '../../tickets/kpi.js';
 import type { Ticket } from '../../tickets/model.js';
 import type { TicketStore } from '../../tickets/store.js';
-import { errors } from '../errors.js';
+import { errors, oneOf } from '../errors.js';
 
 function instant(v: unknown, field: string, endOfDay: boolean): number | undefined {
   if (v === undefined || v === '') return undefined;
@@ -26,9 +29,30 @@ function instant(v: unknown, field: string, endOfDay: boolean): number | undefin
   throw errors.invalid(field, '须为 YYYY-MM-DD 或毫秒时间 / must be YYYY-MM-DD or an instant in ms');
 }
 
-export async function ticketKpiRoutes(app: FastifyInstance, d: { tickets: TicketStore; acd: Acd; now: () => number }): Promise<void> {
-  app.get('/api/supervisor/kpis', { config: { access: { permission: 'monitor:read' } } }, async (req) => {
+/** One CSV field: quoted when it holds a separator, a quote or a line break; formula-leading text defused. */
+export function csvField(v: unknown): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (/^[=+\-@]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const pct = (r: Rate) => (r.rate === null ? '' : (r.rate * 100).toFixed(2));
+
+/** The per-unit KPI table as CSV (UTF-8 with BOM so spreadsheet programs read the Chinese unit names). */
+export function kpiCsv(rows: ({ unit: string; rank: number } & TicketKpis)[]): string {
+  const head = ['rank', 'unit', 'tickets', 'on_time_pct', 'on_time', 'due', 'satisfaction_pct', 'satisfied', 'rated', 'reopen_pct', 'urge_pct', 'repeat_pct', 'resolution_pct', 'returns', 'overdue_open'];
+  const lines = rows.map((r) =>
+    [r.rank, r.unit, r.tickets, pct(r.onTimeCompletion), r.onTimeCompletion.numerator, r.onTimeCompletion.denominator, pct(r.satisfaction), r.satisfaction.numerator, r.satisfaction.denominator, pct(r.reopen), pct(r.urge), pct(r.repeats), pct(r.resolution), r.returns, r.overdueOpen]
+      .map(csvField)
+      .join(','),
+  );
+  return `\ufeff${[head.join(','), ...lines].join('\r\n')}\r\n`;
+}
+
+export async function ticketKpiRoutes(app: FastifyInstance, d: { tickets: TicketStore; acd: Acd; now: () => number; clocks?: TicketClocks; audit?: AuditLog }): Promise<void> {
+  app.get('/api/supervisor/kpis', { config: { access: { permission: 'monitor:read' } } }, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
+    const format = oneOf(q, 'format', ['json', 'csv'] as const, false) ?? 'json';
     const now = d.now();
     const from = instant(q.from, 'from', false) ?? 0;
     const to = instant(q.to, 'to', true) ?? now + 1;
@@ -38,11 +62,24 @@ export async function ticketKpiRoutes(app: FastifyInstance, d: { tickets: Ticket
     const stored = (await Promise.all(nos.map((n) => d.tickets.get(n)))).filter((t) => !!t);
     const tickets: Ticket[] = stored.flatMap((t) => (t.ticket ? [t.ticket] : []));
     const calls: KpiCall[] = stored.flatMap((t) => [t.record, ...t.callbacks]);
-    const opts = { period, asOf: now };
+    const urged = new Set<string>();
+    if (d.clocks) {
+      const flags = await Promise.all(tickets.map(async (t) => [t.ticketNo, await d.clocks!.flags(t.ticketNo)] as const));
+      for (const [no, f] of flags) if (f.reminded.length || f.replyOverdueAt !== undefined || f.finishOverdueAt !== undefined) urged.add(no);
+    }
+    const opts = { period, asOf: now, urged };
     const overall = ticketKpis(tickets, opts);
     const units = [...ticketKpisByUnit(tickets, opts)].map(([unit, k]) => ({ unit, ...k }));
     const score = (r: { rate: number | null }) => (r.rate === null ? -1 : r.rate);
-    const ranking = [...units].sort((a, b) => score(b.onTimeCompletion) - score(a.onTimeCompletion) || score(b.satisfaction) - score(a.satisfaction) || a.unit.localeCompare(b.unit)).map((u, i) => ({ rank: i + 1, unit: u.unit }));
+    const ranked = [...units].sort((a, b) => score(b.onTimeCompletion) - score(a.onTimeCompletion) || score(b.satisfaction) - score(a.satisfaction) || a.unit.localeCompare(b.unit)).map((u, i) => ({ ...u, rank: i + 1 }));
+    const ranking = ranked.map((u) => ({ rank: u.rank, unit: u.unit }));
+    if (format === 'csv') {
+      await d.audit?.record({ actor: req.user.username, action: 'kpi-export', target: `kpis:${from}-${to}`, detail: `${ranked.length} units, csv`, ip: req.ip });
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="kpis-${from}-${to}.csv"`)
+        .send(kpiCsv(ranked));
+    }
     const acdToday = (await d.acd.stats(now)).all;
     return {
       period,
@@ -51,6 +88,8 @@ export async function ticketKpiRoutes(app: FastifyInstance, d: { tickets: Ticket
       onTimeCompletion: overall.onTimeCompletion,
       satisfaction: overall.satisfaction,
       reopen: overall.reopen,
+      urge: overall.urge,
+      repeats: overall.repeats,
       resolution: overall.resolution,
       returns: overall.returns,
       overdueOpen: overall.overdueOpen,
