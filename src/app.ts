@@ -296,7 +296,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     handoffRingSec: config.acd.handoffRingSec,
     callbackOfferAfterSec: config.acd.callbackOfferAfterSec,
     callback: { dialTemplate: config.acd.callbackDialTemplate, ringSec: config.acd.callbackRingSec },
-    notifyAgent: (agentId, callId, n) => consoleEvents.publish({ type: 'handoff', agentId, callId, code: n.code, message: n.message, at: Date.now() }),
+    notifyAgent: (agentId, callId, n) => consoleEvents.publish({ type: 'handoff', agentId, callId, ...n, at: Date.now() }),
     onAgentConnected: (agentId, s) =>
       consoleEvents.publish({
         type: 'call-pop',

@@ -50,7 +50,7 @@ export interface SessionDeps {
   callbackOfferAfterSec: number;
   mohClass?: string;
   /** Tells the agent's console about a call event (hand-off failures …). */
-  notifyAgent?: (agentId: string, callId: string, notice: { code: string; message: string }) => void;
+  notifyAgent?: (agentId: string, callId: string, notice: { code: string; message: string; target?: string; unit?: string }) => void;
   /** Per-caller limits and the block list (absent: no limits). */
   guard?: CallGuardPort;
   /** Recording of the bridged segments (absent: nothing is recorded). */
@@ -769,7 +769,7 @@ export class CallSession {
       }
       case 'notify-agent':
         this.step('transfer', `${a.code}: ${a.message}`);
-        if (this.lastAgentId) this.deps.notifyAgent?.(this.lastAgentId, this.callId, { code: a.code, message: a.message });
+        if (this.lastAgentId) this.deps.notifyAgent?.(this.lastAgentId, this.callId, { code: a.code, message: a.message, ...(a.target ? { target: a.target } : {}), ...(a.unit ? { unit: a.unit } : {}) });
         return;
       case 'caller-alone':
         return this.startSurvey();

@@ -20,6 +20,8 @@ export interface HandoffTarget {
   label: string;
   /** Where to ring: a dial string, or an ACD skill (expert seat groups). */
   dial: { kind: 'dial'; dialString: string } | { kind: 'queue'; skill: string };
+  /** The target's handling unit (责任单位), so a failed hand-off can become a ticket dispatched to it (派单). */
+  unit?: string;
 }
 
 export type HandoffState =
@@ -50,7 +52,8 @@ export type HandoffAction =
   | { do: 'bridge-target' }
   | { do: 'release-agent' }
   | { do: 'requeue-caller'; skill?: string }
-  | { do: 'notify-agent'; code: string; message: string }
+  /** Tell the agent; `target`/`unit` name who failed, so the console can offer to dispatch the ticket there. */
+  | { do: 'notify-agent'; code: string; message: string; target?: string; unit?: string }
   /** The caller is alone after the target left a handed-off call. */
   | { do: 'caller-alone' }
   | { do: 'log'; entry: HandoffLogEntry };
@@ -91,7 +94,7 @@ const MESSAGES: Record<HandoffFailure, string> = {
 
 function failed(s: Extract<HandoffState, { phase: 'dialing' }>, reason: HandoffFailure, at: number): HandoffAction[] {
   const log: HandoffAction = { do: 'log', entry: { kind: s.kind, target: s.target.label, at, result: reason, ringMs: at - s.since } };
-  const notify: HandoffAction = { do: 'notify-agent', code: `handoff-${reason}`, message: MESSAGES[reason] };
+  const notify: HandoffAction = { do: 'notify-agent', code: `handoff-${reason}`, message: MESSAGES[reason], target: s.target.label, ...(s.target.unit ? { unit: s.target.unit } : {}) };
   switch (s.kind) {
     case 'blind':
       return [log, { do: 'requeue-caller' }];

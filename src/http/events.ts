@@ -7,7 +7,8 @@ export type ConsoleEvent =
   | { type: 'agent-state'; agentId: string; state: string; reason: string; at: number }
   | { type: 'call-pop'; agentId: string; callId: string; caller: string; dialed: string; line?: string; at: number }
   | { type: 'call-ended'; agentId: string; callId: string; at: number }
-  | { type: 'handoff'; agentId: string; callId: string; code: string; message: string; at: number };
+  /** A hand-off notice; on failures `target` and its `unit` (派单 to it instead). */
+  | { type: 'handoff'; agentId: string; callId: string; code: string; message: string; target?: string; unit?: string; at: number };
 
 export class ConsoleEvents {
   private readonly listeners = new Set<(e: ConsoleEvent) => void>();

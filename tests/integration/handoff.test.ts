@@ -18,6 +18,7 @@ let callerSeq = 0;
 const subcenter = (context: string): HandoffTarget => ({
   label: '12366 税务分中心',
   dial: { kind: 'dial', dialString: `Local/12366@${context}` },
+  unit: '国家税务总局枣庄市税务局',
 });
 
 async function connectedCall(agentId: string): Promise<{ app: App; call: TestCall; s: CallSession }> {
@@ -114,14 +115,15 @@ describe('hand-offs', () => {
     const notices: string[] = [];
     const { app, call, s } = await connectedCall('3003');
     app.events.subscribe((e) => {
-      if (e.type === 'handoff' && e.agentId === '3003') notices.push(e.code);
+      // The notice names the target and its unit, so the console can offer 派单 to it instead.
+      if (e.type === 'handoff' && e.agentId === '3003') notices.push(`${e.code} ${e.target} ${e.unit}`);
     });
     await s.requestHandoff('consult', subcenter('hotline-test-noanswer'));
     await eventually(() => expect(s.handoffPhase).toBe('idle'), 15_000);
     const back = await bridgeHas(s, 2);
     expect(back).toContain(s.callId);
     // The notice follows the caller's return to the bridge (unhold, then notify).
-    await eventually(() => expect(notices).toEqual(['handoff-no-answer']));
+    await eventually(() => expect(notices).toEqual(['handoff-no-answer 12366 税务分中心 国家税务总局枣庄市税务局']));
     expect(s.record.handoffs.at(-1)?.result).toBe('no-answer');
     await call.hangup();
     await expectNoOrphans(h, s.callId);

@@ -57,9 +57,10 @@ function resolveTarget(table: RoutingTable, raw: string): HandoffTarget {
   const found = handoffTarget(table, raw);
   if (!found) throw errors.invalid('target', `路由表中没有可转接的 ${raw} / no hand-off target ${raw} in the routing table`);
   const label = `${found.route.numbers[0] ?? found.route.id} ${found.route.name}`;
+  const unit = found.route.unit ? { unit: found.route.unit } : {};
   const t = found.target;
-  if (t.kind === 'dial') return { label, dial: { kind: 'dial', dialString: t.dialString } };
-  if (t.kind === 'queue') return { label, dial: { kind: 'queue', skill: t.group } };
+  if (t.kind === 'dial') return { label, dial: { kind: 'dial', dialString: t.dialString }, ...unit };
+  if (t.kind === 'queue') return { label, dial: { kind: 'queue', skill: t.group }, ...unit };
   throw errors.invalid('target', `${raw} 指向另一条路由，请直接选择该路由 / points to another route; pick that route`);
 }
 
