@@ -45,16 +45,29 @@ export function idempotencyKey(ticketNo: string, version: number): string {
   return `${ticketNo}-${version}`;
 }
 
+/** Free texts in history entries' data that may quote a number: a reply's content, a direct answer. */
+const HISTORY_TEXT_KEYS = new Set(['content', 'answer']);
+
+/**
+ * The ticket with caller numbers masked: the number itself and every free
+ * text (summary, history reasons, reply contents and direct answers).
+ */
+export function maskTicketNumbers(t: Ticket): Ticket {
+  return {
+    ...t,
+    callerNumber: maskNumber(t.callerNumber),
+    summary: maskNumbersInText(t.summary),
+    history: t.history.map((h) => ({
+      ...h,
+      ...(h.reason ? { reason: maskNumbersInText(h.reason) } : {}),
+      ...(h.data ? { data: Object.fromEntries(Object.entries(h.data).map(([k, v]) => [k, typeof v === 'string' && HISTORY_TEXT_KEYS.has(k) ? maskNumbersInText(v) : v])) } : {}),
+    })),
+  };
+}
+
 /** What the work-order system receives for one version of a ticket. */
 export function webhookPayload(t: Ticket, version: number, fullNumbers: boolean) {
-  const ticket = fullNumbers
-    ? t
-    : {
-        ...t,
-        callerNumber: maskNumber(t.callerNumber),
-        summary: maskNumbersInText(t.summary),
-        history: t.history.map((h) => ({ ...h, ...(h.reason ? { reason: maskNumbersInText(h.reason) } : {}) })),
-      };
+  const ticket = fullNumbers ? t : maskTicketNumbers(t);
   return { event: version <= 1 ? 'ticket.created' : 'ticket.updated', ticketNo: t.ticketNo, version, state: t.state, ticket };
 }
 

@@ -11,7 +11,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../../access/audit.js';
-import { maskNumber, maskNumbersInText } from '../../access/mask.js';
+import { maskNumber } from '../../access/mask.js';
 import { presentRecord } from '../../access/masking.js';
 import { hasPermission, type Role } from '../../access/roles.js';
 import type { TicketClocks } from '../../tickets/clocks.js';
@@ -19,6 +19,7 @@ import type { TicketAction } from '../../tickets/lifecycle.js';
 import { TICKET_STATES, type Actor, type Satisfaction, type Ticket, type TicketState } from '../../tickets/model.js';
 import { TicketActionError, type TicketService } from '../../tickets/service.js';
 import type { StoredTicket, TicketStore } from '../../tickets/store.js';
+import { maskTicketNumbers } from '../../tickets/webhook.js';
 import { AppError, bodyOf, errors, oneOf, str } from '../errors.js';
 import type { SessionUser } from '../plugins/access.js';
 
@@ -30,7 +31,7 @@ export function canReadTicket(user: SessionUser, t: StoredTicket): boolean {
 }
 
 export function presentDomainTicket(t: Ticket): Ticket {
-  return { ...t, callerNumber: maskNumber(t.callerNumber), summary: maskNumbersInText(t.summary) };
+  return maskTicketNumbers(t);
 }
 
 export function presentTicket(t: StoredTicket) {
