@@ -15,13 +15,14 @@ import { AuditLog } from '../../src/access/audit.js';
 import { UserStore } from '../../src/access/users.js';
 import { errorHandler } from '../../src/http/errors.js';
 import { accessPlugin } from '../../src/http/plugins/access.js';
-import { qualityRoutes } from '../../src/http/routes/quality.js';
+import { callInfoFromTickets, qualityRoutes } from '../../src/http/routes/quality.js';
 import { recordingRoutes } from '../../src/http/routes/recordings.js';
 import { createLogger } from '../../src/log/logger.js';
 import { recordingName } from '../../src/recording/model.js';
 import { QualityService, shanghaiDayStart, type SampleCandidate } from '../../src/recording/quality.js';
 import { RecordingService } from '../../src/recording/service.js';
 import { RecordingStore } from '../../src/recording/store.js';
+import type { StoredTicket } from '../../src/tickets/store.js';
 import { logSink } from '../support/log-capture.js';
 import { uniquePrefix } from '../support/pbx.js';
 import { auditRoutes, loginAs, TEST_PASSWORD } from '../support/route-audit.js';
@@ -35,6 +36,21 @@ let audit: AuditLog;
 let quality: QualityService;
 const tokens: Record<string, string> = {};
 const auth = (who: string) => ({ authorization: `Bearer ${tokens[who]}` });
+
+const CALLER = '13912345678';
+
+/** The ticket store as the inspectors' call view reads it: every call of the day has a ticket carrying the full number. */
+const ticketsOfDay = {
+  byCall: async (callId: string) => (day().some((c) => c.callId === callId) ? `06322026031000${String(day().findIndex((c) => c.callId === callId)).padStart(2, '0')}` : undefined),
+  get: async (ticketNo: string) => {
+    const c = day()[Number(ticketNo.slice(-2))]!;
+    return {
+      ticketNo, callId: c.callId, createdAt: c.at + 300_000, status: 'created', units: ['city-management'], callbacks: [], version: 0,
+      record: { callId: c.callId, caller: { number: CALLER, name: '张三' }, dialed: '12345', source: 'carrier', route: { id: 'hotline', mode: 'hotline' }, startedAt: c.at - 30_000, agentAnsweredAt: c.at, endedAt: c.at + 185_000, agents: [c.agentId], handoffs: [], path: [], survey: { rating: 2, at: c.at + 190_000 } },
+      form: { category: 'help', requesterKind: 'citizen', summary: `路灯损坏，请回电 ${CALLER}`, unitSuggestion: '', by: c.agentId, at: c.at + 60_000 },
+    } as unknown as StoredTicket;
+  },
+};
 
 /** A day of calls: agent 1001 (general) took 20, agent 2001 (enterprise) 5, one of them a complaint. */
 function day(): SampleCandidate[] {
@@ -64,7 +80,7 @@ beforeAll(async () => {
   http.setErrorHandler(errorHandler);
   await http.register(accessPlugin, { redis, keyPrefix: prefix, users, audit, jwtSecret: 'q'.repeat(40), cookieSecure: false, apiRatePerMinute: 10_000, lookupNumber: async () => undefined });
   await http.register(recordingRoutes, { service: recordings, audit });
-  await http.register(qualityRoutes, { quality, audit });
+  await http.register(qualityRoutes, { quality, audit, callInfo: callInfoFromTickets(ticketsOfDay) });
   await http.ready();
   for (const [username, role, agentId] of [['sup', 'supervisor'], ['qa', 'inspector'], ['ag', 'agent', '1001']] as const) {
     await users.create({ username, roles: [role], password: TEST_PASSWORD, ...(agentId ? { agentId } : {}) });
@@ -81,7 +97,7 @@ afterAll(async () => {
 describe('quality inspection', () => {
   it('every quality route refuses anonymous callers and roles it does not allow', async () => {
     const report = await auditRoutes(http);
-    expect(report.checked).toBeGreaterThanOrEqual(12);
+    expect(report.checked).toBeGreaterThanOrEqual(13);
   });
 
   it('GIVEN a day of calls WHEN the supervisor runs the sampling THEN every flagged call plus 10% per agent is picked, reproducibly', async () => {
@@ -128,6 +144,29 @@ describe('quality inspection', () => {
     const ok = await http.inject({ method: 'POST', url: '/api/quality/inspections', headers: auth('qa'), payload: { callId: sample.callId, scores: { greeting: 5, accuracy: 5, attitude: 8, 'ticket-quality': 6 }, comment: '答复不够完整' } });
     expect(ok.statusCode, ok.body).toBe(201);
     expect(ok.json().inspection).toMatchObject({ agentId: '1001', group: 'general', total: 67.5, inspector: 'qa' });
+
+    // opened again: the sample, the score given, the call and its ticket — numbers masked
+    const opened = await http.inject({ url: `/api/quality/samples/${sample.callId}`, headers: auth('qa') });
+    expect(opened.statusCode, opened.body).toBe(200);
+    expect(opened.json()).toMatchObject({
+      sample: { callId: sample.callId, agentId: '1001', group: 'general', inspected: true },
+      inspection: { total: 67.5, inspector: 'qa', comment: '答复不够完整' },
+      call: { caller: '139****5678', dialed: '12345', route: { id: 'hotline', mode: 'hotline' }, agents: ['1001'], handoffs: 0, survey: 2, ticket: { category: 'help', requesterKind: 'citizen', summary: '路灯损坏，请回电 139****5678', units: ['city-management'] } },
+    });
+    expect(opened.body).not.toContain(CALLER);
+    expect(opened.json().call.ticket.ticketNo).toMatch(/^06322026031000\d\d$/);
+    // a pending sample has no score yet; unknown and malformed ids are refused, naming the field
+    const other = (list.json().samples as { callId: string }[]).find((s) => s.callId !== sample.callId)!;
+    expect((await http.inject({ url: `/api/quality/samples/${other.callId}`, headers: auth('qa') })).json()).toMatchObject({ sample: { inspected: false }, inspection: null });
+    expect((await http.inject({ url: '/api/quality/samples/never-sampled', headers: auth('qa') })).statusCode).toBe(404);
+    const malformed = await http.inject({ url: '/api/quality/samples/a%20b', headers: auth('qa') });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().error.field).toBe('callId');
+    // the list shows the total of a scored call
+    const listed = await http.inject({ url: `/api/quality/samples?from=${DAY0}&to=${DAY0 + 86_400_000}`, headers: auth('qa') });
+    const rows = listed.json().samples as { callId: string; inspected: boolean; total?: number }[];
+    expect(rows.find((r) => r.callId === sample.callId)).toMatchObject({ inspected: true, total: 67.5 });
+    expect(rows.filter((r) => r.callId !== sample.callId).every((r) => !r.inspected && r.total === undefined)).toBe(true);
 
     // the supervisor page shows it
     const summary = await http.inject({ url: `/api/quality/summary?from=${DAY0}&to=${DAY0 + 86_400_000}`, headers: auth('sup') });

@@ -1,5 +1,6 @@
 /**
- * The pages we ship (login, agent console, supervisor wallboard, admin, audit) and
+ * The pages we ship (login, agent console, supervisor wallboard, admin, audit,
+ * quality inspection) and
  * the browser build of sip.js. The pages are static shells; everything they
  * show comes from the role-checked APIs.
  */
@@ -20,6 +21,7 @@ const PAGES: Record<string, string> = {
   '/supervisor': 'supervisor.html',
   '/admin': 'admin.html',
   '/audit': 'audit.html',
+  '/quality': 'quality.html',
 };
 
 export interface PagesOptions {

@@ -3,14 +3,73 @@
  * roll-ups shown on the supervisor page (`GET /api/quality/summary`).
  */
 import type { FastifyInstance } from 'fastify';
+import { maskNumbersInText } from '../../access/mask.js';
+import { presentRecord } from '../../access/masking.js';
 import { QualityError, type QualityService } from '../../recording/quality.js';
 import type { RecordingAudit } from '../../recording/service.js';
+import type { StoredTicket } from '../../tickets/store.js';
 import { AppError, bodyOf, errors, str } from '../errors.js';
+
+/**
+ * What an inspector sees of a sampled call besides its recordings: the call
+ * (caller masked) and the ticket the agent wrote (summary masked), so that
+ * 工单质量 can be judged. Never a full number.
+ */
+export interface QualityCallInfo {
+  /** Masked, e.g. 138****5678. */
+  caller: string;
+  dialed: string;
+  route?: { id: string; mode: string; line?: string; skill?: string };
+  startedAt: number;
+  agentAnsweredAt?: number;
+  endedAt?: number;
+  endedBy?: string;
+  agents: string[];
+  handoffs: number;
+  /** The caller's survey rating (1 very satisfied … 4 dissatisfied). */
+  survey?: number;
+  ticket?: { ticketNo: string; status: string; category?: string; requesterKind?: string; summary?: string; units: string[] };
+}
 
 export interface QualityRoutesOptions {
   quality: QualityService;
   audit: RecordingAudit;
+  /** The call and ticket of a sampled call (bound to the ticket store by the composition root). */
+  callInfo?: (callId: string) => Promise<QualityCallInfo | undefined>;
 }
+
+/** {@link QualityRoutesOptions.callInfo} over the ticket store: masked as for any role without the full number. */
+export function callInfoFromTickets(tickets: { byCall(callId: string): Promise<string | undefined>; get(ticketNo: string): Promise<StoredTicket | undefined> }) {
+  return async (callId: string): Promise<QualityCallInfo | undefined> => {
+    const no = await tickets.byCall(callId);
+    const t = no ? await tickets.get(no) : undefined;
+    if (!t) return undefined;
+    const r = presentRecord(t.record);
+    const summary = t.ticket?.summary ?? t.form?.summary;
+    return {
+      caller: r.caller.number,
+      dialed: r.dialed,
+      ...(r.route ? { route: r.route } : {}),
+      startedAt: r.startedAt,
+      ...(r.agentAnsweredAt !== undefined ? { agentAnsweredAt: r.agentAnsweredAt } : {}),
+      ...(r.endedAt !== undefined ? { endedAt: r.endedAt } : {}),
+      ...(r.endedBy ? { endedBy: r.endedBy } : {}),
+      agents: r.agents,
+      handoffs: r.handoffs.length,
+      ...(r.survey ? { survey: r.survey.rating } : {}),
+      ticket: {
+        ticketNo: t.ticketNo,
+        status: t.ticket?.state ?? t.status,
+        ...((t.ticket?.category ?? t.form?.category) ? { category: t.ticket?.category ?? t.form?.category } : {}),
+        ...((t.ticket?.requesterKind ?? t.form?.requesterKind) ? { requesterKind: t.ticket?.requesterKind ?? t.form?.requesterKind } : {}),
+        ...(summary ? { summary: maskNumbersInText(summary) } : {}),
+        units: t.ticket?.units ?? t.units,
+      },
+    };
+  };
+}
+
+const CALL_ID = /^[A-Za-z0-9._-]{1,120}$/;
 
 function toAppError(err: unknown): unknown {
   if (!(err instanceof QualityError)) return err;
@@ -64,9 +123,26 @@ export async function qualityRoutes(app: FastifyInstance, o: QualityRoutesOption
     const from = ms(query, 'from');
     const to = ms(query, 'to');
     const agentId = str(query, 'agentId', { max: 40, pattern: /^[A-Za-z0-9_-]+$/, what: 'an agent id' });
-    return {
-      samples: await q.samples({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}), ...(agentId ? { agentId } : {}), pending: query.pending === '1' || query.pending === 'true' }),
-    };
+    const list = await q.samples({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}), ...(agentId ? { agentId } : {}), pending: query.pending === '1' || query.pending === 'true' });
+    // A scored call shows its total in the inspectors' list.
+    return { samples: await Promise.all(list.map(async (s) => (s.inspected ? { ...s, total: (await q.inspection(s.callId))?.total ?? null } : s))) };
+  });
+
+  // One sampled call as the inspector opens it: the sample, the score given so far (a new one replaces it), the call and its ticket.
+  app.get('/api/quality/samples/:callId', { config: { access: { permission: 'quality:score' } } }, async (req, reply) => {
+    const { callId } = req.params as { callId: string };
+    if (!CALL_ID.test(callId)) throw errors.invalid('callId', '不是通话编号 / not a call id');
+    const sample = await q.sample(callId);
+    if (!sample) throw errors.notFound(`抽检通话 ${callId}`);
+    const [inspection, call] = await Promise.all([
+      q.inspection(callId),
+      o.callInfo ? o.callInfo(callId).catch((err: Error) => {
+        req.log.warn({ err: err.message, callId }, 'call of a sample not loaded');
+        return undefined;
+      }) : undefined,
+    ]);
+    void reply.header('cache-control', 'no-store');
+    return { sample, inspection: inspection ?? null, call: call ?? null };
   });
 
   app.post('/api/quality/inspections', { config: { access: { permission: 'quality:score' } } }, async (req, reply) => {
