@@ -8,13 +8,13 @@ import '../support/log-capture.js';
 import { useHarness } from '../support/harness.js';
 import { eventually } from '../support/wait.js';
 import {
-  createAgentSeat, createUser, expectAttr, expectContains, expectCount, expectText, expectVisible, hasChromium, login, openBrowser,
+  createAgentSeat, createUser, expectAttr, expectContains, expectCount, expectText, expectVisible, login, openBrowser,
   screenshot, startWebApp,
 } from './support.js';
 
 const h = useHarness();
 
-describe.skipIf(!hasChromium)('admin routing page (Chromium)', () => {
+describe('admin routing page (Chromium)', () => {
   it('GIVEN the published Zaozhuang table WHEN an admin adds an alias with a wrong number THEN the error names the field; fixed and published, test-dial routes the alias to 12333', async () => {
     const { app, base } = await startWebApp(h);
     await createAgentSeat(app, '3001');

@@ -12,7 +12,7 @@ import '../support/log-capture.js';
 import { sessionByCaller, useHarness } from '../support/harness.js';
 import { eventually } from '../support/wait.js';
 import {
-  createAgentSeat, createUser, expectAttr, expectContains, expectCount, expectText, expectVisible, hasChromium, login, openBrowser,
+  createAgentSeat, createUser, expectAttr, expectContains, expectCount, expectText, expectVisible, login, openBrowser,
   screenshot, startFakeRegistrar, startWebApp, type FakeRegistrar,
 } from './support.js';
 
@@ -20,7 +20,7 @@ const h = useHarness();
 let registrar: FakeRegistrar | undefined;
 afterAll(async () => registrar?.close());
 
-describe.skipIf(!hasChromium)('agent console and supervisor wallboard (Chromium)', () => {
+describe('agent console and supervisor wallboard (Chromium)', () => {
   it('GIVEN an agent logged in WHEN they register, change state, take a call and fill the ticket form THEN the ACD, the ticket and the wallboard follow', async () => {
     registrar = await startFakeRegistrar();
     const { app, base } = await startWebApp(h, { SOFTPHONE_WS_URL: registrar.url, SOFTPHONE_ICE_SERVERS: '' });

@@ -9,11 +9,11 @@ import { describe, expect, it } from 'vitest';
 import '../support/log-capture.js';
 import { sessionByCaller, useHarness } from '../support/harness.js';
 import { eventually } from '../support/wait.js';
-import { createAgentSeat, createUser, expectAttr, expectContains, expectCount, expectText, expectVisible, hasChromium, login, openBrowser, screenshot, startWebApp } from './support.js';
+import { createAgentSeat, createUser, expectAttr, expectContains, expectCount, expectText, expectVisible, login, openBrowser, screenshot, startWebApp } from './support.js';
 
 const h = useHarness();
 
-describe.skipIf(!hasChromium)('privacy in the consoles (Chromium)', () => {
+describe('privacy in the consoles (Chromium)', () => {
   it('GIVEN an agent on the console WHEN a call is connected THEN the caller is masked everywhere; a supervisor reveal is audited and found by the auditor', async () => {
     const { app, base } = await startWebApp(h);
     await createAgentSeat(app, '1001');

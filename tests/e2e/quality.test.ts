@@ -18,7 +18,7 @@ import { addAgent, sessionByCaller, useHarness } from '../support/harness.js';
 import { loginAs } from '../support/route-audit.js';
 import { eventually } from '../support/wait.js';
 import {
-  createUser, expectAttr, expectContains, expectCount, expectText, expectVisible, hasChromium, login, openBrowser, PASSWORD, screenshot, startWebApp,
+  createUser, expectAttr, expectContains, expectCount, expectText, expectVisible, login, openBrowser, PASSWORD, screenshot, startWebApp,
 } from './support.js';
 
 const h = useHarness();
@@ -54,7 +54,7 @@ function asteriskWav(seconds: number): Buffer {
 /** The Shanghai calendar day (YYYY-MM-DD) of `ms`: what the page's date inputs hold. */
 const shanghaiDay = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
 
-describe.skipIf(!hasChromium)('quality inspection page (Chromium)', () => {
+describe('quality inspection page (Chromium)', () => {
   it('GIVEN a recorded call sampled by the supervisor WHEN an inspector plays it and scores it (one invalid value first) THEN the play is audited and the agent\'s score appears on the supervisor page', async () => {
     const t0 = Date.now();
     const marks: Record<string, number> = {};
