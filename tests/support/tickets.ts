@@ -120,10 +120,10 @@ export interface AgentCall {
 /**
  * A citizen's call through the PBX: dial `number` (on 12345, press 0 at the
  * menu), the agent answers, saves the ticket form through
- * POST /api/agent/calls/:callId/ticket, the caller hangs up; resolves with
- * the ticket the worker built.
+ * POST /api/agent/calls/:callId/ticket, the caller hangs up. Resolves once the
+ * call has ended (its ticket job is then on its way).
  */
-export async function callWithForm(h: Harness, app: App, o: { number: string; caller: string; agentId: string; agent: Api; form: FormInput }): Promise<AgentCall> {
+export async function talkAndFill(h: Harness, app: App, o: { number: string; caller: string; agentId: string; agent: Api; form: FormInput }): Promise<Omit<AgentCall, 'ticket'>> {
   const call = await h.side.call(o.number, o.caller);
   await call.answered();
   const session = await sessionByCaller(app, o.caller);
@@ -136,8 +136,13 @@ export async function callWithForm(h: Harness, app: App, o: { number: string; ca
   expect(saved.status, JSON.stringify(saved.body)).toBe(200);
   await call.hangup();
   await call.ended();
-  const ticket = await ticketOfCall(app, session.callId);
-  return { call, session, ticket };
+  return { call, session };
+}
+
+/** {@link talkAndFill}, then the ticket the worker built. */
+export async function callWithForm(h: Harness, app: App, o: Parameters<typeof talkAndFill>[2]): Promise<AgentCall> {
+  const done = await talkAndFill(h, app, o);
+  return { ...done, ticket: await ticketOfCall(app, done.session.callId) };
 }
 
 /** End of a Shanghai day (23:59:59.999) — the instant a day-counted deadline runs out. */
