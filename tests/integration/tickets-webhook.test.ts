@@ -129,9 +129,6 @@ describe('ticket webhook', () => {
       expect(tries[0]!.body).not.toContain(caller);
     }
     expect(JSON.parse(receiver.accepted(path, keys[2]!)![0]!).state).toBe('replied');
-    // The signature covers the exact bytes: one more byte and it no longer verifies.
-    const body = receiver.accepted(path, keys[0]!)![0]!;
-    expect(sign(`${body} `)).not.toBe(receiver.tries(path, keys[0]!)[0]!.signature);
 
     const admin = await userApi(app, 'admin-wh1', ['admin']);
     expect((await admin('GET', '/api/admin/ticket-webhook/dead-letters')).body).toEqual({ enabled: true, deadLetters: [] });
