@@ -8,8 +8,9 @@
  * - `sampling` (optional, default 01:30 daily): quality-inspection sampling of
  *   the previous day.
  */
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { createJobQueue } from '../util/jobs.js';
 import type { PurgeResult, RecordingService } from './service.js';
 
 export const RECORDINGS_QUEUE = 'recordings';
@@ -48,29 +49,24 @@ function repeatOf(s: string | { everyMs: number }) {
 export function createRecordingJobs(o: RecordingJobsOptions): RecordingJobs {
   const log = o.log.child({ component: 'recording-jobs' });
   const now = o.now ?? Date.now;
-  const queue = new Queue(RECORDINGS_QUEUE, {
+  const jobs = createJobQueue<unknown>({
+    name: RECORDINGS_QUEUE,
     connection: o.connection,
     prefix: o.prefix,
+    log,
     defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: 100, removeOnFail: 500 },
+    process: async (job: Job) => {
+      if (job.name === RETENTION_JOB) {
+        const filled = await o.service.fillPending();
+        const r: PurgeResult = await o.service.purgeExpired(now());
+        return { filled, deleted: r.deleted.length, held: r.held.length, failed: r.failed.length };
+      }
+      if (job.name === SAMPLING_JOB && o.sampling) return o.sampling.run(now());
+      throw new Error(`unknown recordings job "${job.name}"`);
+    },
+    runWorker: o.worker !== false,
   });
-  queue.on('error', (err) => log.debug({ err: err.message }, 'recordings queue error'));
-  const worker =
-    o.worker === false
-      ? undefined
-      : new Worker(
-          RECORDINGS_QUEUE,
-          async (job: Job) => {
-            if (job.name === RETENTION_JOB) {
-              const filled = await o.service.fillPending();
-              const r: PurgeResult = await o.service.purgeExpired(now());
-              return { filled, deleted: r.deleted.length, held: r.held.length, failed: r.failed.length };
-            }
-            if (job.name === SAMPLING_JOB && o.sampling) return o.sampling.run(now());
-            throw new Error(`unknown recordings job "${job.name}"`);
-          },
-          { connection: o.connection, prefix: o.prefix, concurrency: 1 },
-        );
-  worker?.on('error', (err) => log.warn({ err: err.message }, 'recordings worker error'));
+  const { queue, worker } = jobs;
   worker?.on('failed', (job, err) => log.warn({ job: job?.name, err: err.message }, 'recordings job failed'));
   return {
     queue,
@@ -83,8 +79,7 @@ export function createRecordingJobs(o: RecordingJobsOptions): RecordingJobs {
       await queue.add(RETENTION_JOB, {});
     },
     async close() {
-      await worker?.close().catch(() => undefined);
-      await queue.close().catch(() => undefined);
+      await jobs.close().catch(() => undefined);
     },
   };
 }

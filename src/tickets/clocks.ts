@@ -13,9 +13,10 @@
  * lifecycle's): `ticket:<no>:flags` (reminded / overdue instants) and the
  * `ticket:overdue` index of tickets awaiting supervision.
  */
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { createJobQueue, type JobQueue } from '../util/jobs.js';
 import type { Ticket, TicketState } from './model.js';
 import type { TicketStore } from './store.js';
 
@@ -84,20 +85,22 @@ export class TicketClocks {
   readonly queue: Queue<ClockJob>;
   readonly worker: Worker<ClockJob> | undefined;
   private readonly log: Logger;
+  private readonly jobs: JobQueue<ClockJob>;
 
   constructor(private readonly o: TicketClocksOptions) {
     this.log = o.log.child({ component: 'ticket-clocks' });
-    this.queue = new Queue<ClockJob>(CLOCKS_QUEUE, {
+    this.jobs = createJobQueue<ClockJob>({
+      name: CLOCKS_QUEUE,
       connection: o.connection,
       prefix: o.prefix,
+      log: this.log,
       defaultJobOptions: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 30 * 86_400 }, removeOnFail: { age: 90 * 86_400 } },
+      process: (job) => this.fire(job),
+      runWorker: o.worker !== false,
+      concurrency: 4,
     });
-    this.queue.on('error', (err) => this.log.debug({ err: err.message }, 'clocks queue error'));
-    this.worker =
-      o.worker === false
-        ? undefined
-        : new Worker<ClockJob>(CLOCKS_QUEUE, (job) => this.fire(job), { connection: { ...(o.connection as object), maxRetriesPerRequest: null } as ConnectionOptions, prefix: o.prefix, concurrency: 4 });
-    this.worker?.on('error', (err) => this.log.warn({ err: err.message }, 'clocks worker error'));
+    this.queue = this.jobs.queue;
+    this.worker = this.jobs.worker;
   }
 
   private key(...p: string[]): string {
@@ -172,8 +175,7 @@ export class TicketClocks {
     }
   }
 
-  async close(): Promise<void> {
-    await this.worker?.close();
-    await this.queue.close();
+  close(): Promise<void> {
+    return this.jobs.close();
   }
 }

@@ -10,9 +10,10 @@
  * unless the deployment is configured to send them in full.
  */
 import { createHmac } from 'node:crypto';
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { maskNumber, maskNumbersInText } from '../access/mask.js';
+import { createJobQueue, type JobQueue } from '../util/jobs.js';
 import type { Ticket } from './model.js';
 
 export const WEBHOOK_QUEUE = 'ticket-webhook';
@@ -75,29 +76,23 @@ export class TicketWebhook {
   readonly queue: Queue<WebhookJob>;
   readonly worker: Worker<WebhookJob> | undefined;
   private readonly log: Logger;
+  private readonly jobs: JobQueue<WebhookJob>;
 
   constructor(private readonly o: WebhookOptions) {
     this.log = o.log.child({ component: 'ticket-webhook' });
-    this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, {
+    this.jobs = createJobQueue<WebhookJob>({
+      name: WEBHOOK_QUEUE,
       connection: o.connection,
       prefix: o.prefix,
-      defaultJobOptions: {
-        attempts: o.attempts,
-        backoff: { type: 'exponential', delay: o.backoffMs },
-        removeOnComplete: { age: 30 * 86_400 },
-        removeOnFail: false,
-      },
+      log: this.log,
+      // Failed jobs are kept: they are the dead-letter list.
+      defaultJobOptions: { attempts: o.attempts, backoff: { type: 'exponential', delay: o.backoffMs }, removeOnComplete: { age: 30 * 86_400 }, removeOnFail: false },
+      process: (job) => this.post(job),
+      runWorker: o.worker !== false,
+      concurrency: 4,
     });
-    this.queue.on('error', (err) => this.log.debug({ err: err.message }, 'webhook queue error'));
-    this.worker =
-      o.worker === false
-        ? undefined
-        : new Worker<WebhookJob>(WEBHOOK_QUEUE, (job) => this.post(job), {
-            connection: { ...(o.connection as object), maxRetriesPerRequest: null } as ConnectionOptions,
-            prefix: o.prefix,
-            concurrency: 4,
-          });
-    this.worker?.on('error', (err) => this.log.warn({ err: err.message }, 'webhook worker error'));
+    this.queue = this.jobs.queue;
+    this.worker = this.jobs.worker;
     this.worker?.on('failed', (job, err) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) this.log.error({ key: job.data.key, err: err.message }, 'webhook delivery gave up (dead letter)');
     });
@@ -133,8 +128,7 @@ export class TicketWebhook {
     this.log.info({ key: job.data.key, attempt: job.attemptsMade + 1 }, 'ticket delivered to the work-order system');
   }
 
-  async close(): Promise<void> {
-    await this.worker?.close();
-    await this.queue.close();
+  close(): Promise<void> {
+    return this.jobs.close();
   }
 }
