@@ -26,7 +26,10 @@ import type { Config } from './config/index.js';
 import { AuditLog } from './access/audit.js';
 import { UserStore } from './access/users.js';
 import { errorHandler } from './http/errors.js';
-import { accessPlugin } from './http/plugins/access.js';
+import { accessPlugin, sessionCookieName } from './http/plugins/access.js';
+import swagger from '@fastify/swagger';
+import { docsRoutes, openapiOptions } from './http/openapi.js';
+import { AJV_OPTIONS } from './http/schemas.js';
 import { healthRoutes } from './http/routes/health.js';
 import { ticketRoutes } from './http/routes/tickets.js';
 import websocket from '@fastify/websocket';
@@ -317,9 +320,14 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   const http = Fastify({
     loggerInstance: log.child({ component: 'http' }),
     genReqId: () => randomUUID(),
+    // Request schemas check shapes, never rewrite: no type coercion, no silently dropped properties.
+    ajv: { customOptions: AJV_OPTIONS },
   }) as unknown as FastifyInstance;
   http.setErrorHandler(errorHandler);
-  // First, so that every route registered after it must declare who may call it.
+  // Before every route (the access plugin's own included): it collects each route registered after it
+  // into the OpenAPI document served at /docs/openapi.json. It registers no route itself.
+  await http.register(swagger, openapiOptions({ sessionCookie: sessionCookieName(config.access.cookieSecure) }));
+  // First of the routes, so that every route registered after it must declare who may call it.
   await http.register(accessPlugin, {
     redis,
     keyPrefix: prefix,
@@ -341,6 +349,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       return (await tickets.get(id))?.record.caller.number;
     },
   });
+  await http.register(docsRoutes);
   await http.register(healthRoutes, {
     sources: {
       ari: () => telephony.linkState,

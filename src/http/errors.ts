@@ -3,7 +3,7 @@
  * message (zh-CN / English) that names the field when a field is at fault.
  * Every route throws {@link AppError}s; {@link errorHandler} maps them once.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 
 export class AppError extends Error {
   constructor(
@@ -95,8 +95,8 @@ export function errorHandler(err: FastifyError | AppError | Error, req: FastifyR
   }
   const fe = err as FastifyError;
   if (fe.validation) {
-    const field = fe.validation[0]?.instancePath?.replace(/^\//, '').replace(/\//g, '.') || fe.validation[0]?.params?.missingProperty;
-    void reply.code(400).send({ error: { code: 'invalid-input', message: fe.message, ...(field ? { field: String(field) } : {}) } });
+    const e = validationError(fe.validation, fe.validationContext);
+    void reply.code(400).send({ error: { code: e.code, message: e.message, field: e.field } });
     return;
   }
   if (fe.statusCode && fe.statusCode < 500) {
@@ -105,4 +105,106 @@ export function errorHandler(err: FastifyError | AppError | Error, req: FastifyR
   }
   req.log.error({ err }, 'request failed');
   void reply.code(500).send({ error: { code: 'internal', message: '服务器内部错误 / internal error' } });
+}
+
+// ---- schema (ajv) failures ------------------------------------------------------------------------
+
+/** JSON-pointer segments as our field paths: `/rules/0/unit` → `rules[0].unit`, `/skills/general` → `skills.general`. */
+function fieldPath(pointer: string): string {
+  let out = '';
+  for (const raw of pointer.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(seg) ? `[${seg}]` : out ? `.${seg}` : seg;
+  }
+  return out;
+}
+
+function join(base: string, prop: string): string {
+  return base ? `${base}.${prop}` : prop;
+}
+
+const TYPE_NAMES: Record<string, [string, string]> = {
+  string: ['字符串', 'a string'],
+  number: ['数字', 'a number'],
+  integer: ['整数', 'a whole number'],
+  boolean: ['true 或 false', 'a boolean'],
+  object: ['JSON 对象', 'a JSON object'],
+  array: ['数组', 'a list'],
+  null: ['null', 'null'],
+};
+
+function typeText(t: unknown): string {
+  const names = (Array.isArray(t) ? t : String(t).split(',')).map((x) => String(x).trim()).filter((x) => x !== 'null');
+  const zh = names.map((n) => TYPE_NAMES[n]?.[0] ?? n).join(' 或 ');
+  const en = names.map((n) => TYPE_NAMES[n]?.[1] ?? n).join(' or ');
+  return `必须是${/^[A-Za-z]/.test(zh) ? ' ' : ''}${zh} / must be ${en}`;
+}
+
+/**
+ * A request-schema failure (the first ajv error) as our `invalid-input`
+ * error: the field named as our validators name it (`from`, `rules[0].unit`,
+ * the missing property itself, `body` when the body is not an object) and a
+ * zh-CN / English message worded like theirs (`str`, `oneOf`, `bodyOf`).
+ *
+ * @param context the request part that failed (`body`, `querystring`, `params`, `headers`)
+ */
+export function validationError(errs: readonly FastifySchemaValidationError[], context = 'body'): AppError {
+  const e = errs[0];
+  if (!e) return errors.invalid(context, '格式不正确 / invalid');
+  const p = (e.params ?? {}) as Record<string, unknown>;
+  const base = fieldPath(e.instancePath ?? '');
+  let field = base;
+  let message: string;
+  switch (e.keyword) {
+    case 'required':
+      field = join(base, String(p.missingProperty));
+      message = '必填 / is required';
+      break;
+    case 'additionalProperties':
+      field = join(base, String(p.additionalProperty));
+      message = '不支持的字段 / is not a known field';
+      break;
+    case 'type':
+      message = typeText(p.type);
+      break;
+    case 'enum': {
+      const values = ((p.allowedValues as unknown[]) ?? []).filter((v) => v !== null).join(', ');
+      message = `必须是 ${values} 之一 / must be one of ${values}`;
+      break;
+    }
+    case 'const':
+      message = `必须是 ${String(p.allowedValue)} / must be ${String(p.allowedValue)}`;
+      break;
+    case 'maxLength':
+      message = `最长 ${String(p.limit)} 字符 / at most ${String(p.limit)} characters`;
+      break;
+    case 'minLength':
+      message = `至少 ${String(p.limit)} 字符 / at least ${String(p.limit)} characters`;
+      break;
+    case 'maximum':
+    case 'exclusiveMaximum':
+    case 'minimum':
+    case 'exclusiveMinimum': {
+      const cmp = String(p.comparison);
+      const zh = { '<=': '不能大于', '<': '必须小于', '>=': '不能小于', '>': '必须大于' }[cmp] ?? cmp;
+      message = `${zh} ${String(p.limit)} / must be ${cmp.replace('<=', '≤').replace('>=', '≥')} ${String(p.limit)}`;
+      break;
+    }
+    case 'maxItems':
+      message = `最多 ${String(p.limit)} 项 / at most ${String(p.limit)} items`;
+      break;
+    case 'minItems':
+      message = `至少 ${String(p.limit)} 项 / at least ${String(p.limit)} items`;
+      break;
+    case 'pattern':
+      message = `格式不正确 / must match ${String(p.pattern)}`;
+      break;
+    case 'format':
+      message = `格式不正确 / must be a valid ${String(p.format)}`;
+      break;
+    default:
+      message = `格式不正确 / ${e.message ?? 'is invalid'}`;
+  }
+  if (!field) field = context;
+  return errors.invalid(field, message);
 }

@@ -33,6 +33,7 @@ import { AuditLog, isAuditCursor, type AuditRetention } from '../../access/audit
 import { hasPermission, isPermission, isRole, permissionsOf, ROLES, type Permission, type Role } from '../../access/roles.js';
 import { normalizeUsername, UserStore, validateNewUser, type User } from '../../access/users.js';
 import { AppError, bodyOf, errors, str } from '../errors.js';
+import * as S from '../schemas.js';
 
 /** Who may call a route: declared in `config.access` of every route. */
 export type RouteAccess = 'public' | { readonly roles: readonly Role[] } | { readonly permission: Permission };
@@ -342,27 +343,37 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
     return { token, tokenType: 'Bearer', csrfToken: s.csrf, expiresInSec: tokenTtlSec, user: { ...toSessionUser(user), permissions: permissionsOf(user) } };
   }
 
-  app.post('/api/auth/login', { config: { access: 'public' } }, async (req, reply) => {
-    const b = bodyOf(req);
-    const username = normalizeUsername(str(b, 'username', { required: true, max: 64 })!);
-    const password = str(b, 'password', { required: true, max: 200 })!;
-    const keys = [failKey('user', username), failKey('ip', req.ip)];
-    const locked = Number(await o.redis.eval(LOGIN_ATTEMPT, 2, ...keys, windowSec, maxFailures, maxFailuresPerIp, windowSec));
-    if (locked > 0) {
-      await audit.record({ actor: username, action: 'login-failed', detail: 'locked / 已锁定', ip: req.ip });
-      throw errors.tooMany(locked);
-    }
-    const user = await users.authenticate(username, password);
-    if (!user) {
-      await audit.record({ actor: username, action: 'login-failed', ip: req.ip });
-      throw errors.badCredentials();
-    }
-    await o.redis.eval(LOGIN_SUCCEEDED, 2, ...keys);
-    await audit.record({ actor: user.username, action: 'login', ip: req.ip });
-    return issueSession(reply, user);
-  });
+  const passwordField = (what: string) => S.string(what, 200);
+  app.post(
+    '/api/auth/login',
+    {
+      config: { access: 'public' },
+      schema: S.route('auth', '登录：返回令牌并设置会话 Cookie / log in: a token, and the session cookie', {
+        body: S.body({ username: S.string('用户名 / username', 64), password: passwordField('密码 / password') }, ['username', 'password']),
+      }),
+    },
+    async (req, reply) => {
+      const b = bodyOf(req);
+      const username = normalizeUsername(str(b, 'username', { required: true, max: 64 })!);
+      const password = str(b, 'password', { required: true, max: 200 })!;
+      const keys = [failKey('user', username), failKey('ip', req.ip)];
+      const locked = Number(await o.redis.eval(LOGIN_ATTEMPT, 2, ...keys, windowSec, maxFailures, maxFailuresPerIp, windowSec));
+      if (locked > 0) {
+        await audit.record({ actor: username, action: 'login-failed', detail: 'locked / 已锁定', ip: req.ip });
+        throw errors.tooMany(locked);
+      }
+      const user = await users.authenticate(username, password);
+      if (!user) {
+        await audit.record({ actor: username, action: 'login-failed', ip: req.ip });
+        throw errors.badCredentials();
+      }
+      await o.redis.eval(LOGIN_SUCCEEDED, 2, ...keys);
+      await audit.record({ actor: user.username, action: 'login', ip: req.ip });
+      return issueSession(reply, user);
+    },
+  );
 
-  app.post('/api/auth/logout', { config: { access: ANY_USER } }, async (req, reply) => {
+  app.post('/api/auth/logout', { config: { access: ANY_USER }, schema: S.route('auth', '退出登录，本会话失效 / log out: this session ends') }, async (req, reply) => {
     const s = req.accessSession!;
     // Revoked until no renewal of this session could still be alive.
     await users.revokeSession(s.sid, Math.max(s.exp, s.sat + sessionMaxSec) - Math.floor(Date.now() / 1000));
@@ -371,7 +382,7 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
     return { ok: true };
   });
 
-  app.get('/api/auth/me', { config: { access: ANY_USER } }, async (req, reply) => {
+  app.get('/api/auth/me', { config: { access: ANY_USER }, schema: S.route('auth', '当前用户与权限 / the user, their permissions (and the CSRF token of a cookie session)') }, async (req, reply) => {
     void reply.header('cache-control', 'no-store');
     const s = req.accessSession!;
     return {
@@ -383,7 +394,7 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
   });
 
   /** A fresh token for API clients (and pages) before the current one expires; within the session's maximum age. */
-  app.post('/api/auth/refresh', { config: { access: ANY_USER } }, async (req, reply) => {
+  app.post('/api/auth/refresh', { config: { access: ANY_USER }, schema: S.route('auth', '续期令牌（会话最长期限内） / a fresh token within the session’s maximum age') }, async (req, reply) => {
     const s = req.accessSession!;
     if (Math.floor(Date.now() / 1000) - s.sat + tokenTtlSec > sessionMaxSec) {
       throw new AppError('session-expired', 401, '会话已到期，请重新登录 / session too old, please log in again');
@@ -392,85 +403,166 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
     return issueSession(reply, user, s);
   });
 
-  app.post('/api/auth/password', { config: { access: ANY_USER } }, async (req, reply) => {
-    const b = bodyOf(req);
-    const oldPassword = str(b, 'oldPassword', { required: true, max: 200 })!;
-    const newPassword = str(b, 'newPassword', { required: true, max: 200 })!;
-    await users.changePassword(req.user.username, oldPassword, newPassword);
-    await audit.record({ actor: req.user.username, action: 'password-changed', target: `user:${req.user.username}`, ip: req.ip });
-    // Every older session (other browsers included) has ended; this one continues with a new token.
-    const user = (await users.get(req.user.username))!;
-    return issueSession(reply, user);
-  });
+  app.post(
+    '/api/auth/password',
+    {
+      config: { access: ANY_USER },
+      schema: S.route('auth', '修改本人密码，其他会话失效 / change one’s password; other sessions end', {
+        body: S.body({ oldPassword: passwordField('原密码 / current password'), newPassword: passwordField('新密码 / new password') }, ['oldPassword', 'newPassword']),
+      }),
+    },
+    async (req, reply) => {
+      const b = bodyOf(req);
+      const oldPassword = str(b, 'oldPassword', { required: true, max: 200 })!;
+      const newPassword = str(b, 'newPassword', { required: true, max: 200 })!;
+      await users.changePassword(req.user.username, oldPassword, newPassword);
+      await audit.record({ actor: req.user.username, action: 'password-changed', target: `user:${req.user.username}`, ip: req.ip });
+      // Every older session (other browsers included) has ended; this one continues with a new token.
+      const user = (await users.get(req.user.username))!;
+      return issueSession(reply, user);
+    },
+  );
 
   // ---- users (admin) --------------------------------------------------------------------------
 
-  app.get('/api/admin/users', { config: { access: { permission: 'users:read' } } }, async () => ({ users: await users.list() }));
+  const USERNAME_PARAM = S.params({ username: S.string('用户名 / username') });
+  const ROLE_LIST = `角色 / roles: ${ROLES.join(', ')}`;
+  app.get('/api/admin/users', { config: { access: { permission: 'users:read' } }, schema: S.route('users', '用户列表（不含密码） / users (no password hashes)') }, async () => ({ users: await users.list() }));
 
-  app.post('/api/admin/users', { config: { access: { permission: 'users:write' } } }, async (req, reply) => {
-    const user = await users.create(validateNewUser(req.body));
-    await audit.record({ actor: req.user.username, action: 'user-created', target: `user:${user.username}`, detail: `roles=${user.roles.join(',')}`, ip: req.ip });
-    return reply.code(201).send({ user });
-  });
+  app.post(
+    '/api/admin/users',
+    {
+      config: { access: { permission: 'users:write' } },
+      schema: S.route('users', '创建用户（留痕） / create a user (audited)', {
+        body: S.body(
+          {
+            username: S.string('2-32 位小写字母、数字、_ . - / 2-32 lower-case letters, digits, _ . -'),
+            displayName: S.string('显示名 / display name', 64),
+            roles: S.array(S.string(), ROLE_LIST),
+            password: passwordField('初始密码 / initial password'),
+            agentId: S.optional(S.string('工号（座席必填） / agent id (required for agents)')),
+            unitId: S.optional(S.string('承办单位（承办单位用户必填） / handling unit (required for unit users)', 64)),
+          },
+          ['username', 'roles', 'password'],
+        ),
+      }),
+    },
+    async (req, reply) => {
+      const user = await users.create(validateNewUser(req.body));
+      await audit.record({ actor: req.user.username, action: 'user-created', target: `user:${user.username}`, detail: `roles=${user.roles.join(',')}`, ip: req.ip });
+      return reply.code(201).send({ user });
+    },
+  );
 
-  app.patch('/api/admin/users/:username', { config: { access: { permission: 'users:write' } } }, async (req) => {
-    const { username } = req.params as { username: string };
-    const b = bodyOf(req);
-    const before = await users.get(username);
-    const { user, changed } = await users.update(username, { roles: b.roles, disabled: b.disabled, displayName: b.displayName, agentId: b.agentId, unitId: b.unitId });
-    const base = { actor: req.user.username, target: `user:${user.username}`, ip: req.ip };
-    if (changed.includes('roles')) await audit.record({ ...base, action: 'user-role-changed', detail: `roles ${before?.roles.join(',')} → ${user.roles.join(',')}` });
-    if (changed.includes('disabled')) await audit.record({ ...base, action: user.disabled ? 'user-disabled' : 'user-enabled' });
-    const other = changed.filter((c) => c !== 'roles' && c !== 'disabled');
-    if (other.length > 0) await audit.record({ ...base, action: 'user-updated', detail: other.map((k) => `${k}=${JSON.stringify(b[k])}`).join(' ') });
-    return { user, changed };
-  });
+  app.patch(
+    '/api/admin/users/:username',
+    {
+      config: { access: { permission: 'users:write' } },
+      schema: S.route('users', '修改用户：角色、停用、显示名、工号、单位（留痕，会话失效） / change a user: roles, disabled, name, agent id, unit (audited; sessions end)', {
+        params: USERNAME_PARAM,
+        body: S.body({
+          roles: S.array(S.string(), ROLE_LIST),
+          disabled: S.boolean('停用 / disabled'),
+          displayName: S.string('显示名 / display name', 64),
+          agentId: S.optional(S.string('工号，null 或空串清除 / agent id; null or empty clears it')),
+          unitId: S.optional(S.string('承办单位，null 或空串清除 / handling unit; null or empty clears it', 64)),
+        }),
+      }),
+    },
+    async (req) => {
+      const { username } = req.params as { username: string };
+      const b = bodyOf(req);
+      const before = await users.get(username);
+      const { user, changed } = await users.update(username, { roles: b.roles, disabled: b.disabled, displayName: b.displayName, agentId: b.agentId, unitId: b.unitId });
+      const base = { actor: req.user.username, target: `user:${user.username}`, ip: req.ip };
+      if (changed.includes('roles')) await audit.record({ ...base, action: 'user-role-changed', detail: `roles ${before?.roles.join(',')} → ${user.roles.join(',')}` });
+      if (changed.includes('disabled')) await audit.record({ ...base, action: user.disabled ? 'user-disabled' : 'user-enabled' });
+      const other = changed.filter((c) => c !== 'roles' && c !== 'disabled');
+      if (other.length > 0) await audit.record({ ...base, action: 'user-updated', detail: other.map((k) => `${k}=${JSON.stringify(b[k])}`).join(' ') });
+      return { user, changed };
+    },
+  );
 
-  app.post('/api/admin/users/:username/password', { config: { access: { permission: 'users:write' } } }, async (req) => {
-    const { username } = req.params as { username: string };
-    const newPassword = str(bodyOf(req), 'newPassword', { required: true, max: 200 })!;
-    await users.resetPassword(username, newPassword);
-    await audit.record({ actor: req.user.username, action: 'password-reset', target: `user:${normalizeUsername(username)}`, ip: req.ip });
-    return { ok: true };
-  });
+  app.post(
+    '/api/admin/users/:username/password',
+    {
+      config: { access: { permission: 'users:write' } },
+      schema: S.route('users', '重置用户密码（留痕） / reset a user’s password (audited)', { params: USERNAME_PARAM, body: S.body({ newPassword: passwordField('新密码 / new password') }, ['newPassword']) }),
+    },
+    async (req) => {
+      const { username } = req.params as { username: string };
+      const newPassword = str(bodyOf(req), 'newPassword', { required: true, max: 200 })!;
+      await users.resetPassword(username, newPassword);
+      await audit.record({ actor: req.user.username, action: 'password-reset', target: `user:${normalizeUsername(username)}`, ip: req.ip });
+      return { ok: true };
+    },
+  );
 
   // ---- audit (auditors) ---------------------------------------------------------------------------
 
-  app.get('/api/audit', { config: { access: { permission: 'audit:read' } } }, async (req, reply) => {
-    const q = (req.query ?? {}) as Record<string, unknown>;
-    const num = (field: string): number | undefined => {
-      const v = q[field];
-      if (v === undefined || v === '') return undefined;
-      if (typeof v !== 'string' || !/^\d{1,15}$/.test(v)) throw errors.invalid(field, '必须是毫秒时间戳 / must be epoch milliseconds');
-      return Number(v);
-    };
-    const text = (field: string): string | undefined => {
-      const v = q[field];
-      if (v === undefined || v === '') return undefined;
-      if (typeof v !== 'string' || v.length > 200) throw errors.invalid(field, '最长 200 字符 / at most 200 characters');
-      return v;
-    };
-    if (q.before !== undefined && !isAuditCursor(q.before)) throw errors.invalid('before', '须为上一页返回的 next / must be the next cursor of a previous page');
-    const limit = num('limit');
-    if (limit !== undefined && (limit < 1 || limit > 1000)) throw errors.invalid('limit', '1-1000');
-    const query = {
-      ...(num('from') !== undefined ? { from: num('from')! } : {}),
-      ...(num('to') !== undefined ? { to: num('to')! } : {}),
-      ...(text('action') ? { action: text('action')! } : {}),
-      ...(text('actor') ? { actor: normalizeUsername(text('actor')!) } : {}),
-      ...(text('target') ? { target: text('target')! } : {}),
-      ...(typeof q.before === 'string' ? { before: q.before } : {}),
-      ...(limit !== undefined ? { limit } : {}),
-    };
-    void reply.header('cache-control', 'no-store');
-    return audit.page(query);
-  });
+  app.get(
+    '/api/audit',
+    {
+      config: { access: { permission: 'audit:read' } },
+      schema: S.route('audit', '查询审计日志，新的在前，分页 / query the audit log, newest first, in pages', {
+        querystring: S.query({
+          from: S.string('起，毫秒时间戳 / from, epoch ms'),
+          to: S.string('止，毫秒时间戳 / to, epoch ms'),
+          action: S.string('操作 / action, e.g. number-revealed', 200),
+          actor: S.string('操作人 / actor (username)', 200),
+          target: S.string('对象 / target, e.g. ticket:063220240101000001', 200),
+          before: S.string('上一页返回的 next / the next cursor of the previous page'),
+          limit: S.string('每页条数 1-1000 / entries per page, 1-1000'),
+        }),
+      }),
+    },
+    async (req, reply) => {
+      const q = (req.query ?? {}) as Record<string, unknown>;
+      const num = (field: string): number | undefined => {
+        const v = q[field];
+        if (v === undefined || v === '') return undefined;
+        if (typeof v !== 'string' || !/^\d{1,15}$/.test(v)) throw errors.invalid(field, '必须是毫秒时间戳 / must be epoch milliseconds');
+        return Number(v);
+      };
+      const text = (field: string): string | undefined => {
+        const v = q[field];
+        if (v === undefined || v === '') return undefined;
+        if (typeof v !== 'string' || v.length > 200) throw errors.invalid(field, '最长 200 字符 / at most 200 characters');
+        return v;
+      };
+      if (q.before !== undefined && !isAuditCursor(q.before)) throw errors.invalid('before', '须为上一页返回的 next / must be the next cursor of a previous page');
+      const limit = num('limit');
+      if (limit !== undefined && (limit < 1 || limit > 1000)) throw errors.invalid('limit', '1-1000');
+      const query = {
+        ...(num('from') !== undefined ? { from: num('from')! } : {}),
+        ...(num('to') !== undefined ? { to: num('to')! } : {}),
+        ...(text('action') ? { action: text('action')! } : {}),
+        ...(text('actor') ? { actor: normalizeUsername(text('actor')!) } : {}),
+        ...(text('target') ? { target: text('target')! } : {}),
+        ...(typeof q.before === 'string' ? { before: q.before } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+      };
+      void reply.header('cache-control', 'no-store');
+      return audit.page(query);
+    },
+  );
 
   // ---- full-number reveal (audited) ------------------------------------------------------------------
 
   app.post(
     '/api/numbers/reveal',
     {
+      schema: S.route('numbers', '查看完整号码，须说明原因，先留痕后返回 / reveal a full number with a reason; audited before it is returned', {
+        body: S.body(
+          {
+            ticketId: S.optional(S.string('工单号（与 callId 二选一） / ticket number (or callId)', 40)),
+            ticketNo: S.optional(S.string('同 ticketId / same as ticketId', 40)),
+            callId: S.optional(S.string('通话编号 / call id', 120)),
+            reason: S.string('原因，至少 4 个字 / reason, at least 4 characters', 200),
+          },
+          ['reason'],
+        ),
+      }),
       config: {
         access: { permission: 'number:full' },
         rateLimit: {

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AuditPort } from '../../access/audit.js';
+import { GROUP_KINDS } from '../../acd/model.js';
 import type { Acd } from '../../acd/service.js';
 import type { CallFlow } from '../../calls/ports.js';
 import type { RoutingStore } from '../../routing/store.js';
@@ -15,6 +16,7 @@ import { resolveCall } from '../../routing/resolve.js';
 import type { RoutingTable } from '../../routing/model.js';
 import type { CallerGuard } from '../../calls/abuse.js';
 import { bodyOf, errors, oneOf, str } from '../errors.js';
+import * as S from '../schemas.js';
 
 export interface AdminDeps {
   routing: RoutingStore;
@@ -33,6 +35,12 @@ const BLOCKLIST = { config: { access: { roles: ['admin', 'supervisor'] as const 
 const READ = { config: { access: { permission: 'routing:read' as const } } };
 const WRITE = { config: { access: { permission: 'routing:write' as const } } };
 const SEATS = { config: { access: { permission: 'seats:write' as const } } };
+
+type Schema = ReturnType<typeof S.route>;
+const routing = (summary: string, parts?: Parameters<typeof S.route>[2]): { schema: Schema } => ({ schema: S.route('routing', summary, parts) });
+
+const VERSION_QUERY = S.string('版本号 / version number (digits)');
+const ID_PARAM = S.params({ id: S.string('编号 / id') });
 
 /** What the caller hears first: run the flow, letting every prompt finish, until it waits for the caller or leaves the IVR. */
 function firstSteps(flow: CallFlow, decision: Parameters<CallFlow['start']>[0]['decision'], lang: string, now: number) {
@@ -55,162 +63,263 @@ function firstSteps(flow: CallFlow, decision: Parameters<CallFlow['start']>[0]['
 }
 
 export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<void> {
-  app.get('/api/admin/routing', READ, async () => {
+  app.get('/api/admin/routing', { ...READ, ...routing('已发布的路由表 / the published routing table') }, async () => {
     const p = await d.routing.getPublished();
     return { version: p?.version ?? 0, table: p?.table ?? d.current().table };
   });
 
-  app.get('/api/admin/routing/versions', READ, async () => ({ versions: await d.routing.listVersions() }));
+  app.get('/api/admin/routing/versions', { ...READ, ...routing('已发布的版本 / published versions') }, async () => ({ versions: await d.routing.listVersions() }));
 
-  app.get('/api/admin/routing/draft', READ, async () => {
+  app.get('/api/admin/routing/draft', { ...READ, ...routing('草稿及其校验错误 / the draft and its validation errors') }, async () => {
     const draft = await d.routing.getDraft();
     return { draft: draft ?? null, errors: draft ? d.routing.check(draft.table) : [] };
   });
 
-  app.put('/api/admin/routing/draft', WRITE, async (req) => {
-    const b = bodyOf(req);
-    if (b.table === undefined) throw errors.invalid('table', '必填 / is required');
-    const r = await d.routing.saveDraft(b.table, req.user.username);
-    return { draft: r.draft, errors: r.errors };
-  });
+  app.put(
+    '/api/admin/routing/draft',
+    {
+      ...WRITE,
+      ...routing('保存草稿（可含错误，发布前须修正） / save the draft (errors are reported, publishing needs none)', {
+        body: S.body({ table: S.object('整张路由表 / the whole routing table (areas, routes, flows); checked by the routing validator, every error named') }, ['table']),
+      }),
+    },
+    async (req) => {
+      const b = bodyOf(req);
+      if (b.table === undefined) throw errors.invalid('table', '必填 / is required');
+      const r = await d.routing.saveDraft(b.table, req.user.username);
+      return { draft: r.draft, errors: r.errors };
+    },
+  );
 
-  app.post('/api/admin/routing/publish', WRITE, async (req) => {
-    const b = bodyOf(req);
-    const comment = str(b, 'comment', { max: 200 });
-    const expected = b.expectedVersion;
-    if (expected !== undefined && (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0)) {
-      throw errors.invalid('expectedVersion', '必须是非负整数 / must be a whole number');
-    }
-    const r = await d.routing.publish(req.user.username, { ...(comment ? { comment } : {}), ...(expected !== undefined ? { expectedVersion: expected as number } : {}) });
-    if (!r.ok) {
-      if (r.reason === 'invalid') {
-        const first = r.errors[0];
-        throw errors.invalid(first?.field ?? 'table', `路由表有 ${r.errors.length} 处错误，未发布 / ${r.errors.length} error(s), not published: ${first?.message ?? ''}`, r.errors);
+  app.post(
+    '/api/admin/routing/publish',
+    {
+      ...WRITE,
+      ...routing('发布草稿 / publish the draft', {
+        body: S.body({
+          comment: S.optional(S.string('说明 / comment', 200)),
+          expectedVersion: S.integer('预期当前版本（防并发覆盖） / the version expected to be current (optimistic lock)', { minimum: 0 }),
+        }),
+      }),
+    },
+    async (req) => {
+      const b = bodyOf(req);
+      const comment = str(b, 'comment', { max: 200 });
+      const expected = b.expectedVersion;
+      if (expected !== undefined && (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0)) {
+        throw errors.invalid('expectedVersion', '必须是非负整数 / must be a whole number');
       }
-      if (r.reason === 'conflict') throw errors.conflict('version-conflict', `已有人发布了版本 ${r.current} / version ${r.current} was published meanwhile`);
-      if (r.reason === 'no-draft') throw errors.invalid('draft', '没有草稿 / there is no draft to publish');
-      throw errors.notFound('draft');
-    }
-    await d.audit.record({ actor: req.user.username, action: 'routing-changed', target: `routing:v${r.version.version}`, detail: comment ?? 'published' });
-    return { version: r.version.version };
-  });
+      const r = await d.routing.publish(req.user.username, { ...(comment ? { comment } : {}), ...(expected !== undefined ? { expectedVersion: expected as number } : {}) });
+      if (!r.ok) {
+        if (r.reason === 'invalid') {
+          const first = r.errors[0];
+          throw errors.invalid(first?.field ?? 'table', `路由表有 ${r.errors.length} 处错误，未发布 / ${r.errors.length} error(s), not published: ${first?.message ?? ''}`, r.errors);
+        }
+        if (r.reason === 'conflict') throw errors.conflict('version-conflict', `已有人发布了版本 ${r.current} / version ${r.current} was published meanwhile`);
+        if (r.reason === 'no-draft') throw errors.invalid('draft', '没有草稿 / there is no draft to publish');
+        throw errors.notFound('draft');
+      }
+      await d.audit.record({ actor: req.user.username, action: 'routing-changed', target: `routing:v${r.version.version}`, detail: comment ?? 'published' });
+      return { version: r.version.version };
+    },
+  );
 
-  app.post('/api/admin/routing/rollback', WRITE, async (req) => {
-    const b = bodyOf(req);
-    const to = b.version;
-    if (typeof to !== 'number' || !Number.isInteger(to) || to < 1) throw errors.invalid('version', '必须是正整数 / must be a positive whole number');
-    const r = await d.routing.rollback(to, req.user.username);
-    if (!r.ok) {
-      if (r.reason === 'not-found') throw errors.invalid('version', `没有版本 ${to} / no version ${to}`);
-      if (r.reason === 'invalid') throw errors.invalid('version', `版本 ${to} 不再有效 / version ${to} no longer validates`, r.errors);
-      throw errors.conflict('version-conflict', 'rollback conflicted with another change');
-    }
-    await d.audit.record({ actor: req.user.username, action: 'routing-changed', target: `routing:v${r.version.version}`, detail: `rollback to v${to}` });
-    return { version: r.version.version };
-  });
+  app.post(
+    '/api/admin/routing/rollback',
+    { ...WRITE, ...routing('回滚到某一版本（作为新版本发布） / roll back to a version (published as a new one)', { body: S.body({ version: S.integer('版本号 / version', { minimum: 1 }) }, ['version']) }) },
+    async (req) => {
+      const b = bodyOf(req);
+      const to = b.version;
+      if (typeof to !== 'number' || !Number.isInteger(to) || to < 1) throw errors.invalid('version', '必须是正整数 / must be a positive whole number');
+      const r = await d.routing.rollback(to, req.user.username);
+      if (!r.ok) {
+        if (r.reason === 'not-found') throw errors.invalid('version', `没有版本 ${to} / no version ${to}`);
+        if (r.reason === 'invalid') throw errors.invalid('version', `版本 ${to} 不再有效 / version ${to} no longer validates`, r.errors);
+        throw errors.conflict('version-conflict', 'rollback conflicted with another change');
+      }
+      await d.audit.record({ actor: req.user.username, action: 'routing-changed', target: `routing:v${r.version.version}`, detail: `rollback to v${to}` });
+      return { version: r.version.version };
+    },
+  );
 
-  app.get('/api/admin/routing/diff', READ, async (req) => {
-    const q = req.query as Record<string, string | undefined>;
-    const version = (field: 'from' | 'to'): number => {
-      const v = q[field];
-      if (!v || !/^\d+$/.test(v)) throw errors.invalid(field, '必须是版本号 / must be a version number');
-      return Number(v);
-    };
-    const [a, b] = await Promise.all([d.routing.getVersion(version('from')), d.routing.getVersion(version('to'))]);
-    if (!a) throw errors.invalid('from', `没有版本 ${q.from} / no version ${q.from}`);
-    if (!b) throw errors.invalid('to', `没有版本 ${q.to} / no version ${q.to}`);
-    return { from: a.version, to: b.version, diff: diffTables(a.table, b.table) };
-  });
+  app.get(
+    '/api/admin/routing/diff',
+    { ...READ, ...routing('两个版本的差异 / the difference of two versions', { querystring: S.query({ from: VERSION_QUERY, to: VERSION_QUERY }, ['from', 'to']) }) },
+    async (req) => {
+      const q = req.query as Record<string, string | undefined>;
+      const version = (field: 'from' | 'to'): number => {
+        const v = q[field];
+        if (!v || !/^\d+$/.test(v)) throw errors.invalid(field, '必须是版本号 / must be a version number');
+        return Number(v);
+      };
+      const [a, b] = await Promise.all([d.routing.getVersion(version('from')), d.routing.getVersion(version('to'))]);
+      if (!a) throw errors.invalid('from', `没有版本 ${q.from} / no version ${q.from}`);
+      if (!b) throw errors.invalid('to', `没有版本 ${q.to} / no version ${q.to}`);
+      return { from: a.version, to: b.version, diff: diffTables(a.table, b.table) };
+    },
+  );
 
-  app.get('/api/admin/routing/schedule', READ, async () => ({ scheduled: (await d.scheduler.get()) ?? null }));
+  app.get('/api/admin/routing/schedule', { ...READ, ...routing('定时发布计划 / the scheduled publish') }, async () => ({ scheduled: (await d.scheduler.get()) ?? null }));
 
-  app.post('/api/admin/routing/schedule', WRITE, async (req) => {
-    const b = bodyOf(req);
-    const atRaw = str(b, 'at', { required: true, max: 40 })!;
-    const at = Date.parse(atRaw);
-    if (Number.isNaN(at)) throw errors.invalid('at', '时间格式不正确 / must be an ISO date-time with offset, e.g. 2026-12-01T00:00:00+08:00');
-    if (at <= Date.now()) throw errors.invalid('at', '必须是将来的时间 / must be in the future');
-    const draft = await d.routing.getDraft();
-    if (!draft) throw errors.invalid('draft', '没有草稿 / there is no draft to schedule');
-    const errs = d.routing.check(draft.table);
-    if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
-    const comment = str(b, 'comment', { max: 200 }) ?? '';
-    await d.scheduler.schedule({ at, table: draft.table, by: req.user.username, comment, createdAt: Date.now() });
-    await d.audit.record({ actor: req.user.username, action: 'routing-changed', target: 'routing:scheduled', detail: `publish at ${new Date(at).toISOString()} ${comment}` });
-    return { scheduled: { at, comment } };
-  });
+  app.post(
+    '/api/admin/routing/schedule',
+    {
+      ...WRITE,
+      ...routing('定时发布草稿（如撤并日期） / schedule publishing the draft (e.g. a line’s cancellation date)', {
+        body: S.body({ at: S.string('将来的时间，ISO 8601 含时区 / a future ISO 8601 date-time with offset, e.g. 2026-12-01T00:00:00+08:00', 40), comment: S.optional(S.string('说明 / comment', 200)) }, ['at']),
+      }),
+    },
+    async (req) => {
+      const b = bodyOf(req);
+      const atRaw = str(b, 'at', { required: true, max: 40 })!;
+      const at = Date.parse(atRaw);
+      if (Number.isNaN(at)) throw errors.invalid('at', '时间格式不正确 / must be an ISO date-time with offset, e.g. 2026-12-01T00:00:00+08:00');
+      if (at <= Date.now()) throw errors.invalid('at', '必须是将来的时间 / must be in the future');
+      const draft = await d.routing.getDraft();
+      if (!draft) throw errors.invalid('draft', '没有草稿 / there is no draft to schedule');
+      const errs = d.routing.check(draft.table);
+      if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
+      const comment = str(b, 'comment', { max: 200 }) ?? '';
+      await d.scheduler.schedule({ at, table: draft.table, by: req.user.username, comment, createdAt: Date.now() });
+      await d.audit.record({ actor: req.user.username, action: 'routing-changed', target: 'routing:scheduled', detail: `publish at ${new Date(at).toISOString()} ${comment}` });
+      return { scheduled: { at, comment } };
+    },
+  );
 
-  app.delete('/api/admin/routing/schedule', WRITE, async (req) => {
+  app.delete('/api/admin/routing/schedule', { ...WRITE, ...routing('取消定时发布 / cancel the scheduled publish') }, async (req) => {
     const cancelled = await d.scheduler.cancel();
     if (cancelled) await d.audit.record({ actor: req.user.username, action: 'routing-changed', target: 'routing:scheduled', detail: 'cancelled' });
     return { cancelled };
   });
 
-  app.post('/api/admin/routing/test-dial', READ, async (req) => {
-    const b = bodyOf(req);
-    const number = str(b, 'number', { required: true, max: 20, pattern: /^[0-9*#+]{2,20}$/, what: 'digits' })!;
-    const source = oneOf(b, 'source', ['carrier', 'linkage', 'subcenter'] as const, false) ?? 'carrier';
-    const which = oneOf(b, 'table', ['published', 'draft'] as const, false) ?? 'published';
-    const at = b.at === undefined ? new Date() : new Date(String(b.at));
-    if (Number.isNaN(at.getTime())) throw errors.invalid('at', '时间格式不正确 / must be an ISO date-time');
-    const lang = oneOf(b, 'lang', ['zh', 'en'] as const, false) ?? 'zh';
-    const area = str(b, 'area', { max: 32, pattern: /^[a-z0-9-]+$/, what: 'an area id' });
-    let table = d.current().table;
-    let flow = d.flow;
-    if (which === 'draft') {
-      const draft = await d.routing.getDraft();
-      if (!draft) throw errors.invalid('table', '没有草稿 / there is no draft');
-      const errs = d.routing.check(draft.table);
-      if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
-      table = draft.table as RoutingTable;
-      flow = d.flowFor(table);
-    }
-    const decision = resolveCall(table, { dialed: number, source, at, ...(area ? { area } : {}) });
-    return { decision, ...firstSteps(flow, decision, lang, at.getTime()) };
-  });
+  app.post(
+    '/api/admin/routing/test-dial',
+    {
+      ...READ,
+      ...routing('试拨：某号码在某时会走哪条路由、听到什么 / test-dial: the route a number takes at a time, and what the caller hears first', {
+        body: S.body(
+          {
+            number: S.string('被叫号码 / dialed digits (0-9 * # +, 2-20)', 20),
+            source: S.optional(S.oneOf(['carrier', 'linkage', 'subcenter'], '来源 / where the call comes from (default carrier)')),
+            table: S.optional(S.oneOf(['published', 'draft'], '用哪张表 / which table (default published)')),
+            at: S.string('时间，ISO 8601（默认现在） / ISO 8601 date-time (default now)'),
+            lang: S.optional(S.oneOf(['zh', 'en'], '语言 / language (default zh)')),
+            area: S.optional(S.string('区县编号 / area id (lower-case letters, digits, -)', 32)),
+          },
+          ['number'],
+        ),
+      }),
+    },
+    async (req) => {
+      const b = bodyOf(req);
+      const number = str(b, 'number', { required: true, max: 20, pattern: /^[0-9*#+]{2,20}$/, what: 'digits' })!;
+      const source = oneOf(b, 'source', ['carrier', 'linkage', 'subcenter'] as const, false) ?? 'carrier';
+      const which = oneOf(b, 'table', ['published', 'draft'] as const, false) ?? 'published';
+      const at = b.at === undefined ? new Date() : new Date(String(b.at));
+      if (Number.isNaN(at.getTime())) throw errors.invalid('at', '时间格式不正确 / must be an ISO date-time');
+      const lang = oneOf(b, 'lang', ['zh', 'en'] as const, false) ?? 'zh';
+      const area = str(b, 'area', { max: 32, pattern: /^[a-z0-9-]+$/, what: 'an area id' });
+      let table = d.current().table;
+      let flow = d.flow;
+      if (which === 'draft') {
+        const draft = await d.routing.getDraft();
+        if (!draft) throw errors.invalid('table', '没有草稿 / there is no draft');
+        const errs = d.routing.check(draft.table);
+        if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
+        table = draft.table as RoutingTable;
+        flow = d.flowFor(table);
+      }
+      const decision = resolveCall(table, { dialed: number, source, at, ...(area ? { area } : {}) });
+      return { decision, ...firstSteps(flow, decision, lang, at.getTime()) };
+    },
+  );
 
   // ---- caller block list (abuse) ------------------------------------------------------------
 
-  app.get('/api/admin/blocklist', BLOCKLIST, async () => ({ blocked: await d.guard.blocked() }));
+  app.get('/api/admin/blocklist', { ...BLOCKLIST, schema: S.route('blocklist', '屏蔽名单（号码脱敏） / blocked callers (masked)') }, async () => ({ blocked: await d.guard.blocked() }));
 
-  app.post('/api/admin/blocklist', BLOCKLIST, async (req, reply) => {
-    const b = bodyOf(req);
-    const number = str(b, 'number', { required: true, max: 20, pattern: /^\+?\d{5,20}$/, what: 'a phone number' })!;
-    const reason = str(b, 'reason', { required: true, max: 200 })!;
-    if (reason.trim().length < 4) throw errors.invalid('reason', '请说明原因（至少 4 个字） / give a reason of at least 4 characters');
-    const entry = await d.guard.block(number, reason, req.user.username);
-    await d.audit.record({ actor: req.user.username, action: 'caller-blocked', target: `caller:${entry.id}`, detail: `${entry.masked} ${reason}` });
-    return reply.code(201).send({ entry });
-  });
+  app.post(
+    '/api/admin/blocklist',
+    {
+      ...BLOCKLIST,
+      schema: S.route('blocklist', '屏蔽来电号码（留痕） / block a caller (audited)', {
+        body: S.body({ number: S.string('来电号码 / phone number (digits, optional +, 5-20)', 20), reason: S.string('原因，至少 4 个字 / reason, at least 4 characters', 200) }, ['number', 'reason']),
+      }),
+    },
+    async (req, reply) => {
+      const b = bodyOf(req);
+      const number = str(b, 'number', { required: true, max: 20, pattern: /^\+?\d{5,20}$/, what: 'a phone number' })!;
+      const reason = str(b, 'reason', { required: true, max: 200 })!;
+      if (reason.trim().length < 4) throw errors.invalid('reason', '请说明原因（至少 4 个字） / give a reason of at least 4 characters');
+      const entry = await d.guard.block(number, reason, req.user.username);
+      await d.audit.record({ actor: req.user.username, action: 'caller-blocked', target: `caller:${entry.id}`, detail: `${entry.masked} ${reason}` });
+      return reply.code(201).send({ entry });
+    },
+  );
 
-  app.delete('/api/admin/blocklist/:id', BLOCKLIST, async (req) => {
-    const { id } = req.params as { id: string };
-    if (!/^[0-9a-f]{32}$/.test(id)) throw errors.invalid('id', '格式不正确 / malformed');
-    const removed = await d.guard.unblock(id);
-    if (!removed) throw errors.notFound(`屏蔽记录 ${id}`);
-    await d.audit.record({ actor: req.user.username, action: 'caller-unblocked', target: `caller:${id}` });
-    return { ok: true };
-  });
+  app.delete(
+    '/api/admin/blocklist/:id',
+    { ...BLOCKLIST, schema: S.route('blocklist', '解除屏蔽（留痕） / unblock (audited)', { params: S.params({ id: S.string('屏蔽记录编号（32 位十六进制） / entry id (32 hex digits)') }) }) },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      if (!/^[0-9a-f]{32}$/.test(id)) throw errors.invalid('id', '格式不正确 / malformed');
+      const removed = await d.guard.unblock(id);
+      if (!removed) throw errors.notFound(`屏蔽记录 ${id}`);
+      await d.audit.record({ actor: req.user.username, action: 'caller-unblocked', target: `caller:${id}` });
+      return { ok: true };
+    },
+  );
 
   // ---- seats ---------------------------------------------------------------------------------
 
-  app.get('/api/admin/seats', SEATS, async () => ({ groups: await d.acd.listGroups(), agents: await d.acd.listAgents() }));
+  app.get('/api/admin/seats', { ...SEATS, schema: S.route('seats', '座席组与座席 / seat groups and agents') }, async () => ({ groups: await d.acd.listGroups(), agents: await d.acd.listAgents() }));
 
-  app.put('/api/admin/seats/groups/:id', SEATS, async (req) => {
-    const r = await d.acd.upsertGroup({ ...bodyOf(req), id: (req.params as { id: string }).id });
-    if (!r.ok) throw errors.invalid(r.errors[0]?.field ?? 'body', r.errors[0]?.message ?? 'invalid', r.errors);
-    await d.audit.record({ actor: req.user.username, action: 'seats-changed', target: `group:${(req.params as { id: string }).id}` });
-    return r;
-  });
+  app.put(
+    '/api/admin/seats/groups/:id',
+    {
+      ...SEATS,
+      schema: S.route('seats', '新建或修改座席组 / create or replace a seat group', {
+        params: ID_PARAM,
+        body: S.body({
+          name: S.string('名称 / name', 64),
+          kind: S.oneOf(GROUP_KINDS, '类型 / kind'),
+          lineNumber: S.optional(S.string('专家组、分中心的原热线号码 / the legacy line of an expert or sub-center group (3-12 digits)')),
+          department: S.optional(S.string('部门 / department', 64)),
+        }),
+      }),
+    },
+    async (req) => {
+      const r = await d.acd.upsertGroup({ ...bodyOf(req), id: (req.params as { id: string }).id });
+      if (!r.ok) throw errors.invalid(r.errors[0]?.field ?? 'body', r.errors[0]?.message ?? 'invalid', r.errors);
+      await d.audit.record({ actor: req.user.username, action: 'seats-changed', target: `group:${(req.params as { id: string }).id}` });
+      return r;
+    },
+  );
 
-  app.put('/api/admin/seats/agents/:id', SEATS, async (req) => {
-    const r = await d.acd.upsertAgent({ ...bodyOf(req), id: (req.params as { id: string }).id });
-    if (!r.ok) throw errors.invalid(r.errors[0]?.field ?? 'body', r.errors[0]?.message ?? 'invalid', r.errors);
-    await d.audit.record({ actor: req.user.username, action: 'seats-changed', target: `agent:${(req.params as { id: string }).id}` });
-    return r;
-  });
+  app.put(
+    '/api/admin/seats/agents/:id',
+    {
+      ...SEATS,
+      schema: S.route('seats', '新建或修改座席 / create or replace an agent', {
+        params: ID_PARAM,
+        body: S.body({
+          name: S.string('姓名 / name', 64),
+          extension: S.string('分机 / extension'),
+          dialString: S.optional(S.string('呼叫串 / dial string, e.g. PJSIP/8001', 128)),
+          skills: { type: 'object', additionalProperties: S.integer('技能等级 / level', { minimum: 1, maximum: 5 }), description: '技能 → 等级 1-5 / skill → level 1-5' },
+          groups: S.array(S.string(), '所属座席组 / seat group ids'),
+        }),
+      }),
+    },
+    async (req) => {
+      const r = await d.acd.upsertAgent({ ...bodyOf(req), id: (req.params as { id: string }).id });
+      if (!r.ok) throw errors.invalid(r.errors[0]?.field ?? 'body', r.errors[0]?.message ?? 'invalid', r.errors);
+      await d.audit.record({ actor: req.user.username, action: 'seats-changed', target: `agent:${(req.params as { id: string }).id}` });
+      return r;
+    },
+  );
 
-  app.delete('/api/admin/seats/agents/:id', SEATS, async (req) => {
+  app.delete('/api/admin/seats/agents/:id', { ...SEATS, schema: S.route('seats', '删除座席 / remove an agent', { params: ID_PARAM }) }, async (req) => {
     const r = await d.acd.removeAgent((req.params as { id: string }).id);
     if (!r.ok) throw errors.invalid(r.errors[0]?.field ?? 'id', r.errors[0]?.message ?? 'invalid', r.errors);
     await d.audit.record({ actor: req.user.username, action: 'seats-changed', target: `agent:${(req.params as { id: string }).id}`, detail: 'removed' });

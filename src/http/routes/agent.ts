@@ -15,6 +15,7 @@ import { handoffTarget } from '../../routing/resolve.js';
 import { TICKET_CATEGORIES, REQUESTER_KINDS, type TicketStore } from '../../tickets/store.js';
 import { bodyOf, errors, oneOf, str } from '../errors.js';
 import type { ConsoleEvents } from '../events.js';
+import * as S from '../schemas.js';
 
 export interface AgentRouteDeps {
   acd: Acd;
@@ -25,6 +26,11 @@ export interface AgentRouteDeps {
 }
 
 const ACCESS = { config: { access: { permission: 'agent:console' as const } } };
+
+const agentRoute = (summary: string, parts?: Parameters<typeof S.route>[2]) => ({ ...ACCESS, schema: S.route('agent', summary, parts) });
+
+const HANDOFF_KINDS = ['blind', 'consult', 'three-way', 'linkage'] as const;
+const HANDOFF_COMMANDS = ['complete', 'merge', 'cancel', 'agent-leave'] as const;
 
 function agentIdOf(req: FastifyRequest): string {
   const id = req.user.agentId;
@@ -75,74 +81,111 @@ async function asConflict(fn: () => Promise<void>): Promise<void> {
 }
 
 export async function agentRoutes(app: FastifyInstance, d: AgentRouteDeps): Promise<void> {
-  app.get('/api/agent/state', ACCESS, async (req) => {
+  app.get('/api/agent/state', agentRoute('本座席状态 / this agent’s state'), async (req) => {
     const id = agentIdOf(req);
     const agent = (await d.acd.agents()).find((a) => a.id === id);
     if (!agent) throw errors.notFound(`座席 ${id}`);
     return { agent };
   });
 
-  app.post('/api/agent/state', ACCESS, async (req) => {
-    const id = agentIdOf(req);
-    const b = bodyOf(req);
-    const state = oneOf(b, 'state', ['available', 'paused', 'offline'] as const)!;
-    const reason = str(b, 'reason', { max: 40 }) ?? '';
-    if (state === 'paused' && !reason) throw errors.invalid('reason', '示忙须说明原因 / a pause needs a reason');
-    if (state !== 'offline') await d.acd.login(id);
-    const r = state === 'offline' ? await d.acd.logout(id) : await d.acd.setAgentState(id, state, reason);
-    if (!r.ok) throw errors.conflict('agent-state', r.error);
-    return r;
-  });
+  app.post(
+    '/api/agent/state',
+    agentRoute('示闲、示忙（须说明原因）、离线 / available, paused (with a reason) or offline', {
+      body: S.body({ state: S.oneOf(['available', 'paused', 'offline'], '状态 / state'), reason: S.optional(S.string('示忙原因 / pause reason', 40)) }, ['state']),
+    }),
+    async (req) => {
+      const id = agentIdOf(req);
+      const b = bodyOf(req);
+      const state = oneOf(b, 'state', ['available', 'paused', 'offline'] as const)!;
+      const reason = str(b, 'reason', { max: 40 }) ?? '';
+      if (state === 'paused' && !reason) throw errors.invalid('reason', '示忙须说明原因 / a pause needs a reason');
+      if (state !== 'offline') await d.acd.login(id);
+      const r = state === 'offline' ? await d.acd.logout(id) : await d.acd.setAgentState(id, state, reason);
+      if (!r.ok) throw errors.conflict('agent-state', r.error);
+      return r;
+    },
+  );
 
-  app.get('/api/agent/call', ACCESS, async (req) => {
+  app.get('/api/agent/call', agentRoute('当前通话（号码脱敏）及来电人以往工单 / the current call (caller masked) and the caller’s earlier tickets'), async (req) => {
     const s = currentCall(d.calls, agentIdOf(req));
     if (!s) return { call: null };
     const earlier = await d.tickets.byCaller(s.record.caller.number, 5);
     return { call: { ...callView(s), earlierTickets: earlier } };
   });
 
-  app.post('/api/agent/call/handoff', ACCESS, async (req) => {
-    const s = currentCall(d.calls, agentIdOf(req));
-    if (!s) throw errors.conflict('no-call', '当前没有通话 / you are not on a call');
-    const b = bodyOf(req);
-    const kind = oneOf(b, 'kind', ['blind', 'consult', 'three-way', 'linkage'] as const)! as HandoffKind;
-    const target = resolveTarget(d.routingTable(), str(b, 'target', { required: true, max: 60 })!);
-    await asConflict(() => s.requestHandoff(kind, target));
-    return { ok: true, handoff: s.handoffPhase };
-  });
+  app.post(
+    '/api/agent/call/handoff',
+    agentRoute('转接：盲转、咨询、三方、联动 / hand-off: blind, consult, three-way, linkage', {
+      body: S.body(
+        {
+          kind: S.oneOf(HANDOFF_KINDS, '方式 / kind'),
+          target: S.string('路由表中的号码或路由编号，或 skill:<技能> / a number or route id of the routing table, or skill:<name>', 60),
+        },
+        ['kind', 'target'],
+      ),
+    }),
+    async (req) => {
+      const s = currentCall(d.calls, agentIdOf(req));
+      if (!s) throw errors.conflict('no-call', '当前没有通话 / you are not on a call');
+      const b = bodyOf(req);
+      const kind = oneOf(b, 'kind', HANDOFF_KINDS)! as HandoffKind;
+      const target = resolveTarget(d.routingTable(), str(b, 'target', { required: true, max: 60 })!);
+      await asConflict(() => s.requestHandoff(kind, target));
+      return { ok: true, handoff: s.handoffPhase };
+    },
+  );
 
-  app.post('/api/agent/call/handoff/:command', ACCESS, async (req) => {
-    const { command } = req.params as { command: string };
-    if (!['complete', 'merge', 'cancel', 'agent-leave'].includes(command)) {
-      throw errors.invalid('command', 'complete / merge / cancel / agent-leave');
-    }
-    const s = currentCall(d.calls, agentIdOf(req)) ?? d.calls.active.find((x) => x.record.agents.at(-1) === req.user.agentId && x.handoffPhase !== 'idle');
-    if (!s) throw errors.conflict('no-call', '当前没有通话 / you are not on a call');
-    await asConflict(() => s.handoffCommand(command as 'complete' | 'merge' | 'cancel' | 'agent-leave'));
-    return { ok: true, handoff: s.handoffPhase };
-  });
+  app.post(
+    '/api/agent/call/handoff/:command',
+    agentRoute('转接进行中的操作 / a step of the hand-off in progress', { params: S.params({ command: S.oneOf(HANDOFF_COMMANDS, '操作 / command') }) }),
+    async (req) => {
+      const { command } = req.params as { command: string };
+      if (!(HANDOFF_COMMANDS as readonly string[]).includes(command)) {
+        throw errors.invalid('command', 'complete / merge / cancel / agent-leave');
+      }
+      const s = currentCall(d.calls, agentIdOf(req)) ?? d.calls.active.find((x) => x.record.agents.at(-1) === req.user.agentId && x.handoffPhase !== 'idle');
+      if (!s) throw errors.conflict('no-call', '当前没有通话 / you are not on a call');
+      await asConflict(() => s.handoffCommand(command as 'complete' | 'merge' | 'cancel' | 'agent-leave'));
+      return { ok: true, handoff: s.handoffPhase };
+    },
+  );
 
-  app.post('/api/agent/calls/:callId/ticket', ACCESS, async (req) => {
-    const { callId } = req.params as { callId: string };
-    if (!/^[A-Za-z0-9._-]{1,120}$/.test(callId)) throw errors.invalid('callId', '格式不正确 / malformed');
-    const agentId = agentIdOf(req);
-    const live = d.calls.session(callId);
-    const took = live ? live.record.agents.includes(agentId) : (await d.tickets.agentsOfCall(callId)).includes(agentId);
-    if (!took) throw errors.forbidden();
-    const b = bodyOf(req);
-    const form = {
-      category: oneOf(b, 'category', TICKET_CATEGORIES)!,
-      requesterKind: oneOf(b, 'requesterKind', REQUESTER_KINDS)!,
-      summary: str(b, 'summary', { required: true, max: 2000 })!,
-      unitSuggestion: str(b, 'unitSuggestion', { max: 100 }) ?? '',
-      by: agentId,
-      at: Date.now(),
-    };
-    await d.tickets.saveForm(callId, form);
-    return { ok: true };
-  });
+  app.post(
+    '/api/agent/calls/:callId/ticket',
+    agentRoute('填写本人接听通话的工单 / the ticket form of a call this agent took', {
+      params: S.params({ callId: S.string('通话编号 / call id', 120) }),
+      body: S.body(
+        {
+          category: S.oneOf(TICKET_CATEGORIES, '诉求类别 / category'),
+          requesterKind: S.oneOf(REQUESTER_KINDS, '诉求人类型 / requester kind'),
+          summary: S.string('诉求内容 / summary', 2000),
+          unitSuggestion: S.optional(S.string('建议承办单位 / suggested handling unit', 100)),
+        },
+        ['category', 'requesterKind', 'summary'],
+      ),
+    }),
+    async (req) => {
+      const { callId } = req.params as { callId: string };
+      if (!/^[A-Za-z0-9._-]{1,120}$/.test(callId)) throw errors.invalid('callId', '格式不正确 / malformed');
+      const agentId = agentIdOf(req);
+      const live = d.calls.session(callId);
+      const took = live ? live.record.agents.includes(agentId) : (await d.tickets.agentsOfCall(callId)).includes(agentId);
+      if (!took) throw errors.forbidden();
+      const b = bodyOf(req);
+      const form = {
+        category: oneOf(b, 'category', TICKET_CATEGORIES)!,
+        requesterKind: oneOf(b, 'requesterKind', REQUESTER_KINDS)!,
+        summary: str(b, 'summary', { required: true, max: 2000 })!,
+        unitSuggestion: str(b, 'unitSuggestion', { max: 100 }) ?? '',
+        by: agentId,
+        at: Date.now(),
+      };
+      await d.tickets.saveForm(callId, form);
+      return { ok: true };
+    },
+  );
 
-  app.get('/api/agent/events', { ...ACCESS, websocket: true }, (socket, req) => {
+  app.get('/api/agent/events', { ...agentRoute('WebSocket：本座席的实时事件（来电弹屏、状态、转接） / WebSocket: live events for this agent (call pop, state, hand-offs)'), websocket: true }, (socket, req) => {
     const agentId = req.user.agentId;
     const off = d.events.subscribe((e) => {
       if (agentId && 'agentId' in e && e.agentId === agentId) socket.send(JSON.stringify(e));

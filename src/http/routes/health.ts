@@ -3,6 +3,7 @@
  * reports ARI, AMI and Redis each, and answers 503 until all needed links are up.
  */
 import type { FastifyInstance } from 'fastify';
+import * as S from '../schemas.js';
 
 export interface HealthSources {
   ari: () => string;
@@ -14,8 +15,8 @@ export interface HealthSources {
 
 export async function healthRoutes(app: FastifyInstance, opts: { sources: HealthSources }): Promise<void> {
   const s = opts.sources;
-  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'alive' }));
-  app.get('/readyz', { config: { access: 'public' } }, async (_req, reply) => {
+  app.get('/healthz', { config: { access: 'public' }, schema: S.route('health', '进程存活 / the process is alive') }, async () => ({ status: 'alive' }));
+  app.get('/readyz', { config: { access: 'public' }, schema: S.route('health', '就绪：ARI、AMI、Redis 各自状态，未就绪 503 / ready: ARI, AMI and Redis each; 503 until all needed links are up') }, async (_req, reply) => {
     const checks = {
       ari: s.ari(),
       ami: s.ami(),

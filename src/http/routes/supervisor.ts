@@ -6,10 +6,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Acd } from '../../acd/service.js';
 import type { CallManager } from '../../calls/manager.js';
+import * as S from '../schemas.js';
 import { callView } from './agent.js';
 
 export async function supervisorRoutes(app: FastifyInstance, d: { acd: Acd; calls: CallManager }): Promise<void> {
-  app.get('/api/supervisor/overview', { config: { access: { permission: 'monitor:read' } } }, async () => {
+  const schema = S.route('supervisor', '实时监控：排队、座席、今日指标、进行中的通话（脱敏） / live view: queues, agents, today’s figures, calls in progress (masked)');
+  app.get('/api/supervisor/overview', { config: { access: { permission: 'monitor:read' } }, schema }, async () => {
     const now = Date.now();
     const [queues, agents, stats] = await Promise.all([d.acd.queues(now), d.acd.agents(), d.acd.stats(now)]);
     return {

@@ -12,6 +12,7 @@ import { shanghaiInstant } from '../../tickets/calendar.js';
 import { TICKET_STATES, type Ticket, type TicketState } from '../../tickets/model.js';
 import type { TicketStore } from '../../tickets/store.js';
 import { errors, oneOf, str } from '../errors.js';
+import * as S from '../schemas.js';
 import { csvField } from './ticket-kpis.js';
 
 const MAX_ROWS = 50_000;
@@ -92,7 +93,19 @@ const EMPTY: Ticket = {
 };
 
 export async function ticketExportRoutes(app: FastifyInstance, d: { tickets: TicketStore; audit: AuditLog }): Promise<void> {
-  app.get('/api/tickets/export', { config: { access: { permission: 'tickets:export' } } }, async (req, reply) => {
+  const schema = S.route('reports', '导出某期间受理的工单（号码脱敏，留痕） / tickets received in a period, numbers masked (audited)', {
+    querystring: S.query(
+      {
+        from: S.string('起始日 YYYY-MM-DD（上海时间） / first day, YYYY-MM-DD (Shanghai)'),
+        to: S.string('截止日 YYYY-MM-DD，最多一年 / last day, YYYY-MM-DD, at most a year after from'),
+        unit: S.string('承办单位 / handling unit', 100),
+        state: S.oneOf(TICKET_STATES, '工单状态 / ticket state'),
+        format: S.oneOf(['csv', 'json'], '格式 / format (default csv)'),
+      },
+      ['from', 'to'],
+    ),
+  });
+  app.get('/api/tickets/export', { config: { access: { permission: 'tickets:export' } }, schema }, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     const from = day(q.from, 'from', false);
     const to = day(q.to, 'to', true);

@@ -15,6 +15,7 @@ import { callKpis, ticketKpis, ticketKpisByUnit, type KpiCall, type Period, type
 import type { Ticket } from '../../tickets/model.js';
 import type { TicketStore } from '../../tickets/store.js';
 import { errors, oneOf } from '../errors.js';
+import * as S from '../schemas.js';
 
 function instant(v: unknown, field: string, endOfDay: boolean): number | undefined {
   if (v === undefined || v === '') return undefined;
@@ -50,7 +51,14 @@ export function kpiCsv(rows: ({ unit: string; rank: number } & TicketKpis)[]): s
 }
 
 export async function ticketKpiRoutes(app: FastifyInstance, d: { tickets: TicketStore; acd: Acd; now: () => number; clocks?: TicketClocks; audit?: AuditLog }): Promise<void> {
-  app.get('/api/supervisor/kpis', { config: { access: { permission: 'monitor:read' } } }, async (req, reply) => {
+  const schema = S.route('reports', '工单与话务指标，按承办单位排名；format=csv 下载（留痕） / ticket and call KPIs per unit with a ranking; format=csv downloads the table (audited)', {
+    querystring: S.query({
+      from: S.string('起：YYYY-MM-DD（上海时间，含当天）或毫秒时间戳 / from: YYYY-MM-DD (Shanghai, inclusive) or epoch ms'),
+      to: S.string('止：YYYY-MM-DD（含当天）或毫秒时间戳 / to: YYYY-MM-DD (inclusive) or epoch ms'),
+      format: S.oneOf(['json', 'csv'], '格式 / format (default json)'),
+    }),
+  });
+  app.get('/api/supervisor/kpis', { config: { access: { permission: 'monitor:read' } }, schema }, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     const format = oneOf(q, 'format', ['json', 'csv'] as const, false) ?? 'json';
     const now = d.now();
