@@ -14,6 +14,7 @@ COPY src ./src
 COPY tests ./tests
 COPY bench ./bench
 COPY prompts ./prompts
+COPY data ./data
 RUN npm run build
 
 FROM node:20-bookworm-slim AS deps
@@ -34,6 +35,10 @@ COPY --from=build --chown=root:root /app/dist/src ./dist/src
 # (dist/src/ivr -> ../../prompts), and from the repo root by tools.
 COPY --from=build --chown=root:root /app/prompts/catalogue.json ./dist/prompts/catalogue.json
 COPY --from=build --chown=root:root /app/prompts/catalogue.json ./prompts/catalogue.json
+# Data and pages are read relative to the compiled modules too: dist/src/<area> -> ../../data
+# (presets, holiday calendar, SLA policies, dispatch rules, seats) and dist/src/http -> ../web (pages).
+COPY --from=build --chown=root:root /app/data ./dist/data
+COPY --from=build --chown=root:root /app/src/web ./dist/src/web
 # Code is root-owned and read-only for the app user; only var/ is writable
 # (ticket outbox spool, HOTLINE_DATA_DIR).
 RUN mkdir -p /app/var && chown node:node /app/var
