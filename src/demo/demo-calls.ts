@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import type { CallPathStep } from '../calls/record.js';
+import * as S from '../http/schemas.js';
 import type { TestCall, TestSide } from '../../tests/support/test-side.js';
 
 type Catalogue = Record<string, { zh: string; en: string }>;
@@ -148,10 +149,21 @@ export async function demoRoutes(http: FastifyInstance, opts: { demo: DemoCalls;
       }
     };
   const idOf = (req: FastifyRequest) => (req.params as { id: string }).id;
-  http.get('/demo', pub, async (_req, reply) => reply.type('text/html; charset=utf-8').send(opts.page));
+  // The schemas state the shapes; DemoCalls checks the numbers and digits and names the field as before.
+  const ID = S.params({ id: S.string('演示通话编号 / demo call id') });
+  const demoRoute = (summary: string, parts?: Parameters<typeof S.route>[2]) => ({ ...pub, schema: S.route('demo', summary, parts) });
+  http.get('/demo', demoRoute('演示拨号页面 / the demo dialling page'), async (_req, reply) => reply.type('text/html; charset=utf-8').send(opts.page));
   http.post(
     '/api/demo/calls',
-    pub,
+    demoRoute('在模拟交换机上拨号 / dial a number on the simulated PBX', {
+      body: S.body(
+        {
+          number: S.string('被叫号码（数字、*、#） / number dialled (digits, *, #)'),
+          caller: S.optional(S.string('主叫号码，默认 13800138000 / caller number (default 13800138000)')),
+        },
+        ['number'],
+      ),
+    }),
     handle(async (req) => {
       const b = (req.body ?? {}) as { number?: unknown; caller?: unknown };
       return { id: await demo.dial(String(b.number ?? ''), String(b.caller ?? '13800138000')) };
@@ -159,7 +171,7 @@ export async function demoRoutes(http: FastifyInstance, opts: { demo: DemoCalls;
   );
   http.post(
     '/api/demo/calls/:id/digits',
-    pub,
+    demoRoute('按键（0-9、*、#） / press keys (0-9, *, #)', { params: ID, body: S.body({ digits: S.string('按键 / keys pressed', 32) }, ['digits']) }),
     handle(async (req) => {
       await demo.press(idOf(req), String((req.body as { digits?: unknown } | undefined)?.digits ?? ''));
       return { ok: true };
@@ -167,7 +179,7 @@ export async function demoRoutes(http: FastifyInstance, opts: { demo: DemoCalls;
   );
   http.delete(
     '/api/demo/calls/:id',
-    pub,
+    demoRoute('来电人挂机 / the caller hangs up', { params: ID }),
     handle(async (req) => {
       await demo.hangup(idOf(req));
       return { ok: true };
@@ -175,7 +187,7 @@ export async function demoRoutes(http: FastifyInstance, opts: { demo: DemoCalls;
   );
   http.post(
     '/api/demo/calls/:id/agent-hangup',
-    pub,
+    demoRoute('座席先挂机（来电人随后听到满意度评价） / the agent hangs up first (the caller then hears the survey)', { params: ID }),
     handle(async (req) => {
       await demo.agentHangup(idOf(req));
       return { ok: true };
@@ -183,7 +195,7 @@ export async function demoRoutes(http: FastifyInstance, opts: { demo: DemoCalls;
   );
   http.get(
     '/api/demo/calls/:id',
-    pub,
+    demoRoute('通话所听与路径 / what the caller heard and the call’s path', { params: ID }),
     handle((req) => demo.view(idOf(req))),
   );
 }

@@ -141,7 +141,27 @@ function typeText(t: unknown): string {
 }
 
 /**
- * A request-schema failure (the first ajv error) as our `invalid-input`
+ * The ajv error to put in words: the first one, except for a value that matched
+ * none of an `anyOf` (ajv lists each alternative's failure, then the `anyOf`):
+ * the failure of the alternative of the value's own type when there is one
+ * (`-5` for "an integer ≥ 0 or a string": the minimum), else one type error
+ * naming every type allowed.
+ */
+function described(errs: readonly FastifySchemaValidationError[]): FastifySchemaValidationError | undefined {
+  const any = errs.find((x) => x.keyword === 'anyOf');
+  if (!any) return errs[0];
+  const branches = errs.filter((x) => x.schemaPath.startsWith(`${any.schemaPath}/`));
+  const own = branches.find((x) => x.keyword !== 'type');
+  if (own) return own;
+  const types = branches.flatMap((x) => {
+    const t = (x.params as { type?: unknown } | undefined)?.type;
+    return Array.isArray(t) ? t.map(String) : t === undefined ? [] : String(t).split(',');
+  });
+  return branches.length ? { ...any, keyword: 'type', params: { type: [...new Set(types)] } } : any;
+}
+
+/**
+ * A request-schema failure (the first ajv error, see {@link described}) as our `invalid-input`
  * error: the field named as our validators name it (`from`, `rules[0].unit`,
  * the missing property itself, `body` when the body is not an object) and a
  * zh-CN / English message worded like theirs (`str`, `oneOf`, `bodyOf`).
@@ -149,7 +169,7 @@ function typeText(t: unknown): string {
  * @param context the request part that failed (`body`, `querystring`, `params`, `headers`)
  */
 export function validationError(errs: readonly FastifySchemaValidationError[], context = 'body'): AppError {
-  const e = errs[0];
+  const e = described(errs);
   if (!e) return errors.invalid(context, '格式不正确 / invalid');
   const p = (e.params ?? {}) as Record<string, unknown>;
   const base = fieldPath(e.instancePath ?? '');

@@ -72,6 +72,20 @@ export function integer(description?: string, range: { minimum?: number; maximum
   return { type: 'integer', ...range, ...(description ? { description } : {}) };
 }
 
+/** A JSON number (fractions allowed); `range` as the route's validator checks it. */
+export function number(description?: string, range: { minimum?: number; maximum?: number } = {}): JsonSchema {
+  return { type: 'number', ...range, ...(description ? { description } : {}) };
+}
+
+/**
+ * A value the route's validator accepts in more than one JSON type (e.g. epoch
+ * milliseconds as a number or as a digit string). A value of none of them is
+ * named with every type allowed (errors.ts `validationError`).
+ */
+export function anyOf(schemas: JsonSchema[], description?: string): JsonSchema {
+  return { anyOf: schemas, ...(description ? { description } : {}) };
+}
+
 export function boolean(description?: string): JsonSchema {
   return { type: 'boolean', ...(description ? { description } : {}) };
 }
@@ -117,6 +131,6 @@ export function query(properties: Record<string, JsonSchema>, required: string[]
 }
 
 /** The route `schema` of one operation: its tag, a zh-CN / English summary and its inputs. */
-export function route(tag: Tag, summary: string, parts: { params?: JsonSchema; querystring?: JsonSchema; body?: JsonSchema; description?: string } = {}) {
+export function route(tag: Tag, summary: string, parts: { params?: JsonSchema; querystring?: JsonSchema; headers?: JsonSchema; body?: JsonSchema; description?: string } = {}) {
   return { tags: [tag], summary, ...parts };
 }

@@ -48,9 +48,18 @@ describe('API documentation page (Chromium)', () => {
     await rules.locator('summary').click();
     await expectContains(rules.locator('[data-prop="rules"] [data-prop="unit"]'), '必填');
 
-    // Routes that declare no schema yet say so.
+    // Every route declares its request schema: no operation says it has none (the page would badge it).
+    expect(await s.page.locator('details.op summary', { hasText: '尚未声明请求格式' }).count()).toBe(0);
     const ticket = s.page.locator('details.op[data-method="GET"][data-path="/api/tickets/{ticketNo}"]');
-    await expectContains(ticket.locator('summary'), '尚未声明请求格式');
+    await ticket.locator('summary').click();
+    await expectContains(ticket.locator('[data-param="ticketNo"]'), '必填');
+    const extend = s.page.locator('details.op[data-method="POST"][data-path="/api/tickets/{ticketNo}/extend"]');
+    await expectContains(extend.locator('summary'), '延期');
+    await extend.locator('summary').click();
+    await expectContains(extend.locator('[data-prop="callerConsent"]'), '必填');
+    const sampling = s.page.locator('details.op[data-method="POST"][data-path="/api/quality/sampling"]');
+    await sampling.locator('summary').click();
+    await expectContains(sampling.locator('[data-prop="from"]'), 'integer | string');
 
     // The filter narrows the list; English on the toggle.
     await s.page.fill('#d-filter', '/api/admin/seats');

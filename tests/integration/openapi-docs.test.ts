@@ -1,29 +1,39 @@
 /**
- * The admin API's JSON schemas and the OpenAPI document (issue: "a JSON
- * schema on every route, OpenAPI served at /docs") on the whole app with a
- * real Redis: every covered route has its request schema and its access rule
- * in the document, the document is OpenAPI 3 and lists exactly the registered
+ * The JSON schemas and the OpenAPI document (issue: "a JSON schema on every
+ * route, OpenAPI served at /docs") on the whole app with a real Redis: every
+ * registered route has its request schema and its access rule in the
+ * document (no exceptions; the demo's routes are checked on their own
+ * instance), the document is OpenAPI 3 and lists exactly the registered
  * routes, the page and the document have the declared access, and a request
  * that breaks a schema is answered 400 naming the field and changes nothing.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
-import type { InjectOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
 import { ROLES } from '../../src/access/roles.js';
+import { demoRoutes, type DemoCalls } from '../../src/demo/demo-calls.js';
+import { errorHandler } from '../../src/http/errors.js';
+import { openapiOptions } from '../../src/http/openapi.js';
 import { rolesAllowed, type AccessRoute } from '../../src/http/plugins/access.js';
+import { AJV_OPTIONS } from '../../src/http/schemas.js';
 import { logSink } from '../support/log-capture.js';
 import { startPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
 import { loginAs, TEST_PASSWORD } from '../support/route-audit.js';
+import { callRecord } from '../support/tickets.js';
 
 let pbx: PbxUnderTest;
 let app: App;
 let admin: string;
 let agent: string;
+let supervisor: string;
+let unit: string;
+let inspector: string;
 
-type Schema = { type?: string; properties?: Record<string, Schema>; required?: string[]; items?: Schema; enum?: unknown[]; nullable?: boolean };
+type Schema = { type?: string; anyOf?: Schema[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; enum?: unknown[]; nullable?: boolean };
 type Param = { in: string; name: string; required?: boolean; schema?: Schema };
 type Operation = {
   tags?: string[];
@@ -34,6 +44,7 @@ type Operation = {
   security?: unknown[];
   'x-access'?: { rule: string; permission?: string; roles: string[]; login: boolean };
   'x-request-schema'?: boolean;
+  'x-websocket'?: boolean;
 };
 type Doc = { openapi: string; info: { title: string; version: string }; tags?: { name: string }[]; paths: Record<string, Record<string, Operation>>; components?: { securitySchemes?: Record<string, unknown> } };
 
@@ -66,23 +77,97 @@ function openapi30Validator() {
 
 const PKG = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** The routes this work covers: src/http/routes/{admin,agent,supervisor,health,ticket-admin,ticket-kpis,ticket-export}.ts, the plugins' routes and /docs. */
-const COVERED = [/^\/api\/admin\//, /^\/api\/auth\//, /^\/api\/audit$/, /^\/api\/numbers\//, /^\/api\/agent\//, /^\/api\/supervisor\//, /^\/(healthz|readyz)$/, /^\/api\/tickets\/export$/, /^\/docs/];
-const covered = (r: AccessRoute) => COVERED.some((re) => re.test(r.url));
+/**
+ * Routes allowed to declare no request schema, each with its reason
+ * (`'GET /url': 'why'`). Empty: every route declares its inputs, the pages,
+ * the static files and the WebSocket upgrade (`GET /api/agent/events`)
+ * included.
+ */
+const WITHOUT_SCHEMA: Readonly<Record<string, string>> = {};
+const mustDeclare = (r: AccessRoute) => !(`${r.method} ${r.url}` in WITHOUT_SCHEMA);
 
 /** Writes that take no body (everything else that writes must document one). */
-const NO_BODY = new Set(['POST /api/auth/logout', 'POST /api/auth/refresh', 'POST /api/agent/call/handoff/:command']);
+const NO_BODY = new Set(['POST /api/auth/logout', 'POST /api/auth/refresh', 'POST /api/agent/call/handoff/:command', 'POST /api/demo/calls/:id/agent-hangup']);
 
-/** Query parameters the covered GET routes read. */
+/** Query parameters the GET routes read. */
 const QUERIES: Record<string, string[]> = {
   'GET /api/admin/routing/diff': ['from', 'to'],
   'GET /api/audit': ['from', 'to', 'action', 'actor', 'target', 'before', 'limit'],
   'GET /api/supervisor/kpis': ['from', 'to', 'format'],
   'GET /api/tickets/export': ['from', 'to', 'unit', 'state', 'format'],
+  'GET /api/tickets': ['unit', 'state', 'overdue', 'limit'],
+  'GET /api/recordings': ['callId', 'ticketNo'],
+  'GET /api/recordings/gaps': ['limit'],
+  'GET /api/recordings/:name/audio': ['download'],
+  'GET /api/quality/samples': ['from', 'to', 'agentId', 'pending'],
+  'GET /api/quality/summary': ['from', 'to'],
 };
+
+/** Request headers a route reads besides the session's. */
+const HEADERS: Record<string, string[]> = {
+  'GET /api/recordings/:name/audio': ['range'],
+};
+
+/** The ticket lifecycle's actions, one route each (src/http/routes/tickets.ts ACTIONS). */
+const TICKET_ACTIONS = ['answer-directly', 'dispatch', 'accept', 'return', 'start', 'reply', 'extend', 'plan', 'callback', 'rate', 'reopen', 'close'];
+
+/** A property is typed: a JSON type, or alternatives that each have one. */
+const typed = (s: Schema | undefined): boolean => typeof s?.type === 'string' || (Array.isArray(s?.anyOf) && s.anyOf.length > 0 && s.anyOf.every(typed));
 
 /** fastify's `/a/:b` and `/a/*` as OpenAPI's `/a/{b}` and `/a/{*}`. */
 const toOpenapiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/\*/g, '{*}');
+
+/**
+ * Every route in `routes` is in the document with its request schema, a zh-CN / English summary, the
+ * access rule it enforces, its path parameters, the query parameters and headers it reads, and a typed
+ * body exactly when it is a write that takes one.
+ */
+function checkOperations(doc: Doc, routes: AccessRoute[]): void {
+  for (const r of routes) {
+    const label = `${r.method} ${r.url}`;
+    const op = doc.paths[toOpenapiPath(r.url)]?.[r.method.toLowerCase()];
+    expect(op, label).toBeDefined();
+    expect(op!['x-request-schema'], `${label} declares its schema`).toBe(true);
+    expect(op!.summary, `${label} summary`).toMatch(/[\u4e00-\u9fff].* \/ [A-Za-z]/);
+    expect(op!.description, label).not.toContain('no request schema');
+
+    // Who may call it: the same roles the route audit checks against.
+    const access = op!['x-access']!;
+    expect(access, `${label} x-access`).toBeDefined();
+    if (r.access === 'public') {
+      expect(access).toMatchObject({ rule: 'public', login: false });
+      expect(op!.security).toEqual([]);
+      expect(op!.description).toContain('public');
+    } else {
+      expect(access.login).toBe(true);
+      expect([...access.roles].sort(), `${label} roles`).toEqual(rolesAllowed(r.access).sort());
+      if ('permission' in r.access) expect(access.permission).toBe(r.access.permission);
+      expect(op!.security, `${label} security`).toEqual([{ bearer: [] }, { session: [] }]);
+      for (const role of access.roles) expect(op!.description, `${label} description names ${role}`).toContain(role);
+    }
+
+    // Path parameters (a wildcard `*` too), query parameters, headers, bodies.
+    for (const name of [...[...r.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!), ...(r.url.includes('*') ? ['*'] : [])]) {
+      const p = op!.parameters?.find((x) => x.in === 'path' && x.name === name);
+      expect(p?.schema?.type, `${label} path parameter ${name}`).toBe('string');
+      expect(p?.required, `${label} path parameter ${name} required`).toBe(true);
+    }
+    for (const name of QUERIES[label] ?? []) {
+      expect(op!.parameters?.some((x) => x.in === 'query' && x.name === name && x.schema?.type === 'string'), `${label} query ${name} (a string as sent)`).toBe(true);
+    }
+    for (const name of HEADERS[label] ?? []) {
+      expect(op!.parameters?.some((x) => x.in === 'header' && x.name === name && x.schema?.type), `${label} header ${name}`).toBe(true);
+    }
+    if (['POST', 'PUT', 'PATCH'].includes(r.method) && !NO_BODY.has(label)) {
+      const body = op!.requestBody?.content?.['application/json']?.schema;
+      expect(body?.type, `${label} body`).toBe('object');
+      expect(Object.keys(body?.properties ?? {}).length, `${label} body properties`).toBeGreaterThan(0);
+      for (const [name, prop] of Object.entries(body!.properties!)) expect(typed(prop), `${label} body.${name} is typed`).toBe(true);
+    } else {
+      expect(op!.requestBody, `${label} takes no body`).toBeUndefined();
+    }
+  }
+}
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const send = (token: string, method: InjectOptions['method'], url: string, payload?: unknown) =>
@@ -100,8 +185,14 @@ beforeAll(async () => {
   await app.start();
   await app.users.create({ username: 'doc-admin', roles: ['admin'], password: TEST_PASSWORD });
   await app.users.create({ username: 'doc-agent', roles: ['agent'], agentId: 'D1', password: TEST_PASSWORD });
+  await app.users.create({ username: 'doc-sup', roles: ['supervisor'], password: TEST_PASSWORD });
+  await app.users.create({ username: 'doc-unit', roles: ['unit'], unitId: '市城市管理局', password: TEST_PASSWORD });
+  await app.users.create({ username: 'doc-qa', roles: ['inspector'], password: TEST_PASSWORD });
   admin = (await loginAs(app.http, 'doc-admin')).token;
   agent = (await loginAs(app.http, 'doc-agent')).token;
+  supervisor = (await loginAs(app.http, 'doc-sup')).token;
+  unit = (await loginAs(app.http, 'doc-unit')).token;
+  inspector = (await loginAs(app.http, 'doc-qa')).token;
 });
 
 afterAll(async () => {
@@ -139,49 +230,29 @@ describe('the OpenAPI document', () => {
     expect([...registered].filter((r) => !listed.has(r))).toEqual([]);
   });
 
-  it('GIVEN every covered route WHEN the document is read THEN each has its request schema, its summary and the access rule it enforces', async () => {
+  it('GIVEN every registered route WHEN the document is read THEN each has its request schema, its summary and the access rule it enforces', async () => {
     const doc = await spec();
-    const routes = app.http.accessRoutes().filter(covered);
+    const routes = app.http.accessRoutes().filter(mustDeclare);
     expect(routes.filter((r) => r.url.startsWith('/api/admin/')).length).toBeGreaterThanOrEqual(24);
-    for (const r of routes) {
-      const label = `${r.method} ${r.url}`;
-      const op = doc.paths[toOpenapiPath(r.url)]?.[r.method.toLowerCase()];
-      expect(op, label).toBeDefined();
-      expect(op!['x-request-schema'], `${label} declares its schema`).toBe(true);
-      expect(op!.summary, `${label} summary`).toMatch(/[\u4e00-\u9fff].* \/ [A-Za-z]/);
+    expect(routes.filter((r) => r.method === 'POST' && /^\/api\/tickets\/:ticketNo\/[a-z-]+$/.test(r.url)).map((r) => r.url.split('/').at(-1)).sort()).toEqual([...TICKET_ACTIONS].sort());
+    checkOperations(doc, routes);
 
-      // Who may call it: the same roles the route audit checks against.
-      const access = op!['x-access']!;
-      expect(access, `${label} x-access`).toBeDefined();
-      if (r.access === 'public') {
-        expect(access).toMatchObject({ rule: 'public', login: false });
-        expect(op!.security).toEqual([]);
-        expect(op!.description).toContain('public');
-      } else {
-        expect(access.login).toBe(true);
-        expect([...access.roles].sort(), `${label} roles`).toEqual(rolesAllowed(r.access).sort());
-        if ('permission' in r.access) expect(access.permission).toBe(r.access.permission);
-        expect(op!.security, `${label} security`).toEqual([{ bearer: [] }, { session: [] }]);
-        for (const role of access.roles) expect(op!.description, `${label} description names ${role}`).toContain(role);
-      }
+    // The WebSocket upgrade is listed as one, with its schema like every route.
+    expect(doc.paths['/api/agent/events']!.get).toMatchObject({ 'x-websocket': true, 'x-request-schema': true });
+    // The audio route documents the Range header it reads, as a plain string (the route answers 200, 206 or 416 itself).
+    const audio = doc.paths['/api/recordings/{name}/audio']!.get!;
+    expect(audio.parameters?.find((p) => p.in === 'header' && p.name === 'range')?.schema).toMatchObject({ type: 'string' });
+    expect(audio.parameters?.find((p) => p.in === 'header' && p.name === 'range')?.schema).not.toHaveProperty('pattern');
+    // Each ticket action's body: the fields its parser reads, required where the parser requires them.
+    const body = (action: string) => doc.paths[`/api/tickets/{ticketNo}/${action}`]!.post!.requestBody!.content!['application/json']!.schema!;
+    expect(body('extend')).toMatchObject({ required: ['workingDays', 'reason', 'callerConsent'], properties: { workingDays: { type: 'integer' }, reason: { type: 'string', maxLength: 1000 }, callerConsent: { type: 'boolean' } } });
+    expect(body('dispatch')).toMatchObject({ required: ['units'], properties: { units: { type: 'array', items: { type: 'string', maxLength: 100 } }, reason: { type: 'string', maxLength: 500, nullable: true } } });
+    expect(body('reopen').properties!.ground!.enum).toEqual(['dissatisfied', 'not-handled']);
+    expect(body('accept').required).toBeUndefined();
+    // Sampling takes epoch ms as a number or as digits.
+    const sampling = doc.paths['/api/quality/sampling']!.post!.requestBody!.content!['application/json']!.schema!;
+    expect(sampling.properties!.from!.anyOf!.map((s) => s.type)).toEqual(['integer', 'string']);
 
-      // Path parameters, query parameters, bodies.
-      for (const name of [...r.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!)) {
-        const p = op!.parameters?.find((x) => x.in === 'path' && x.name === name);
-        expect(p?.schema?.type, `${label} path parameter ${name}`).toBe('string');
-      }
-      for (const name of QUERIES[`${r.method} ${r.url}`] ?? []) {
-        expect(op!.parameters?.some((x) => x.in === 'query' && x.name === name && x.schema?.type), `${label} query ${name}`).toBe(true);
-      }
-      if (['POST', 'PUT', 'PATCH'].includes(r.method) && !NO_BODY.has(`${r.method} ${r.url}`)) {
-        const body = op!.requestBody?.content?.['application/json']?.schema;
-        expect(body?.type, `${label} body`).toBe('object');
-        expect(Object.keys(body?.properties ?? {}).length, `${label} body properties`).toBeGreaterThan(0);
-        for (const [name, prop] of Object.entries(body!.properties!)) expect(prop.type, `${label} body.${name} is typed`).toBeTypeOf('string');
-      } else {
-        expect(op!.requestBody, `${label} takes no body`).toBeUndefined();
-      }
-    }
     // The ones the brief names, spelled out.
     const publish = doc.paths['/api/admin/routing/publish']!.post!;
     expect(publish['x-access']).toEqual({ rule: 'permission', permission: 'routing:write', roles: expect.arrayContaining(['admin']), login: true });
@@ -206,16 +277,18 @@ describe('the OpenAPI document', () => {
   });
 });
 
+/** A 400 invalid-input naming `name`, worded zh-CN / English; returns the message. */
+function field(r: { statusCode: number; body: string; json(): { error: { code: string; field?: string; message: string } } }, name: string): string {
+  expect(r.statusCode, r.body).toBe(400);
+  const e = r.json().error;
+  expect(e.code).toBe('invalid-input');
+  expect(e.field).toBe(name);
+  expect(e.message.startsWith(`${name}: `), e.message).toBe(true);
+  expect(e.message).toMatch(/[\u4e00-\u9fff].* \/ [a-z]/);
+  return e.message;
+}
+
 describe('schema violations', () => {
-  const field = (r: { statusCode: number; json(): { error: { code: string; field?: string; message: string } } }, name: string) => {
-    expect(r.statusCode).toBe(400);
-    const e = r.json().error;
-    expect(e.code).toBe('invalid-input');
-    expect(e.field).toBe(name);
-    expect(e.message.startsWith(`${name}: `), e.message).toBe(true);
-    expect(e.message).toMatch(/[\u4e00-\u9fff].* \/ [a-z]/);
-    return e.message;
-  };
 
   it('GIVEN admin routes WHEN a body breaks the schema THEN 400 names the field (nested and missing ones too) and nothing changed', async () => {
     const audited = async () => (await app.audit.query({ limit: 1000 })).length;
@@ -266,11 +339,139 @@ describe('schema violations', () => {
     field(await send(agent, 'POST', '/api/agent/call/handoff/teleport'), 'command');
     // Without the schema's enum the route would have answered 409 (no call): the schema answers first.
     expect((await send(agent, 'POST', '/api/agent/call/handoff/cancel')).statusCode).toBe(409);
+    // A repeated parameter is a list, not a string: named, not read as its first value.
+    field(await send(supervisor, 'GET', '/api/recordings?callId=c1&callId=c2'), 'callId');
+    field(await send(supervisor, 'GET', '/api/tickets?state=received&state=closed'), 'state');
+    expect(field(await send(supervisor, 'GET', '/api/tickets?state=lost'), 'state')).toContain('must be one of received,');
+    field(await send(inspector, 'GET', '/api/quality/samples?from=1&from=2'), 'from');
+    field(await send(supervisor, 'GET', '/api/quality/summary?to=1&to=2'), 'to');
+  });
+
+  it('GIVEN ticket actions WHEN a body breaks the schema THEN 400 names the field before the ticket is looked up, and the ticket and the audit log are as they were', async () => {
+    const { ticketNo: no } = await app.tickets.createFromCall(callRecord('13900002001', Date.now()));
+    const before = await app.tickets.get(no);
+    expect(before?.ticket?.state).toBe('received');
+    const audited = async () => (await app.audit.query({ target: `ticket:${no}` })).length;
+    const act = (token: string, action: string, payload: unknown, ticketNo = no) => send(token, 'POST', `/api/tickets/${ticketNo}/${action}`, payload);
+
+    // Units as one name instead of a list.
+    expect(field(await act(supervisor, 'dispatch', { units: '市城市管理局' }), 'units')).toBe('units: 必须是数组 / must be a list');
+    field(await act(supervisor, 'dispatch', { units: ['市城市管理局', 7] }), 'units[1]');
+    // Days as text are not converted; the lifecycle would have refused extend on a received ticket (409): the schema answers first.
+    expect(field(await act(supervisor, 'extend', { workingDays: '3', reason: '需协调多部门', callerConsent: true }), 'workingDays')).toBe('workingDays: 必须是整数 / must be a whole number');
+    expect(field(await act(supervisor, 'extend', { workingDays: 3, reason: '需协调多部门', callerConsent: 'yes' }), 'callerConsent')).toBe('callerConsent: 必须是 true 或 false / must be a boolean');
+    // A rating off the 4-point scale, a ground not in the list, a reason over its limit.
+    expect(field(await act(supervisor, 'rate', { satisfaction: 5 }), 'satisfaction')).toBe('satisfaction: 不能大于 4 / must be ≤ 4');
+    field(await act(supervisor, 'reopen', { ground: 'bored', reason: '来电人不满意' }), 'ground');
+    expect(field(await act(supervisor, 'close', { reason: '结'.repeat(1001) }), 'reason')).toBe('reason: 最长 1000 字符 / at most 1000 characters');
+
+    // Every action, from its documented body: each field given an object is refused naming the first field,
+    // on this ticket and on one that does not exist (404 without the schema).
+    const doc = await spec();
+    for (const action of TICKET_ACTIONS) {
+      const op = doc.paths[`/api/tickets/{ticketNo}/${action}`]!.post!;
+      const names = Object.keys(op.requestBody!.content!['application/json']!.schema!.properties!);
+      const token = op['x-access']!.roles.includes('supervisor') ? supervisor : unit;
+      const payload = Object.fromEntries(names.map((n) => [n, { not: 'a value' }]));
+      field(await act(token, action, payload), names[0]!);
+      field(await act(token, action, payload, '99999999999999'), names[0]!);
+    }
+    expect(await app.tickets.get(no)).toEqual(before);
+    expect(await audited()).toBe(0);
+
+    // The same request, well-formed, reaches the route and acts.
+    const ok = await act(supervisor, 'dispatch', { units: ['市城市管理局'], reason: null });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json().ticket.ticket).toMatchObject({ state: 'dispatched', units: ['市城市管理局'] });
+    expect(await audited()).toBe(1);
+  });
+
+  it('GIVEN quality routes WHEN a body breaks the schema THEN 400 names the field and nothing is sampled, scored or saved', async () => {
+    const qualityAudit = async () => (await app.audit.query({ limit: 1000 })).filter((e) => e.action.startsWith('quality-')).length;
+    const auditBefore = await qualityAudit();
+    const formsBefore = (await send(inspector, 'GET', '/api/quality/forms')).json().forms;
+
+    // Epoch milliseconds: a whole number or its digits, nothing else.
+    expect(field(await send(supervisor, 'POST', '/api/quality/sampling', { from: true, to: 1 }), 'from')).toBe('from: 必须是整数 或 字符串 / must be a whole number or a string');
+    expect(field(await send(supervisor, 'POST', '/api/quality/sampling', { from: 0, to: -1 }), 'to')).toBe('to: 不能小于 0 / must be ≥ 0');
+    expect(field(await send(supervisor, 'POST', '/api/quality/sampling', { ratePercent: 150 }), 'ratePercent')).toBe('ratePercent: 不能大于 100 / must be ≤ 100');
+    expect(field(await send(supervisor, 'POST', '/api/quality/sampling', { ratePercent: '5' }), 'ratePercent')).toBe('ratePercent: 必须是数字 / must be a number');
+    expect(await app.quality.samples()).toEqual([]);
+
+    // A score as text, a missing call id, scores that are a list.
+    expect(field(await send(inspector, 'POST', '/api/quality/inspections', { callId: 'c-1', scores: { greeting: '5' } }), 'scores.greeting')).toBe('scores.greeting: 必须是数字 / must be a number');
+    expect(field(await send(inspector, 'POST', '/api/quality/inspections', { scores: {} }), 'callId')).toBe('callId: 必填 / is required');
+    field(await send(inspector, 'POST', '/api/quality/inspections', { callId: 'c-1', scores: [5, 10, 10, 10] }), 'scores');
+
+    // A form whose item has a weight as text, or no label.
+    field(await send(admin, 'PUT', '/api/quality/forms/hotline-x', { name: '新表', items: [{ id: 'greeting', label: '规范用语', weight: '100', maxScore: 5 }] }), 'items[0].weight');
+    expect(field(await send(admin, 'PUT', '/api/quality/forms/hotline-x', { name: '新表', items: [{ id: 'greeting', weight: 100, maxScore: 5 }] }), 'items[0].label')).toBe('items[0].label: 必填 / is required');
+    expect((await send(inspector, 'GET', '/api/quality/forms')).json().forms).toEqual(formsBefore);
+    expect(await qualityAudit()).toBe(auditBefore);
+
+    // Well-formed, the sampling runs (and is audited).
+    const ok = await send(supervisor, 'POST', '/api/quality/sampling', { from: '0', to: 86_400_000 });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toMatchObject({ from: 0, to: 86_400_000 });
+    expect(await qualityAudit()).toBe(auditBefore + 1);
   });
 
   it('GIVEN routes whose own validator says more WHEN the shape is right THEN that message still comes through', async () => {
     field(await send(admin, 'GET', '/api/admin/routing/diff?from=x&to=2'), 'from');
+    expect(field(await send(unit, 'POST', '/api/tickets/0632x/accept', {}), 'ticketNo')).toBe('ticketNo: 工单号为数字 / a ticket number is digits');
+    expect(field(await send(supervisor, 'POST', '/api/quality/sampling', { from: 'yesterday', to: 1 }), 'from')).toBe('from: 必须是毫秒时间戳 / must be epoch milliseconds');
+    expect(field(await send(supervisor, 'PUT', '/api/recordings/x/legal-hold', { reason: '保全' }), 'name')).toBe('name: 不是录音名称 / not a recording name');
     expect(field(await send(admin, 'POST', '/api/admin/routing/test-dial', { number: '12a' }), 'number')).toContain('digits');
     expect(field(await app.http.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'doc-admin' } }), 'password')).toBe('password: 必填 / is required');
+  });
+});
+
+describe('the demo routes (demo mode only)', () => {
+  it('GIVEN the demo routes compiled as the app compiles WHEN their document is read THEN each declares its schema; a body that breaks it is answered 400 naming the field and nothing is dialled', async () => {
+    const dialled: string[] = [];
+    const pressed: string[] = [];
+    const demo = {
+      dial: async (number: string) => (dialled.push(number), 'demo-1'),
+      press: async (_id: string, digits: string) => void pressed.push(digits),
+      hangup: async () => undefined,
+      agentHangup: async () => undefined,
+      view: (id: string) => ({ id, dialed: '12345', state: 'ringing', heard: [], path: [] }),
+    } as unknown as DemoCalls;
+    const http = Fastify({ ajv: { customOptions: AJV_OPTIONS } }) as unknown as FastifyInstance;
+    http.setErrorHandler(errorHandler);
+    const routes: AccessRoute[] = [];
+    http.addHook('onRoute', (r) => {
+      for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url, access: (r.config as { access: AccessRoute['access'] }).access });
+    });
+    await http.register(swagger, openapiOptions({ sessionCookie: 'hotline_session' }));
+    await http.register(demoRoutes, { demo, page: '<!doctype html><title>12345 热线演示拨号</title>' });
+    await http.ready();
+    try {
+      const doc = http.swagger() as unknown as Doc;
+      const valid = openapi30Validator();
+      expect(valid(doc), JSON.stringify(valid.errors?.slice(0, 5))).toBe(true);
+      expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
+        'DELETE /api/demo/calls/:id',
+        'GET /api/demo/calls/:id',
+        'GET /demo',
+        'POST /api/demo/calls',
+        'POST /api/demo/calls/:id/agent-hangup',
+        'POST /api/demo/calls/:id/digits',
+      ]);
+      checkOperations(doc, routes);
+      for (const op of Object.values(doc.paths).flatMap((item) => Object.values(item))) expect(op.tags).toEqual(['demo']);
+
+      const post = (url: string, payload: unknown) => http.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+      expect(field(await post('/api/demo/calls', { number: 12345 }), 'number')).toBe('number: 必须是字符串 / must be a string');
+      expect(field(await post('/api/demo/calls', { caller: '13800138000' }), 'number')).toBe('number: 必填 / is required');
+      field(await post('/api/demo/calls/demo-1/digits', { digits: 0 }), 'digits');
+      expect([dialled, pressed]).toEqual([[], []]);
+      // Well-formed, they reach the demo.
+      expect((await post('/api/demo/calls', { number: '12345', caller: null })).json()).toEqual({ id: 'demo-1' });
+      expect((await post('/api/demo/calls/demo-1/digits', { digits: '0' })).json()).toEqual({ ok: true });
+      expect([dialled, pressed]).toEqual([['12345'], ['0']]);
+    } finally {
+      await http.close();
+    }
   });
 });

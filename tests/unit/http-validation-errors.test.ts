@@ -32,6 +32,7 @@ beforeAll(async () => {
             levels: { type: 'object', additionalProperties: S.integer() },
             rules: S.array(S.object(undefined, { unit: S.string(), words: S.array(S.string(undefined, 2)) }, ['unit'])),
             extra: { type: 'object', properties: {}, additionalProperties: false },
+            when: S.anyOf([S.integer(undefined, { minimum: 0 }), S.string()]),
           },
           ['name'],
         ),
@@ -66,6 +67,9 @@ describe('schema failures name the field', () => {
     [{ name: 'a', rules: [{ unit: 'u' }, { words: [] }] }, 'rules[1].unit', 'rules[1].unit: 必填 / is required'],
     [{ name: 'a', rules: [{ unit: 'u', words: ['ok', 'long'] }] }, 'rules[0].words[1]', 'rules[0].words[1]: 最长 2 字符 / at most 2 characters'],
     [{ name: 'a', extra: { surprise: 1 } }, 'extra.surprise', 'extra.surprise: 不支持的字段 / is not a known field'],
+    [{ name: 'a', when: true }, 'when', 'when: 必须是整数 或 字符串 / must be a whole number or a string'],
+    [{ name: 'a', when: 1.5 }, 'when', 'when: 必须是整数 或 字符串 / must be a whole number or a string'],
+    [{ name: 'a', when: -1 }, 'when', 'when: 不能小于 0 / must be ≥ 0'],
     [[1, 2], 'body', 'body: 必须是 JSON 对象 / must be a JSON object'],
     ['text', 'body', 'body: 必须是 JSON 对象 / must be a JSON object'],
   ])('GIVEN body %j THEN 400 naming %s', async (payload, field, message) => {
@@ -90,6 +94,7 @@ describe('schema failures name the field', () => {
     const ok = await post({ name: 'a', note: null, kind: null, count: 2, unknown: { kept: true } });
     expect(ok.status).toBe(200);
     expect(ok.json.body).toEqual({ name: 'a', note: null, kind: null, count: 2, unknown: { kept: true } });
+    for (const when of [0, 1700000000000, '1700000000000']) expect((await post({ name: 'a', when })).json.body, JSON.stringify(when)).toEqual({ name: 'a', when });
     const none = await app.inject({ method: 'POST', url: '/things/a' });
     expect(none.statusCode).toBe(200);
     expect(none.json().body).toBeNull();

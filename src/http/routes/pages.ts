@@ -10,19 +10,23 @@ import { dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { errors } from '../errors.js';
+import * as S from '../schemas.js';
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 const SIPJS_DIR = join(dirname(createRequire(import.meta.url).resolve('sip.js/package.json')), 'lib');
 
-const PAGES: Record<string, string> = {
-  '/': 'login.html',
-  '/login': 'login.html',
-  '/agent': 'agent.html',
-  '/supervisor': 'supervisor.html',
-  '/admin': 'admin.html',
-  '/audit': 'audit.html',
-  '/quality': 'quality.html',
+/** Each page: its file and its summary in the OpenAPI document. */
+const PAGES: Record<string, { file: string; summary: string }> = {
+  '/': { file: 'login.html', summary: '登录页 / login page' },
+  '/login': { file: 'login.html', summary: '登录页 / login page' },
+  '/agent': { file: 'agent.html', summary: '座席控制台页面 / agent console page' },
+  '/supervisor': { file: 'supervisor.html', summary: '班长监控页面 / supervisor wallboard page' },
+  '/admin': { file: 'admin.html', summary: '管理页面 / administration page' },
+  '/audit': { file: 'audit.html', summary: '审计日志页面 / audit log page' },
+  '/quality': { file: 'quality.html', summary: '质检页面 / quality inspection page' },
 };
+
+const page = (summary: string, parts?: Parameters<typeof S.route>[2]) => ({ config: { access: 'public' as const }, schema: S.route('pages', summary, parts) });
 
 export interface PagesOptions {
   /** Browser-side softphone settings: where agents register, and ICE servers (a government intranet has no public STUN). */
@@ -30,24 +34,30 @@ export interface PagesOptions {
 }
 
 export async function pageRoutes(app: FastifyInstance, opts: PagesOptions): Promise<void> {
-  for (const [url, file] of Object.entries(PAGES)) {
-    app.get(url, { config: { access: 'public' } }, async (_req, reply) => {
+  for (const [url, { file, summary }] of Object.entries(PAGES)) {
+    app.get(url, page(summary), async (_req, reply) => {
       const html = await readFile(join(WEB_DIR, file), 'utf8');
       return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
     });
   }
-  app.get('/web/common.js', { config: { access: 'public' } }, async (_req, reply) =>
+  app.get('/web/common.js', page('页面公共脚本 / the pages’ shared script'), async (_req, reply) =>
     reply.type('text/javascript; charset=utf-8').send(await readFile(join(WEB_DIR, 'common.js'), 'utf8')),
   );
-  app.get('/web/softphone-config.json', { config: { access: 'public' } }, async () => opts.softphone);
-  app.get('/vendor/sip.js/*', { config: { access: 'public' } }, async (req, reply) => {
-    const rel = (req.params as { '*': string })['*'];
-    const file = normalize(join(SIPJS_DIR, rel));
-    if (!file.startsWith(SIPJS_DIR + sep) || !file.endsWith('.js')) throw errors.notFound(rel);
-    try {
-      return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(await readFile(file, 'utf8'));
-    } catch {
-      throw errors.notFound(rel);
-    }
-  });
+  app.get('/web/softphone-config.json', page('网页软电话配置（注册地址、ICE 服务器） / browser softphone settings (where to register, ICE servers)'), async () => opts.softphone);
+  app.get(
+    '/vendor/sip.js/*',
+    page('sip.js 浏览器构建（仅 .js 文件） / the browser build of sip.js (.js files only)', {
+      params: S.params({ '*': S.string('sip.js lib/ 下的路径 / a path under sip.js lib/') }),
+    }),
+    async (req, reply) => {
+      const rel = (req.params as { '*': string })['*'];
+      const file = normalize(join(SIPJS_DIR, rel));
+      if (!file.startsWith(SIPJS_DIR + sep) || !file.endsWith('.js')) throw errors.notFound(rel);
+      try {
+        return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(await readFile(file, 'utf8'));
+      } catch {
+        throw errors.notFound(rel);
+      }
+    },
+  );
 }

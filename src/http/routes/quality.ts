@@ -9,6 +9,7 @@ import { QualityError, type QualityService } from '../../recording/quality.js';
 import type { RecordingAudit } from '../../recording/service.js';
 import type { StoredTicket } from '../../tickets/store.js';
 import { AppError, bodyOf, errors, str } from '../errors.js';
+import * as S from '../schemas.js';
 
 /**
  * What an inspector sees of a sampled call besides its recordings: the call
@@ -71,6 +72,77 @@ export function callInfoFromTickets(tickets: { byCall(callId: string): Promise<s
 
 const CALL_ID = /^[A-Za-z0-9._-]{1,120}$/;
 
+/** Epoch milliseconds as the route reads them (`ms`): a whole number, or its digits as a string. */
+const epochMs = (description: string) => S.anyOf([S.integer(undefined, { minimum: 0 }), S.string()], description);
+/** In a query every value is a string (as sent): the digits. */
+const epochMsQuery = (zh: string, en: string) => S.string(`${zh}（毫秒时间戳） / ${en} (epoch ms)`);
+
+/** A form as PUT: shapes only; ids, lengths, ranges, duplicates and the weights' sum are validateForm's (every error named). */
+const FORM_BODY = S.body(
+  {
+    id: S.string('质检表编号，须与路径一致 / form id, the same as in the path'),
+    name: S.string('名称 / name', 80),
+    items: S.array(
+      S.object(
+        '评分项 / one item',
+        {
+          id: S.string('评分项编号（小写字母、数字、-） / item id (lower-case letters, digits, dashes)'),
+          label: S.string('名称 / label', 60),
+          weight: S.number('权重（百分比，合计 100） / weight in percent (the weights add up to 100)'),
+          maxScore: S.integer('满分 / highest score'),
+        },
+        ['id', 'label', 'weight', 'maxScore'],
+      ),
+      '评分项（1-20 个） / the items (1-20)',
+    ),
+  },
+  ['name', 'items'],
+);
+
+const schemas = {
+  forms: S.route('quality', '质检表 / the inspection forms'),
+  saveForm: S.route('quality', '新建或替换质检表（留痕） / create or replace an inspection form (audited)', {
+    params: S.params({ id: S.string('质检表编号 / form id') }),
+    body: FORM_BODY,
+  }),
+  sampling: S.route('quality', '抽检某期间的通话（默认前一天，可重复执行） / sample the calls of a period (default: the previous day; repeatable)', {
+    body: S.body({
+      from: epochMs('起始（毫秒时间戳，含），须与 to 同时给出 / start, epoch ms (inclusive), given with to'),
+      to: epochMs('截止（毫秒时间戳，不含） / end, epoch ms (exclusive)'),
+      ratePercent: S.number('每名座席随机抽取的比例 0-100 / random share of each agent’s calls, 0-100', { minimum: 0, maximum: 100 }),
+    }),
+  }),
+  samples: S.route('quality', '抽检通话列表（可按期间、座席、待评筛选） / the sampled calls (by period, agent, pending)', {
+    querystring: S.query({
+      from: epochMsQuery('通话时间起', 'calls from'),
+      to: epochMsQuery('通话时间止（不含）', 'calls until (exclusive)'),
+      agentId: S.string('座席工号 / agent id', 40),
+      pending: S.string('1 或 true：仅待评 / 1 or true: not inspected yet only'),
+    }),
+  }),
+  sample: S.route('quality', '一个抽检通话：抽样、已有评分、通话与工单（号码脱敏） / one sampled call: the sample, its score so far, the call and its ticket (numbers masked)', {
+    params: S.params({ callId: S.string('通话编号 / call id') }),
+  }),
+  inspect: S.route('quality', '提交评分（再次提交即替换，留痕） / score a sampled call (a new score replaces the old; audited)', {
+    body: S.body(
+      {
+        callId: S.string('通话编号 / call id', 120),
+        formId: S.optional(S.string('质检表，默认 standard / form (default standard)', 40)),
+        scores: {
+          type: 'object',
+          additionalProperties: S.optional(S.number()),
+          description: '评分项 → 分数（0 至该项满分，每项必填） / item → score (0 to the item’s highest score; every item)',
+        },
+        comment: S.optional(S.string('评语 / comment', 500)),
+      },
+      ['callId', 'scores'],
+    ),
+  }),
+  summary: S.route('quality', '质检汇总：按座席、座席组 / quality roll-up by agent and seat group', {
+    querystring: S.query({ from: epochMsQuery('通话时间起', 'calls from'), to: epochMsQuery('通话时间止（不含）', 'calls until (exclusive)') }),
+  }),
+};
+
 function toAppError(err: unknown): unknown {
   if (!(err instanceof QualityError)) return err;
   if (err.code === 'not-found') return new AppError('not-found', 404, err.message);
@@ -90,9 +162,9 @@ function ms(q: Record<string, unknown>, field: string): number | undefined {
 export async function qualityRoutes(app: FastifyInstance, o: QualityRoutesOptions): Promise<void> {
   const q = o.quality;
 
-  app.get('/api/quality/forms', { config: { access: { permission: 'quality:score' } } }, async () => ({ forms: await q.forms() }));
+  app.get('/api/quality/forms', { config: { access: { permission: 'quality:score' } }, schema: schemas.forms }, async () => ({ forms: await q.forms() }));
 
-  app.put('/api/quality/forms/:id', { config: { access: { roles: ['supervisor', 'admin'] } } }, async (req) => {
+  app.put('/api/quality/forms/:id', { config: { access: { roles: ['supervisor', 'admin'] } }, schema: schemas.saveForm }, async (req) => {
     const { id } = req.params as { id: string };
     const body = bodyOf(req);
     if (body.id !== undefined && body.id !== id) throw errors.invalid('id', '与路径不一致 / must match the path');
@@ -105,7 +177,7 @@ export async function qualityRoutes(app: FastifyInstance, o: QualityRoutesOption
     }
   });
 
-  app.post('/api/quality/sampling', { config: { access: { roles: ['supervisor'] } } }, async (req) => {
+  app.post('/api/quality/sampling', { config: { access: { roles: ['supervisor'] } }, schema: schemas.sampling }, async (req) => {
     const b = bodyOf(req);
     const from = ms(b, 'from');
     const to = ms(b, 'to');
@@ -118,7 +190,7 @@ export async function qualityRoutes(app: FastifyInstance, o: QualityRoutesOption
     return r;
   });
 
-  app.get('/api/quality/samples', { config: { access: { permission: 'quality:score' } } }, async (req) => {
+  app.get('/api/quality/samples', { config: { access: { permission: 'quality:score' } }, schema: schemas.samples }, async (req) => {
     const query = (req.query ?? {}) as Record<string, unknown>;
     const from = ms(query, 'from');
     const to = ms(query, 'to');
@@ -129,7 +201,7 @@ export async function qualityRoutes(app: FastifyInstance, o: QualityRoutesOption
   });
 
   // One sampled call as the inspector opens it: the sample, the score given so far (a new one replaces it), the call and its ticket.
-  app.get('/api/quality/samples/:callId', { config: { access: { permission: 'quality:score' } } }, async (req, reply) => {
+  app.get('/api/quality/samples/:callId', { config: { access: { permission: 'quality:score' } }, schema: schemas.sample }, async (req, reply) => {
     const { callId } = req.params as { callId: string };
     if (!CALL_ID.test(callId)) throw errors.invalid('callId', '不是通话编号 / not a call id');
     const sample = await q.sample(callId);
@@ -145,7 +217,7 @@ export async function qualityRoutes(app: FastifyInstance, o: QualityRoutesOption
     return { sample, inspection: inspection ?? null, call: call ?? null };
   });
 
-  app.post('/api/quality/inspections', { config: { access: { permission: 'quality:score' } } }, async (req, reply) => {
+  app.post('/api/quality/inspections', { config: { access: { permission: 'quality:score' } }, schema: schemas.inspect }, async (req, reply) => {
     const b = bodyOf(req);
     const callId = str(b, 'callId', { required: true, max: 120, pattern: /^[A-Za-z0-9._-]+$/, what: 'a call id' })!;
     const formId = str(b, 'formId', { max: 40 });
@@ -159,7 +231,7 @@ export async function qualityRoutes(app: FastifyInstance, o: QualityRoutesOption
     }
   });
 
-  app.get('/api/quality/summary', { config: { access: { roles: ['supervisor', 'admin', 'inspector'] } } }, async (req) => {
+  app.get('/api/quality/summary', { config: { access: { roles: ['supervisor', 'admin', 'inspector'] } }, schema: schemas.summary }, async (req) => {
     const query = (req.query ?? {}) as Record<string, unknown>;
     const from = ms(query, 'from');
     const to = ms(query, 'to');

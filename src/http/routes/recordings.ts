@@ -15,6 +15,7 @@ import { isRecordingName, type RecordingMeta } from '../../recording/model.js';
 import { contentRange, parseRange } from '../../recording/range.js';
 import type { RecordingAudit, RecordingService } from '../../recording/service.js';
 import { AppError, bodyOf, errors, str } from '../errors.js';
+import * as S from '../schemas.js';
 
 /** The part of `request.user` this plugin reads. */
 export interface PlaybackUser {
@@ -39,6 +40,35 @@ const MIME: Record<string, string> = { wav: 'audio/wav', gsm: 'audio/gsm', ulaw:
 const CALL_ID = /^[A-Za-z0-9._-]{1,120}$/;
 const TICKET_NO = /^\d{8,30}$/;
 
+const NAME_PARAMS = S.params({ name: S.string('录音名称（通话编号与段号） / recording name (call id and segment)') });
+
+const schemas = {
+  list: S.route('recordings', '按通话或工单列出录音（仅本人可播放的） / recordings of a call or a ticket (those the caller may play)', {
+    querystring: S.query({
+      callId: S.string('通话编号 / call id', 120),
+      ticketNo: S.string('工单号（数字）；无 callId 时必填 / ticket number (digits); required without callId', 30),
+    }),
+  }),
+  gaps: S.route('recordings', '录音缺失（未能开始或中断的录音）及计数 / recording gaps (failed or interrupted recordings) and their count', {
+    querystring: S.query({ limit: S.string('最多条数 1-1000，默认 100 / at most this many, 1-1000 (default 100)') }),
+  }),
+  one: S.route('recordings', '一段录音的信息（不含服务器路径） / one recording segment (no server paths)', { params: NAME_PARAMS }),
+  // The Range header is read by the route (recording/range.ts): one bytes range → 206, another unit or several ranges → 200
+  // with the whole file, a malformed or unsatisfiable bytes range → 416. Declared as a plain string so that stays so.
+  audio: S.route('recordings', '播放或下载录音（支持 Range，每次请求留痕） / play or download a recording (Range requests; every request audited)', {
+    params: NAME_PARAMS,
+    querystring: S.query({ download: S.string('1 或 true：作为附件下载（审计为下载） / 1 or true: as an attachment (audited as a download)') }),
+    headers: S.object(undefined, {
+      range: S.string('单个字节范围，如 bytes=0- / one byte range, e.g. bytes=0- (416 when unsatisfiable or malformed)'),
+    }),
+  }),
+  hold: S.route('recordings', '设置法定保全（不随保留期删除，留痕） / set a legal hold (kept past retention; audited)', {
+    params: NAME_PARAMS,
+    body: S.body({ reason: S.string('保全原因，至少 4 个字 / reason, at least 4 characters', 200) }, ['reason']),
+  }),
+  release: S.route('recordings', '解除法定保全（留痕） / clear the legal hold (audited)', { params: NAME_PARAMS }),
+};
+
 /** What a listing shows: no server paths. */
 function present(m: RecordingMeta) {
   const { filePath: _path, bridgeId: _bridge, ...rest } = m;
@@ -58,7 +88,7 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     return m;
   }
 
-  app.get('/api/recordings', { config: { access: { permission: 'recordings:play' } } }, async (req, reply) => {
+  app.get('/api/recordings', { config: { access: { permission: 'recordings:play' } }, schema: schemas.list }, async (req, reply) => {
     const q = (req.query ?? {}) as Record<string, unknown>;
     const callId = str(q, 'callId', { max: 120, pattern: CALL_ID, what: 'a call id' });
     const ticketNo = str(q, 'ticketNo', { max: 30, pattern: TICKET_NO, what: 'a ticket number (digits)' });
@@ -69,7 +99,7 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     return { recordings: list.filter((m) => canPlay(user, m)).map(present) };
   });
 
-  app.get('/api/recordings/gaps', { config: { access: { permission: 'monitor:read' } } }, async (req) => {
+  app.get('/api/recordings/gaps', { config: { access: { permission: 'monitor:read' } }, schema: schemas.gaps }, async (req) => {
     const q = (req.query ?? {}) as Record<string, unknown>;
     const limit = q.limit === undefined ? 100 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw errors.invalid('limit', '1-1000');
@@ -77,9 +107,9 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     return { count, gaps };
   });
 
-  app.get('/api/recordings/:name', { config: { access: { permission: 'recordings:play' } } }, async (req) => ({ recording: present(await playable(req)) }));
+  app.get('/api/recordings/:name', { config: { access: { permission: 'recordings:play' } }, schema: schemas.one }, async (req) => ({ recording: present(await playable(req)) }));
 
-  app.get('/api/recordings/:name/audio', { config: { access: { permission: 'recordings:play' } } }, async (req, reply) => {
+  app.get('/api/recordings/:name/audio', { config: { access: { permission: 'recordings:play' } }, schema: schemas.audio }, async (req, reply) => {
     const m = await playable(req);
     if (m.state !== 'done') throw new AppError('recording-not-ready', 409, `录音尚未完成（${m.state}） / the recording is ${m.state}`);
     const file = o.service.fileOf(m);
@@ -126,7 +156,7 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     return reply.send(createReadStream(file, { start, end }));
   });
 
-  app.put('/api/recordings/:name/legal-hold', { config: { access: { roles: ['supervisor'] } } }, async (req) => {
+  app.put('/api/recordings/:name/legal-hold', { config: { access: { roles: ['supervisor'] } }, schema: schemas.hold }, async (req) => {
     const { name } = req.params as { name: string };
     if (!isRecordingName(name)) throw errors.invalid('name', '不是录音名称 / not a recording name');
     const reason = str(bodyOf(req), 'reason', { required: true, max: 200 })!.trim();
@@ -139,7 +169,7 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     return { recording: present(m) };
   });
 
-  app.delete('/api/recordings/:name/legal-hold', { config: { access: { roles: ['supervisor'] } } }, async (req) => {
+  app.delete('/api/recordings/:name/legal-hold', { config: { access: { roles: ['supervisor'] } }, schema: schemas.release }, async (req) => {
     const { name } = req.params as { name: string };
     if (!isRecordingName(name)) throw errors.invalid('name', '不是录音名称 / not a recording name');
     const r = await o.service.clearLegalHold(name);

@@ -7,7 +7,9 @@
  * `POST /api/tickets/:ticketNo/<action>` applies the domain's `apply` with the
  * server's clock; refusals come back with the domain's code and the field at
  * fault (409 for rules such as the return window, 400 for bad input); every
- * accepted action is audited.
+ * accepted action is audited. Each action's request schema is built from the
+ * same field declarations its parser reads ({@link ACTIONS}); the schema checks
+ * the shape first, the parser stays the detailed validator.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../../access/audit.js';
@@ -22,6 +24,7 @@ import type { StoredTicket, TicketStore } from '../../tickets/store.js';
 import { maskTicketNumbers } from '../../tickets/webhook.js';
 import { AppError, bodyOf, errors, oneOf, str } from '../errors.js';
 import type { SessionUser } from '../plugins/access.js';
+import * as S from '../schemas.js';
 
 export function canReadTicket(user: SessionUser, t: StoredTicket): boolean {
   if (hasPermission(user.roles, 'tickets:any')) return true;
@@ -85,13 +88,20 @@ function boolField(b: Record<string, unknown>, field: string, required: boolean)
   return v;
 }
 
-function unitsField(b: Record<string, unknown>): string[] {
-  const v = b.units;
-  if (!Array.isArray(v) || v.length === 0) throw errors.invalid('units', '至少一个承办单位 / at least one handling unit');
+function unitsField(b: Record<string, unknown>, field: string): string[] {
+  const v = b[field];
+  if (!Array.isArray(v) || v.length === 0) throw errors.invalid(field, '至少一个承办单位 / at least one handling unit');
   v.forEach((u, i) => {
-    if (typeof u !== 'string' || !u.trim() || u.length > 100) throw errors.invalid(`units[${i}]`, '必须是单位名称 / must be a unit name');
+    if (typeof u !== 'string' || !u.trim() || u.length > 100) throw errors.invalid(`${field}[${i}]`, '必须是单位名称 / must be a unit name');
   });
   return v as string[];
+}
+
+function ratingField(b: Record<string, unknown>, field: string): Satisfaction | undefined {
+  const raw = b[field];
+  if (raw === undefined || raw === null) return undefined;
+  if (raw === 1 || raw === 2 || raw === 3 || raw === 4) return raw;
+  throw errors.invalid(field, '必须是 1–4 / must be 1 (very satisfied) … 4 (dissatisfied)');
 }
 
 /** The latest IVR survey rating on the ticket's calls (callbacks first, newest first). */
@@ -100,50 +110,182 @@ function surveyRating(st: StoredTicket): Satisfaction | undefined {
   return calls.find((c) => c.survey)?.survey?.rating;
 }
 
-type ActionSpec = { roles: readonly Role[]; parse: (b: Record<string, unknown>, user: SessionUser, st: StoredTicket) => TicketAction };
+// ---- the actions' bodies: each field declared once, for the request schema and for the parser ----
 
-const unitOf = (b: Record<string, unknown>, user: SessionUser) => str(b, 'unit', { max: 100 }) ?? user.unitId ?? (() => { throw errors.invalid('unit', '必填 / is required'); })();
+/**
+ * One body field of an action: its property in the request schema (and the
+ * OpenAPI document) and the reader that checks it in the route's own words.
+ * Both come from one declaration, so the schema and the parser cannot drift:
+ * a parser reads only the fields its action declares, with the declared
+ * limits, and a required field is required by both.
+ */
+interface BodyField<V, R extends boolean> {
+  required: R;
+  schema: S.JsonSchema;
+  read(b: Record<string, unknown>, name: string): V | undefined;
+}
+
+type Fields = Record<string, BodyField<unknown, boolean>>;
+
+/** A declared field's value as its parser sees it (never undefined when the field is required). */
+type Reader<F extends Fields> = <K extends keyof F & string>(name: K) => F[K] extends BodyField<infer V, infer R> ? (R extends true ? V : V | undefined) : never;
+
+/** Text, `null` and `''` read as absent (the schema allows `null` unless required). */
+function text(description: string, max: number): BodyField<string, false>;
+function text(description: string, max: number, required: true): BodyField<string, true>;
+function text(description: string, max: number, required = false): BodyField<string, boolean> {
+  const schema = S.string(description, max);
+  return { required, schema: required ? schema : S.optional(schema), read: (b, name) => str(b, name, { required, max }) };
+}
+
+/** A whole number, always required. */
+function wholeNumber(description: string): BodyField<number, true> {
+  return { required: true, schema: S.integer(description), read: int };
+}
+
+function flag(description: string): BodyField<boolean, false>;
+function flag(description: string, required: true): BodyField<boolean, true>;
+function flag(description: string, required = false): BodyField<boolean, boolean> {
+  const schema = S.boolean(description);
+  return { required, schema: required ? schema : S.optional(schema), read: (b, name) => boolField(b, name, required) };
+}
+
+function unitList(description: string): BodyField<string[], true> {
+  return { required: true, schema: S.array(S.string(undefined, 100), description), read: unitsField };
+}
+
+function choice<V extends string>(values: readonly V[], description: string): BodyField<V, true> {
+  return { required: true, schema: S.oneOf(values, description), read: (b, name) => oneOf(b, name, values) };
+}
+
+/** 1 very satisfied … 4 dissatisfied; optional (the parser may fall back to the caller's survey rating). */
+function rating(description: string): BodyField<Satisfaction, false> {
+  return { required: false, schema: S.optional(S.integer(description, { minimum: 1, maximum: 4 })), read: ratingField };
+}
+
+/** One `POST /api/tickets/:ticketNo/<action>` route: who may call it, its summary, its body schema and its parser. */
+interface ActionSpec {
+  roles: readonly Role[];
+  summary: string;
+  /** Built from the same fields {@link ActionSpec.parse} reads. */
+  body: S.JsonSchema;
+  parse: (b: Record<string, unknown>, user: SessionUser, st: StoredTicket) => TicketAction;
+}
+
+function action<F extends Fields>(roles: readonly Role[], summary: string, fields: F, parse: (read: Reader<F>, user: SessionUser, st: StoredTicket) => TicketAction): ActionSpec {
+  const names = Object.keys(fields);
+  const body = S.body(
+    Object.fromEntries(names.map((n) => [n, fields[n]!.schema])),
+    names.filter((n) => fields[n]!.required),
+  );
+  return { roles, summary, body, parse: (b, user, st) => parse(((name: string) => fields[name]!.read(b, name)) as Reader<F>, user, st) };
+}
+
+const UNIT = text('承办单位，默认为本用户所属单位 / handling unit (default: the user’s own)', 100);
+const unitOf = (unit: string | undefined, user: SessionUser) => unit ?? user.unitId ?? (() => { throw errors.invalid('unit', '必填 / is required'); })();
 
 const ACTIONS: Record<string, ActionSpec> = {
-  'answer-directly': { roles: ['agent', 'supervisor'], parse: (b) => ({ type: 'answer-directly', answer: str(b, 'answer', { required: true, max: 4000 })! }) },
-  dispatch: { roles: ['agent', 'supervisor'], parse: (b) => ({ type: 'dispatch', units: unitsField(b), ...(str(b, 'reason', { max: 500 }) ? { reason: str(b, 'reason')! } : {}) }) },
-  accept: { roles: ['unit', 'supervisor'], parse: (b, u) => ({ type: 'accept', unit: unitOf(b, u) }) },
-  return: {
-    roles: ['unit'],
-    parse: (b, u) => ({ type: 'return', unit: unitOf(b, u), reason: str(b, 'reason', { required: true, max: 1000 })!, ...(str(b, 'suggestedUnit', { max: 100 }) ? { suggestedUnit: str(b, 'suggestedUnit')! } : {}) }),
-  },
-  start: { roles: ['unit', 'supervisor'], parse: (b) => ({ type: 'start', ...(str(b, 'note', { max: 1000 }) ? { note: str(b, 'note')! } : {}) }) },
-  reply: { roles: ['unit', 'supervisor'], parse: (b) => ({ type: 'reply', content: str(b, 'content', { required: true, max: 4000 })! }) },
-  extend: {
-    roles: ['unit', 'supervisor'],
-    parse: (b) => ({ type: 'extend', workingDays: int(b, 'workingDays'), reason: str(b, 'reason', { required: true, max: 1000 })!, callerConsent: boolField(b, 'callerConsent', true)! }),
-  },
-  plan: { roles: ['unit', 'supervisor'], parse: (b) => ({ type: 'plan', naturalDays: int(b, 'naturalDays'), reason: str(b, 'reason', { required: true, max: 1000 })! }) },
-  callback: {
-    roles: ['agent', 'supervisor'],
-    parse: (b) => {
-      const resolved = boolField(b, 'resolved', false);
-      const note = str(b, 'note', { max: 1000 });
-      return { type: 'callback', reached: boolField(b, 'reached', true)!, ...(resolved !== undefined ? { resolved } : {}), ...(note ? { note } : {}) };
+  'answer-directly': action(['agent', 'supervisor'], '直办：座席在通话中已答复，不派单 / answer directly: answered on the call, no unit', { answer: text('答复内容 / the answer given', 4000, true) }, (f) => ({
+    type: 'answer-directly',
+    answer: f('answer'),
+  })),
+  dispatch: action(
+    ['agent', 'supervisor'],
+    '派单（首次、回退后或研判后） / dispatch to handling units (first time, after a return or after review)',
+    { units: unitList('承办单位 / handling units'), reason: text('派单说明 / reason', 500) },
+    (f) => {
+      const units = f('units');
+      const reason = f('reason');
+      return { type: 'dispatch', units, ...(reason ? { reason } : {}) };
     },
-  },
-  rate: {
-    roles: ['agent', 'supervisor'],
-    parse: (b, _u, st) => {
-      const raw = b.satisfaction;
-      let satisfaction: Satisfaction | undefined;
-      if (raw === undefined || raw === null) {
-        satisfaction = surveyRating(st);
-        if (!satisfaction) throw errors.invalid('satisfaction', '必填（本工单的通话没有语音评价） / required: no IVR survey rating on this ticket’s calls');
-      } else if (raw === 1 || raw === 2 || raw === 3 || raw === 4) satisfaction = raw;
-      else throw errors.invalid('satisfaction', '必须是 1–4 / must be 1 (very satisfied) … 4 (dissatisfied)');
-      const resolved = boolField(b, 'resolved', false);
+  ),
+  accept: action(['unit', 'supervisor'], '签收 / accept (a handling unit)', { unit: UNIT }, (f, u) => ({ type: 'accept', unit: unitOf(f('unit'), u) })),
+  return: action(
+    ['unit'],
+    '回退（派单后 1 个工作日内） / return (within 1 working day of dispatch)',
+    { unit: UNIT, reason: text('回退原因 / reason', 1000, true), suggestedUnit: text('建议承办单位 / suggested unit', 100) },
+    (f, u) => {
+      const unit = unitOf(f('unit'), u);
+      const reason = f('reason');
+      const suggestedUnit = f('suggestedUnit');
+      return { type: 'return', unit, reason, ...(suggestedUnit ? { suggestedUnit } : {}) };
+    },
+  ),
+  start: action(['unit', 'supervisor'], '开始办理（已联系来电人） / start handling (the caller was contacted)', { note: text('办理说明 / note', 1000) }, (f) => {
+    const note = f('note');
+    return { type: 'start', ...(note ? { note } : {}) };
+  }),
+  reply: action(['unit', 'supervisor'], '答复：办理完毕并答复来电人 / reply: handled, and the caller answered', { content: text('答复内容 / the reply', 4000, true) }, (f) => ({
+    type: 'reply',
+    content: f('content'),
+  })),
+  extend: action(
+    ['unit', 'supervisor'],
+    '延期（须来电人同意，累计最多 10 个工作日） / extend (with the caller’s consent, at most 10 working days in total)',
+    { workingDays: wholeNumber('延长的工作日数 / working days added'), reason: text('延期原因 / reason', 1000, true), callerConsent: flag('来电人已同意 / the caller agreed', true) },
+    (f) => {
+      const workingDays = f('workingDays');
+      const reason = f('reason');
+      return { type: 'extend', workingDays, reason, callerConsent: f('callerConsent') };
+    },
+  ),
+  plan: action(
+    ['unit', 'supervisor'],
+    '列入计划（按自然日办理） / plan: handled over natural days',
+    { naturalDays: wholeNumber('计划自然日数 / natural days planned'), reason: text('原因 / reason', 1000, true) },
+    (f) => {
+      const naturalDays = f('naturalDays');
+      return { type: 'plan', naturalDays, reason: f('reason') };
+    },
+  ),
+  callback: action(
+    ['agent', 'supervisor'],
+    '回访来电人 / call the caller back',
+    { reached: flag('是否联系上 / whether the caller was reached', true), resolved: flag('问题是否解决 / whether it was resolved'), note: text('回访记录 / note', 1000) },
+    (f) => {
+      const resolved = f('resolved');
+      const note = f('note');
+      return { type: 'callback', reached: f('reached'), ...(resolved !== undefined ? { resolved } : {}), ...(note ? { note } : {}) };
+    },
+  ),
+  rate: action(
+    ['agent', 'supervisor'],
+    '评价（缺省取来电的语音评价） / rate the handling (default: the caller’s IVR survey rating)',
+    { satisfaction: rating('1 非常满意 … 4 不满意 / 1 very satisfied … 4 dissatisfied'), resolved: flag('问题是否解决 / whether it was resolved') },
+    (f, _u, st) => {
+      const satisfaction = f('satisfaction') ?? surveyRating(st);
+      if (!satisfaction) throw errors.invalid('satisfaction', '必填（本工单的通话没有语音评价） / required: no IVR survey rating on this ticket’s calls');
+      const resolved = f('resolved');
       return { type: 'rate', satisfaction, ...(resolved !== undefined ? { resolved } : {}) };
     },
-  },
-  reopen: { roles: ['supervisor'], parse: (b) => ({ type: 'reopen', ground: oneOf(b, 'ground', ['dissatisfied', 'not-handled'] as const)!, reason: str(b, 'reason', { required: true, max: 1000 })! }) },
-  close: { roles: ['agent', 'supervisor'], parse: (b) => ({ type: 'close', ...(str(b, 'reason', { max: 1000 }) ? { reason: str(b, 'reason')! } : {}) }) },
+  ),
+  reopen: action(
+    ['supervisor'],
+    '重办 / reopen',
+    { ground: choice(['dissatisfied', 'not-handled'] as const, '重办依据 / ground: dissatisfied or not handled'), reason: text('重办原因 / reason', 1000, true) },
+    (f) => {
+      const ground = f('ground');
+      return { type: 'reopen', ground, reason: f('reason') };
+    },
+  ),
+  close: action(['agent', 'supervisor'], '办结 / close', { reason: text('办结说明 / reason', 1000) }, (f) => {
+    const reason = f('reason');
+    return { type: 'close', ...(reason ? { reason } : {}) };
+  }),
 };
+
+const TICKET_PARAMS = S.params({ ticketNo: S.string('工单号（数字） / ticket number (digits)') });
+
+const ONE_SCHEMA = S.route('tickets', '一张工单（号码脱敏）及其超时标记 / one ticket (numbers masked) and its overdue flags', { params: TICKET_PARAMS });
+
+const LIST_SCHEMA = S.route('tickets', '按单位、状态、超时筛选工单（号码脱敏；承办单位只见本单位） / tickets by unit, state, overdue (numbers masked; a unit sees its own only)', {
+  querystring: S.query({
+    unit: S.string('承办单位（承办单位用户固定为本单位） / handling unit (a unit user always gets their own)', 100),
+    state: S.oneOf(TICKET_STATES, '工单状态 / ticket state'),
+    overdue: S.string('true 或 1：仅超时工单 / true or 1: overdue tickets only'),
+    limit: S.string('最多条数，1-500，默认 100 / at most this many, 1-500 (default 100)'),
+  }),
+});
 
 /** The domain's refusal as an API error: bad input 400, a rule of the lifecycle 409; the field named without the `action.` path. */
 function toAppError(e: TicketActionError): AppError {
@@ -161,14 +303,14 @@ export async function ticketRoutes(app: FastifyInstance, opts: TicketRouteDeps):
     return t;
   };
 
-  app.get('/api/tickets/:ticketNo', { config: { access: { roles: ['supervisor', 'admin', 'agent', 'unit'] } } }, async (req) => {
+  app.get('/api/tickets/:ticketNo', { config: { access: { roles: ['supervisor', 'admin', 'agent', 'unit'] } }, schema: ONE_SCHEMA }, async (req) => {
     const t = await load(req);
     const flags = opts.clocks ? await opts.clocks.flags(t.ticketNo) : undefined;
     return { ticket: presentTicket(t), ...(flags ? { flags } : {}) };
   });
 
   // By unit, state, overdue; units are held to their own unit.
-  app.get('/api/tickets', { config: { access: { roles: ['supervisor', 'admin', 'unit'] } } }, async (req) => {
+  app.get('/api/tickets', { config: { access: { roles: ['supervisor', 'admin', 'unit'] } }, schema: LIST_SCHEMA }, async (req) => {
     const q = req.query as Record<string, unknown>;
     const user = req.user;
     const any = hasPermission(user.roles, 'tickets:any');
@@ -203,7 +345,8 @@ export async function ticketRoutes(app: FastifyInstance, opts: TicketRouteDeps):
   const service = opts.service;
   if (!service) return;
   for (const [name, spec] of Object.entries(ACTIONS)) {
-    app.post(`/api/tickets/:ticketNo/${name}`, { config: { access: { roles: spec.roles } } }, async (req) => {
+    const schema = S.route('tickets', spec.summary, { params: TICKET_PARAMS, body: spec.body });
+    app.post(`/api/tickets/:ticketNo/${name}`, { config: { access: { roles: spec.roles } }, schema }, async (req) => {
       const st = await load(req);
       if (!st.ticket) throw errors.conflict('ticket-not-ready', '工单尚在生成中，请稍后 / the ticket is still being created, retry shortly');
       const action = spec.parse(bodyOf(req), req.user, st);
