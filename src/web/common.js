@@ -171,7 +171,7 @@ function goLogin() {
 
 /** Where a user lands after login. */
 export function homeOf(roles) {
-  const homes = { agent: '/agent', supervisor: '/supervisor', admin: '/admin', auditor: '/audit', inspector: '/quality' };
+  const homes = { agent: '/agent', supervisor: '/supervisor', admin: '/admin', auditor: '/audit', inspector: '/quality', unit: '/tickets' };
   for (const r of roles || []) if (homes[r]) return homes[r];
   return null;
 }

@@ -1,6 +1,6 @@
 /**
  * The pages we ship (login, agent console, supervisor wallboard, admin, audit,
- * quality inspection) and
+ * quality inspection, ticket desk) and
  * the browser build of sip.js. The pages are static shells; everything they
  * show comes from the role-checked APIs.
  */
@@ -24,6 +24,7 @@ const PAGES: Record<string, { file: string; summary: string }> = {
   '/admin': { file: 'admin.html', summary: '管理页面 / administration page' },
   '/audit': { file: 'audit.html', summary: '审计日志页面 / audit log page' },
   '/quality': { file: 'quality.html', summary: '质检页面 / quality inspection page' },
+  '/tickets': { file: 'tickets.html', summary: '工单办理台页面（承办单位、班长） / ticket desk page (handling units, supervisors)' },
 };
 
 const page = (summary: string, parts?: Parameters<typeof S.route>[2]) => ({ config: { access: 'public' as const }, schema: S.route('pages', summary, parts) });

@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../../access/audit.js';
-import { maskNumber } from '../../access/mask.js';
+import { maskNumber, maskNumbersInText } from '../../access/mask.js';
 import { presentRecord } from '../../access/masking.js';
 import { hasPermission, type Role } from '../../access/roles.js';
 import type { TicketClocks } from '../../tickets/clocks.js';
@@ -42,6 +42,8 @@ export function presentTicket(t: StoredTicket) {
     ...t,
     record: presentRecord(t.record),
     callbacks: t.callbacks.map(presentRecord),
+    // The agent's form keeps the summary as typed: a number in it is masked like the ticket's own summary.
+    ...(t.form ? { form: { ...t.form, summary: maskNumbersInText(t.form.summary) } } : {}),
     ...(t.ticket ? { ticket: presentDomainTicket(t.ticket) } : {}),
   };
 }
