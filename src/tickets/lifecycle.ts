@@ -74,6 +74,16 @@ export interface ApplyContext {
 
 export type ApplyResult = { ok: true; ticket: Ticket } | { ok: false; error: TicketError };
 
+/** The unit was decided by supervisor review (研判): it can no longer return the ticket. */
+export function decidedByReview(t: Ticket): boolean {
+  return t.history.some((h) => h.type === 'supervisor-review');
+}
+
+/** The actions the ticket accepts now: its state's, less those its history rules out. */
+export function availableActions(t: Ticket): TicketActionType[] {
+  return ALLOWED[t.state].filter((a) => a !== 'return' || !decidedByReview(t));
+}
+
 /** Which actions each state accepts; everything else is an illegal transition. */
 export const ALLOWED: Record<TicketState, readonly TicketActionType[]> = {
   received: ['answer-directly', 'dispatch', 'close'],
@@ -168,7 +178,7 @@ export function apply(ticket: Ticket, action: TicketAction, ctx: ApplyContext): 
       const e = checkUnit(ticket, actor, action.unit);
       if (e) return fail(e);
       if (!nonEmpty(action.reason)) return fail(invalid('action.reason', '回退须注明原因及政策依据 / a return needs the reason'));
-      if (ticket.history.some((h) => h.type === 'supervisor-review')) {
+      if (decidedByReview(ticket)) {
         return fail(ticketError('return-after-review', 'action.type: 经研判确定的承办单位不得再回退 / the unit was decided by supervisor review; the ticket can no longer be returned', 'action.type'));
       }
       const until = returnDeadline(ticket, ctx.calendar, ctx.policy)!;

@@ -93,6 +93,28 @@ describe('repeat requests', () => {
   });
 });
 
+describe('what a console may offer', () => {
+  it('GIVEN a dispatched ticket WHEN its unit, a supervisor and the agent read it THEN each is told the actions they may take now and as whom', async () => {
+    clock = T0 + 300 * 86_400_000;
+    const no = await ticketOf('13700008888', 'help', MARKET, '食品包装无生产日期');
+    await app.users.create({ username: 'rep-unit', roles: ['unit'], unitId: MARKET, password: TEST_PASSWORD });
+    const read = async (user: string) => {
+      const s = await loginAs(app.http, user);
+      const r = await app.http.inject({ method: 'GET', url: `/api/tickets/${no}`, headers: { authorization: `Bearer ${s.token}` } });
+      expect(r.statusCode, r.body).toBe(200);
+      return r.json() as { actions: { action: string; as: string }[]; returnClosedByReview: boolean };
+    };
+    expect((await read('rep-unit')).actions).toEqual([
+      { action: 'accept', as: 'unit' },
+      { action: 'return', as: 'unit' },
+    ]);
+    expect((await read('rep-sup')).actions).toEqual([{ action: 'accept', as: 'supervisor' }]);
+    const agentView = await read('rep-agent');
+    expect(agentView.actions).toEqual([]);
+    expect(agentView.returnClosedByReview).toBe(false);
+  });
+});
+
 describe('KPI report and ticket export', () => {
   it('GIVEN tickets, a repeat and a fired reminder WHEN a supervisor asks for the KPIs THEN repeat and urge rates count them, and the CSV export is audited', async () => {
     clock = T0 + 100 * 86_400_000; // a fresh period: 10 June 2026

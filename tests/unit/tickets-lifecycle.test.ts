@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createWorkCalendar, loadBundledCalendarData, shanghaiInstant as at } from '../../src/tickets/calendar.js';
-import { apply, returnDeadline, type ApplyContext, type TicketAction } from '../../src/tickets/lifecycle.js';
+import { apply, availableActions, decidedByReview, returnDeadline, type ApplyContext, type TicketAction } from '../../src/tickets/lifecycle.js';
 import { newTicket, type Actor, type Ticket } from '../../src/tickets/model.js';
 import { loadBundledSlaPolicies, type SlaPolicy } from '../../src/tickets/sla.js';
 
@@ -182,6 +182,17 @@ describe('lifecycle: returns (回退) within 1 working day of dispatch', () => {
     t = ok(t, { type: 'dispatch', units: ['市水务局'], reason: '研判：供水水压属市水务局' }, ctx(MON + 5 * H, supervisor));
     expect(t.history.at(-1)!.data).toMatchObject({ afterReview: true });
     expect(apply(t, { type: 'return', unit: '市水务局', reason: '再次回退' }, ctx(MON + 6 * H, water))).toMatchObject({ ok: false, error: { code: 'return-after-review' } });
+    // What consoles are offered follows the same rule: no return once decided by review.
+    expect(decidedByReview(t)).toBe(true);
+    expect(availableActions(t)).toEqual(['accept']);
+    t = ok(t, { type: 'accept', unit: '市水务局' }, ctx(MON + 6 * H, water));
+    expect(availableActions(t)).toEqual(['start', 'extend', 'plan', 'reply']);
+  });
+
+  it('GIVEN a ticket never reviewed THEN the actions offered are exactly its state’s', () => {
+    expect(availableActions(fresh())).toEqual(['answer-directly', 'dispatch', 'close']);
+    expect(availableActions(accepted())).toEqual(['return', 'start', 'extend', 'plan', 'reply']);
+    expect(decidedByReview(accepted())).toBe(false);
   });
 });
 

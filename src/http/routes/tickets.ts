@@ -17,7 +17,7 @@ import { maskNumber, maskNumbersInText } from '../../access/mask.js';
 import { presentRecord } from '../../access/masking.js';
 import { hasPermission, type Role } from '../../access/roles.js';
 import type { TicketClocks } from '../../tickets/clocks.js';
-import type { TicketAction } from '../../tickets/lifecycle.js';
+import { ALLOWED, availableActions, decidedByReview, type TicketAction } from '../../tickets/lifecycle.js';
 import { TICKET_STATES, type Actor, type Satisfaction, type Ticket, type TicketState } from '../../tickets/model.js';
 import { TicketActionError, type TicketService } from '../../tickets/service.js';
 import type { StoredTicket, TicketStore } from '../../tickets/store.js';
@@ -289,6 +289,20 @@ const LIST_SCHEMA = S.route('tickets', '按单位、状态、超时筛选工单�
   }),
 });
 
+/**
+ * The lifecycle actions `user` may take on `t` now: those the ticket accepts
+ * (lifecycle's {@link availableActions}) whose route lets one of the user's
+ * roles in, each with the role the user acts as (see {@link actorOf}).
+ */
+export function offeredActions(user: SessionUser, t: Ticket): { action: string; as: Role }[] {
+  const available = new Set<string>(availableActions(t));
+  return Object.entries(ACTIONS).flatMap(([action, spec]) => {
+    if (!available.has(action)) return [];
+    const as = (['supervisor', 'unit', 'agent'] as const).find((r) => user.roles.includes(r) && spec.roles.includes(r));
+    return as ? [{ action, as }] : [];
+  });
+}
+
 /** The domain's refusal as an API error: bad input 400, a rule of the lifecycle 409; the field named without the `action.` path. */
 function toAppError(e: TicketActionError): AppError {
   const field = e.error.field?.startsWith('action.') ? e.error.field.slice(7) : e.error.field === 'ctx.now' ? undefined : e.error.field;
@@ -308,7 +322,13 @@ export async function ticketRoutes(app: FastifyInstance, opts: TicketRouteDeps):
   app.get('/api/tickets/:ticketNo', { config: { access: { roles: ['supervisor', 'admin', 'agent', 'unit'] } }, schema: ONE_SCHEMA }, async (req) => {
     const t = await load(req);
     const flags = opts.clocks ? await opts.clocks.flags(t.ticketNo) : undefined;
-    return { ticket: presentTicket(t), ...(flags ? { flags } : {}) };
+    return {
+      ticket: presentTicket(t),
+      ...(flags ? { flags } : {}),
+      // What this user may do with the ticket now, so that consoles offer no more than the server accepts.
+      actions: t.ticket ? offeredActions(req.user, t.ticket) : [],
+      returnClosedByReview: !!t.ticket && decidedByReview(t.ticket) && ALLOWED[t.ticket.state].includes('return'),
+    };
   });
 
   // By unit, state, overdue; units are held to their own unit.
