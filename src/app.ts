@@ -227,7 +227,11 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   // Every committed change: (re)schedule the clocks, deliver the version. Idempotent, so the worker re-runs it after a crash.
   const syncTicket = async (t: NonNullable<Awaited<ReturnType<TicketStore['get']>>>, previous?: Parameters<TicketClocks['schedule']>[1]) => {
     if (!t.ticket) return;
-    await ticketService.linkRepeat(t.ticket);
+    // The repeat link depends on units and category only; look the caller's tickets up again when those
+    // changed, or a rebuild (the agent's form merged later) dropped the link. Re-runs without `previous` look.
+    const p = previous;
+    const repeatMayChange = !p || p.category !== t.ticket.category || p.units.join('\n') !== t.ticket.units.join('\n') || (!!p.repeatOf && !t.ticket.repeatOf);
+    if (repeatMayChange) await ticketService.linkRepeat(t.ticket);
     await ticketClocks.schedule(t.ticket, previous);
     await ticketWebhook?.enqueue(t.ticket, t.version);
   };
