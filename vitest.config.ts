@@ -1,13 +1,36 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * `npm test` runs vitest twice with this config: the simulated PBX (default) and real Asterisk
+ * (HOTLINE_TEST_PBX=real, tests/run-real.sh). The real half runs the integration and e2e files
+ * that place calls or drive the PBX; the files below never touch a PBX (Redis, HTTP or the
+ * simulator itself), so a second run would prove nothing new.
+ */
+const realMode = process.env.HOTLINE_TEST_PBX === 'real';
+const NO_PBX = [
+  'tests/integration/access-plugin.test.ts', // access rules over HTTP, no calls
+  'tests/integration/access-store.test.ts', // users and audit in Redis
+  'tests/integration/acd-redis.test.ts', // ACD scripts on Redis
+  'tests/integration/demo.test.ts', // the demo's engine is the simulated PBX by design
+  'tests/integration/recording-http.test.ts', // recording files over HTTP
+  'tests/integration/recording-quality.test.ts', // quality forms and sampling in Redis
+  'tests/integration/recording-retention.test.ts', // retention of files
+  'tests/integration/routing-store.test.ts', // routing versions in Redis
+  'tests/integration/sim-pbx-smoke.test.ts', // the simulator itself
+  'tests/integration/sim-pbx-traces.test.ts', // the simulator against recorded real traces
+];
+
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
+    include: realMode ? ['tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'] : ['tests/**/*.test.ts'],
+    exclude: realMode ? ['**/node_modules/**', ...NO_PBX] : ['**/node_modules/**'],
     globalSetup: ['tests/support/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Real media lasts seconds; waits inside tests are sized for it.
+    testTimeout: realMode ? 90_000 : 30_000,
+    hookTimeout: realMode ? 90_000 : 30_000,
     // Integration tests share one redis-server; each test uses its own key prefix.
     pool: 'forks',
+    // Keep in step with MAX_WORKERS in tests/support/global-setup.ts (one real Asterisk per worker).
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     reporters: ['default'],
   },

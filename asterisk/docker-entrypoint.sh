@@ -12,7 +12,12 @@
 #   AMI_SECRET           -> generated/manager-hotline.conf   (secret = ...)
 #   AMI_PERMIT           -> generated/manager-hotline.conf   (permit = ..., CIDR list)
 #   ASTERISK_HTTP_BIND   -> generated/http-bind.conf         (bindaddr, default 0.0.0.0)
+#   ASTERISK_HTTP_PORT   -> generated/http-bind.conf         (bindport, default 8088: ARI + SIP over WS)
 #   ASTERISK_AMI_BIND    -> generated/manager-bind.conf      (bindaddr, default 0.0.0.0)
+#   ASTERISK_AMI_PORT    -> generated/manager-bind.conf      (port, default 5038)
+#   ASTERISK_SIP_BIND    -> generated/transport-udp-bind.conf (default 0.0.0.0)
+#   ASTERISK_SIP_PORT    -> generated/transport-udp-bind.conf (default 5060)
+#   RTP_PORT_START, RTP_PORT_END -> generated/rtp-ice.conf   (optional, default 10000-12999)
 #   AGENT_SIP_PASSWORDS  -> generated/agent-auth.conf        ("agent1001:pw,agent1002:pw")
 #   AGENT_MEDIA_ADDRESS  -> generated/agent-media.conf       (media_address, optional)
 #   RTP_ICE_PERMIT       -> generated/rtp-ice.conf           (ICE host candidate networks, optional)
@@ -98,6 +103,11 @@ check_ipv4() { # name value
   printf '%s\n' "$2" | grep -Eq '^([0-9]{1,3}\.){3}[0-9]{1,3}$' || die "$1: '$2' is not an IPv4 address"
 }
 
+check_port() { # name value
+  printf '%s\n' "$2" | grep -Eq '^[0-9]{1,5}$' && [ "$2" -ge 1 ] && [ "$2" -le 65535 ] \
+    || die "$1: '$2' is not a port number (1-65535)"
+}
+
 write_gen() { # file ; content on stdin
   umask 077
   cat > "$GEN/$1.tmp"
@@ -121,7 +131,9 @@ cp "$DIALPLAN_SRC/extensions.conf" "$ASTERISK_ETC/extensions.conf"
 # ---------------------------------------------------------------------- http
 ASTERISK_HTTP_BIND=${ASTERISK_HTTP_BIND:-0.0.0.0}
 check_ipv4 ASTERISK_HTTP_BIND "$ASTERISK_HTTP_BIND"
-{ header; echo "bindaddr = $ASTERISK_HTTP_BIND"; } | write_gen http-bind.conf
+ASTERISK_HTTP_PORT=${ASTERISK_HTTP_PORT:-8088}
+check_port ASTERISK_HTTP_PORT "$ASTERISK_HTTP_PORT"
+{ header; echo "bindaddr = $ASTERISK_HTTP_BIND"; echo "bindport = $ASTERISK_HTTP_PORT"; } | write_gen http-bind.conf
 
 # ----------------------------------------------------------------------- ARI
 ARI_PASSWORD=${ARI_PASSWORD:-}
@@ -131,7 +143,9 @@ check_secret ARI_PASSWORD "$ARI_PASSWORD"
 # ----------------------------------------------------------------------- AMI
 ASTERISK_AMI_BIND=${ASTERISK_AMI_BIND:-0.0.0.0}
 check_ipv4 ASTERISK_AMI_BIND "$ASTERISK_AMI_BIND"
-{ header; echo "bindaddr = $ASTERISK_AMI_BIND"; } | write_gen manager-bind.conf
+ASTERISK_AMI_PORT=${ASTERISK_AMI_PORT:-5038}
+check_port ASTERISK_AMI_PORT "$ASTERISK_AMI_PORT"
+{ header; echo "bindaddr = $ASTERISK_AMI_BIND"; echo "port = $ASTERISK_AMI_PORT"; } | write_gen manager-bind.conf
 
 AMI_SECRET=${AMI_SECRET:-}
 check_secret AMI_SECRET "$AMI_SECRET"
@@ -142,6 +156,13 @@ check_ipv4_list AMI_PERMIT "$AMI_PERMIT"
   echo "secret = $AMI_SECRET"
   for net in $(printf '%s' "$AMI_PERMIT" | tr ',' ' '); do echo "permit = $net"; done
 } | write_gen manager-hotline.conf
+
+# ------------------------------------------------------------- SIP transport
+ASTERISK_SIP_BIND=${ASTERISK_SIP_BIND:-0.0.0.0}
+check_ipv4 ASTERISK_SIP_BIND "$ASTERISK_SIP_BIND"
+ASTERISK_SIP_PORT=${ASTERISK_SIP_PORT:-5060}
+check_port ASTERISK_SIP_PORT "$ASTERISK_SIP_PORT"
+{ header; echo "bind = $ASTERISK_SIP_BIND:$ASTERISK_SIP_PORT"; } | write_gen transport-udp-bind.conf
 
 # ----------------------------------------------------------------- SIP trunks
 for trunk in $TRUNKS; do
@@ -203,8 +224,17 @@ AGENT_MEDIA_ADDRESS=${AGENT_MEDIA_ADDRESS:-}
 
 RTP_ICE_PERMIT=${RTP_ICE_PERMIT:-}
 [ -z "$RTP_ICE_PERMIT" ] || check_ipv4_list RTP_ICE_PERMIT "$RTP_ICE_PERMIT"
+RTP_PORT_START=${RTP_PORT_START:-}
+RTP_PORT_END=${RTP_PORT_END:-}
+[ -z "$RTP_PORT_START" ] || check_port RTP_PORT_START "$RTP_PORT_START"
+[ -z "$RTP_PORT_END" ] || check_port RTP_PORT_END "$RTP_PORT_END"
+if [ -n "$RTP_PORT_START$RTP_PORT_END" ]; then
+  [ -n "$RTP_PORT_START" ] && [ -n "$RTP_PORT_END" ] && [ "$RTP_PORT_START" -lt "$RTP_PORT_END" ] \
+    || die "RTP_PORT_START and RTP_PORT_END go together, START below END (got '$RTP_PORT_START'-'$RTP_PORT_END')"
+fi
 {
   header
+  if [ -n "$RTP_PORT_START" ]; then echo "rtpstart = $RTP_PORT_START"; echo "rtpend = $RTP_PORT_END"; fi
   if [ -n "$RTP_ICE_PERMIT" ]; then
     echo "ice_deny = 0.0.0.0/0"
     for net in $(printf '%s' "$RTP_ICE_PERMIT" | tr ',' ' '); do echo "ice_permit = $net"; done

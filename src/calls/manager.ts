@@ -124,6 +124,9 @@ export class CallManager implements SessionIndex {
       case 'ChannelEnteredBridge':
       case 'ChannelLeftBridge':
         return this.byChannel.get(e.channel.id) ?? this.sessions.get(e.channel.id);
+      case 'Dial':
+        // The outcome of a leg we originated (peer = that leg): BUSY, NOANSWER, CHANUNAVAIL …
+        return this.byChannel.get(e.peerId);
       default:
         return undefined;
     }

@@ -92,7 +92,7 @@ export class CallSession {
   private announceTimer: NodeJS.Timeout | undefined;
   private agentLeg: { channelId: string; offer: Offer; answered: boolean } | undefined;
   private handoff: HandoffState = { phase: 'idle' };
-  private targetLeg: { channelId: string; answered: boolean } | undefined;
+  private targetLeg: { channelId: string; answered: boolean; dialStatus?: string } | undefined;
   private handoffSeq = 0;
   /** Agent that took the call last (hand-off notices go to them). */
   private lastAgentId: string | undefined;
@@ -372,6 +372,9 @@ export class CallSession {
           return this.applyHandoff({ type: 'target-answered', at: this.deps.now() });
         }
         return;
+      case 'Dial':
+        if (this.targetLeg && e.peerId === this.targetLeg.channelId && e.dialstatus) this.targetLeg.dialStatus = e.dialstatus;
+        return;
       case 'ChannelDestroyed':
       case 'StasisEnd':
       case 'ChannelHangupRequest':
@@ -389,7 +392,9 @@ export class CallSession {
           this.deps.index.unbindChannel(leg.channelId);
           const at = this.deps.now();
           return this.applyHandoff(
-            leg.answered ? { type: 'target-hung-up', at } : { type: 'target-failed', reason: failureOf(e.type === 'ChannelDestroyed' ? e.cause : undefined), at },
+            leg.answered
+              ? { type: 'target-hung-up', at }
+              : { type: 'target-failed', reason: failureOf(leg.dialStatus, e.type === 'ChannelDestroyed' ? e.cause : undefined), at },
           );
         }
         return;
@@ -929,8 +934,25 @@ export class CallSession {
   }
 }
 
-/** Q.850 cause of a target leg that never answered → why the hand-off failed. */
-function failureOf(cause: number | undefined): HandoffFailure {
+/**
+ * Why a target leg that never answered failed. The Dial status comes first: on a real Asterisk an
+ * originated Local channel whose far half runs Busy() reports `Dial` BUSY, while the leg we own is
+ * destroyed with cause 0 (only the far half carries 17). The Q.850 cause is the fallback.
+ */
+export function failureOf(dialStatus: string | undefined, cause: number | undefined): HandoffFailure {
+  switch (dialStatus) {
+    case 'BUSY':
+      return 'busy';
+    case 'NOANSWER':
+    case 'CANCEL':
+      return 'no-answer';
+    case 'CONGESTION':
+    case 'CHANUNAVAIL':
+    case 'INVALIDARGS':
+      return 'unreachable';
+    default:
+      break;
+  }
   switch (cause) {
     case 17:
       return 'busy';

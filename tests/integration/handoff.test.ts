@@ -179,7 +179,7 @@ describe('hand-offs', () => {
     const app = await h.startApp();
     await addAgent(app, '3008');
     const caller = '13900009999';
-    const call = await h.side.call('12345', caller, 'from-linkage', { HOTLINE_REF: 'JJ-110-20261122-0042', 'SIM_SIP_HEADER_X-Hotline-Ref': 'JJ-110-20261122-0042' });
+    const call = await h.side.call('12345', caller, 'from-linkage', { HOTLINE_REF: 'JJ-110-20261122-0042' });
     await call.answered();
     const s = await sessionByCaller(app, caller);
     expect(s.record.source).toBe('linkage');

@@ -86,13 +86,13 @@ describe('simulated PBX with the real client libraries', () => {
     await expect(hotline.channels.get({ channelId: 'nope' })).rejects.toThrow(/Channel not found/);
   });
 
-  it('runs the dialplan fallback when the app is not connected, and passes the SIP header to Stasis', async () => {
+  it('runs the dialplan fallback when the app is not connected, and passes a Local originator’s HOTLINE_REF to Stasis', async () => {
     const { sim, hotline, caller } = await setup();
-    // GIVEN hotline connected: a linkage call carries X-Hotline-Ref into StasisStart args
+    // GIVEN hotline connected: a linkage call over a Local channel carries HOTLINE_REF into StasisStart args
     const started = waitFor(hotline, 'StasisStart');
     await caller.channels.originate({
       endpoint: 'Local/12366@from-linkage', app: 'testcaller', appArgs: 'caller',
-      variables: { 'SIM_SIP_HEADER_X-Hotline-Ref': 'REF-42' },
+      variables: { HOTLINE_REF: 'REF-42' },
     });
     expect((await started).args).toEqual(['12366', 'linkage', 'REF-42']);
     // WHEN hotline goes away (ari-client would reconnect after a server-side drop, so stop it) and a citizen calls

@@ -12,14 +12,25 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type {} from 'vitest';
 import { freePort, waitForRedis } from './redis-server.js';
+import { AsteriskInstance, asteriskVersion, INSTALL_HINT, REPO_ROOT, type AsteriskInfo } from './asterisk.js';
+import { buildPrompts } from '../../prompts/build.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
     /** A temporary directory for this run's files (outbox spools …), removed at the end. */
     runDir: string;
+    /**
+     * Real mode (HOTLINE_TEST_PBX=real): one throwaway Asterisk per test worker, indexed by
+     * VITEST_POOL_ID - 1, so that files running at the same time never share Stasis apps,
+     * channels or bridges. Empty in sim mode.
+     */
+    asterisks: AsteriskInfo[];
   }
 }
+
+/** Test workers at once; the real mode starts one Asterisk for each. */
+export const MAX_WORKERS = 2;
 
 let child: ChildProcess | undefined;
 let dir: string | undefined;
@@ -46,7 +57,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('redisUrl', url);
   const runDir = mkdtempSync(join(tmpdir(), 'hotline-run-'));
   project.provide('runDir', runDir);
+  // Our prompts, built incrementally (espeak-ng + sox): played by the real Asterisk, and their
+  // lengths are how long the simulated PBX plays them.
+  await buildPrompts({ outDir: join(REPO_ROOT, 'sounds', 'build'), log: () => undefined });
+  const asterisks = process.env.HOTLINE_TEST_PBX === 'real' ? await startAsterisks() : [];
+  project.provide('asterisks', asterisks.map((a) => a.info));
   return async () => {
+    await Promise.all(asterisks.map((a) => a.stop()));
     rmSync(runDir, { recursive: true, force: true });
     if (child) {
       child.kill('SIGTERM');
@@ -54,4 +71,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
   };
+}
+
+/** The real half: our prompts built (incrementally, into sounds/build), then one Asterisk per worker. */
+async function startAsterisks(): Promise<AsteriskInstance[]> {
+  const version = asteriskVersion();
+  if (!version) throw new Error(`HOTLINE_TEST_PBX=real needs Asterisk 22: ${INSTALL_HINT}`);
+  const promptsDir = join(REPO_ROOT, 'sounds', 'build');
+  const started: AsteriskInstance[] = [];
+  try {
+    for (let i = 0; i < MAX_WORKERS; i++) {
+      const rtp = 20000 + i * 2000;
+      started.push(await AsteriskInstance.start({ promptsDir, label: `w${i + 1}-`, rtpPorts: [rtp, rtp + 1999] }));
+    }
+  } catch (err) {
+    await Promise.all(started.map((a) => a.stop()));
+    throw err;
+  }
+  console.log(`real PBX: ${version}, ${started.length} throwaway instances (${started.map((a) => a.info.ariUrl).join(', ')})`);
+  return started;
 }

@@ -1,13 +1,20 @@
 /**
  * The PBX under test, in one of two modes with the same test code:
  * - default: the simulated PBX (tests/support/sim-pbx), started in-process;
- * - real: a real Asterisk 22 loaded with asterisk/ and dialplan/, when
- *   HOTLINE_TEST_ARI_URL (+ HOTLINE_TEST_ARI_USER / HOTLINE_TEST_ARI_PASSWORD,
- *   and optionally HOTLINE_TEST_AMI_HOST/PORT/USER/SECRET) are set.
+ * - real (HOTLINE_TEST_PBX=real): the throwaway Asterisk 22 the global set-up started for this
+ *   worker with our asterisk/ and dialplan/ (tests/support/asterisk.ts); or an Asterisk of your
+ *   own when HOTLINE_TEST_ARI_URL (+ HOTLINE_TEST_ARI_USER / HOTLINE_TEST_ARI_PASSWORD, and
+ *   optionally HOTLINE_TEST_AMI_HOST/PORT/USER/SECRET) are set - then run one worker at a time.
  */
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { SimPbx } from './sim-pbx/index.js';
+import { REPO_ROOT, type AsteriskInfo } from './asterisk.js';
+import { mediaTiming } from './sim-pbx/media.js';
+import { join } from 'node:path';
+
+/** Where the global set-up builds our prompts (both modes). */
+export const PROMPTS_DIR = join(REPO_ROOT, 'sounds', 'build');
 
 export interface PbxUnderTest {
   mode: 'sim' | 'real';
@@ -17,6 +24,8 @@ export interface PbxUnderTest {
   ami?: { host: string; port: number; user: string; secret: string };
   /** Only in sim mode: fault injection and inspection. */
   sim?: SimPbx;
+  /** Only in real mode with a throwaway instance: its ports, secrets and directory. */
+  asterisk?: AsteriskInfo;
   carrierContext: string;
   /** Dialplan context whose extensions answer as agents through the test app. */
   agentContext: string;
@@ -24,7 +33,16 @@ export interface PbxUnderTest {
   stop(): Promise<void>;
 }
 
-export const realMode = Boolean(process.env.HOTLINE_TEST_ARI_URL);
+export const realMode = process.env.HOTLINE_TEST_PBX === 'real' || Boolean(process.env.HOTLINE_TEST_ARI_URL);
+
+/** This worker's throwaway Asterisk (real mode without HOTLINE_TEST_ARI_URL). */
+export function workerAsterisk(): AsteriskInfo {
+  const all = inject('asterisks');
+  const index = Number(process.env.VITEST_POOL_ID ?? '1') - 1;
+  const info = all[index];
+  if (!info) throw new Error(`no throwaway Asterisk for test worker ${index + 1} (${all.length} started; is HOTLINE_TEST_PBX=real set for the whole run?)`);
+  return info;
+}
 
 export async function startPbx(): Promise<PbxUnderTest> {
   const common = {
@@ -32,6 +50,19 @@ export async function startPbx(): Promise<PbxUnderTest> {
     agentContext: 'hotline-test-agents',
     noAnswerContext: 'hotline-test-noanswer',
   };
+  if (realMode && !process.env.HOTLINE_TEST_ARI_URL) {
+    const a = workerAsterisk();
+    return {
+      mode: 'real',
+      ariUrl: a.ariUrl,
+      user: a.ariUser,
+      password: a.ariPassword,
+      ami: { host: a.amiHost, port: a.amiPort, user: a.amiUser, secret: a.amiSecret },
+      asterisk: a,
+      ...common,
+      async stop() {},
+    };
+  }
   if (realMode) {
     const env = process.env;
     return {
@@ -53,7 +84,9 @@ export async function startPbx(): Promise<PbxUnderTest> {
       async stop() {},
     };
   }
-  const sim = await SimPbx.start();
+  // Media lasts as long as on a real Asterisk: our built prompts' lengths (the global set-up
+  // builds them into sounds/build), Asterisk's installed sounds for the rest.
+  const sim = await SimPbx.start({ playbackMs: mediaTiming({ soundsDirs: [PROMPTS_DIR, '/var/lib/asterisk/sounds'] }) });
   return {
     mode: 'sim',
     ariUrl: sim.ariUrl,

@@ -10,6 +10,7 @@
  */
 import WebSocket from 'ws';
 import type { PbxUnderTest } from './pbx.js';
+import { MEDIA_WAIT_MS } from './wait.js';
 
 export type AriEvent = Record<string, any> & { type: string };
 
@@ -85,14 +86,14 @@ export class TestSide {
   }
 
   /** Wait for the first event (already seen or future) matching `pred`. */
-  waitFor(pred: (e: AriEvent) => boolean, timeoutMs = 10_000, what = 'event'): Promise<AriEvent> {
+  waitFor(pred: (e: AriEvent) => boolean, timeoutMs = MEDIA_WAIT_MS, what = 'event'): Promise<AriEvent> {
     const seen = this.events.find(pred);
     if (seen) return Promise.resolve(seen);
     return this.waitForNext(pred, timeoutMs, what);
   }
 
   /** Wait for a future event matching `pred`. */
-  waitForNext(pred: (e: AriEvent) => boolean, timeoutMs = 10_000, what = 'event'): Promise<AriEvent> {
+  waitForNext(pred: (e: AriEvent) => boolean, timeoutMs = MEDIA_WAIT_MS, what = 'event'): Promise<AriEvent> {
     return new Promise((resolve, reject) => {
       const w = { pred, resolve: (e: AriEvent) => (clearTimeout(timer), resolve(e)) };
       const timer = setTimeout(() => {
@@ -133,11 +134,11 @@ export class TestCall {
   ) {}
 
   /** The hotline answered: the ;1 half entered the test app. */
-  answered(timeoutMs = 10_000): Promise<AriEvent> {
+  answered(timeoutMs = MEDIA_WAIT_MS): Promise<AriEvent> {
     return this.side.waitFor((e) => e.type === 'StasisStart' && e.channel?.id === this.id, timeoutMs, `answer of ${this.id}`);
   }
 
-  ended(timeoutMs = 10_000): Promise<AriEvent> {
+  ended(timeoutMs = MEDIA_WAIT_MS): Promise<AriEvent> {
     return this.side.waitFor((e) => e.type === 'ChannelDestroyed' && e.channel?.id === this.id, timeoutMs, `end of ${this.id}`);
   }
 

@@ -1,5 +1,12 @@
+/**
+ * The default wait for something that follows media: real prompts last seconds (a welcome of
+ * 8 s, then a recording notice of 4 s before the menu), in both PBX modes (the simulated PBX
+ * plays them for their real length). Tests wait for the state they need, up to this long.
+ */
+export const MEDIA_WAIT_MS = 30_000;
+
 /** Retry an assertion (sync or async) until it passes or the time is up; returns its value. */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = MEDIA_WAIT_MS, intervalMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

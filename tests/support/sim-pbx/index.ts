@@ -3,9 +3,9 @@
  * close enough to a real Asterisk that the same integration tests run against both.
  *
  * Sim-only conventions (not Asterisk behaviour):
- * - `${PJSIP_HEADER(read,Name)}` reads the channel variable `SIM_SIP_HEADER_<Name>`; pass it in
- *   the originate body, e.g. `variables: { 'SIM_SIP_HEADER_X-Hotline-Ref': 'R-1' }` (the Local
- *   channel copies it to the `;2` half that runs the dialplan).
+ * - Every channel is a Local one (no SIP): `${PJSIP_HEADER(read,…)}` is '' as on a real Asterisk's
+ *   Local channels; the dialplan takes a linkage reference from `HOTLINE_REF` on those (pass it in
+ *   the originate body: `variables: { HOTLINE_REF: 'R-1' }`, copied to the `;2` half).
  * - Sounds named `sound:missing*` / `sound:no-such*`, unknown URI schemes, and (with `soundsDir`)
  *   files that do not exist play as PlaybackFinished `failed`.
  * - `PJSIP/<name>` originates ring when the AOR is registered (`ami.contactStatus(name, 'Reachable')`)
@@ -39,8 +39,8 @@ export interface SimPbxOptions {
   password?: string;
   /** Defaults to the repo's dialplan/extensions.conf, or a fixture of the same shape until it exists. */
   dialplanFile?: string;
-  /** How long one media item plays; default 40 ms. */
-  playbackMs?: (mediaUri: string) => number;
+  /** How long one media item plays (see media.ts for real lengths); default 40 ms. */
+  playbackMs?: (mediaUri: string, language?: string) => number;
   /** When set, `sound:` media must exist under it (`<dir>/<lang>/<name>.*` or `<dir>/<name>.*`). */
   soundsDir?: string;
   /** ARI endpoints known up front, as `TECH/resource` (e.g. `PJSIP/sipp`). */

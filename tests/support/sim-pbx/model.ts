@@ -190,7 +190,7 @@ export interface SimEndpoint { technology: string; resource: string; state: stri
 
 export interface ModelOptions {
   dialplan: Dialplan;
-  playbackMs: (mediaUri: string) => number;
+  playbackMs: (mediaUri: string, language?: string) => number;
   soundsDir?: string;
   endpoints?: string[];
   asteriskId: string;
@@ -532,10 +532,12 @@ export class PbxModel implements DialplanHost<SimChannel> {
         if (args[0] === 'name') return ch.name;
         if (args[0] === 'uniqueid') return ch.id;
         if (args[0] === 'state') return ch.state;
+        if (args[0] === 'channeltype') return ch.name.split('/')[0] ?? '';
       }
       if (f === 'PJSIP_HEADER' && args[0] === 'read') {
-        // The sim has no SIP: tests pass headers as SIM_SIP_HEADER_<Name> variables when originating.
-        return ch.vars.get(`SIM_SIP_HEADER_${args[1] ?? ''}`) ?? '';
+        // As on a real Asterisk 22: only a PJSIP channel has SIP headers; on any other
+        // (every sim channel is a Local one) Asterisk logs an ERROR and returns ''.
+        return '';
       }
       return ch.vars.get(expr) ?? '';
     }
@@ -588,7 +590,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
   async playFile(ch: SimChannel, file: string): Promise<boolean> {
     const uri = `sound:${file}`;
     this.recordHeard(ch, uri);
-    await this.sleep(ch, this.opts.playbackMs(uri));
+    await this.sleep(ch, this.opts.playbackMs(uri, ch.language));
     return !this.isMissing(uri, ch.language);
   }
 
@@ -783,7 +785,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
       return;
     }
     const missing = this.isMissing(uri, pb.language);
-    pb.timer = setTimeout(() => this.advancePlayback(pb, missing ? 'failed' : 'ok'), missing ? 0 : this.opts.playbackMs(uri));
+    pb.timer = setTimeout(() => this.advancePlayback(pb, missing ? 'failed' : 'ok'), missing ? 0 : this.opts.playbackMs(uri, pb.language));
   }
 
   private advancePlayback(pb: SimPlayback, outcome: 'ok' | 'failed'): void {
