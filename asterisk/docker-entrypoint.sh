@@ -18,7 +18,7 @@
 #   ASTERISK_SIP_BIND    -> generated/transport-udp-bind.conf (default 0.0.0.0)
 #   ASTERISK_SIP_PORT    -> generated/transport-udp-bind.conf (default 5060)
 #   RTP_PORT_START, RTP_PORT_END -> generated/rtp-ice.conf   (optional, default 10000-12999)
-#   AGENT_SIP_PASSWORDS  -> generated/agent-auth.conf        ("agent1001:pw,agent1002:pw")
+#   AGENT_SIP_PASSWORDS  -> generated/agents.conf            ("agent1001:pw,agent1002:pw": endpoint, aor, auth each)
 #   AGENT_MEDIA_ADDRESS  -> generated/agent-media.conf       (media_address, optional)
 #   RTP_ICE_PERMIT       -> generated/rtp-ice.conf           (ICE host candidate networks, optional)
 #   SIP_TRUNK_CARRIER, SIP_TRUNK_LINKAGE_110, SIP_TRUNK_LINKAGE_119,
@@ -205,6 +205,14 @@ done
   for pair in $(printf '%s' "$AGENT_SIP_PASSWORDS" | tr ',' ' '); do
     name=${pair%%:*}
     pw=${pair#*:}
+    ext=${name#agent}
+    echo ""
+    echo "[$name](agent-webrtc)"
+    echo "auth = $name"
+    echo "aors = $name"
+    echo "callerid = \"Agent $ext\" <$ext>"
+    echo ""
+    echo "[$name](agent-aor)"
     echo ""
     echo "[$name]"
     echo "type = auth"
@@ -212,7 +220,7 @@ done
     echo "username = $name"
     echo "password = $pw"
   done
-} | write_gen agent-auth.conf
+} | write_gen agents.conf
 [ -n "$AGENT_SIP_PASSWORDS" ] || warn "AGENT_SIP_PASSWORDS is not set: no agent softphone can register"
 
 AGENT_MEDIA_ADDRESS=${AGENT_MEDIA_ADDRESS:-}

@@ -10,6 +10,8 @@
  * the Redis state build on it.
  */
 
+import { DEFAULT_AGENT_DIAL_TEMPLATE, EXTENSION_RE } from './sip-names.js';
+
 /** A field-named validation problem (the HTTP layer maps a list of these to 400). */
 export interface FieldError {
   field: string;
@@ -30,13 +32,13 @@ export const SKILL_ENGLISH = 'english';
 /** Skill names: lower-case words or a line number. */
 const SKILL_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const ID_RE = /^[A-Za-z0-9_-]{1,32}$/;
-const EXT_RE = /^[A-Za-z0-9_.-]{1,40}$/;
+
 
 export interface Agent {
   /** 工号 */
   id: string;
   name: string;
-  /** Softphone extension / PJSIP endpoint and AOR name. */
+  /** Seat extension, 3-8 digits; its softphone is PJSIP endpoint/AOR `agent<extension>` (sip-names.ts). */
   extension: string;
   /** Skill → level 1–5. */
   skills: Record<string, number>;
@@ -86,7 +88,7 @@ export function priorityFor(input: { source?: string; skill?: string }): number 
 }
 
 export interface AcdConfig {
-  /** Dial string template; `{ext}` is replaced by the agent's extension. `PJSIP/{ext}` in production. */
+  /** Dial string template; `{ext}` is replaced by the agent's extension. `PJSIP/agent{ext}` in production (sip-names.ts). */
   dialTemplate: string;
   /** N: an offer not answered within this many seconds goes to the next agent. */
   noAnswerSec: number;
@@ -127,7 +129,7 @@ export const DEFAULT_RULE: QueueRule = {
 
 export function defaultAcdConfig(overrides: Partial<AcdConfig> = {}): AcdConfig {
   return {
-    dialTemplate: 'PJSIP/{ext}',
+    dialTemplate: DEFAULT_AGENT_DIAL_TEMPLATE,
     noAnswerSec: 15,
     offerGraceSec: 3,
     autoPauseAfterMisses: 2,
@@ -165,7 +167,7 @@ function str(
   input: Record<string, unknown>,
   field: string,
   errors: FieldError[],
-  opts: { required?: boolean; re?: RegExp; max?: number; prefix?: string } = {},
+  opts: { required?: boolean; re?: RegExp; reMessage?: string; max?: number; prefix?: string } = {},
 ): string | undefined {
   const v = input[field];
   const name = (opts.prefix ?? '') + field;
@@ -182,7 +184,7 @@ function str(
     return undefined;
   }
   if (opts.re && !opts.re.test(v)) {
-    errors.push({ field: name, message: `has an invalid format (${opts.re.source})` });
+    errors.push({ field: name, message: opts.reMessage ?? `has an invalid format (${opts.re.source})` });
     return undefined;
   }
   return v;
@@ -194,7 +196,11 @@ export function validateAgent(input: unknown, knownGroups?: ReadonlySet<string>)
   if (!isRecord(input)) return { ok: false, errors: [{ field: '', message: 'must be an object' }] };
   const id = str(input, 'id', errors, { required: true, re: ID_RE });
   const name = str(input, 'name', errors, { required: true, max: 64 });
-  const extension = str(input, 'extension', errors, { required: true, re: EXT_RE });
+  const extension = str(input, 'extension', errors, {
+    required: true,
+    re: EXTENSION_RE,
+    reMessage: 'must be 3 to 8 digits (its softphone registers as agent<extension>)',
+  });
   const dialString = str(input, 'dialString', errors, { max: 128 });
   if (dialString !== undefined && !/^[A-Za-z]+\/\S+$/.test(dialString)) {
     errors.push({ field: 'dialString', message: 'must look like TECH/resource, e.g. PJSIP/8001' });
@@ -296,7 +302,7 @@ export function validateAcdConfig(input: unknown): Validated<AcdConfig> {
     }
   };
   if (typeof input.dialTemplate !== 'string' || !input.dialTemplate.includes('{ext}') || !/^[A-Za-z]+\//.test(input.dialTemplate)) {
-    errors.push({ field: 'dialTemplate', message: 'must look like TECH/…{ext}…, e.g. PJSIP/{ext}' });
+    errors.push({ field: 'dialTemplate', message: 'must look like TECH/…{ext}…, e.g. PJSIP/agent{ext}' });
   }
   pos('noAnswerSec', 0.05);
   pos('offerGraceSec', 0);

@@ -11,6 +11,7 @@
  * time). An offer is pushed to the inbox of the instance that owns the call;
  * each instance hands only its own offers to its `onOffer` listeners.
  */
+import { extensionOfEndpoint } from './sip-names.js';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -277,7 +278,9 @@ export class Acd implements AcdPort {
 
   /** A softphone registration change seen through AMI (ContactStatus). */
   async onContact(event: ContactEvent): Promise<void> {
-    const ids = await this.opts.redis.hmget(this.store.key('cfg:ext'), event.aor, event.endpoint);
+    const exts = [event.aor, event.endpoint].map(extensionOfEndpoint).filter((x): x is string => x !== undefined);
+    if (exts.length === 0) return;
+    const ids = await this.opts.redis.hmget(this.store.key('cfg:ext'), ...exts);
     const agentId = ids.find((x): x is string => typeof x === 'string');
     if (!agentId) return;
     const r = await this.agentCommand(agentId, event.registered ? 'registered' : 'unregistered');
@@ -292,8 +295,10 @@ export class Acd implements AcdPort {
     const registered = new Set<string>();
     for (const c of contacts) {
       if (!c.registered) continue;
-      registered.add(c.aor);
-      registered.add(c.endpoint);
+      for (const name of [c.aor, c.endpoint]) {
+        const ext = extensionOfEndpoint(name);
+        if (ext) registered.add(ext);
+      }
     }
     const agents = await this.loadAgents();
     for (const { agent, rt } of agents) {

@@ -152,7 +152,7 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   SOFTPHONE_WS_URL: { description: 'SIP over WebSocket URL for the agent softphone (wss://asterisk:8089/ws in production)', default: 'ws://127.0.0.1:8088/ws' },
   SOFTPHONE_SIP_DOMAIN: { description: 'SIP domain agents register in', default: 'hotline.local' },
   SOFTPHONE_ICE_SERVERS: { description: 'Comma-separated STUN/TURN URLs for the softphone (empty: host candidates only)', default: '' },
-  AGENT_DIAL_TEMPLATE: { description: 'Dial string of an agent’s softphone; {ext} is replaced by the extension', default: 'PJSIP/{ext}' },
+  AGENT_DIAL_TEMPLATE: { description: 'Dial string of an agent’s softphone; {ext} is replaced by the extension', default: 'PJSIP/agent{ext}' },
   ACD_REQUIRE_REGISTRATION: { description: 'Offer calls only to agents whose softphone is registered (AMI ContactStatus)', default: 'true' },
   ACD_NO_ANSWER_SEC: { description: 'Seconds an agent may ring before the call goes to the next agent', default: '15' },
   ACD_WRAP_UP_SEC: { description: 'After-call work (话后处理) seconds before the agent is offered the next call', default: '30' },
@@ -303,7 +303,7 @@ export function loadConfig(env: Env = process.env): Config {
       })(),
     },
     acd: {
-      dialTemplate: name(env, 'AGENT_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{ext\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {ext}, e.g. PJSIP/{ext}'),
+      dialTemplate: name(env, 'AGENT_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{ext\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {ext}, e.g. PJSIP/agent{ext}'),
       requireRegistration: bool(env, 'ACD_REQUIRE_REGISTRATION'),
       noAnswerSec: int(env, 'ACD_NO_ANSWER_SEC', 3, 120),
       wrapUpSec: int(env, 'ACD_WRAP_UP_SEC', 0, 600),

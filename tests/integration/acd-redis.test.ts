@@ -73,7 +73,7 @@ async function seedAgents(acd: Acd, agents: { id: string; skills: Record<string,
       { id: 'expert-12333', name: '人社专家', kind: 'expert', lineNumber: '12333' },
       { id: 'peak', name: '高峰应急', kind: 'peak' },
     ],
-    agents: agents.map((a, i) => ({ id: a.id, name: `坐席${i + 1}`, extension: `9${a.id}`, skills: a.skills, groups: a.groups ?? ['general'] })),
+    agents: agents.map((a, i) => ({ id: a.id, name: `坐席${i + 1}`, extension: `9${100 + i}`, skills: a.skills, groups: a.groups ?? ['general'] })),
   });
   expect(r).toEqual({ ok: true });
 }

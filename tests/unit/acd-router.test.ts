@@ -214,9 +214,9 @@ describe('model validation', () => {
     const r = validateAgent({ id: '1001', name: '张三', extension: '8001', skills: { general: 3, '12333': 4 }, groups: ['g'] }, new Set(['g']));
     expect(r.ok).toBe(true);
     if (r.ok) {
-      expect(dialStringFor(r.value, 'PJSIP/{ext}')).toBe('PJSIP/8001');
+      expect(dialStringFor(r.value, 'PJSIP/agent{ext}')).toBe('PJSIP/8001');
       expect(dialStringFor(r.value, 'Local/{ext}@hotline-test-agents')).toBe('Local/8001@hotline-test-agents');
-      expect(dialStringFor({ ...r.value, dialString: 'PJSIP/remote-12333' }, 'PJSIP/{ext}')).toBe('PJSIP/remote-12333');
+      expect(dialStringFor({ ...r.value, dialString: 'PJSIP/remote-12333' }, 'PJSIP/agent{ext}')).toBe('PJSIP/remote-12333');
     }
   });
 

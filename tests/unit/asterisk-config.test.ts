@@ -44,7 +44,7 @@ function mutate(text: string, from: string | RegExp, to: string): string {
 const ALLOWED_APPS = new Set([
   'NoOp', 'Set', 'Answer', 'Ringing', 'Progress', 'Wait', 'Playback', 'Busy', 'Congestion', 'Stasis', 'GotoIf', 'Goto', 'Hangup',
 ]);
-const ALLOWED_VARS = [/^EXTEN$/, /^CALLERID\((num|name)\)$/, /^STASISSTATUS$/, /^PJSIP_HEADER\(read,[A-Za-z0-9-]+\)$/];
+const ALLOWED_VARS = [/^EXTEN$/, /^CALLERID\((num|name)\)$/, /^STASISSTATUS$/, /^PJSIP_HEADER\(read,[A-Za-z0-9-]+\)$/, /^CHANNEL\(channeltype\)$/, /^HOTLINE_REF$/];
 const TEST_CONTEXTS = ['hotline-test-agents', 'hotline-test-noanswer', 'hotline-test-busy'];
 
 function checkHttp(http: IniFile): string[] {
@@ -52,7 +52,7 @@ function checkHttp(http: IniFile): string[] {
   const g = sectionsNamed(http, 'general')[0];
   if (!g) return ['http.conf: no [general]'];
   if (value(http, g, 'enabled') !== 'yes') p.push('http.conf: enabled must be yes');
-  if (value(http, g, 'bindport') !== '8088') p.push('http.conf: bindport must be 8088');
+  if (value(http, g, 'bindport') !== undefined) p.push('http.conf: bindport must come from the generated include (ASTERISK_HTTP_PORT), not the committed file');
   const limit = Number(value(http, g, 'sessionlimit'));
   if (!Number.isInteger(limit) || limit < 500) p.push(`http.conf: sessionlimit must be set deliberately (>= 500), got ${String(value(http, g, 'sessionlimit'))}`);
   if (value(http, g, 'bindaddr') !== undefined) p.push('http.conf: bindaddr must come from the generated include, not the committed file');
@@ -124,7 +124,18 @@ function checkPjsip(pj: IniFile, contexts: Set<string>, opts: { rendered?: boole
   const endpoints = objectsOfType(pj, 'endpoint');
   const aors = objectsOfType(pj, 'aor');
   const agents = endpoints.filter((e) => value(pj, e, 'webrtc') === 'yes');
-  if (agents.length < 3) p.push(`pjsip.conf: expected example agents, found ${agents.length}`);
+  // Agents are generated from AGENT_SIP_PASSWORDS (src/acd/sip-names.ts): the committed file has
+  // their templates and the include; a rendered one has the agents themselves.
+  if (!pj.sections.some((sec) => sec.directives.some((d) => d.kind === 'include' && d.target === 'generated/agents.conf'))) {
+    p.push('pjsip.conf: missing #include "generated/agents.conf" (the agents)');
+  }
+  const aorTpl = pj.sections.find((sec) => sec.isTemplate && value(pj, sec, 'type') === 'aor' && sec.name.startsWith('agent'));
+  if (!aorTpl) p.push('pjsip.conf: no agent AOR template');
+  else {
+    if (value(pj, aorTpl, 'max_contacts') !== '1') p.push(`pjsip.conf: aor template ${aorTpl.name} needs max_contacts=1`);
+    if (value(pj, aorTpl, 'remove_existing') !== 'yes') p.push(`pjsip.conf: aor template ${aorTpl.name} needs remove_existing=yes`);
+  }
+  if (opts.rendered && agents.length < 1) p.push('pjsip.conf: rendered with no agent endpoint');
   for (const a of agents) {
     if (!/^agent\d+$/.test(a.name)) p.push(`pjsip.conf: agent endpoint ${a.name} should be named agentNNNN (no clash with citizens' numbers)`);
     if (!value(pj, a, 'auth')) p.push(`pjsip.conf: agent ${a.name} has no auth`);
@@ -218,13 +229,27 @@ function checkDialplanSubset(dp: IniFile): string[] {
 }
 
 /** A tiny interpreter of one context's `_X.` extension, enough for the fallback logic. */
-function runContext(dp: IniFile, context: string, exten: string, opts: { stasis: 'SUCCESS' | 'FAILED'; header?: string }) {
+function runContext(
+  dp: IniFile,
+  context: string,
+  exten: string,
+  opts: { stasis: 'SUCCESS' | 'FAILED'; header?: string; channelType?: 'PJSIP' | 'Local'; vars?: Record<string, string> },
+) {
   const globals = sectionsNamed(dp, 'globals')[0];
   const vars: Record<string, string> = Object.fromEntries(globals?.entries.map((e) => [e.key, e.value]) ?? []);
+  Object.assign(vars, opts.vars ?? {});
   vars.EXTEN = exten;
+  const channelType = opts.channelType ?? 'PJSIP';
+  vars['CHANNEL(channeltype)'] = channelType;
   const steps = dialplanSteps(dp).filter((s) => s.context === context && s.exten === '_X.').sort((a, b) => a.priority - b.priority);
+  // PJSIP_HEADER on a non-PJSIP channel is an ERROR on a real Asterisk: remember if it happens.
+  let headerOnLocal = false;
   const sub = (s: string) =>
-    s.replace(/\$\{([^}]*)\}/g, (_m, name: string) => (name.startsWith('PJSIP_HEADER(') ? opts.header ?? '' : vars[name] ?? ''));
+    s.replace(/\$\{([^}]*)\}/g, (_m, name: string) => {
+      if (!name.startsWith('PJSIP_HEADER(')) return vars[name] ?? '';
+      if (channelType !== 'PJSIP') headerOnLocal = true;
+      return channelType === 'PJSIP' ? opts.header ?? '' : '';
+    });
   const trace: string[] = [];
   let stasisArgs: string[] | undefined;
   let i = 0;
@@ -232,11 +257,15 @@ function runContext(dp: IniFile, context: string, exten: string, opts: { stasis:
     const s = steps[i]!;
     const args = sub(s.args);
     trace.push(`${s.app}(${args})`);
+    if (s.app === 'Set') {
+      const eq = args.indexOf('=');
+      vars[args.slice(0, eq)] = args.slice(eq + 1);
+    }
     if (s.app === 'Stasis') {
       stasisArgs = args.split(',');
       vars.STASISSTATUS = opts.stasis;
     } else if (s.app === 'Hangup' || s.app === 'Busy' || s.app === 'Congestion') {
-      return { trace, stasisArgs, ended: true };
+      return { trace, stasisArgs, ended: true, headerOnLocal };
     } else if (s.app === 'GotoIf') {
       const m = /^\$\["([^"]*)" (=|!=) "([^"]*)"\]\?([^:]+)(?::(.+))?$/.exec(args);
       if (!m) throw new Error(`bad GotoIf ${args}`);
@@ -251,7 +280,7 @@ function runContext(dp: IniFile, context: string, exten: string, opts: { stasis:
     }
     i++;
   }
-  return { trace, stasisArgs, ended: false };
+  return { trace, stasisArgs, ended: false, headerOnLocal };
 }
 
 function checkInboundContext(dp: IniFile, context: string, source: string, withRef: boolean): string[] {
@@ -266,6 +295,14 @@ function checkInboundContext(dp: IniFile, context: string, source: string, withR
   }
   const want = withRef ? ['hotline', '12345', source, 'REF-1'] : ['hotline', '12345', source];
   if (JSON.stringify(ok.stasisArgs) !== JSON.stringify(want)) p.push(`[${context}]: Stasis args ${JSON.stringify(ok.stasisArgs)}, want ${JSON.stringify(want)}`);
+  if (withRef) {
+    // A Local channel (internal hand-over, tests): the reference comes from HOTLINE_REF, and
+    // PJSIP_HEADER is never evaluated (on a real Asterisk it logs an ERROR on Local channels).
+    const local = runContext(dp, context, '12345', { stasis: 'SUCCESS', channelType: 'Local', vars: { HOTLINE_REF: 'REF-2' } });
+    const wantLocal = ['hotline', '12345', source, 'REF-2'];
+    if (JSON.stringify(local.stasisArgs) !== JSON.stringify(wantLocal)) p.push(`[${context}]: on a Local channel Stasis args ${JSON.stringify(local.stasisArgs)}, want ${JSON.stringify(wantLocal)}`);
+    if (local.headerOnLocal) p.push(`[${context}]: PJSIP_HEADER is read on a Local channel (an ERROR on a real Asterisk)`);
+  }
   if (!ok.ended || ok.trace.some((t) => t.startsWith('Playback'))) p.push(`[${context}]: after Stasis SUCCESS the call must just hang up (${ok.trace.join(' → ')})`);
   const pb = fail.trace.findIndex((t) => t === 'Playback(hotline/system-busy)');
   const ans = fail.trace.findIndex((t) => t.startsWith('Answer'));
