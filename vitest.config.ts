@@ -25,13 +25,14 @@ export default defineConfig({
     include: realMode ? ['tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'] : ['tests/**/*.test.ts'],
     exclude: realMode ? ['**/node_modules/**', ...NO_PBX] : ['**/node_modules/**'],
     globalSetup: ['tests/support/global-setup.ts'],
-    // Real media lasts seconds; waits inside tests are sized for it.
-    testTimeout: realMode ? 90_000 : 30_000,
-    hookTimeout: realMode ? 90_000 : 30_000,
+    // Real media lasts seconds in both modes (the simulated PBX plays prompts for their real length);
+    // waits inside tests are sized for it.
+    testTimeout: 150_000,
+    hookTimeout: 60_000,
     // Integration tests share one redis-server; each test uses its own key prefix.
     pool: 'forks',
     // Keep in step with MAX_WORKERS in tests/support/global-setup.ts (one real Asterisk per worker).
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    poolOptions: { forks: { maxForks: 4, minForks: 1 } },
     reporters: ['default'],
   },
 });

@@ -9,7 +9,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import '../support/log-capture.js';
-import { sessionByCaller, useHarness } from '../support/harness.js';
+import { pressAtWelcome, sessionByCaller, useHarness } from '../support/harness.js';
 import { eventually } from '../support/wait.js';
 import {
   createAgentSeat, createUser, expectAttr, expectContains, expectCount, expectText, expectVisible, login, openBrowser,
@@ -80,8 +80,7 @@ describe('agent console and supervisor wallboard (Chromium)', () => {
     const call = await h.side.call('12345', caller);
     await call.answered();
     const s = await sessionByCaller(app, caller);
-    await eventually(() => expect(s.record.path.some((x) => x.detail.includes('.main: menu'))).toBe(true));
-    await call.press('0');
+    await pressAtWelcome(s, call, '0');
     const queueRow = sp.locator('#queues tr[data-skill="general"]');
     await expectVisible(queueRow, true, 10_000);
     await expectText(queueRow.locator('td').nth(1), '1');

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import '../support/log-capture.js';
-import { sessionByCaller, useHarness } from '../support/harness.js';
+import { pressAtWelcome, sessionByCaller, useHarness } from '../support/harness.js';
 import { eventually } from '../support/wait.js';
 import { createAgentSeat, createUser, expectAttr, expectContains, expectCount, expectText, expectVisible, login, openBrowser, screenshot, startWebApp } from './support.js';
 
@@ -35,8 +35,7 @@ describe('privacy in the consoles (Chromium)', () => {
     const call = await h.side.call('12345', caller);
     await call.answered();
     const s = await sessionByCaller(app, caller);
-    await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
-    await call.press('0');
+    await pressAtWelcome(s, call, '0');
 
     await expectText(agent.page.locator('#caller'), '138****5678', 15_000);
     await expectText(agent.page.locator('#call-dialed'), '12345');

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../support/log-capture.js';
 import { recordingName } from '../../src/recording/model.js';
-import { addAgent, sessionByCaller, useHarness } from '../support/harness.js';
+import { addAgent, pressAtWelcome, sessionByCaller, useHarness } from '../support/harness.js';
 import { loginAs } from '../support/route-audit.js';
 import { eventually } from '../support/wait.js';
 import {
@@ -71,10 +71,9 @@ describe('quality inspection page (Chromium)', () => {
     const call = await h.side.call('12345', caller);
     await call.answered();
     const s = await sessionByCaller(app, caller);
-    await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
-    await call.press('0');
+    await pressAtWelcome(s, call, '0');
     const name = recordingName(s.callId, 1);
-    await eventually(async () => expect((await app.recordings.get(name))?.state).toBe('recording'), 15_000);
+    await eventually(async () => expect((await app.recordings.get(name))?.state).toBe('recording'));
     // Asterisk writes the file while it records (the simulated PBX writes none).
     const audio = asteriskWav(4);
     writeFileSync(join(recDir, `${name}.wav`), audio);
@@ -86,7 +85,7 @@ describe('quality inspection page (Chromium)', () => {
     });
     expect(form.statusCode, form.body).toBe(200);
     await call.hangup();
-    await eventually(async () => expect(await app.recordings.get(name)).toMatchObject({ state: 'done', agentId: '1001', size: audio.length }), 15_000);
+    await eventually(async () => expect(await app.recordings.get(name)).toMatchObject({ state: 'done', agentId: '1001', size: audio.length }));
     const ticketNo = await eventually(async () => {
       const no = await app.tickets.byCall(s.callId);
       expect(no).toBeTruthy();

@@ -2,6 +2,7 @@
  * The ACD against a real Redis: two instances, racing calls, a fake call session.
  * Short timings (N = 0.4 s, heartbeat TTL 0.6 s) keep the file well under 30 s.
  */
+import { agentEndpoint } from '../../src/acd/sip-names.js';
 import { deletePrefixes } from '../support/redis-server.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -65,6 +66,10 @@ function newAcd(prefix: string, instanceId: string, config = testConfig(), dispa
   return acd;
 }
 
+/** A seat's extension (3-8 digits) derived from its id, e.g. A1 → 96549; its softphone is agent<ext>. */
+const extOf = (id: string): string => `9${[...id].map((c) => c.charCodeAt(0) % 100).join('')}`;
+const contactOf = (id: string) => agentEndpoint(extOf(id));
+
 async function seedAgents(acd: Acd, agents: { id: string; skills: Record<string, number>; groups?: string[] }[]): Promise<void> {
   const r = await acd.seed({
     city: 'test',
@@ -73,14 +78,14 @@ async function seedAgents(acd: Acd, agents: { id: string; skills: Record<string,
       { id: 'expert-12333', name: '人社专家', kind: 'expert', lineNumber: '12333' },
       { id: 'peak', name: '高峰应急', kind: 'peak' },
     ],
-    agents: agents.map((a, i) => ({ id: a.id, name: `坐席${i + 1}`, extension: `9${100 + i}`, skills: a.skills, groups: a.groups ?? ['general'] })),
+    agents: agents.map((a, i) => ({ id: a.id, name: `坐席${i + 1}`, extension: extOf(a.id), skills: a.skills, groups: a.groups ?? ['general'] })),
   });
   expect(r).toEqual({ ok: true });
 }
 
 async function bringOnline(acd: Acd, ids: string[]): Promise<void> {
   for (const id of ids) {
-    await acd.onContact({ aor: `9${id}`, endpoint: `9${id}`, status: 'Reachable', registered: true });
+    await acd.onContact({ aor: contactOf(id), endpoint: contactOf(id), status: 'Reachable', registered: true });
     expect(await acd.login(id)).toEqual({ ok: true, state: 'available' });
     await sleep(2); // distinct idleSince, so "longest idle" is well defined
   }
@@ -340,7 +345,7 @@ describe('ACD on Redis: offers, misses, abandon, registration, callbacks', () =>
     await bringOnline(acd, ['A1', 'A2']);
     await acd.enqueue({ callId: 'c1', skill: 'general', priority: 0, joinedAt: Date.now() });
     await waitFor(() => offers.length === 1, 2000, 'first offer');
-    expect(offers[0]).toMatchObject({ callId: 'c1', agentId: 'A1', dialString: 'Local/9A1@hotline-test-agents', timeoutSec: 0.4 });
+    expect(offers[0]).toMatchObject({ callId: 'c1', agentId: 'A1', dialString: `Local/${extOf('A1')}@hotline-test-agents`, timeoutSec: 0.4 });
     await acd.offerFailed(offers[0]!.offerId, 'no-answer', Date.now());
     await waitFor(() => offers.length === 2, 2000, 'second offer');
     expect(offers[1]).toMatchObject({ callId: 'c1', agentId: 'A2' });
@@ -409,17 +414,17 @@ describe('ACD on Redis: offers, misses, abandon, registration, callbacks', () =>
   it('GIVEN the softphone unregisters THEN the agent is offline and gets no offers until it registers again', async () => {
     const { acd, offers, events } = await single();
     await bringOnline(acd, ['A1']);
-    await acd.onContact({ aor: '9A1', endpoint: '9A1', status: 'Unreachable', registered: false });
+    await acd.onContact({ aor: contactOf('A1'), endpoint: contactOf('A1'), status: 'Unreachable', registered: false });
     expect((await acd.agents())[0]).toMatchObject({ state: 'offline', reason: 'unregistered' });
     await acd.enqueue({ callId: 'c1', skill: 'general', priority: 0, joinedAt: Date.now() });
     expect(await acd.setAgentState('A1', 'available')).toEqual({ ok: false, error: 'unregistered' });
     await sleep(400);
     expect(offers).toEqual([]);
-    await acd.onContact({ aor: '9A1', endpoint: '9A1', status: 'Reachable', registered: true });
+    await acd.onContact({ aor: contactOf('A1'), endpoint: contactOf('A1'), status: 'Reachable', registered: true });
     await waitFor(() => offers.length === 1, 2000, 'offer after re-registration');
     expect(offers[0]).toMatchObject({ agentId: 'A1', callId: 'c1' });
     // unregistering while ringing returns the call to the queue
-    await acd.onContact({ aor: '9A1', endpoint: '9A1', status: 'Removed', registered: false });
+    await acd.onContact({ aor: contactOf('A1'), endpoint: contactOf('A1'), status: 'Removed', registered: false });
     expect(await acd.offerAnswered(offers[0]!.offerId, Date.now())).toBe(false);
     expect(await acd.position('c1')).toMatchObject({ position: 1 });
     await waitFor(() => events.some((e) => e.type === 'agent' && e.agentId === 'A1' && e.state === 'offline'), 1000, 'offline event');
@@ -436,7 +441,7 @@ describe('ACD on Redis: offers, misses, abandon, registration, callbacks', () =>
       onLinkState: (l) => (linkListeners.add(l), () => linkListeners.delete(l)),
       onContact: (l) => (contactListeners.add(l), () => contactListeners.delete(l)),
       onSystem: () => () => undefined,
-      listContacts: async () => [{ aor: '9A2', endpoint: '9A2', status: 'Reachable', registered: true }],
+      listContacts: async () => [{ aor: contactOf('A2'), endpoint: contactOf('A2'), status: 'Reachable', registered: true }],
       ping: async () => 1,
     };
     const detach = acd.attachPbx(pbx);
@@ -446,7 +451,7 @@ describe('ACD on Redis: offers, misses, abandon, registration, callbacks', () =>
     await acd.enqueue({ callId: 'c1', skill: 'general', priority: 0, joinedAt: Date.now() });
     await waitFor(() => offers.length === 1, 2000, 'offer');
     expect(offers[0]?.agentId).toBe('A2');
-    for (const l of contactListeners) l({ aor: '9A1', endpoint: '9A1', status: 'Reachable', registered: true });
+    for (const l of contactListeners) l({ aor: contactOf('A1'), endpoint: contactOf('A1'), status: 'Reachable', registered: true });
     await waitFor(async () => (await acd.agents()).find((a) => a.id === 'A1')?.state === 'available', 2000, 'A1 back');
     detach();
     expect(contactListeners.size + linkListeners.size).toBe(0);

@@ -5,7 +5,7 @@
  * the ticket form; bad input is refused with the field named.
  */
 import { describe, expect, it } from 'vitest';
-import { addAgent, expectNoOrphans, sessionByCaller, useHarness } from '../support/harness.js';
+import { addAgent, expectNoOrphans, pressAtWelcome, sessionByCaller, useHarness } from '../support/harness.js';
 import { loginAs, TEST_PASSWORD } from '../support/route-audit.js';
 import { eventually } from '../support/wait.js';
 
@@ -42,8 +42,7 @@ describe('agent console API', () => {
     const call = await h.side.call('12345', caller);
     await call.answered();
     const s = await sessionByCaller(app, caller);
-    await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
-    await call.press('0');
+    await pressAtWelcome(s, call, '0');
     const view = await eventually(async () => {
       const v = (await api('GET', '/api/agent/call')).json().call;
       expect(v).not.toBeNull();

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { addAgent, sessionByCaller, ticketJobRecord as jobRecord, useHarness } from '../support/harness.js';
+import { addAgent, pressAtWelcome, sessionByCaller, ticketJobRecord as jobRecord, useHarness } from '../support/harness.js';
 import type { TestCall } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
 
@@ -15,8 +15,7 @@ const startApp = () => h.startApp();
 
 async function pressWhenMenu(app: App, call: TestCall, caller: string, digit: string) {
   const s = await sessionByCaller(app, caller);
-  await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
-  await call.press(digit);
+  await pressAtWelcome(s, call, digit);
   return s;
 }
 
@@ -29,7 +28,7 @@ describe('caller to agent', () => {
     await call.answered();
     const s = await pressWhenMenu(app, call, caller, '0');
 
-    await eventually(() => expect(s.record.agents).toEqual(['1001']), 15_000);
+    await eventually(() => expect(s.record.agents).toEqual(['1001']));
     const bridge = await eventually(async () => {
       const r = await h.side.request('GET', `/bridges/call-${s.callId}`);
       expect(r.status).toBe(200);
@@ -44,7 +43,7 @@ describe('caller to agent', () => {
     await h.side.agentHangsUp('1001');
     await eventually(() => expect(s.record.path.some((p) => p.kind === 'prompt' && p.detail.includes('survey'))).toBe(true));
     await call.press('1');
-    await call.ended(15_000);
+    await call.ended();
 
     const record = await jobRecord(app, s.callId);
     expect(record.outcome).toBe('answered');
@@ -67,7 +66,7 @@ describe('caller to agent', () => {
     await call.answered();
     const s = await pressWhenMenu(app, call, caller, '0');
 
-    await eventually(() => expect(s.record.agents).toEqual(['2002']), 20_000);
+    await eventually(() => expect(s.record.agents).toEqual(['2002']));
     expect(s.record.path.some((p) => p.kind === 'agent' && p.detail.startsWith('offered to 2001'))).toBe(true);
     expect(s.record.path.some((p) => p.kind === 'agent' && p.detail.includes('2001 did not answer'))).toBe(true);
     await call.hangup();
@@ -106,7 +105,7 @@ describe('caller to agent', () => {
     await eventually(() => expect(s1.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('position'))).toBe(true));
     await new Promise((r) => setTimeout(r, 1100)); // CALLBACK_OFFER_AFTER_SEC=1 in tests
     await call1.press('1');
-    await call1.ended(15_000);
+    await call1.ended();
     const rec1 = await jobRecord(app, s1.callId);
     expect(rec1.outcome).toBe('callback-requested');
     expect(rec1.path.some((p) => p.detail === 'callback requested')).toBe(true);
@@ -125,7 +124,7 @@ describe('caller to agent', () => {
     // WHEN an agent becomes free
     await addAgent(app, '4001');
     // THEN the agent is rung first, then the citizen's number is dialed through the platform.
-    await eventually(() => expect(h.side.agentLegs.has(first)).toBe(true), 15_000);
+    await eventually(() => expect(h.side.agentLegs.has(first)).toBe(true));
     expect(h.side.agentLegs.has('4001')).toBe(true);
     const agentLegEvent = h.side.events.findIndex((e) => e.type === 'StasisStart' && e.args?.[0] === 'agent' && e.args?.[1] === '4001');
     const citizenLegEvent = h.side.events.findIndex((e) => e.type === 'StasisStart' && e.args?.[0] === 'agent' && e.args?.[1] === first);
@@ -145,7 +144,7 @@ describe('caller to agent', () => {
     }, 15_000);
 
     // Then the later caller reaches the agent.
-    await eventually(() => expect(s2.record.agents).toEqual(['4001']), 15_000);
+    await eventually(() => expect(s2.record.agents).toEqual(['4001']));
     await call2.hangup();
     await jobRecord(app, s2.callId);
   });

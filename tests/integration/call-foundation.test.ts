@@ -106,7 +106,7 @@ describe('when the server is down', () => {
     const call = await h.side.call('12345', CALLER);
     const up = await call.answered();
     expect(up.channel.state).toBe('Up');
-    const end = await call.ended(15_000);
+    const end = await call.ended();
     expect(end.cause).toBe(16); // normal clearing: the dialplan hung up after the prompt
     if (h.pbx.sim) {
       // The test app also sees the ;2 half (Local originate subscribes both halves).

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { expectNoOrphans, sessionByCaller, ticketJobRecord, useHarness } from '../support/harness.js';
+import { expectNoOrphans, pressAtWelcome, sessionByCaller, ticketJobRecord, useHarness } from '../support/harness.js';
 import { loginAs, TEST_PASSWORD } from '../support/route-audit.js';
 import { eventually } from '../support/wait.js';
 
@@ -19,8 +19,7 @@ async function callAndHangUp(app: App, caller: string, opts: { context?: string;
   const s = await sessionByCaller(app, caller);
   await eventually(() => expect(prompts(s).length).toBeGreaterThanOrEqual(1));
   if (opts.press) {
-    await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
-    await call.press(opts.press);
+    await pressAtWelcome(s, call, opts.press);
     await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('skill'))).toBe(true));
   }
   await call.hangup();
@@ -75,7 +74,7 @@ describe('caller limits', () => {
 
     const call = await h.side.call('12345', '13955550004');
     await call.answered();
-    await call.ended(15_000);
+    await call.ended();
     const s = await eventually(async () => {
       const no = await app.tickets.byCaller('13955550004', 1);
       expect(no).toHaveLength(1);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import type { CallSession } from '../../src/calls/session.js';
 import type { HandoffTarget } from '../../src/handoff/machine.js';
-import { addAgent, expectNoOrphans, sessionByCaller, ticketJobRecord, useHarness } from '../support/harness.js';
+import { addAgent, expectNoOrphans, pressAtWelcome, sessionByCaller, ticketJobRecord, useHarness } from '../support/harness.js';
 import type { TestCall } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
 
@@ -28,9 +28,8 @@ async function connectedCall(agentId: string): Promise<{ app: App; call: TestCal
   const call = await h.side.call('12345', caller);
   await call.answered();
   const s = await sessionByCaller(app, caller);
-  await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
-  await call.press('0');
-  await eventually(() => expect(s.record.agents).toEqual([agentId]), 15_000);
+  await pressAtWelcome(s, call, '0');
+  await eventually(() => expect(s.record.agents).toEqual([agentId]));
   await bridgeHas(s, 2);
   return { app, call, s };
 }
@@ -119,7 +118,7 @@ describe('hand-offs', () => {
       if (e.type === 'handoff' && e.agentId === '3003') notices.push(`${e.code} ${e.target} ${e.unit}`);
     });
     await s.requestHandoff('consult', subcenter('hotline-test-noanswer'));
-    await eventually(() => expect(s.handoffPhase).toBe('idle'), 15_000);
+    await eventually(() => expect(s.handoffPhase).toBe('idle'));
     const back = await bridgeHas(s, 2);
     expect(back).toContain(s.callId);
     // The notice follows the caller's return to the bridge (unhold, then notify).
@@ -132,7 +131,7 @@ describe('hand-offs', () => {
   it('GIVEN a busy target in a three-way WHEN it fails THEN caller and agent are still talking', async () => {
     const { call, s } = await connectedCall('3004');
     await s.requestHandoff('three-way', subcenter('hotline-test-busy'));
-    await eventually(() => expect(s.record.handoffs.at(-1)?.result).toBe('busy'), 15_000);
+    await eventually(() => expect(s.record.handoffs.at(-1)?.result).toBe('busy'));
     const still = await bridgeHas(s, 2);
     expect(still).toContain(s.callId);
     await call.hangup();
@@ -144,8 +143,8 @@ describe('hand-offs', () => {
     await s.requestHandoff('blind', subcenter('hotline-test-noanswer'));
     await eventually(async () => expect(await agentState(app, '3005')).toBe('available'));
     // No answer within HANDOFF_RING_SEC → queued with priority; the freed agent takes the caller again.
-    await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue' && p.detail.includes('priority 20'))).toBe(true), 15_000);
-    await eventually(() => expect(s.record.agents).toEqual(['3005', '3005']), 20_000);
+    await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue' && p.detail.includes('priority 20'))).toBe(true));
+    await eventually(() => expect(s.record.agents).toEqual(['3005', '3005']));
     expect(s.record.handoffs.map((x) => `${x.kind}:${x.result}`)).toEqual(['blind:no-answer']);
     await bridgeHas(s, 2);
     await call.hangup();
@@ -184,9 +183,8 @@ describe('hand-offs', () => {
     const s = await sessionByCaller(app, caller);
     expect(s.record.source).toBe('linkage');
     await eventually(() => expect(s.record.linkageRef).toBe('JJ-110-20261122-0042'));
-    await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
-    await call.press('0');
-    await eventually(() => expect(s.record.agents).toEqual(['3008']), 15_000);
+    await pressAtWelcome(s, call, '0');
+    await eventually(() => expect(s.record.agents).toEqual(['3008']));
     const queued = s.record.path.find((p) => p.kind === 'queue' && p.detail.startsWith('skill'))!;
     expect(Number(/priority (\d+)/.exec(queued.detail)![1])).toBeGreaterThanOrEqual(10);
     await call.hangup();

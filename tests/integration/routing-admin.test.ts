@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import type { RoutingTable } from '../../src/routing/model.js';
-import { sessionByCaller, useHarness } from '../support/harness.js';
+import { pressAtWelcome, sessionByCaller, useHarness } from '../support/harness.js';
 import { loginAs, TEST_PASSWORD } from '../support/route-audit.js';
 import { eventually } from '../support/wait.js';
 
@@ -121,8 +121,7 @@ describe('flows versioned with the table', () => {
     const c = await h.side.call('12345', caller);
     await c.answered();
     const s = await sessionByCaller(app, caller);
-    await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
-    await c.press('1');
+    await pressAtWelcome(s, c, '1');
     await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('skill consult-desk'))).toBe(true));
     await c.hangup();
   });

@@ -63,7 +63,7 @@ describe('routing by the seeds’ merge lists', () => {
     await eventually(() => expect(s.record.path.some((p) => p.kind === 'transfer' && p.detail.includes('PJSIP/12366@subcenter-12366'))).toBe(true));
     expect(s.record.route).toMatchObject({ id: 'line-12366', mode: 'subcenter' });
     // No sub-center answers in the test PBX: the caller goes back to a 12345 agent queue.
-    await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue')).toBe(true), 15_000);
+    await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue')).toBe(true));
     expect(s.isEnded).toBe(false);
     await hangup();
   });

@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import type { CallSession } from '../../src/calls/session.js';
-import { sessionByCaller, useHarness } from '../support/harness.js';
+import { pressAtWelcome, sessionByCaller, useHarness } from '../support/harness.js';
 import { at, callWithForm, consoleAgent, endOfDay, TestClock, ticketOfCall, userApi } from '../support/tickets.js';
 import { eventually } from '../support/wait.js';
 
@@ -29,8 +29,7 @@ async function checkStatus(app: App, caller: string, ticketNo: string): Promise<
   const call = await h.side.call('12345', caller);
   await call.answered();
   const s = await sessionByCaller(app, caller);
-  await eventually(() => expect(s.record.path.some((p) => /\.main: menu$/.test(p.detail))).toBe(true), 15_000);
-  await call.press('3');
+  await pressAtWelcome(s, call, '3');
   await eventually(() => expect(prompts(s).some((p) => p.startsWith('ticket-enter-number'))).toBe(true));
   await call.press(`${ticketNo}#`);
   const readout = await eventually(() => {

@@ -9,7 +9,7 @@ import type { CallRecord } from '../../src/calls/record.js';
 import type { CallSession } from '../../src/calls/session.js';
 import { logSink } from './log-capture.js';
 import { startPbx, testConfig, type PbxUnderTest } from './pbx.js';
-import { TestSide } from './test-side.js';
+import { TestSide, type TestCall } from './test-side.js';
 import { eventually, MEDIA_WAIT_MS } from './wait.js';
 
 export interface Harness {
@@ -100,6 +100,17 @@ export async function expectNoOrphans(h: Harness, callId: string): Promise<void>
     expect(bridges.filter((b) => b.id.includes(callId) || b.channels.includes(callId))).toEqual([]);
     if (h.pbx.sim) expect(h.pbx.sim.playbacks().filter((p) => JSON.stringify(p).includes(callId))).toEqual([]);
   }, 15_000);
+}
+
+/**
+ * The caller presses `digits` as soon as the welcome starts, as regular callers do (the welcome
+ * and recording notice allow barge-in; the digit is taken as the main menu's choice). Tests whose
+ * subject is not the menu use this instead of sitting through 12 s of prompts on every call;
+ * tests/integration/ivr-calls.test.ts waits for the menu itself.
+ */
+export async function pressAtWelcome(s: Pick<CallSession, 'record'>, call: TestCall, digits: string): Promise<void> {
+  await eventually(() => expect(s.record.path.some((p) => /\.welcome: play /.test(p.detail))).toBe(true));
+  await call.press(digits);
 }
 
 /** An available agent with skills, in the general seat group. */

@@ -12,7 +12,7 @@ import type { Ticket } from '../../src/tickets/model.js';
 import { ticketJobId } from '../../src/tickets/queue.js';
 import type { StoredTicket, TicketForm } from '../../src/tickets/store.js';
 import type { Role } from '../../src/access/roles.js';
-import { addAgent, sessionByCaller, type Harness } from './harness.js';
+import { addAgent, pressAtWelcome, sessionByCaller, type Harness } from './harness.js';
 import { loginAs, TEST_PASSWORD } from './route-audit.js';
 import type { TestCall } from './test-side.js';
 import { eventually } from './wait.js';
@@ -128,10 +128,9 @@ export async function talkAndFill(h: Harness, app: App, o: { number: string; cal
   await call.answered();
   const session = await sessionByCaller(app, o.caller);
   if (o.number === '12345') {
-    await eventually(() => expect(session.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true), 15_000);
-    await call.press('0');
+    await pressAtWelcome(session, call, '0');
   }
-  await eventually(() => expect(session.record.agents).toEqual([o.agentId]), 15_000);
+  await eventually(() => expect(session.record.agents).toEqual([o.agentId]));
   const saved = await o.agent('POST', `/api/agent/calls/${session.callId}/ticket`, o.form);
   expect(saved.status, JSON.stringify(saved.body)).toBe(200);
   await call.hangup();

@@ -214,7 +214,7 @@ describe('model validation', () => {
     const r = validateAgent({ id: '1001', name: '张三', extension: '8001', skills: { general: 3, '12333': 4 }, groups: ['g'] }, new Set(['g']));
     expect(r.ok).toBe(true);
     if (r.ok) {
-      expect(dialStringFor(r.value, 'PJSIP/agent{ext}')).toBe('PJSIP/8001');
+      expect(dialStringFor(r.value, 'PJSIP/agent{ext}')).toBe('PJSIP/agent8001');
       expect(dialStringFor(r.value, 'Local/{ext}@hotline-test-agents')).toBe('Local/8001@hotline-test-agents');
       expect(dialStringFor({ ...r.value, dialString: 'PJSIP/remote-12333' }, 'PJSIP/agent{ext}')).toBe('PJSIP/remote-12333');
     }
@@ -229,7 +229,7 @@ describe('model validation', () => {
 
   it('the default configuration validates; a broken one names its fields', () => {
     expect(validateAcdConfig(defaultAcdConfig()).ok).toBe(true);
-    const r = validateAcdConfig({ ...defaultAcdConfig(), dialTemplate: 'PJSIP/8001', autoPauseAfterMisses: 0, rules: { '12333': { ...RULE_12333, minLevel: 9 } } });
+    const r = validateAcdConfig({ ...defaultAcdConfig(), dialTemplate: 'PJSIP/agent8001', autoPauseAfterMisses: 0, rules: { '12333': { ...RULE_12333, minLevel: 9 } } });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.map((e) => e.field)).toEqual(['dialTemplate', 'autoPauseAfterMisses', 'rules.12333.minLevel']);
   });

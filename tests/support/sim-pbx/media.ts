@@ -72,7 +72,7 @@ function fileMs(file: string, ext: string): number | undefined {
     for (let off = 12; off + 8 <= head.length; ) {
       const id = head.toString('ascii', off, off + 4);
       const len = head.readUInt32LE(off + 4);
-      if (id === 'fmt ') byteRate = head.readUInt32LE(off + 12);
+      if (id === 'fmt ') byteRate = head.readUInt32LE(off + 16); // chunk data: format, channels, sample rate, byte rate
       if (id === 'data') return byteRate ? (Math.min(len, size - off - 8) / byteRate) * 1000 : undefined;
       off += 8 + len + (len % 2);
     }
