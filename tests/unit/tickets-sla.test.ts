@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createWorkCalendar, loadBundledCalendarData, shanghaiInstant as at } from '../../src/tickets/calendar.js';
+import { createWorkCalendar, shanghaiInstant as at } from '../../src/tickets/calendar.js';
+import { loadBundledCalendarData } from '../../src/tickets/calendar-source.js';
 import type { RequesterKind, TicketCategory, TicketDeadlines } from '../../src/tickets/model.js';
 import {
   computeDeadlines,
