@@ -50,7 +50,7 @@ import { createTicketWorker } from './tickets/worker.js';
 import { CHINESE_DAYS_VERSION, chineseDaysYears, loadBundledCalendarData, statutoryYear } from './tickets/calendar-source.js';
 import { CalendarOverridesStore, coverageWarning, LiveWorkCalendar } from './tickets/calendar-store.js';
 import { calendarAdminRoutes } from './http/routes/calendar-admin.js';
-import { loadBundledSlaPolicies, policyFor } from './tickets/sla.js';
+import { loadBundledSlaPolicies, resolveSlaPolicy } from './tickets/sla.js';
 import { DispatchRulesStore, loadBundledDispatchRules } from './tickets/dispatch-store.js';
 import { createTicketDomain, TicketService } from './tickets/service.js';
 import { TicketClocks } from './tickets/clocks.js';
@@ -143,6 +143,10 @@ export interface AppParts {
 }
 
 export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Partial<AppParts>): Promise<App> {
+  // The SLA policy first: a city without one of its own must name one (no connection is opened before this check).
+  const resolved = resolveSlaPolicy(loadBundledSlaPolicies(), config.city, config.area || undefined, config.tickets.slaPolicy);
+  if (!resolved.ok) throw new Error(resolved.message);
+  const policy = resolved.policy;
   const instanceId = opts.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
   const log = createLogger({ level: config.logLevel, ...(opts.logDestination ? { destination: opts.logDestination } : {}) }).child({
     instance: instanceId,
@@ -202,13 +206,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
 
   // The ticket domain: working-day calendar, the city's SLA policy, dispatch rules, the route's unit.
   const ticketNow = opts.now ?? Date.now;
-  const policies = loadBundledSlaPolicies();
-  let policy = config.tickets.slaPolicy ? policies.get(config.tickets.slaPolicy) : policyFor(policies.values(), config.city, config.area || undefined);
-  if (config.tickets.slaPolicy && !policy) throw new Error(`configuration error: TICKET_SLA_POLICY "${config.tickets.slaPolicy}" is not one of ${[...policies.keys()].join(', ')}`);
-  if (!policy) {
-    log.warn({ city: config.city }, 'no SLA policy for this city in data/sla; using zaozhuang (citizens 5, enterprises 10 working days)');
-    policy = policies.get('zaozhuang')!;
-  }
+  if (policy.provisional) log.warn({ policy: policy.id }, `SLA policy ${policy.id}: provisional figures — ${policy.provisional}`);
   // The working-day calendar: the chinese-days package's official years, the statutory days for a year it
   // lacks, and the admins' overrides from Redis (every instance follows changes live).
   const calendarStore = new CalendarOverridesStore(redis, prefix);
