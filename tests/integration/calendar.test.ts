@@ -77,7 +77,8 @@ describe('working-day calendar in the app (clock moved into 2027)', () => {
     const admin = await userApi(app, 'cal-admin', ['admin']);
     const supervisor = await userApi(app, 'cal-sup', ['supervisor']);
     // Another instance: its own Redis connections and calendar on the same keys.
-    const other = new LiveWorkCalendar({ data: loadBundledCalendarData(), fallback: statutoryYear, store: new CalendarOverridesStore(new Redis(app.config.redisUrl), app.config.keyPrefix) });
+    const otherRedis = new Redis(app.config.redisUrl);
+    const other = new LiveWorkCalendar({ data: loadBundledCalendarData(), fallback: statutoryYear, store: new CalendarOverridesStore(otherRedis, app.config.keyPrefix) });
     await other.watch(new Redis(app.config.redisUrl));
     try {
       const before = await admin('GET', '/api/admin/calendar');
@@ -141,6 +142,7 @@ describe('working-day calendar in the app (clock moved into 2027)', () => {
       ]);
     } finally {
       other.close();
+      otherRedis.disconnect();
     }
   });
 
