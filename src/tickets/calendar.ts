@@ -312,10 +312,21 @@ export function createWorkCalendar(opts: CalendarOptions): WorkCalendar {
   for (const o of opts.days ?? []) dayKind.set(dateToDayIndex(o.date)!, o.kind === 'workday');
   const confirmed = new Set((opts.confirmedYears ?? []).map((y) => y.year));
 
+  // The day range of the year last ensured: working() runs in loops, most days fall in the same year.
+  let yearLo = Infinity;
+  let yearHi = -Infinity;
+  const ensureDay = (d: number) => {
+    if (d >= yearLo && d <= yearHi) return;
+    const y = yearOfDay(d);
+    ensureYear(y);
+    yearLo = Date.UTC(y, 0, 1) / DAY_MS;
+    yearHi = Date.UTC(y + 1, 0, 1) / DAY_MS - 1;
+  };
+
   const working = (d: number): boolean => {
     const k = dayKind.get(d);
     if (k !== undefined) return k;
-    ensureYear(yearOfDay(d));
+    ensureDay(d);
     if (on.has(d)) return true;
     if (off.has(d)) return false;
     const w = weekday(d);
