@@ -47,8 +47,10 @@ import { TicketOutbox } from './tickets/outbox.js';
 import { createTicketsQueue, type CallEndedJob } from './tickets/queue.js';
 import { TicketStore } from './tickets/store.js';
 import { createTicketWorker } from './tickets/worker.js';
-import { createWorkCalendar, loadBundledCalendarData } from './tickets/calendar.js';
-import { loadBundledSlaPolicies, policyFor } from './tickets/sla.js';
+import { CHINESE_DAYS_VERSION, chineseDaysYears, loadBundledCalendarData, statutoryYear } from './tickets/calendar-source.js';
+import { CalendarOverridesStore, coverageWarning, LiveWorkCalendar } from './tickets/calendar-store.js';
+import { calendarAdminRoutes } from './http/routes/calendar-admin.js';
+import { loadBundledSlaPolicies, resolveSlaPolicy } from './tickets/sla.js';
 import { DispatchRulesStore, loadBundledDispatchRules } from './tickets/dispatch-store.js';
 import { createTicketDomain, TicketService } from './tickets/service.js';
 import { TicketClocks } from './tickets/clocks.js';
@@ -114,6 +116,8 @@ export interface App {
   readonly ticketClocks: TicketClocks;
   readonly ticketWebhook: TicketWebhook | undefined;
   readonly dispatchRules: DispatchRulesStore;
+  /** The working-day calendar in force (package data + statutory fallback + admin overrides, live). */
+  readonly calendar: LiveWorkCalendar;
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -139,6 +143,10 @@ export interface AppParts {
 }
 
 export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Partial<AppParts>): Promise<App> {
+  // The SLA policy first: a city without one of its own must name one (no connection is opened before this check).
+  const resolved = resolveSlaPolicy(loadBundledSlaPolicies(), config.city, config.area || undefined, config.tickets.slaPolicy);
+  if (!resolved.ok) throw new Error(resolved.message);
+  const policy = resolved.policy;
   const instanceId = opts.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
   const log = createLogger({ level: config.logLevel, ...(opts.logDestination ? { destination: opts.logDestination } : {}) }).child({
     instance: instanceId,
@@ -198,14 +206,33 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
 
   // The ticket domain: working-day calendar, the city's SLA policy, dispatch rules, the route's unit.
   const ticketNow = opts.now ?? Date.now;
-  const policies = loadBundledSlaPolicies();
-  let policy = config.tickets.slaPolicy ? policies.get(config.tickets.slaPolicy) : policyFor(policies.values(), config.city, config.area || undefined);
-  if (config.tickets.slaPolicy && !policy) throw new Error(`configuration error: TICKET_SLA_POLICY "${config.tickets.slaPolicy}" is not one of ${[...policies.keys()].join(', ')}`);
-  if (!policy) {
-    log.warn({ city: config.city }, 'no SLA policy for this city in data/sla; using zaozhuang (citizens 5, enterprises 10 working days)');
-    policy = policies.get('zaozhuang')!;
-  }
-  const calendar = createWorkCalendar({ data: loadBundledCalendarData() });
+  if (policy.provisional) log.warn({ policy: policy.id }, `SLA policy ${policy.id}: provisional figures — ${policy.provisional}`);
+  // The working-day calendar: the chinese-days package's official years, the statutory days for a year it
+  // lacks, and the admins' overrides from Redis (every instance follows changes live).
+  const calendarStore = new CalendarOverridesStore(redis, prefix);
+  const calendar = new LiveWorkCalendar({
+    data: loadBundledCalendarData(),
+    fallback: statutoryYear,
+    store: calendarStore,
+    onError: (err) => log.warn({ err: (err as Error).message }, 'calendar overrides not loaded; keeping the calendar in force'),
+    onChange: (o) => {
+      log.info({ version: o.version, days: o.days.length, years: o.years.map((y) => y.year) }, 'calendar overrides applied');
+      checkCalendar();
+    },
+  });
+  const calendarSource = { package: 'chinese-days', version: CHINESE_DAYS_VERSION, officialYears: chineseDaysYears() };
+  /** The next 60 days covered? A warning in the logs when not (at start, daily and after each change). */
+  const calendarCoverage = () => {
+    const r = calendar.coverageReport(ticketNow());
+    const warning = coverageWarning(r, CHINESE_DAYS_VERSION);
+    return { ...r, ...(warning ? { warning } : {}) };
+  };
+  const checkCalendar = () => {
+    const r = calendarCoverage();
+    if (!r.covered) log.warn({ calendar: { from: r.from, to: r.to, firstUncovered: r.firstUncovered, years: r.years } }, r.warning!);
+    return r;
+  };
+  let calendarTimer: NodeJS.Timeout | undefined;
   const dispatchRules = new DispatchRulesStore(redis, `${prefix}:ticket:dispatch-rules`, loadBundledDispatchRules(config.city));
   const ticketDomainDeps = {
     cityId: config.city,
@@ -360,6 +387,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       ami: () => (ami ? ami.linkState : 'disabled'),
       redis: () => redis.status,
       outboxPending: () => outbox.pending,
+      calendar: calendarCoverage,
     },
   });
 
@@ -369,7 +397,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(ticketKpiRoutes, { tickets, acd, now: ticketNow, clocks: ticketClocks, audit });
   await http.register(ticketAdminRoutes, { rules: dispatchRules, ...(ticketWebhook ? { webhook: ticketWebhook } : {}), audit });
   await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
-  await http.register(supervisorRoutes, { acd, calls });
+  await http.register(supervisorRoutes, { acd, calls, calendar: calendarCoverage });
+  await http.register(calendarAdminRoutes, { store: calendarStore, calendar, audit, now: ticketNow, source: calendarSource });
   await http.register(recordingRoutes, { service: recordings, audit });
   await http.register(qualityRoutes, { quality, audit, callInfo: callInfoFromTickets(tickets) });
   await http.register(adminRoutes, { routing: defaults.routing, scheduler: defaults.scheduler, current: defaults.current, flow, flowFor: defaults.flowFor, acd, audit, guard });
@@ -402,6 +431,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     ticketClocks,
     ticketWebhook,
     dispatchRules,
+    calendar,
     async start() {
       if (started) return;
       started = true;
@@ -410,6 +440,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       outbox.start();
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
       await defaults.start();
+      await calendar.watch(redis.duplicate());
+      checkCalendar();
+      calendarTimer = setInterval(checkCalendar, 24 * 3600_000);
+      calendarTimer.unref();
       await dispatchRules.refresh().catch((err: Error) => log.warn({ err: err.message }, 'dispatch rules not loaded; using the bundled ones'));
       await recordingJobs.schedule().catch((err: Error) => log.warn({ err: err.message }, 'recording jobs not scheduled'));
       const admin = config.access.bootstrapAdmin;
@@ -435,6 +469,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       const step = (what: string, p: Promise<unknown> | undefined) =>
         withTimeout(Promise.resolve(p), 3000, what).catch((err: Error) => log.warn({ err: err.message }, 'stop step failed'));
       calls.stop();
+      if (calendarTimer) clearInterval(calendarTimer);
+      calendar.close();
       await step('acd', acd.stop());
       await step('ari', telephony.stop());
       await step('ami', ami?.stop());

@@ -45,6 +45,7 @@ export const TAGS = {
   blocklist: '来电屏蔽 / Caller block list',
   seats: '座席与座席组 / Seats and seat groups',
   'ticket-admin': '派单规则与推送 / Dispatch rules and webhook',
+  calendar: '工作日历与调休 / Working-day calendar and overrides',
   reports: '报表与导出 / KPIs and exports',
   agent: '座席控制台 / Agent console',
   supervisor: '班长监控 / Supervisor view',

@@ -4,9 +4,14 @@
  * plain UTC+8 arithmetic: no tz library, no `Date#getHours()`.
  *
  * Official holidays and make-up working days (调休上班) come as data per year
- * (`data/calendar/cn-holidays.json`, from the State Council's annual notice).
- * A year without data falls back to weekends-only, and {@link WorkCalendar.coverage}
- * says so, so the app can warn an admin to add the year (or an override).
+ * (from the State Council's annual notice, through the maintained `chinese-days`
+ * package: see `calendar-source.ts`). A year without data falls back to what
+ * {@link CalendarOptions.fallback} gives (the app: the statutory days the law
+ * fixes, without the year's 调休) or to weekends-only, and
+ * {@link WorkCalendar.coverage} says which, so the app can warn an admin to
+ * enter the year (day overrides) or upgrade the package.
+ *
+ * Admin day overrides (local 调休: a day off or a worked day) win over everything.
  *
  * Instants are milliseconds since the epoch (as everywhere in this codebase);
  * local dates are `YYYY-MM-DD` strings.
@@ -30,7 +35,6 @@
  * on working days ({@link WorkCalendar.addWorkingTime}); dispatched Fri 16:00,
  * the window ends Mon 16:00.
  */
-import { readFileSync } from 'node:fs';
 import { DomainDataError, invalid, type FieldErrors } from './domain-errors.js';
 
 export const SHANGHAI_OFFSET_MS = 8 * 3600_000;
@@ -40,7 +44,36 @@ export const HOUR_MS = 3_600_000;
 /** The longest span (in days) the calendar walks before giving up: guards against data marking every day off. */
 const MAX_WALK_DAYS = 3 * 366;
 
-export type Coverage = 'official' | 'override' | 'weekends-only';
+/**
+ * How much of a year is known: the official notice (`official`), an admin's
+ * entry of the year (`override`), only the statutory holidays fixed by law
+ * without the year's make-up days (`statutory`), or nothing (`weekends-only`).
+ * Only `official` and `override` count as covered.
+ */
+export type Coverage = 'official' | 'override' | 'statutory' | 'weekends-only';
+
+/** Coverage values under which deadlines are trustworthy. */
+export const COVERED: readonly Coverage[] = ['official', 'override'];
+
+export const DAY_OVERRIDE_KINDS = ['holiday', 'workday'] as const;
+export type DayOverrideKind = (typeof DAY_OVERRIDE_KINDS)[number];
+
+/** One local 调休 entered by an admin: this date is a day off (`holiday`) or a worked day (`workday`). */
+export interface DayOverride {
+  /** `YYYY-MM-DD`, Shanghai local. */
+  date: string;
+  kind: DayOverrideKind;
+  /** What it is for (`春节调休`, `区运动会`), shown in lists. */
+  name?: string;
+  note?: string;
+}
+
+/** An admin's statement that a year's days are entered (e.g. from the notice the package does not have yet). */
+export interface YearConfirmation {
+  year: number;
+  /** The notice the days come from. */
+  source: string;
+}
 
 export interface HolidayRange {
   name: string;
@@ -195,16 +228,53 @@ export interface WorkCalendar {
 }
 
 export interface CalendarOptions {
-  /** Official data (defaults to the bundled cn-holidays.json via {@link loadBundledCalendarData}). */
+  /** Official data (the app: the `chinese-days` package's, via `loadBundledCalendarData` in calendar-source.ts). */
   data: CalendarData;
   /** Admin-entered years, used for years the data lacks (and winning over it if both have the year). */
   overrides?: Record<string, CalendarYear>;
+  /** Days for a year neither the data nor `overrides` has (coverage `statutory`); undefined: weekends only. */
+  fallback?: (year: number) => CalendarYear | undefined;
+  /** Admin day overrides, applied over everything else. */
+  days?: DayOverride[];
+  /** Years an admin declared entered: coverage `override` unless the data has them. */
+  confirmedYears?: YearConfirmation[];
+}
+
+/** Check one day override; errors name the field (`date`, `kind`, `name`, `note`), prefixed by `path`. */
+export function validateDayOverride(input: unknown, path = ''): FieldErrors {
+  const f = (name: string) => (path ? `${path}.${name}` : name);
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return [invalid(path || 'day', 'must be an object')];
+  const o = input as Partial<DayOverride>;
+  const errs: FieldErrors = [];
+  const d = typeof o.date === 'string' ? dateToDayIndex(o.date) : undefined;
+  if (d === undefined) errs.push(invalid(f('date'), 'must be a real date written YYYY-MM-DD (e.g. 2027-02-05)'));
+  else {
+    const year = Number(o.date!.slice(0, 4));
+    if (year < 2000 || year > 2099) errs.push(invalid(f('date'), 'must be in 2000–2099'));
+  }
+  if (!DAY_OVERRIDE_KINDS.includes(o.kind as DayOverrideKind)) errs.push(invalid(f('kind'), `must be one of ${DAY_OVERRIDE_KINDS.join(', ')}`));
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name.length > 50)) errs.push(invalid(f('name'), 'must be a string of at most 50 characters'));
+  if (o.note !== undefined && (typeof o.note !== 'string' || o.note.length > 200)) errs.push(invalid(f('note'), 'must be a string of at most 200 characters'));
+  return errs;
+}
+
+/** Check a year confirmation; errors name `year` and `source`. */
+export function validateYearConfirmation(input: unknown, path = ''): FieldErrors {
+  const f = (name: string) => (path ? `${path}.${name}` : name);
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return [invalid(path || 'year', 'must be an object')];
+  const o = input as Partial<YearConfirmation>;
+  const errs: FieldErrors = [];
+  if (!Number.isInteger(o.year) || o.year! < 2000 || o.year! > 2099) errs.push(invalid(f('year'), 'must be a four-digit year in 2000–2099'));
+  if (typeof o.source !== 'string' || !o.source.trim() || o.source.length > 200) errs.push(invalid(f('source'), 'must name the notice the days come from (1–200 characters)'));
+  return errs;
 }
 
 /** Build a calendar; throws {@link DomainDataError} listing every bad field. */
 export function createWorkCalendar(opts: CalendarOptions): WorkCalendar {
   const errs = validateCalendarData(opts.data);
   if (opts.overrides) errs.push(...validateCalendarData({ years: opts.overrides }).map((e) => ({ ...e, field: `overrides.${e.field}`, message: `overrides.${e.message}` })));
+  (opts.days ?? []).forEach((d, i) => errs.push(...validateDayOverride(d, `days[${i}]`)));
+  (opts.confirmedYears ?? []).forEach((y, i) => errs.push(...validateYearConfirmation(y, `confirmedYears[${i}]`)));
   if (errs.length) throw new DomainDataError('calendar data', errs);
 
   const coverageByYear = new Map<number, Coverage>();
@@ -225,7 +295,38 @@ export function createWorkCalendar(opts: CalendarOptions): WorkCalendar {
   load(Object.fromEntries(Object.entries(opts.data.years).filter(([y]) => !overridden.has(y))), 'official');
   if (opts.overrides) load(opts.overrides, 'override');
 
+  // Years outside the data: filled on first use from the fallback (statutory days), else weekends only.
+  const fallbackDone = new Set<number>();
+  const ensureYear = (year: number) => {
+    if (fallbackDone.has(year)) return;
+    fallbackDone.add(year);
+    if (coverageByYear.has(year) || !opts.fallback) return;
+    const y = opts.fallback(year);
+    if (!y) return;
+    const fe = validateCalendarData({ years: { [String(year)]: y } });
+    if (fe.length) throw new DomainDataError(`calendar fallback for ${year}`, fe);
+    load({ [String(year)]: y }, 'statutory');
+  };
+  const yearOfDay = (d: number) => new Date(d * DAY_MS).getUTCFullYear();
+  const dayKind = new Map<number, boolean>();
+  for (const o of opts.days ?? []) dayKind.set(dateToDayIndex(o.date)!, o.kind === 'workday');
+  const confirmed = new Set((opts.confirmedYears ?? []).map((y) => y.year));
+
+  // The day range of the year last ensured: working() runs in loops, most days fall in the same year.
+  let yearLo = Infinity;
+  let yearHi = -Infinity;
+  const ensureDay = (d: number) => {
+    if (d >= yearLo && d <= yearHi) return;
+    const y = yearOfDay(d);
+    ensureYear(y);
+    yearLo = Date.UTC(y, 0, 1) / DAY_MS;
+    yearHi = Date.UTC(y + 1, 0, 1) / DAY_MS - 1;
+  };
+
   const working = (d: number): boolean => {
+    const k = dayKind.get(d);
+    if (k !== undefined) return k;
+    ensureDay(d);
     if (on.has(d)) return true;
     if (off.has(d)) return false;
     const w = weekday(d);
@@ -302,14 +403,53 @@ export function createWorkCalendar(opts: CalendarOptions): WorkCalendar {
       return total;
     },
     coverage(year) {
-      return coverageByYear.get(year) ?? 'weekends-only';
+      ensureYear(year);
+      const c = coverageByYear.get(year);
+      if (c === 'official' || c === 'override') return c;
+      if (confirmed.has(year)) return 'override';
+      return c ?? 'weekends-only';
     },
   };
 }
 
-const BUNDLED = new URL('../../data/calendar/cn-holidays.json', import.meta.url);
+// ---------------------------------------------------------------- coverage check
 
-/** The bundled official data (read once at boot by the composition root, not by deep modules). */
-export function loadBundledCalendarData(): CalendarData {
-  return JSON.parse(readFileSync(BUNDLED, 'utf8')) as CalendarData;
+export interface CoverageReport {
+  /** Every day of [from, to] lies in a year whose days are known (official notice or an admin's entry). */
+  covered: boolean;
+  /** First and last day checked, `YYYY-MM-DD`. */
+  from: string;
+  to: string;
+  days: number;
+  /** Each year the window touches, with its coverage. */
+  years: { year: number; coverage: Coverage }[];
+  /** The first day of the window whose year is not covered, `YYYY-MM-DD`. */
+  firstUncovered?: string;
+}
+
+/**
+ * Are the next `days` days (from the Shanghai day of `now`, inclusive) in covered years?
+ * Pure; the app runs it at start, daily, for /readyz and for the supervisor page.
+ */
+export function coverageReport(cal: WorkCalendar, now: number, days = 60): CoverageReport {
+  const d0 = localDayIndex(now);
+  const d1 = d0 + days;
+  const years: CoverageReport['years'] = [];
+  let firstUncovered: string | undefined;
+  for (let y = new Date(d0 * DAY_MS).getUTCFullYear(); y <= new Date(d1 * DAY_MS).getUTCFullYear(); y++) {
+    const coverage = cal.coverage(y);
+    years.push({ year: y, coverage });
+    if (!firstUncovered && !COVERED.includes(coverage)) {
+      const jan1 = Date.UTC(y, 0, 1) / DAY_MS;
+      firstUncovered = dayIndexToDate(Math.max(d0, jan1));
+    }
+  }
+  return {
+    covered: !firstUncovered,
+    from: dayIndexToDate(d0),
+    to: dayIndexToDate(d1),
+    days,
+    years,
+    ...(firstUncovered ? { firstUncovered } : {}),
+  };
 }

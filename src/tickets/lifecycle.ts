@@ -163,7 +163,9 @@ export function apply(ticket: Ticket, action: TicketAction, ctx: ApplyContext): 
       t.units = units;
       t.deadlines = d.deadlines;
       t.extendedWorkingDays = 0;
-      push('dispatched', { ...(action.reason ? { reason: action.reason } : {}), data: { units, ...(review ? { afterReview: true } : {}), finishBy: d.deadlines.finishBy } });
+      // A first dispatch after the policy's dispatch clock (当天交办) is marked late, for the KPIs and supervision.
+      const late = ticket.dispatchBy !== undefined && now > ticket.dispatchBy && !ticket.history.some((e) => e.type === 'dispatched');
+      push('dispatched', { ...(action.reason ? { reason: action.reason } : {}), data: { units, ...(review ? { afterReview: true } : {}), finishBy: d.deadlines.finishBy, ...(late ? { lateDispatch: true } : {}) } });
       return { ok: true, ticket: t };
     }
 

@@ -27,6 +27,16 @@ export function categoryFromZh(zh: string): TicketCategory | undefined {
 }
 
 export const REQUESTER_KINDS = ['citizen', 'enterprise'] as const;
+
+/**
+ * Where a request entered: the centre itself (`direct`: calls and its own
+ * channels) or a higher platform's work order — the national platform
+ * (国家政务服务平台、互联网督查、中国政府网留言), the provincial and city 12345
+ * platforms, the city's 政企通 and the province's 接诉即办 (seed 003 一、).
+ * SLA rules may match on it (Laishan: 政企通 3 working days).
+ */
+export const TICKET_ORIGINS = ['direct', 'national', 'provincial', 'city', 'zhengqitong', 'jiesujiban'] as const;
+export type TicketOrigin = (typeof TICKET_ORIGINS)[number];
 /** 群众 (citizen) or 企业 (enterprise): the seeds give enterprises their own clocks. */
 export type RequesterKind = (typeof REQUESTER_KINDS)[number];
 
@@ -126,6 +136,10 @@ export interface Ticket {
   /** Calls that belong to the ticket: the original and any callbacks. */
   callIds: string[];
   receivedAt: number;
+  /** Where the request came from; absent = `direct`. */
+  origin?: TicketOrigin;
+  /** Dispatch (交办) due by, when the policy has a dispatch clock (Laishan 89000: 当天交办). */
+  dispatchBy?: number;
   state: TicketState;
   deadlines?: TicketDeadlines;
   /** Returns since the last supervisor decision counts toward 研判; total kept for KPIs. */
@@ -151,6 +165,7 @@ export interface NewTicketInput {
   callerNumber: string;
   callIds: string[];
   receivedAt: number;
+  origin?: TicketOrigin;
   actor: Actor;
 }
 
@@ -169,6 +184,7 @@ export function newTicket(i: NewTicketInput): Ticket {
     units: [],
     callIds: [...i.callIds],
     receivedAt: i.receivedAt,
+    ...(i.origin && i.origin !== 'direct' ? { origin: i.origin } : {}),
     state: 'received',
     returnCount: 0,
     extendedWorkingDays: 0,

@@ -11,7 +11,7 @@ import type { TicketError } from './domain-errors.js';
 import { apply, type TicketAction } from './lifecycle.js';
 import { findRepeatOf } from './repeat.js';
 import { newTicket, type Actor, type Ticket, type TicketChannel, type TicketState } from './model.js';
-import type { SlaPolicy } from './sla.js';
+import { dispatchDeadline, type SlaPolicy } from './sla.js';
 import type { StoredTicket, TicketDomain, TicketForm, TicketStore } from './store.js';
 
 export interface TicketDomainDeps {
@@ -59,6 +59,9 @@ export function buildTicket(d: TicketDomainDeps, ticketNo: string, record: CallR
     receivedAt: record.startedAt,
     actor: form ? { id: form.by, role: 'agent' } : SYSTEM,
   });
+  // 交办 clock (Laishan 89000: 当天交办): when the centre must have handed the ticket to a unit.
+  const dispatchBy = dispatchDeadline(d.policy, t.receivedAt, d.calendar);
+  if (dispatchBy !== undefined) t.dispatchBy = dispatchBy;
   if (!form) return t;
   const chosen = form.unitSuggestion?.trim();
   const s = chosen ? { via: 'agent', units: [chosen] } : suggestDispatch(t, d.rules());

@@ -10,12 +10,17 @@
  * - `categories`: the ticket's category is one of them;
  * - `requesterKinds`: citizen / enterprise;
  * - `subjects`: each subject holds, and a subject holds when the agent tagged
- *   one of its `topics` OR the summary contains one of its `keywords`.
+ *   one of its `topics` OR the summary contains one of its `keywords`;
+ * - `origins`: the platform the request came from (absent on a ticket = `direct`).
+ *
+ * A policy may also set a dispatch clock (交办: the centre hands the ticket to a
+ * unit within it, counted from receipt), and must say when its figures are
+ * not the seed's own (`provisional`): the app warns at start.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dayStart, localDayIndex, type WorkCalendar } from './calendar.js';
 import { DomainDataError, invalid, ticketError, type FieldErrors, type TicketError } from './domain-errors.js';
-import { REQUESTER_KINDS, TICKET_CATEGORIES, type RequesterKind, type TicketCategory, type TicketDeadlines, type Urgency } from './model.js';
+import { REQUESTER_KINDS, TICKET_CATEGORIES, TICKET_ORIGINS, type RequesterKind, type TicketCategory, type TicketDeadlines, type TicketOrigin, type Urgency } from './model.js';
 
 export const CLOCK_UNITS = ['working-days', 'natural-days', 'hours', 'minutes', 'immediate'] as const;
 export type ClockUnit = (typeof CLOCK_UNITS)[number];
@@ -42,6 +47,7 @@ export interface SlaRuleMatch {
   categories?: TicketCategory[];
   requesterKinds?: RequesterKind[];
   subjects?: RuleSubject[];
+  origins?: TicketOrigin[];
 }
 
 export interface SlaRule {
@@ -71,6 +77,10 @@ export interface SlaPolicy {
   returnWindow: { workingDays: number; reviewAfterReturns: number; source: SeedSource; note?: string };
   /** 催办 reminders: at these fractions of the finish clock, and 1 working (or natural) day before it. */
   reminders: { fractions: number[]; workingDayBefore: boolean };
+  /** 交办: the centre dispatches within this clock of receipt (`natural-days` 0 = 当天). */
+  dispatch?: { clock: Clock; source: SeedSource; note?: string };
+  /** Why the figures are not (all) the seed's own; the app logs it as a warning at start. */
+  provisional?: string;
 }
 
 /** What deadline matching needs to know about a ticket. */
@@ -81,6 +91,8 @@ export interface DeadlineSubject {
   summary: string;
   urgency: Urgency;
   receivedAt: number;
+  /** Absent = `direct`. */
+  origin?: TicketOrigin;
 }
 
 // ---------------------------------------------------------------- validation
@@ -139,6 +151,7 @@ export function validateSlaPolicy(input: unknown): FieldErrors {
             checkStrings(errs, `${sp}.keywords`, s?.keywords);
           });
       }
+      checkStrings(errs, `${rp}.match.origins`, r.match.origins, TICKET_ORIGINS);
     }
     if (r?.reply === undefined && r?.finish === undefined) errs.push(invalid(rp, 'must set reply or finish'));
     if (r?.reply !== undefined) checkClock(errs, `${rp}.reply`, r.reply);
@@ -148,7 +161,7 @@ export function validateSlaPolicy(input: unknown): FieldErrors {
   });
   // Every ticket must get a finish clock: some unconditional rule (but for requester kind) per kind.
   for (const kind of REQUESTER_KINDS) {
-    const covered = p.rules.some((r) => r?.finish && r.match && !r.match.categories && !r.match.subjects && (!r.match.requesterKinds || r.match.requesterKinds.includes(kind)));
+    const covered = p.rules.some((r) => r?.finish && r.match && !r.match.categories && !r.match.subjects && !r.match.origins && (!r.match.requesterKinds || r.match.requesterKinds.includes(kind)));
     if (!covered) errs.push(invalid('rules', `no catch-all finish rule for requester kind "${kind}"`));
   }
   const ext = p.extension;
@@ -177,6 +190,14 @@ export function validateSlaPolicy(input: unknown): FieldErrors {
     else rem.fractions.forEach((f, i) => (typeof f === 'number' && f > 0 && f < 1 ? undefined : errs.push(invalid(`reminders.fractions[${i}]`, 'must be strictly between 0 and 1'))));
     if (typeof rem.workingDayBefore !== 'boolean') errs.push(invalid('reminders.workingDayBefore', 'must be a boolean'));
   }
+  if (p.dispatch !== undefined) {
+    if (typeof p.dispatch !== 'object' || p.dispatch === null) errs.push(invalid('dispatch', 'must be an object {clock, source}'));
+    else {
+      checkClock(errs, 'dispatch.clock', p.dispatch.clock);
+      checkSource(errs, 'dispatch.source', p.dispatch.source);
+    }
+  }
+  if (p.provisional !== undefined && (typeof p.provisional !== 'string' || !p.provisional.trim())) errs.push(invalid('provisional', 'must say why the figures are provisional (or be absent)'));
   return errs;
 }
 
@@ -205,6 +226,27 @@ export function policyFor(policies: Iterable<SlaPolicy>, cityId: string, area?: 
   return (area ? list.find((p) => p.cityId === cityId && p.area === area) : undefined) ?? list.find((p) => p.cityId === cityId && !p.area);
 }
 
+/**
+ * The policy in force: the one TICKET_SLA_POLICY names, else the city's (or
+ * district's) own. No silent fallback to another city's: a city without a
+ * policy of its own must name one, and the error says so in one line.
+ */
+export function resolveSlaPolicy(policies: Map<string, SlaPolicy>, cityId: string, area: string | undefined, configured: string): { ok: true; policy: SlaPolicy } | { ok: false; message: string } {
+  const ids = [...policies.keys()].join(', ');
+  if (configured) {
+    const p = policies.get(configured);
+    return p ? { ok: true, policy: p } : { ok: false, message: `configuration error: TICKET_SLA_POLICY "${configured}" is not one of ${ids}` };
+  }
+  const own = policyFor(policies.values(), cityId, area);
+  if (own) return { ok: true, policy: own };
+  return { ok: false, message: `configuration error: TICKET_SLA_POLICY must name an SLA policy: city "${cityId}" has none of its own in data/sla (one of ${ids})` };
+}
+
+/** When the centre must have dispatched a ticket received at `receivedAt`, if the policy has a dispatch clock. */
+export function dispatchDeadline(policy: SlaPolicy, receivedAt: number, calendar: WorkCalendar): number | undefined {
+  return policy.dispatch ? clockEnd(calendar, receivedAt, policy.dispatch.clock) : undefined;
+}
+
 // ---------------------------------------------------------------- matching
 
 function subjectHolds(s: RuleSubject, t: DeadlineSubject): boolean {
@@ -218,6 +260,7 @@ export function ruleMatches(rule: SlaRule, t: DeadlineSubject): boolean {
   if (m.categories && !m.categories.includes(t.category)) return false;
   if (m.requesterKinds && !m.requesterKinds.includes(t.requesterKind)) return false;
   if (m.subjects && !m.subjects.every((s) => subjectHolds(s, t))) return false;
+  if (m.origins && !m.origins.includes(t.origin ?? 'direct')) return false;
   return true;
 }
 

@@ -93,7 +93,7 @@ export interface ApiResponse {
   status: number;
   body: any;
 }
-export type Api = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) => Promise<ApiResponse>;
+export type Api = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) => Promise<ApiResponse>;
 
 /** Create a user and log in through POST /api/auth/login; returns a Bearer-authenticated API caller. */
 export async function userApi(app: App, username: string, roles: Role[], scope: { agentId?: string; unitId?: string } = {}): Promise<Api> {

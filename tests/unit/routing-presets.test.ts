@@ -10,6 +10,7 @@ import { buildDefaultFlows } from '../../src/ivr/default-flow.js';
 import { listedRoutes, type LineRoute, type RoutingTable } from '../../src/routing/model.js';
 import { loadPreset, PRESET_CITIES, type PresetCity } from '../../src/routing/presets.js';
 import { formatErrors, validateTable } from '../../src/routing/validate.js';
+import { validateSeatFile } from '../../src/acd/model.js';
 
 const catalogue = loadCatalogue();
 const flows = Object.keys(buildDefaultFlows());
@@ -34,6 +35,63 @@ function seatGroups(city: string): string[] {
   const data = JSON.parse(readFileSync(new URL(`../../data/seats/${city}.json`, import.meta.url), 'utf8')) as { groups: { id: string }[] };
   return data.groups.map((g) => g.id);
 }
+
+/** The rows of a seed's merge-list section whose text says 设专家座席/坐席 (expert seats), by number. */
+function expertRowsOfSeed(file: string, section: RegExp, next: RegExp): string[] {
+  const text = readFileSync(new URL(file, SEEDS_DIR), 'utf8');
+  const start = text.search(section);
+  const rest = text.slice(start + 1);
+  const body = rest.slice(0, rest.search(next));
+  // A row starts with its number in the list: "1 12348 …" (Yantai) or "1\n 名称\n 12333 …" (Lu’an).
+  const rows = body.split(/\n\s*(?=\d{1,2}\s+(?:\d{5,8}|[^\d\s]))/);
+  return rows.filter((r) => /设专家[座坐]席/.test(r)).map((r) => r.match(/\b(1\d{4}|\d{7,8})\b/)?.[1] ?? '').filter(Boolean);
+}
+
+describe('presets checked against the seeds (issue 16)', () => {
+  it('GIVEN Yantai’s 二、双号并行 table WHEN a row’s 国家归并要求 says 设专家座席 THEN the preset route has expert seats (12329 included, whatever the city column repeats)', () => {
+    const rows = expertRowsOfSeed('001_534a8183914b52ac.txt', /二、双号并行\s*\n\s*序号/, /三、/);
+    expect(rows).toEqual(['12348', '12333', '12329']);
+    const t = preset('yantai');
+    for (const n of rows) expect([n, (byNumber(t, n) as { expertSeats?: boolean }).expertSeats]).toEqual([n, true]);
+  });
+
+  it('GIVEN Lu’an’s 二、双号并行 table WHEN a row says 设专家坐席 THEN the preset route has expert seats, and 12333 (保留话务座席、电话转接机制) goes to its own system, not to a seat group of ours', () => {
+    const rows = expertRowsOfSeed('002_ce4a1759720ecb53.txt', /\t二、双号并行/, /\t三、/);
+    expect(rows).toEqual(['12333', '12329', '12320']);
+    const t = preset('luan');
+    for (const n of rows) expect([n, (byNumber(t, n) as { expertSeats?: boolean }).expertSeats]).toEqual([n, true]);
+    const seed = readFileSync(new URL('002_ce4a1759720ecb53.txt', SEEDS_DIR), 'utf8');
+    expect(seed).toContain('12333人社热线因系统等原因不具备归并条件，保留话务座席，与12345热线建立电话转接机制');
+    const r12333 = byNumber(t, '12333') as { mode: string; target: { kind: string } };
+    expect([r12333.mode, r12333.target.kind]).toEqual(['transfer', 'dial']);
+    // Its expert seats exist as a group of the Lu’an seats; no seat group of ours stands for 12333's own seats.
+    expect(seatGroups('luan')).toContain('expert-12333');
+    expect(seatGroups('luan')).not.toContain('sub-12333');
+  });
+
+  it('GIVEN data/seats/zhengzhou.json WHEN validated and counted THEN it holds the plan of 郑政办〔2021〕54号: 114 general + 25 peak + 51 support seats (190), 98 % answer rate, and the experts', () => {
+    const raw = JSON.parse(readFileSync(new URL('../../data/seats/zhengzhou.json', import.meta.url), 'utf8')) as {
+      plan: { seats: number; general: number; peak: number; support: number; answerRateTarget: number; source: { file: string; quote: string } };
+    };
+    const v = validateSeatFile(raw);
+    expect(v.ok, v.ok ? '' : JSON.stringify(v.errors.slice(0, 3))).toBe(true);
+    if (!v.ok) return;
+    const inGroup = (g: string) => v.value.agents.filter((a) => a.groups.includes(g));
+    expect([inGroup('general').length, inGroup('peak').length, inGroup('support').length]).toEqual([114, 25, 51]);
+    expect(raw.plan).toMatchObject({ seats: 190, general: 114, peak: 25, support: 51, answerRateTarget: 0.98 });
+    expect(raw.plan.general + raw.plan.peak + raw.plan.support).toBe(raw.plan.seats);
+    // Support seats (即办调度、审办、质检、回访、心理疏导) take no hotline calls: no call skill.
+    expect(inGroup('support').every((a) => Object.keys(a.skills).join() === 'support')).toBe(true);
+    expect(inGroup('peak').every((a) => a.skills.general !== undefined)).toBe(true);
+    expect(v.value.groups.find((g) => g.id === 'peak')?.kind).toBe('peak');
+    for (const g of ['expert-12333', 'expert-12329', 'expert-12320', 'expert-12348']) expect([g, inGroup(g).length > 0]).toEqual([g, true]);
+    if (existsSync(SEEDS_DIR)) {
+      const seed = readFileSync(new URL(raw.plan.source.file, SEEDS_DIR), 'utf8');
+      expect(seed).toContain(raw.plan.source.quote);
+      expect(raw.plan.source.quote).toMatch(/98% 以上接通率.*话务、网络受理座席 114 个.*支撑座席 51 个，高峰应急座席 25 个/);
+    }
+  });
+});
 
 describe('city presets', () => {
   it.each(PRESET_CITIES)('GIVEN the %s preset WHEN validated against the prompt catalogue and IVR flows THEN there are zero errors', (city) => {
@@ -109,14 +167,14 @@ describe('city presets', () => {
     for (const n of ['12349', '12356', '96119', '12322', '6781767', '6781999', '6500120']) expect(byNumber(t, n), n).not.toHaveProperty('transition');
     expect(byNumber(t, '6781999')).toMatchObject({ name: '外籍人士服务热线', unit: '市外办', expertSeats: true });
     expect(byNumber(t, '12348')).toMatchObject({ mode: 'parallel', expertSeats: true });
-    expect(byNumber(t, '12333')).toMatchObject({ mode: 'transfer', unit: '市人力资源社会保障局' });
-    expect(byNumber(t, '12329')).toMatchObject({ mode: 'parallel', expertSeats: false });
+    expect(byNumber(t, '12333')).toMatchObject({ mode: 'transfer', unit: '市人力资源社会保障局', expertSeats: true });
+    expect(byNumber(t, '12329')).toMatchObject({ mode: 'parallel', expertSeats: true });
     expect(t.routes.some((r) => r.numbers.includes('12366'))).toBe(false);
   });
 
-  it('GIVEN Lu’an WHEN reading spot rows THEN 12333 keeps its seats (transfer), expert lines and numberless desks match the seed', () => {
+  it('GIVEN Lu’an WHEN reading spot rows THEN 12333 keeps its seats and system (transfer to its own platform) with expert seats, expert lines and numberless desks match the seed', () => {
     const t = preset('luan');
-    expect(byNumber(t, '12333')).toMatchObject({ mode: 'transfer', unit: '市人社局' });
+    expect(byNumber(t, '12333')).toMatchObject({ mode: 'transfer', unit: '市人社局', expertSeats: true, target: { kind: 'dial', dialString: 'PJSIP/12333@transfer-12333' } });
     expect(byNumber(t, '12329')).toMatchObject({ mode: 'parallel', expertSeats: true });
     expect(byNumber(t, '12320')).toMatchObject({ mode: 'parallel', expertSeats: true });
     expect(byNumber(t, '12369')).toMatchObject({ mode: 'parallel', expertSeats: false, unit: '市生态环境局' });

@@ -141,8 +141,8 @@ describe('resolveCall — sub-centers, sub-platforms and transfer lines', () => 
     expect(expectTarget(dial(preset('zaozhuang'), '12366'))).toMatchObject({ target: 'queue:subcenter-12366', targetSpec: { kind: 'queue', group: 'subcenter-12366' } });
   });
 
-  it('GIVEN Lu’an 12333 (keeps its own seats) WHEN dialed THEN the transfer prompt then its seat group', () => {
-    expect(expectTarget(dial(preset('luan'), '12333'))).toMatchObject({ target: 'queue:sub-12333', announce: ['transfer-12333'], line: { mode: 'transfer' } });
+  it('GIVEN Lu’an 12333 (keeps its own seats and system) WHEN dialed THEN the transfer prompt then its own platform', () => {
+    expect(expectTarget(dial(preset('luan'), '12333'))).toMatchObject({ target: 'PJSIP/12333@transfer-12333', announce: ['transfer-12333'], line: { mode: 'transfer' } });
   });
 
   it('GIVEN a sub-center closed at night WHEN dialed THEN its closed prompt, then 12345 with its skill (12345 answers 7×24)', () => {

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   createWorkCalendar,
   formatShanghai,
-  loadBundledCalendarData,
   shanghaiInstant as at,
   validateCalendarData,
   type CalendarData,
 } from '../../src/tickets/calendar.js';
+import { loadBundledCalendarData } from '../../src/tickets/calendar-source.js';
 import { DomainDataError } from '../../src/tickets/domain-errors.js';
 
 const data = loadBundledCalendarData();

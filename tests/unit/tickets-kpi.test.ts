@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createWorkCalendar, loadBundledCalendarData, shanghaiInstant as at } from '../../src/tickets/calendar.js';
+import { createWorkCalendar, shanghaiInstant as at } from '../../src/tickets/calendar.js';
+import { loadBundledCalendarData } from '../../src/tickets/calendar-source.js';
 import { callKpis, rate, ticketKpis, ticketKpisByUnit, type KpiCall } from '../../src/tickets/kpi.js';
 import { apply, type TicketAction } from '../../src/tickets/lifecycle.js';
 import { newTicket, type Actor, type Ticket } from '../../src/tickets/model.js';

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createWorkCalendar, loadBundledCalendarData, shanghaiInstant as at } from '../../src/tickets/calendar.js';
+import { createWorkCalendar, shanghaiInstant as at } from '../../src/tickets/calendar.js';
+import { loadBundledCalendarData } from '../../src/tickets/calendar-source.js';
 import { apply, availableActions, decidedByReview, returnDeadline, type ApplyContext, type TicketAction } from '../../src/tickets/lifecycle.js';
 import { newTicket, type Actor, type Ticket } from '../../src/tickets/model.js';
 import { loadBundledSlaPolicies, type SlaPolicy } from '../../src/tickets/sla.js';
+import { buildTicket } from '../../src/tickets/service.js';
+import type { CallRecord } from '../../src/calls/record.js';
 
 const cal = createWorkCalendar({ data: loadBundledCalendarData() });
 const policies = loadBundledSlaPolicies();
@@ -287,5 +290,41 @@ describe('lifecycle: reopen (重办) and close (办结)', () => {
     t = ok(t, { type: 'rate', satisfaction: 4 }, ctx(MON + 60_000));
     t = ok(t, { type: 'close' }, ctx(MON + 120_000));
     expect(apply(t, { type: 'reopen', ground: 'dissatisfied', reason: 'x' }, ctx(MON + H, supervisor))).toMatchObject({ ok: false, error: { code: 'reopen-not-allowed' } });
+  });
+});
+
+describe('lifecycle: the dispatch clock (Laishan 89000 当天交办, seed 003 二、（一）)', () => {
+  const laishan = policies.get('yantai-laishan')!;
+  const deps = (policy: SlaPolicy) => ({ cityId: 'yantai', policy, calendar: cal, rules: () => ({ version: 0, rules: [] }), routeUnit: () => undefined, now: () => MON, repeatWindowDays: 0 });
+  let n = 0;
+  const record = (startedAt: number): CallRecord => ({
+    callId: `dispatch-clock-${++n}`,
+    channelName: 'PJSIP/carrier-0001',
+    caller: { number: '13800001111', name: '' },
+    dialed: '12345',
+    source: 'carrier',
+    language: 'zh',
+    startedAt,
+    endedAt: startedAt + 60_000,
+    path: [],
+    agents: [],
+    handoffs: [],
+    recovered: false,
+    instance: 'unit',
+  });
+
+  it('GIVEN a call received Fri 23:30 under the Laishan policy WHEN the ticket is built THEN dispatch is due by the end of that Friday; Zaozhuang sets no dispatch clock', () => {
+    const fri = at('2026-03-13', '23:30');
+    expect(buildTicket(deps(laishan), '053520260313000001', record(fri), undefined, fri).dispatchBy).toBe(endOf('2026-03-13'));
+    expect(buildTicket(deps(zaozhuang), '063220260313000001', record(fri), undefined, fri)).not.toHaveProperty('dispatchBy');
+  });
+
+  it('GIVEN that ticket WHEN a supervisor dispatches it on Saturday THEN the dispatch is marked late; dispatched the same evening THEN not', () => {
+    const fri = at('2026-03-13', '23:30');
+    const t = buildTicket(deps(laishan), '053520260313000002', record(fri), undefined, fri);
+    const late = ok(t, { type: 'dispatch', units: ['区住建局'] }, ctx(at('2026-03-14', '08:00'), supervisor, laishan));
+    expect(late.history.at(-1)).toMatchObject({ type: 'dispatched', data: { lateDispatch: true } });
+    const onTime = ok(t, { type: 'dispatch', units: ['区住建局'] }, ctx(at('2026-03-13', '23:50'), supervisor, laishan));
+    expect(onTime.history.at(-1)!.data).not.toHaveProperty('lateDispatch');
   });
 });

@@ -1,16 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { createWorkCalendar, loadBundledCalendarData, shanghaiInstant as at } from '../../src/tickets/calendar.js';
+import { createWorkCalendar, shanghaiInstant as at } from '../../src/tickets/calendar.js';
+import { loadBundledCalendarData } from '../../src/tickets/calendar-source.js';
 import type { RequesterKind, TicketCategory, TicketDeadlines } from '../../src/tickets/model.js';
 import {
   computeDeadlines,
   loadBundledSlaPolicies,
   parseSlaPolicy,
+  dispatchDeadline,
   policyFor,
+  resolveSlaPolicy,
   validateSlaPolicy,
   type DeadlineSubject,
   type SlaPolicy,
 } from '../../src/tickets/sla.js';
 import { DomainDataError } from '../../src/tickets/domain-errors.js';
+import { PRESET_CITIES } from '../../src/routing/presets.js';
+import { readFileSync } from 'node:fs';
 
 const cal = createWorkCalendar({ data: loadBundledCalendarData() });
 const policies = loadBundledSlaPolicies();
@@ -43,8 +48,9 @@ function deadlines(p: SlaPolicy, s: DeadlineSubject, from = s.receivedAt): Ticke
 }
 
 describe('SLA data', () => {
-  it('GIVEN the bundled policies WHEN loaded THEN Zaozhuang, Yantai and Laishan are there, valid, and every rule cites a seed file', () => {
-    expect([...policies.keys()].sort()).toEqual(['yantai', 'yantai-laishan', 'zaozhuang']);
+  it('GIVEN the bundled policies WHEN loaded THEN every preset city (Zaozhuang, Yantai and Laishan, Lu’an, Zhengzhou) has one, valid, and every rule cites a seed file', () => {
+    expect([...policies.keys()].sort()).toEqual(['luan', 'yantai', 'yantai-laishan', 'zaozhuang', 'zhengzhou']);
+    for (const city of PRESET_CITIES) expect([city, policyFor(policies.values(), city)?.cityId]).toEqual([city, city]);
     for (const p of policies.values()) {
       expect(validateSlaPolicy(p)).toEqual([]);
       for (const r of p.rules) expect([r.id, r.source.file]).toEqual([r.id, expect.stringMatching(/^00[0-4]_[0-9a-f]{16}\.txt$/)]);
@@ -55,7 +61,22 @@ describe('SLA data', () => {
     expect(policyFor(policies.values(), 'yantai', 'laishan')?.id).toBe('yantai-laishan');
     expect(policyFor(policies.values(), 'yantai', 'zhifu')?.id).toBe('yantai');
     expect(policyFor(policies.values(), 'yantai')?.id).toBe('yantai');
-    expect(policyFor(policies.values(), 'luan')).toBeUndefined();
+    expect(policyFor(policies.values(), 'luan')?.id).toBe('luan');
+    expect(policyFor(policies.values(), 'beijing')).toBeUndefined();
+  });
+
+  it('GIVEN a city without a policy of its own WHEN resolving without TICKET_SLA_POLICY THEN a one-line error names the variable; WITH it THEN the named policy; a wrong name is refused', () => {
+    const withoutLuan = new Map([...policies].filter(([id]) => id !== 'luan'));
+    const r = resolveSlaPolicy(withoutLuan, 'luan', undefined, '');
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.message).toMatch(/^configuration error: TICKET_SLA_POLICY must name an SLA policy: city "luan" has none of its own/);
+      expect(r.message).not.toContain('\n');
+    }
+    expect(resolveSlaPolicy(withoutLuan, 'luan', undefined, 'zaozhuang')).toMatchObject({ ok: true, policy: { id: 'zaozhuang' } });
+    expect(resolveSlaPolicy(policies, 'luan', undefined, 'nowhere')).toMatchObject({ ok: false, message: expect.stringMatching(/^configuration error: TICKET_SLA_POLICY "nowhere" is not one of /) });
+    expect(resolveSlaPolicy(policies, 'yantai', 'laishan', '')).toMatchObject({ ok: true, policy: { id: 'yantai-laishan' } });
+    expect(resolveSlaPolicy(policies, 'luan', undefined, '')).toMatchObject({ ok: true, policy: { id: 'luan' } });
   });
 
   it('GIVEN a broken policy WHEN validating THEN each error names its field', () => {
@@ -177,6 +198,31 @@ describe('Laishan district (seed 003 一)', () => {
     expect(d.finishBy).toBe(endOf('2026-03-26'));
   });
 
+  it('GIVEN a work order from the city 政企通 platform (一、（二）1) WHEN computing THEN 3 working days, no reply clock — also for an enterprise', () => {
+    for (const requesterKind of ['enterprise', 'citizen'] as const) {
+      const d = deadlines(laishan, subject({ requesterKind, origin: 'zhengqitong', receivedAt: FRI }));
+      expect([requesterKind, d.finishBy, d.replyBy, d.ruleIds]).toEqual([requesterKind, endOf('2026-03-18'), undefined, { finish: 'laishan-zhengqitong' }]);
+    }
+  });
+
+  it('GIVEN a work order from the provincial 接诉即办 platform (一、（二）2) WHEN computing THEN reply in 2 and finish in 13 working days', () => {
+    const d = deadlines(laishan, subject({ origin: 'jiesujiban' }));
+    expect([d.replyBy, d.finishBy, d.ruleIds]).toEqual([endOf('2026-03-11'), endOf('2026-03-26'), { reply: 'laishan-jiesujiban', finish: 'laishan-jiesujiban' }]);
+  });
+
+  it('GIVEN an enterprise’s work order from the national, provincial or city platform (一、（一）) WHEN computing THEN 3 working days', () => {
+    for (const origin of ['national', 'provincial', 'city'] as const) {
+      expect([origin, deadlines(laishan, subject({ requesterKind: 'enterprise', origin })).ruleIds]).toEqual([origin, { finish: 'laishan-default' }]);
+    }
+  });
+
+  it('GIVEN the 89000 centre’s same-day dispatch (二、（一） 当天交办) WHEN receiving at 10:00 or 23:30 THEN dispatch is due by the end of that day; other cities have no dispatch clock', () => {
+    expect(laishan.dispatch?.clock).toEqual({ unit: 'natural-days', amount: 0 });
+    expect(dispatchDeadline(laishan, at('2026-03-13', '10:00'), cal)).toBe(endOf('2026-03-13'));
+    expect(dispatchDeadline(laishan, at('2026-02-16', '23:30'), cal)).toBe(endOf('2026-02-16')); // a holiday: 当天 is still that day
+    expect(dispatchDeadline(zaozhuang, MON, cal)).toBeUndefined();
+  });
+
   it('GIVEN a policy consultation WHEN computing THEN reply within 1 day (24 h) and finish in 3 working days', () => {
     const d = deadlines(laishan, subject({ category: 'consult', summary: '咨询人才购房补贴政策' }));
     expect(d.replyBy).toBe(at('2026-03-10', '10:00'));
@@ -195,6 +241,42 @@ describe('Laishan district (seed 003 一)', () => {
     expect(laishan.planned?.maxNaturalDays).toBe(90);
     expect(laishan.returnWindow).toMatchObject({ workingDays: 1, reviewAfterReturns: 2 });
     expect(zaozhuang.planned).toBeNull();
+  });
+});
+
+describe('Lu’an and Zhengzhou (seeds 002 and 004: time limits required, no figures)', () => {
+  const luan = policies.get('luan')!;
+  const zhengzhou = policies.get('zhengzhou')!;
+  const SEEDS = new URL('../../../shared/seeds/', import.meta.url);
+
+  it('GIVEN each policy WHEN reading it THEN it is its city’s, says its figures are provisional, and every quote is in its seed', () => {
+    for (const [p, file] of [[luan, '002_ce4a1759720ecb53.txt'], [zhengzhou, '004_2f140f799f51aa2e.txt']] as const) {
+      expect(p.cityId).toBe(p.id);
+      expect(p.provisional).toMatch(/sets no figures/);
+      const seed = readFileSync(new URL(file, SEEDS), 'utf8');
+      for (const src of [...p.rules.map((r) => r.source), p.extension.source, p.returnWindow.source]) {
+        expect(src.file).toBe(file);
+        expect([p.id, seed.includes(src.quote!)]).toEqual([p.id, true]);
+      }
+    }
+  });
+
+  it('GIVEN a citizen and an enterprise ticket dispatched Mon 2026-03-09 WHEN computing THEN 5 and 10 working days in both cities', () => {
+    for (const p of [luan, zhengzhou]) {
+      expect([p.id, deadlines(p, subject()).finishBy]).toEqual([p.id, endOf('2026-03-16')]);
+      expect([p.id, deadlines(p, subject({ requesterKind: 'enterprise' })).finishBy]).toEqual([p.id, endOf('2026-03-23')]);
+      expect(p.extension).toMatchObject({ maxWorkingDays: 10, requiresConsent: true });
+      expect(p.returnWindow).toMatchObject({ workingDays: 1, reviewAfterReturns: 2 });
+      expect(p.dispatch).toBeUndefined();
+    }
+  });
+
+  it('GIVEN a policy with a bad dispatch clock, origin or provisional note WHEN validating THEN each error names its field', () => {
+    const bad = structuredClone(laishan) as unknown as Record<string, unknown> & { rules: { match: Record<string, unknown> }[] };
+    bad.dispatch = { clock: { unit: 'fortnights', amount: 1 }, source: { file: '003_23101ec43311ca27.txt', section: 'x' } };
+    bad.rules[0]!.match.origins = ['wechat'];
+    bad.provisional = ' ';
+    expect(validateSlaPolicy(bad).map((e) => e.field)).toEqual(['rules[0].match.origins[0]', 'dispatch.clock.unit', 'provisional']);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Liveness and readiness. `/healthz` says the process is alive; `/readyz`
- * reports ARI, AMI and Redis each, and answers 503 until all needed links are up.
+ * reports ARI, AMI and Redis each, and answers 503 until all needed links are up;
+ * it also tells whether the working-day calendar covers the next 60 days (a warning only).
  */
 import type { FastifyInstance } from 'fastify';
 import * as S from '../schemas.js';
@@ -11,6 +12,8 @@ export interface HealthSources {
   redis: () => string;
   /** Ticket jobs waiting in the local outbox for Redis. */
   outboxPending: () => number;
+  /** Whether the working-day calendar covers the next 60 days: a detail, never a reason for 503. */
+  calendar?: () => { covered: boolean; warning?: string };
 }
 
 export async function healthRoutes(app: FastifyInstance, opts: { sources: HealthSources }): Promise<void> {
@@ -24,6 +27,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { sources: Health
     };
     const ready = checks.ari === 'connected' && (checks.ami === 'connected' || checks.ami === 'disabled') && checks.redis === 'ready';
     reply.code(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not-ready', checks, ticketOutboxPending: s.outboxPending() };
+    // An uncovered calendar is a warning for an admin (deadlines use the statutory days), not unreadiness.
+    return { status: ready ? 'ready' : 'not-ready', checks, ticketOutboxPending: s.outboxPending(), ...(s.calendar ? { calendar: s.calendar() } : {}) };
   });
 }

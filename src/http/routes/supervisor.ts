@@ -9,7 +9,7 @@ import type { CallManager } from '../../calls/manager.js';
 import * as S from '../schemas.js';
 import { callView } from './agent.js';
 
-export async function supervisorRoutes(app: FastifyInstance, d: { acd: Acd; calls: CallManager }): Promise<void> {
+export async function supervisorRoutes(app: FastifyInstance, d: { acd: Acd; calls: CallManager; calendar?: () => { covered: boolean; warning?: string } }): Promise<void> {
   const schema = S.route('supervisor', '实时监控：排队、座席、今日指标、进行中的通话（脱敏） / live view: queues, agents, today’s figures, calls in progress (masked)');
   app.get('/api/supervisor/overview', { config: { access: { permission: 'monitor:read' } }, schema }, async () => {
     const now = Date.now();
@@ -20,6 +20,8 @@ export async function supervisorRoutes(app: FastifyInstance, d: { acd: Acd; call
       agents,
       stats,
       calls: d.calls.active.map((s) => ({ ...callView(s), agentId: s.connectedAgentId ?? null })),
+      // The page shows a banner when the working-day calendar does not cover the next 60 days.
+      ...(d.calendar ? { calendar: d.calendar() } : {}),
     };
   });
 }
