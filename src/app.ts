@@ -3,6 +3,7 @@
  * demo and every integration test build the server through {@link buildApp};
  * nothing else creates connections or reads configuration.
  */
+import { numberIds } from './access/number-id.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -157,7 +158,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   // Producers fail fast while Redis is away: the outbox keeps the job and retries.
   const ticketsQueue = createTicketsQueue({ ...redisOpts, enableOfflineQueue: false, maxRetriesPerRequest: 1 }, prefix);
   ticketsQueue.on('error', (err) => log.debug({ err: err.message }, 'tickets queue error'));
-  const tickets = new TicketStore(redis, prefix, CITY_CODES[config.city]);
+  const numberId = numberIds(config.access.numberIdKey);
+  const tickets = new TicketStore(redis, prefix, CITY_CODES[config.city], numberId);
   const outbox = new TicketOutbox({
     dir: join(config.dataDir, 'outbox', instanceId.replace(/[^A-Za-z0-9_-]/g, '_')),
     sink: ticketsQueue,
@@ -287,7 +289,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     const candidate = candidateFromRecord(job.record, ticketNo, (id) => groups.get(id));
     if (candidate) await quality.noteCall(candidate);
   };
-  const guard = new CallerGuard(redis, prefix, config.guard);
+  const guard = new CallerGuard(redis, prefix, { ...config.guard, numberId });
   const calls = new CallManager({
     guard,
     recording: recordings,
