@@ -14,6 +14,7 @@
  * inverted business hours, priorities out of range, area parents that loop,
  * and a table whose default area reaches no 12345 hotline route.
  */
+import { ISO_DATETIME_HINT, isoDateTimeProblem, parseIsoDateTime } from '../util/datetime.js';
 import { EMERGENCY_NUMBERS, MAX_PRIORITY, ROUTE_MODES, type RoutingTable } from './model.js';
 
 /** A field-named validation problem. */
@@ -53,7 +54,6 @@ const AREA_ID_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const SKILL_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const GROUP_RE = /^[A-Za-z0-9_-]{1,32}$/;
 const HHMM_RE = /^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$/;
-const ISO_WITH_OFFSET_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 /**
  * Safe dial strings: `PJSIP/<res>[@<endpoint>]`, `SIP/…`, `IAX2/…`, or
  * `Local/<exten>@<context>[/n]`. Only `[A-Za-z0-9_.+-]` in the parts, so nothing
@@ -205,11 +205,13 @@ export function validateTable(input: unknown, opts: ValidateTableOptions = {}): 
     }
   };
   const checkWindowInstant = (at: string, v: unknown): number | undefined => {
-    if (!(typeof v === 'string' && ISO_WITH_OFFSET_RE.test(v)) || Number.isNaN(Date.parse(v))) {
-      err(at, `${q(v)} is not an ISO 8601 time with offset (e.g. 2021-11-01T00:00:00+08:00)`);
+    const problem = isoDateTimeProblem(v);
+    if (problem) {
+      // The table's messages are English (formatErrors lines); the rule is the shared one.
+      err(at, problem === ISO_DATETIME_HINT ? `${q(v)} is not an ISO 8601 time with offset (e.g. 2021-11-01T00:00:00+08:00)` : `${q(v)}: ${problem.split(' / ').pop()!}`);
       return undefined;
     }
-    return Date.parse(v);
+    return parseIsoDateTime(v);
   };
 
   routes.forEach((r, i) => {
