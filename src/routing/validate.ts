@@ -10,11 +10,14 @@
  * windows that end before they start, merged lines without their prompts,
  * prompts/skills/seat groups/flows unknown to the provided catalogues, targets
  * missing or unsafe (dial strings are restricted to a safe charset: no `&`,
- * `,`, `|`, spaces, `$`, `(` …), route references that loop, overlapping or
+ * `,`, `|`, spaces, `$`, `(` …), dial strings that lead back into our own
+ * Stasis app (a Local channel into an inbound context, our own number through
+ * the carrier: see loops.ts), route references that loop, overlapping or
  * inverted business hours, priorities out of range, area parents that loop,
  * and a table whose default area reaches no 12345 hotline route.
  */
 import { ISO_DATETIME_HINT, isoDateTimeProblem, parseIsoDateTime } from '../util/datetime.js';
+import { dialLoopProblem, type LoopGuardOptions } from './loops.js';
 import { EMERGENCY_NUMBERS, MAX_PRIORITY, ROUTE_MODES, type RoutingTable } from './model.js';
 
 /** A field-named validation problem. */
@@ -32,6 +35,8 @@ export interface ValidateTableOptions {
   groups?: Iterable<string>;
   /** Known IVR flow ids (defaultFlow, hotline flowId); checked when given. */
   flows?: Iterable<string>;
+  /** Dialplan contexts that reach our Stasis app and carrier endpoints (default: those of dialplan/ and asterisk/, see loops.ts). */
+  loops?: Pick<LoopGuardOptions, 'ownContexts' | 'carrierEndpoints'>;
 }
 
 export class RoutingTableError extends Error {
@@ -162,6 +167,13 @@ export function validateTable(input: unknown, opts: ValidateTableOptions = {}): 
   }
   const routes = t.routes;
   const routeIndex = new Map<string, number>();
+  // Numbers this table answers (and its areas' dial codes): dialled out through the carrier they come back to us.
+  const loopGuard: LoopGuardOptions = {
+    ...opts.loops,
+    // (a linkage partner's number, 110, reaches the partner, not us)
+    ownNumbers: routes.flatMap((r) => (isObj(r) && r.mode !== 'linkage' && Array.isArray(r.numbers) ? r.numbers.filter((n): n is string => typeof n === 'string') : [])),
+    dialCodes: Array.isArray(t.areas) ? t.areas.flatMap((a) => (isObj(a) && typeof a.dialCode === 'string' ? [a.dialCode] : [])) : [],
+  };
   /** area → number → index of the route that has it */
   const numberOwner = new Map<string, Map<string, number>>();
   /** route index → route ids it refers to, with the field path */
@@ -190,7 +202,7 @@ export function validateTable(input: unknown, opts: ValidateTableOptions = {}): 
         return checkGroup(`${at}.group`, v.group);
       case 'dial': {
         if (!isStr(v.dialString)) return err(`${at}.dialString`, 'must be a dial string');
-        const problem = dialStringProblem(v.dialString);
+        const problem = dialStringProblem(v.dialString) ?? dialLoopProblem(v.dialString, loopGuard);
         if (problem) err(`${at}.dialString`, `${q(v.dialString)} ${problem}`);
         return;
       }
