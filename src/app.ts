@@ -3,6 +3,7 @@
  * demo and every integration test build the server through {@link buildApp};
  * nothing else creates connections or reads configuration.
  */
+import { loadSeatFile } from './acd/seat-files.js';
 import { numberIds } from './access/number-id.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -194,7 +195,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     ? new AmiPbx({ host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.ami.secret, logger: log })
     : undefined;
 
-  const defaults = createDefaultParts(config, { redis, tickets, log });
+  // Queue targets are checked against the ACD's seat groups (created below, before anything is published).
+  let seatGroups: () => Promise<string[]> = async () => [];
+  const defaults = createDefaultParts(config, { redis, tickets, log, seatGroups: () => seatGroups() });
   const flow = opts.flow ?? parts?.flow ?? defaults.flow;
   const resolveRoute = opts.resolveRoute ?? parts?.resolveRoute ?? defaults.resolveRoute;
 
@@ -253,6 +256,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       ...opts.acdOverrides,
     }),
   });
+  seatGroups = async () => (await acd.listGroups()).map((g) => g.id);
   if (ami) acd.attachPbx(ami);
   const consoleEvents = new ConsoleEvents();
   acd.onAgentEvent((e) => {
@@ -411,6 +415,14 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await outbox.init();
       outbox.start();
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
+      // The seat groups the city's shipped table names (data/seats/<city>.json), created once when missing.
+      const seatFile = loadSeatFile(config.city);
+      if (seatFile !== undefined) {
+        await acd
+          .ensureGroups(seatFile)
+          .then((r) => (r.ok ? undefined : log.error({ errors: r.errors }, 'seat file invalid')))
+          .catch((err: Error) => log.warn({ err: err.message }, 'seat groups not created'));
+      }
       await defaults.start();
       await dispatchRules.refresh().catch((err: Error) => log.warn({ err: err.message }, 'dispatch rules not loaded; using the bundled ones'));
       await recordingJobs.schedule().catch((err: Error) => log.warn({ err: err.message }, 'recording jobs not scheduled'));

@@ -98,7 +98,10 @@ export interface DefaultParts {
   stop(): Promise<void>;
 }
 
-export function createDefaultParts(config: Config, deps: { redis: Redis; tickets: TicketStore; log: Logger }): DefaultParts {
+export function createDefaultParts(
+  config: Config,
+  deps: { redis: Redis; tickets: TicketStore; log: Logger; seatGroups?: () => Promise<Iterable<string>> },
+): DefaultParts {
   const log = deps.log.child({ component: 'routing' });
   const preset = loadPreset(config.city);
   const catalogue = loadCatalogue();
@@ -113,6 +116,7 @@ export function createDefaultParts(config: Config, deps: { redis: Redis; tickets
     // A target into any context that reaches our app is a loop, the configured carrier context included.
     validate: { prompts: catalogue, loops },
     extraValidate: (t) => validateTableFlows(t, flows, catalogue, loops),
+    ...(deps.seatGroups ? { seatGroups: deps.seatGroups } : {}),
     keyPrefix: `${config.keyPrefix}:routing:${config.city}:`,
     onAuditError: (err) => log.warn({ err: String(err) }, 'routing audit failed'),
   });

@@ -76,7 +76,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
 
   app.get('/api/admin/routing/draft', { ...READ, ...routing('草稿及其校验错误 / the draft and its validation errors') }, async () => {
     const draft = await d.routing.getDraft();
-    return { draft: draft ?? null, errors: draft ? d.routing.check(draft.table) : [] };
+    return { draft: draft ?? null, errors: draft ? await d.routing.check(draft.table) : [] };
   });
 
   app.put(
@@ -182,7 +182,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
       if (at > Date.now() + SCHEDULE_HORIZON_MS) throw errors.invalid('at', '最多提前一年定时发布 / at most one year ahead');
       const draft = await d.routing.getDraft();
       if (!draft) throw errors.invalid('draft', '没有草稿 / there is no draft to schedule');
-      const errs = d.routing.check(draft.table);
+      const errs = await d.routing.check(draft.table);
       if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
       const comment = str(b, 'comment', { max: 200 }) ?? '';
       await d.scheduler.schedule({ at, table: draft.table, by: req.user.username, comment, createdAt: Date.now() });
@@ -233,7 +233,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
       if (which === 'draft') {
         const draft = await d.routing.getDraft();
         if (!draft) throw errors.invalid('table', '没有草稿 / there is no draft');
-        const errs = d.routing.check(draft.table);
+        const errs = await d.routing.check(draft.table);
         if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
         table = draft.table as RoutingTable;
         flow = d.flowFor(table);
