@@ -48,6 +48,17 @@ export const errors = {
   unavailable: (what: string) => new AppError('unavailable', 503, `${what} 暂不可用 / ${what} unavailable`),
 };
 
+/** A write based on an older version than the one stored (optimistic concurrency): 409 naming `version`, nothing changed. */
+export function staleVersion(current: number | string, field = 'version'): AppError {
+  return new AppError(
+    'version-conflict',
+    409,
+    `${field}: 已被他人修改（当前版本 ${current}），请刷新后重试 / changed meanwhile (current version ${current}): reload and retry`,
+    field,
+    { current },
+  );
+}
+
 function withRetryAfter(e: AppError, sec: number): AppError {
   e.retryAfterSec = Math.max(1, Math.ceil(sec));
   return e;
