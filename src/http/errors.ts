@@ -46,6 +46,9 @@ export const errors = {
       retryAfterSec,
     ),
   unavailable: (what: string) => new AppError('unavailable', 503, `${what} 暂不可用 / ${what} unavailable`),
+  /** A request that needs Redis while it is away: 503 with retry-after (see {@link isRedisUnavailable}). */
+  redisUnavailable: () =>
+    withRetryAfter(new AppError('unavailable', 503, '数据存储（Redis）暂不可用，请稍后重试 / the data store (Redis) is unavailable, retry shortly'), 5),
 };
 
 /** A write based on an older version than the one stored (optimistic concurrency): 409 naming `version`, nothing changed. */
@@ -57,6 +60,18 @@ export function staleVersion(current: number | string, field = 'version'): AppEr
     field,
     { current },
   );
+}
+
+/**
+ * An ioredis failure that means "Redis is not reachable now" (connection refused or closed, retries per
+ * request exhausted, offline queue off) rather than a bug: such a request is answered 503.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  const code = (err as { code?: unknown }).code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+  return /^(Connection is closed|Stream isn't writeable and enableOfflineQueue options is false|Reached the max retries per request limit)/.test(err.message);
 }
 
 function withRetryAfter(e: AppError, sec: number): AppError {
@@ -102,6 +117,14 @@ export function errorHandler(err: FastifyError | AppError | Error, req: FastifyR
     void reply.code(err.status).send({
       error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}), ...(err.details !== undefined ? { details: err.details } : {}) },
     });
+    return;
+  }
+  if (isRedisUnavailable(err)) {
+    // Sessions, users, tickets, routing drafts … live in Redis: while it is away the request cannot be
+    // served, which is the service being unavailable (503, retry shortly), not an internal error.
+    req.log.warn({ err: err.message, url: req.url }, 'request needs Redis, which is unavailable');
+    const e = errors.redisUnavailable();
+    void reply.header('retry-after', String(e.retryAfterSec)).code(503).send({ error: { code: e.code, message: e.message } });
     return;
   }
   const fe = err as FastifyError;

@@ -32,7 +32,7 @@ import type { Redis } from 'ioredis';
 import { AuditLog, isAuditCursor, type AuditRetention } from '../../access/audit.js';
 import { hasPermission, isPermission, isRole, permissionsOf, ROLES, type Permission, type Role } from '../../access/roles.js';
 import { normalizeUsername, UserStore, validateNewUser, type User } from '../../access/users.js';
-import { AppError, bodyOf, errors, str } from '../errors.js';
+import { AppError, bodyOf, errors, isRedisUnavailable, str } from '../errors.js';
 import * as S from '../schemas.js';
 
 /** Who may call a route: declared in `config.access` of every route. */
@@ -306,7 +306,7 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
       user = await users.sessionValid(p.sub, p.epoch, p.sid);
     } catch (err) {
       req.log.warn({ err: (err as Error).message }, 'session check failed');
-      throw errors.unavailable('会话服务 / session store');
+      throw isRedisUnavailable(err) ? errors.redisUnavailable() : errors.unavailable('会话服务 / session store');
     }
     if (!user) throw new AppError('unauthenticated', 401, '会话已失效，请重新登录 / session ended, please log in again');
 
