@@ -3,6 +3,7 @@
  * demo and every integration test build the server through {@link buildApp};
  * nothing else creates connections or reads configuration.
  */
+import { freeTextHook } from './http/free-text.js';
 import { loadSeatFile } from './acd/seat-files.js';
 import { numberIds } from './access/number-id.js';
 import { randomUUID } from 'node:crypto';
@@ -334,6 +335,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     ajv: { customOptions: AJV_OPTIONS },
   }) as unknown as FastifyInstance;
   http.setErrorHandler(errorHandler);
+  // One rule for text on every route: no control characters, no whitespace-only required fields (http/free-text.ts).
+  http.addHook('preValidation', freeTextHook);
   // Before every route (the access plugin's own included): it collects each route registered after it
   // into the OpenAPI document served at /docs/openapi.json. It registers no route itself.
   await http.register(swagger, openapiOptions({ sessionCookie: sessionCookieName(config.access.cookieSecure) }));

@@ -94,6 +94,9 @@ export function str(body: Record<string, unknown>, field: string, opts: { requir
     return undefined;
   }
   if (typeof v !== 'string') throw errors.invalid(field, '必须是字符串 / must be a string');
+  // The shared free-text rule (http/free-text.ts) also for fields a route reads without a schema.
+  if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u2028\u2029]/.test(v)) throw errors.invalid(field, '不能含控制字符 / must not contain control characters');
+  if (opts.required && v.trim() === '') throw errors.invalid(field, '必填，不能只有空白 / is required and must not be only whitespace');
   if (opts.max !== undefined && v.length > opts.max) throw errors.invalid(field, `最长 ${opts.max} 字符 / at most ${opts.max} characters`);
   if (opts.pattern && !opts.pattern.test(v)) throw errors.invalid(field, `格式不正确 / must be ${opts.what ?? `like ${opts.pattern}`}`);
   return v;
