@@ -3,6 +3,7 @@
  * real, throwaway Redis, next to BullMQ's raw add + process rate with a trivial processor, same
  * Redis, same payload, same worker concurrency, same number of producers in flight.
  */
+import { numberIds } from '../src/access/number-id.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,7 +106,7 @@ export async function runTickets(log: (s: string) => void): Promise<TicketsResul
       // Ours: the outbox (durable spool file, fsync) → the tickets queue → the ticket worker → the store.
       const prefix = `bench-ours${r}`;
       const redis = new Redis({ ...conn, maxRetriesPerRequest: 2 });
-      const store = new TicketStore(redis, prefix, '0371');
+      const store = new TicketStore(redis, prefix, '0371', numberIds('bench-number-id-key-0123456789abcdef'));
       const queue = createTicketsQueue({ ...conn, enableOfflineQueue: false, maxRetriesPerRequest: 1 }, prefix);
       let oursDone = 0;
       const worker = createTicketWorker({ connection: { ...conn, maxRetriesPerRequest: null }, prefix, store, logger, concurrency: CONCURRENCY, onTicket: (_no, _job, created) => void (created && oursDone++) });

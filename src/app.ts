@@ -3,6 +3,9 @@
  * demo and every integration test build the server through {@link buildApp};
  * nothing else creates connections or reads configuration.
  */
+import { freeTextHook } from './http/free-text.js';
+import { loadSeatFile } from './acd/seat-files.js';
+import { numberIds } from './access/number-id.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -165,7 +168,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   // Producers fail fast while Redis is away: the outbox keeps the job and retries.
   const ticketsQueue = createTicketsQueue({ ...redisOpts, enableOfflineQueue: false, maxRetriesPerRequest: 1 }, prefix);
   ticketsQueue.on('error', (err) => log.debug({ err: err.message }, 'tickets queue error'));
-  const tickets = new TicketStore(redis, prefix, CITY_CODES[config.city]);
+  const numberId = numberIds(config.access.numberIdKey);
+  const tickets = new TicketStore(redis, prefix, CITY_CODES[config.city], numberId);
   const outbox = new TicketOutbox({
     dir: join(config.dataDir, 'outbox', instanceId.replace(/[^A-Za-z0-9_-]/g, '_')),
     sink: ticketsQueue,
@@ -200,7 +204,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     ? new AmiPbx({ host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.ami.secret, logger: log })
     : undefined;
 
-  const defaults = createDefaultParts(config, { redis, tickets, log });
+  // Queue targets are checked against the ACD's seat groups (created below, before anything is published).
+  let seatGroups: () => Promise<string[]> = async () => [];
+  const defaults = createDefaultParts(config, { redis, tickets, log, seatGroups: () => seatGroups() });
   const flow = opts.flow ?? parts?.flow ?? defaults.flow;
   const resolveRoute = opts.resolveRoute ?? parts?.resolveRoute ?? defaults.resolveRoute;
 
@@ -278,6 +284,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       ...opts.acdOverrides,
     }),
   });
+  seatGroups = async () => (await acd.listGroups()).map((g) => g.id);
   if (ami) acd.attachPbx(ami);
   const consoleEvents = new ConsoleEvents();
   acd.onAgentEvent((e) => {
@@ -314,7 +321,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     const candidate = candidateFromRecord(job.record, ticketNo, (id) => groups.get(id));
     if (candidate) await quality.noteCall(candidate);
   };
-  const guard = new CallerGuard(redis, prefix, config.guard);
+  const guard = new CallerGuard(redis, prefix, { ...config.guard, numberId });
   const calls = new CallManager({
     guard,
     recording: recordings,
@@ -355,6 +362,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     ajv: { customOptions: AJV_OPTIONS },
   }) as unknown as FastifyInstance;
   http.setErrorHandler(errorHandler);
+  // One rule for text on every route: no control characters, no whitespace-only required fields (http/free-text.ts).
+  http.addHook('preValidation', freeTextHook);
   // Before every route (the access plugin's own included): it collects each route registered after it
   // into the OpenAPI document served at /docs/openapi.json. It registers no route itself.
   await http.register(swagger, openapiOptions({ sessionCookie: sessionCookieName(config.access.cookieSecure) }));
@@ -439,6 +448,14 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await outbox.init();
       outbox.start();
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
+      // The seat groups the city's shipped table names (data/seats/<city>.json), created once when missing.
+      const seatFile = loadSeatFile(config.city);
+      if (seatFile !== undefined) {
+        await acd
+          .ensureGroups(seatFile)
+          .then((r) => (r.ok ? undefined : log.error({ errors: r.errors }, 'seat file invalid')))
+          .catch((err: Error) => log.warn({ err: err.message }, 'seat groups not created'));
+      }
       await defaults.start();
       await calendar.watch(redis.duplicate());
       checkCalendar();

@@ -433,7 +433,18 @@ export class Acd implements AcdPort {
     return { ok: true };
   }
 
-  /** Removes a group unless agents still belong to it. */
+  /**
+   * Creates the groups of a seat file that do not exist yet (never replaces one an admin edited, never adds
+   * agents): the city's shipped table names these groups, and a queue target must name an existing group.
+   */
+  async ensureGroups(input: unknown): Promise<AdminResult> {
+    const r = validateSeatFile(input);
+    if (!r.ok) return r;
+    for (const g of r.value.groups) await this.opts.redis.hsetnx(this.store.key('cfg:groups'), g.id, JSON.stringify(g));
+    return { ok: true };
+  }
+
+    /** Removes a group unless agents still belong to it. */
   async removeGroup(id: string): Promise<AdminResult> {
     const users = (await this.listAgents()).filter((a) => a.groups.includes(id));
     if (users.length > 0) {

@@ -9,6 +9,7 @@
  * `callbackOf` = the original call id); the ticket worker attaches it to the
  * original call's ticket instead of opening a new one.
  */
+import { hopVariables } from '../routing/loops.js';
 import type { Logger } from 'pino';
 import type { AcdPort, Offer } from '../acd/port.js';
 import type { Telephony, TelephonyEvent } from '../telephony/port.js';
@@ -86,6 +87,7 @@ export class CallbackCall implements CallParty {
         channelId: this.agentLegId,
         timeoutSec: this.offer.timeoutSec,
         callerId: '"12345 回拨" <12345>',
+        variables: hopVariables(1),
       });
     } catch (err) {
       this.step('error', `agent leg: ${(err as Error).message}`);
@@ -130,6 +132,8 @@ export class CallbackCall implements CallParty {
         channelId: this.citizenLegId,
         timeoutSec: this.deps.ringSec,
         callerId: '"12345" <12345>',
+        // A callback leg that comes back into our app (a misrouted template) counts as a hop.
+        variables: hopVariables(1),
       });
     } catch (err) {
       if (isNotFound(err)) return;

@@ -15,6 +15,7 @@ import type { Config } from '../config/index.js';
 import { loadCatalogue, missingFlowPrompts } from '../ivr/catalogue.js';
 import { validateFlows } from '../ivr/validate.js';
 import type { FieldError } from '../routing/validate.js';
+import { dialLoopProblem, OWN_STASIS_CONTEXTS, type LoopGuardOptions } from '../routing/loops.js';
 import { ENGINE_PROMPTS } from '../ivr/engine.js';
 import type { Flow } from '../ivr/types.js';
 import { buildDefaultFlows } from '../ivr/default-flow.js';
@@ -53,13 +54,28 @@ export function flowsOf(defaults: Record<string, Flow>, table: { flows?: Record<
 }
 
 /** The IVR side of a table's validation: its flows, and the flow ids its routes name. */
-export function validateTableFlows(table: unknown, defaults: Record<string, Flow>, catalogue: Record<string, unknown>): FieldError[] {
+export function validateTableFlows(
+  table: unknown,
+  defaults: Record<string, Flow>,
+  catalogue: Record<string, unknown>,
+  loops: Pick<LoopGuardOptions, 'ownContexts' | 'carrierEndpoints'> = {},
+): FieldError[] {
   const t = table as RoutingTable;
   const flows = flowsOf(defaults, t);
   const errors: FieldError[] = validateFlows(flows, { catalogue: catalogue as never }).map((e) => {
     const i = e.indexOf(': ');
     return { field: `flows.${e.slice(0, i)}`, message: e.slice(i + 2) };
   });
+  // A flow's transfer node dials its target like a route's: it must not lead back into our own app.
+  const guard: LoopGuardOptions = { ...loops, ownNumbers: t.routes.flatMap((r) => (r.mode === 'linkage' ? [] : r.numbers)), dialCodes: t.areas.flatMap((a) => (a.dialCode ? [a.dialCode] : [])) };
+  for (const [flowId, flow] of Object.entries(t.flows ?? {})) {
+    const nodes = (flow as { nodes?: Record<string, { type?: string; target?: unknown }> }).nodes ?? {};
+    for (const [nodeId, node] of Object.entries(nodes)) {
+      if (node?.type !== 'transfer' || typeof node.target !== 'string') continue;
+      const problem = dialLoopProblem(node.target, guard);
+      if (problem) errors.push({ field: `flows.${flowId}.nodes.${nodeId}.target`, message: `"${node.target}" ${problem}` });
+    }
+  }
   if (!flows[t.defaultFlow]) errors.push({ field: 'defaultFlow', message: `unknown flow "${t.defaultFlow}"` });
   t.routes.forEach((r, i) => {
     const id = (r as { flowId?: string }).flowId;
@@ -82,10 +98,14 @@ export interface DefaultParts {
   stop(): Promise<void>;
 }
 
-export function createDefaultParts(config: Config, deps: { redis: Redis; tickets: TicketStore; log: Logger }): DefaultParts {
+export function createDefaultParts(
+  config: Config,
+  deps: { redis: Redis; tickets: TicketStore; log: Logger; seatGroups?: () => Promise<Iterable<string>> },
+): DefaultParts {
   const log = deps.log.child({ component: 'routing' });
   const preset = loadPreset(config.city);
   const catalogue = loadCatalogue();
+  const loops = { ownContexts: [...new Set([...OWN_STASIS_CONTEXTS, config.carrierContext])] };
   let table: RoutingTable = preset;
   let version = 0;
   let live: LiveRoutingTable | undefined;
@@ -93,8 +113,10 @@ export function createDefaultParts(config: Config, deps: { redis: Redis; tickets
     redis: deps.redis,
     // Published tables may only name prompts that exist (a missing prompt would be silence),
     // and the flows they carry must validate as the built-in ones do.
-    validate: { prompts: catalogue },
-    extraValidate: (t) => validateTableFlows(t, flows, catalogue),
+    // A target into any context that reaches our app is a loop, the configured carrier context included.
+    validate: { prompts: catalogue, loops },
+    extraValidate: (t) => validateTableFlows(t, flows, catalogue, loops),
+    ...(deps.seatGroups ? { seatGroups: deps.seatGroups } : {}),
     keyPrefix: `${config.keyPrefix}:routing:${config.city}:`,
     onAuditError: (err) => log.warn({ err: String(err) }, 'routing audit failed'),
   });

@@ -31,6 +31,8 @@ export class CallManager implements SessionIndex {
   private readonly byPlayback = new Map<string, CallParty>();
   private readonly offs: Array<() => void> = [];
   private readonly log: Logger;
+  /** Calls refused by the hop limit since start (routing loops; see routing/loops.ts). */
+  loopsRefused = 0;
 
   constructor(private readonly deps: ManagerDeps) {
     this.log = deps.log.child({ component: 'calls' });
@@ -77,6 +79,10 @@ export class CallManager implements SessionIndex {
       {
         ...this.deps,
         index: this,
+        onLoopRefused: (record) => {
+          this.loopsRefused++;
+          this.deps.onLoopRefused?.(record);
+        },
         onEnded: (record) => {
           this.sessions.delete(record.callId);
           this.deps.onEnded(record);

@@ -9,6 +9,7 @@
  * of ours is recorded on the path and the caller is moved on (to an agent or a
  * polite goodbye) — never dropped, never left in silence.
  */
+import { hopVariables, HOPS_VARIABLE, MAX_HOPS, parseHops } from '../routing/loops.js';
 import type { Logger } from 'pino';
 import type { AcdPort, Offer } from '../acd/port.js';
 import type { ChannelInfo, Telephony, TelephonyEvent } from '../telephony/port.js';
@@ -57,7 +58,12 @@ export interface SessionDeps {
   recording?: RecordingPort;
   /** An agent was connected to the call (the console pops it). */
   onAgentConnected?: (agentId: string, session: CallSession) => void;
+  /** A call was refused as a routing loop (hop limit); counted by the manager. */
+  onLoopRefused?: (record: CallRecord) => void;
 }
+
+/** Route id of calls refused by the hop limit. */
+export const LOOP_ROUTE_ID = 'routing-loop';
 
 /** Anything that takes telephony events for the channels it owns (call sessions, callbacks). */
 export interface CallParty {
@@ -110,6 +116,8 @@ export class CallSession {
   /** The caller got what they came for without an agent (a ticket status was read out). */
   private selfServed = false;
   private hangupTries = 0;
+  /** Times this call had passed through our app when it arrived (0: straight from a trunk). */
+  private hops = 0;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -177,12 +185,15 @@ export class CallSession {
       }
     }
     // Trunks of several districts or cities share one server: the endpoint sets HOTLINE_AREA (pjsip set_var).
+    // A leg we originated that came back into our app carries its hop count (routing/loops.ts).
     try {
-      const area = await t.getVariable(this.callId, 'HOTLINE_AREA');
+      const [area, hops] = await Promise.all([t.getVariable(this.callId, 'HOTLINE_AREA'), t.getVariable(this.callId, HOPS_VARIABLE)]);
       if (area && /^[A-Za-z0-9_-]{1,32}$/.test(area)) this.record.area = area;
+      this.hops = parseHops(hops);
     } catch (err) {
       if (isNotFound(err)) return this.finish('caller', 'abandoned-ivr');
     }
+    if (this.hops > MAX_HOPS) return this.refuseLoop();
     let decision: RouteDecision;
     try {
       decision = this.deps.resolveRoute({
@@ -232,6 +243,29 @@ export class CallSession {
     this.phase = 'ivr';
     const first = this.deps.flow.start({
       decision,
+      language: this.language,
+      source: this.record.source,
+      now: this.deps.now(),
+    });
+    this.flowState = first.state;
+    await this.run(first.commands);
+  }
+
+  /**
+   * A call that has passed through our app more than {@link MAX_HOPS} times is a routing loop that
+   * validation did not see: the caller hears that the system is busy and the call is released,
+   * counted, and ends in its one ticket like any other; nothing is dialled from it.
+   */
+  private async refuseLoop(): Promise<void> {
+    this.step('route', `routing loop: the call arrived after ${this.hops} hops through this server (limit ${MAX_HOPS}); refused`);
+    this.log.warn({ hops: this.hops, dialed: this.record.dialed }, 'routing loop refused');
+    this.deps.onLoopRefused?.(this.record);
+    this.record.outcome = 'released';
+    this.recordEnabled = false;
+    this.record.route = { id: LOOP_ROUTE_ID, mode: 'release' };
+    this.phase = 'ivr';
+    const first = this.deps.flow.start({
+      decision: { action: 'release', routeId: LOOP_ROUTE_ID, announce: ['system-busy'], record: false, tableVersion: 0, why: [`routing loop: ${this.hops} hops`] },
       language: this.language,
       source: this.record.source,
       now: this.deps.now(),
@@ -521,7 +555,7 @@ export class CallSession {
         channelId: agentChannelId,
         timeoutSec: offer.timeoutSec,
         callerId: `"12345" <${this.record.dialed}>`,
-        variables: { HOTLINE_CALL_ID: this.callId, HOTLINE_AGENT_ID: offer.agentId },
+        variables: { HOTLINE_CALL_ID: this.callId, HOTLINE_AGENT_ID: offer.agentId, ...hopVariables(this.hops + 1) },
       });
     } catch (err) {
       this.fail('originate-agent', err);
@@ -730,7 +764,7 @@ export class CallSession {
           channelId,
           timeoutSec: this.deps.handoffRingSec,
           callerId: `"12345" <${this.record.dialed}>`,
-          variables: { HOTLINE_CALL_ID: this.callId, ...(this.record.linkageRef ? { HOTLINE_REF: this.record.linkageRef } : {}) },
+          variables: { HOTLINE_CALL_ID: this.callId, ...(this.record.linkageRef ? { HOTLINE_REF: this.record.linkageRef } : {}), ...hopVariables(this.hops + 1) },
         });
         return;
       }

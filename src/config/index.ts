@@ -7,6 +7,7 @@
  * Modules receive the pieces they need from the composition root; nothing
  * imports this module to read globals.
  */
+import { deriveNumberIdKey } from '../access/number-id.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -52,6 +53,8 @@ export interface Config {
   readonly carrierContext: string;
   readonly access: {
     readonly jwtSecret: string;
+    /** Key of the ids derived from phone numbers (NUMBER_ID_SECRET, else derived from JWT_SECRET; see access/number-id.ts). */
+    readonly numberIdKey: string;
     readonly tokenTtlSec: number;
     readonly cookieSecure: boolean;
     readonly loginMaxFailures: number;
@@ -134,6 +137,11 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   HOTLINE_DEFAULT_LANGUAGE: { description: 'Default prompt language: zh or en', default: 'zh' },
   HOTLINE_CARRIER_CONTEXT: { description: 'Dialplan context of citizens’ calls', default: 'from-carrier' },
   JWT_SECRET: { description: 'Secret signing session tokens (at least 32 characters; the same on every instance)', secret: true },
+  NUMBER_ID_SECRET: {
+    description: 'Key of the ids derived from phone numbers (block list, caller index, audit targets; at least 32 characters, the same on every instance); empty = derived from JWT_SECRET',
+    default: '',
+    secret: true,
+  },
   TOKEN_TTL_SEC: { description: 'Lifetime of a session token in seconds', default: '900' },
   COOKIE_SECURE: { description: 'Send the session cookie over HTTPS only (true behind TLS)', default: 'true' },
   LOGIN_MAX_FAILURES: { description: 'Failed logins per user before further attempts are refused for the window', default: '5' },
@@ -258,6 +266,8 @@ export function loadConfig(env: Env = process.env): Config {
     access: (() => {
       const jwtSecret = str(env, 'JWT_SECRET', { required: true });
       if (jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', 'must have at least 32 characters');
+      const numberIdSecret = str(env, 'NUMBER_ID_SECRET');
+      if (numberIdSecret && numberIdSecret.length < 32) throw new ConfigError('NUMBER_ID_SECRET', 'must have at least 32 characters (or be empty)');
       const adminUser = str(env, 'HOTLINE_ADMIN_USER');
       const adminPassword = env.HOTLINE_ADMIN_PASSWORD ?? '';
       if (adminUser && !/^[A-Za-z0-9_.-]{2,32}$/.test(adminUser)) throw new ConfigError('HOTLINE_ADMIN_USER', 'must be 2-32 letters, digits, _ . -');
@@ -266,6 +276,7 @@ export function loadConfig(env: Env = process.env): Config {
       }
       return {
         jwtSecret,
+        numberIdKey: numberIdSecret || deriveNumberIdKey(jwtSecret),
         tokenTtlSec: int(env, 'TOKEN_TTL_SEC', 60, 86_400),
         cookieSecure: bool(env, 'COOKIE_SECURE'),
         loginMaxFailures: int(env, 'LOGIN_MAX_FAILURES', 1, 100),
@@ -357,6 +368,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     access: {
       ...config.access,
       jwtSecret: '[secret]',
+      numberIdKey: '[secret]',
       ...(config.access.bootstrapAdmin ? { bootstrapAdmin: { username: config.access.bootstrapAdmin.username, password: '[secret]' } } : {}),
     },
     tickets: { ...config.tickets, ...(config.tickets.webhook ? { webhook: { ...config.tickets.webhook, secret: '[secret]' } } : {}) },

@@ -46,7 +46,33 @@ export const errors = {
       retryAfterSec,
     ),
   unavailable: (what: string) => new AppError('unavailable', 503, `${what} 暂不可用 / ${what} unavailable`),
+  /** A request that needs Redis while it is away: 503 with retry-after (see {@link isRedisUnavailable}). */
+  redisUnavailable: () =>
+    withRetryAfter(new AppError('unavailable', 503, '数据存储（Redis）暂不可用，请稍后重试 / the data store (Redis) is unavailable, retry shortly'), 5),
 };
+
+/** A write based on an older version than the one stored (optimistic concurrency): 409 naming `version`, nothing changed. */
+export function staleVersion(current: number | string, field = 'version'): AppError {
+  return new AppError(
+    'version-conflict',
+    409,
+    `${field}: 已被他人修改（当前版本 ${current}），请刷新后重试 / changed meanwhile (current version ${current}): reload and retry`,
+    field,
+    { current },
+  );
+}
+
+/**
+ * An ioredis failure that means "Redis is not reachable now" (connection refused or closed, retries per
+ * request exhausted, offline queue off) rather than a bug: such a request is answered 503.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  const code = (err as { code?: unknown }).code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+  return /^(Connection is closed|Stream isn't writeable and enableOfflineQueue options is false|Reached the max retries per request limit)/.test(err.message);
+}
 
 function withRetryAfter(e: AppError, sec: number): AppError {
   e.retryAfterSec = Math.max(1, Math.ceil(sec));
@@ -68,6 +94,9 @@ export function str(body: Record<string, unknown>, field: string, opts: { requir
     return undefined;
   }
   if (typeof v !== 'string') throw errors.invalid(field, '必须是字符串 / must be a string');
+  // The shared free-text rule (http/free-text.ts) also for fields a route reads without a schema.
+  if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u2028\u2029]/.test(v)) throw errors.invalid(field, '不能含控制字符 / must not contain control characters');
+  if (opts.required && v.trim() === '') throw errors.invalid(field, '必填，不能只有空白 / is required and must not be only whitespace');
   if (opts.max !== undefined && v.length > opts.max) throw errors.invalid(field, `最长 ${opts.max} 字符 / at most ${opts.max} characters`);
   if (opts.pattern && !opts.pattern.test(v)) throw errors.invalid(field, `格式不正确 / must be ${opts.what ?? `like ${opts.pattern}`}`);
   return v;
@@ -91,6 +120,14 @@ export function errorHandler(err: FastifyError | AppError | Error, req: FastifyR
     void reply.code(err.status).send({
       error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}), ...(err.details !== undefined ? { details: err.details } : {}) },
     });
+    return;
+  }
+  if (isRedisUnavailable(err)) {
+    // Sessions, users, tickets, routing drafts … live in Redis: while it is away the request cannot be
+    // served, which is the service being unavailable (503, retry shortly), not an internal error.
+    req.log.warn({ err: err.message, url: req.url }, 'request needs Redis, which is unavailable');
+    const e = errors.redisUnavailable();
+    void reply.header('retry-after', String(e.retryAfterSec)).code(503).send({ error: { code: e.code, message: e.message } });
     return;
   }
   const fe = err as FastifyError;

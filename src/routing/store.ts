@@ -81,6 +81,11 @@ export interface RoutingStoreOptions {
   keyPrefix: string;
   /** Catalogues checked on publish and rollback (prompts, skills, groups, flows). */
   validate?: ValidateTableOptions;
+  /**
+   * The seat groups that exist now (the ACD's): queue targets and expert groups must name one. Checked on
+   * every draft save, publish and rollback; not at bootstrap (a fresh install's preset comes before its seats).
+   */
+  seatGroups?: () => Promise<Iterable<string>>;
   /** Checks beyond the table's own (the IVR flows it carries); its errors block a publish like the others. */
   extraValidate?: (table: unknown) => FieldError[];
   /** Audit port: called after each change is committed (entries are also kept in Redis). */
@@ -171,13 +176,18 @@ export class RoutingStore {
     await this.notifyAudit(entry);
   }
 
-  /** Current published version number (0: nothing published yet). */
-  /** Every error of a table: its own, then the extra checks (only for a table that is itself valid). */
-  check(table: unknown): FieldError[] {
-    const own = validateTable(table, this.o.validate);
+  /**
+   * Every error of a table: its own (queue targets against the seat groups that exist now), then the
+   * extra checks (only for a table that is itself valid).
+   */
+  async check(table: unknown, opts: { seatGroups?: boolean } = {}): Promise<FieldError[]> {
+    const groups = opts.seatGroups !== false && this.o.seatGroups ? await this.o.seatGroups() : undefined;
+    const own = validateTable(table, { ...this.o.validate, ...(groups ? { groups } : {}) });
     if (own.length > 0 || !this.o.extraValidate) return own;
     return this.o.extraValidate(table);
   }
+
+  /** Current published version number (0: nothing published yet). */
 
   async publishedVersion(): Promise<number> {
     return Number((await this.redis.get(this.key('published'))) ?? 0);
@@ -227,7 +237,7 @@ export class RoutingStore {
     const draft: Draft = { table, baseVersion, updatedAt: this.iso(), updatedBy: who };
     await this.redis.set(this.key('draft'), JSON.stringify(draft));
     await this.appendAudit({ at: draft.updatedAt, who, action: 'draft-save', fromVersion: baseVersion, changes: diffTables(beforeTable, table) });
-    return { errors: this.check(table), draft };
+    return { errors: await this.check(table), draft };
   }
 
   /** Start a draft from the published table (or `table`), replacing any draft. */
@@ -255,7 +265,7 @@ export class RoutingStore {
    * The draft is published only if nobody published since it was started
    * (`expectedVersion` overrides that check).
    */
-  async publish(who: string, opts: { comment?: string; table?: unknown; expectedVersion?: number } = {}): Promise<PublishResult> {
+  async publish(who: string, opts: { comment?: string; table?: unknown; expectedVersion?: number; seatGroups?: boolean } = {}): Promise<PublishResult> {
     let table: unknown;
     let draftRaw = '';
     let expected: number | undefined = opts.expectedVersion;
@@ -267,7 +277,7 @@ export class RoutingStore {
       table = draft.table;
       expected ??= draft.baseVersion;
     }
-    return this.commit(who, table, { action: 'publish', ...(opts.comment ? { comment: opts.comment } : {}), expected, draftRaw });
+    return this.commit(who, table, { action: 'publish', ...(opts.comment ? { comment: opts.comment } : {}), expected, draftRaw, seatGroups: opts.seatGroups !== false });
   }
 
   /** Publish a copy of version `to` as a new version. */
@@ -280,6 +290,7 @@ export class RoutingStore {
       ...(opts.comment ? { comment: opts.comment } : {}),
       expected: opts.expectedVersion ?? (await this.publishedVersion()),
       draftRaw: '',
+      seatGroups: true,
     });
   }
 
@@ -290,7 +301,7 @@ export class RoutingStore {
   async bootstrap(table: RoutingTable, who = 'system'): Promise<PublishedVersion> {
     const existing = await this.getPublished();
     if (existing) return existing;
-    const r = await this.publish(who, { table, expectedVersion: 0, comment: `initial preset ${table.cityId}` });
+    const r = await this.publish(who, { table, expectedVersion: 0, comment: `initial preset ${table.cityId}`, seatGroups: false });
     if (r.ok) return r.version;
     if (r.reason === 'invalid') throw new Error(`preset ${table.cityId} is invalid:\n  ${formatErrors(r.errors).join('\n  ')}`);
     const now = await this.getPublished();
@@ -301,13 +312,13 @@ export class RoutingStore {
   private async commit(
     who: string,
     table: unknown,
-    c: { action: 'publish' | 'rollback'; comment?: string; rollbackOf?: number; expected: number | undefined; draftRaw: string },
+    c: { action: 'publish' | 'rollback'; comment?: string; rollbackOf?: number; expected: number | undefined; draftRaw: string; seatGroups: boolean },
   ): Promise<PublishResult> {
     const at = this.iso();
     const current = await this.publishedVersion();
     const currentTable = current > 0 ? (await this.getVersion(current))?.table : undefined;
     const meta = { ...(c.comment ? { comment: c.comment } : {}), ...(c.rollbackOf !== undefined ? { rollbackOf: c.rollbackOf } : {}) };
-    const errors = this.check(table);
+    const errors = await this.check(table, { seatGroups: c.seatGroups });
     if (errors.length > 0) {
       await this.appendAudit({
         at,

@@ -10,10 +10,14 @@
  * windows that end before they start, merged lines without their prompts,
  * prompts/skills/seat groups/flows unknown to the provided catalogues, targets
  * missing or unsafe (dial strings are restricted to a safe charset: no `&`,
- * `,`, `|`, spaces, `$`, `(` …), route references that loop, overlapping or
+ * `,`, `|`, spaces, `$`, `(` …), dial strings that lead back into our own
+ * Stasis app (a Local channel into an inbound context, our own number through
+ * the carrier: see loops.ts), route references that loop, overlapping or
  * inverted business hours, priorities out of range, area parents that loop,
  * and a table whose default area reaches no 12345 hotline route.
  */
+import { ISO_DATETIME_HINT, isoDateTimeProblem, parseIsoDateTime } from '../util/datetime.js';
+import { dialLoopProblem, type LoopGuardOptions } from './loops.js';
 import { EMERGENCY_NUMBERS, MAX_PRIORITY, ROUTE_MODES, type RoutingTable } from './model.js';
 
 /** A field-named validation problem. */
@@ -31,6 +35,8 @@ export interface ValidateTableOptions {
   groups?: Iterable<string>;
   /** Known IVR flow ids (defaultFlow, hotline flowId); checked when given. */
   flows?: Iterable<string>;
+  /** Dialplan contexts that reach our Stasis app and carrier endpoints (default: those of dialplan/ and asterisk/, see loops.ts). */
+  loops?: Pick<LoopGuardOptions, 'ownContexts' | 'carrierEndpoints'>;
 }
 
 export class RoutingTableError extends Error {
@@ -53,7 +59,6 @@ const AREA_ID_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const SKILL_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const GROUP_RE = /^[A-Za-z0-9_-]{1,32}$/;
 const HHMM_RE = /^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$/;
-const ISO_WITH_OFFSET_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 /**
  * Safe dial strings: `PJSIP/<res>[@<endpoint>]`, `SIP/…`, `IAX2/…`, or
  * `Local/<exten>@<context>[/n]`. Only `[A-Za-z0-9_.+-]` in the parts, so nothing
@@ -162,6 +167,13 @@ export function validateTable(input: unknown, opts: ValidateTableOptions = {}): 
   }
   const routes = t.routes;
   const routeIndex = new Map<string, number>();
+  // Numbers this table answers (and its areas' dial codes): dialled out through the carrier they come back to us.
+  const loopGuard: LoopGuardOptions = {
+    ...opts.loops,
+    // (a linkage partner's number, 110, reaches the partner, not us)
+    ownNumbers: routes.flatMap((r) => (isObj(r) && r.mode !== 'linkage' && Array.isArray(r.numbers) ? r.numbers.filter((n): n is string => typeof n === 'string') : [])),
+    dialCodes: Array.isArray(t.areas) ? t.areas.flatMap((a) => (isObj(a) && typeof a.dialCode === 'string' ? [a.dialCode] : [])) : [],
+  };
   /** area → number → index of the route that has it */
   const numberOwner = new Map<string, Map<string, number>>();
   /** route index → route ids it refers to, with the field path */
@@ -190,7 +202,7 @@ export function validateTable(input: unknown, opts: ValidateTableOptions = {}): 
         return checkGroup(`${at}.group`, v.group);
       case 'dial': {
         if (!isStr(v.dialString)) return err(`${at}.dialString`, 'must be a dial string');
-        const problem = dialStringProblem(v.dialString);
+        const problem = dialStringProblem(v.dialString) ?? dialLoopProblem(v.dialString, loopGuard);
         if (problem) err(`${at}.dialString`, `${q(v.dialString)} ${problem}`);
         return;
       }
@@ -205,11 +217,13 @@ export function validateTable(input: unknown, opts: ValidateTableOptions = {}): 
     }
   };
   const checkWindowInstant = (at: string, v: unknown): number | undefined => {
-    if (!(typeof v === 'string' && ISO_WITH_OFFSET_RE.test(v)) || Number.isNaN(Date.parse(v))) {
-      err(at, `${q(v)} is not an ISO 8601 time with offset (e.g. 2021-11-01T00:00:00+08:00)`);
+    const problem = isoDateTimeProblem(v);
+    if (problem) {
+      // The table's messages are English (formatErrors lines); the rule is the shared one.
+      err(at, problem === ISO_DATETIME_HINT ? `${q(v)} is not an ISO 8601 time with offset (e.g. 2021-11-01T00:00:00+08:00)` : `${q(v)}: ${problem.split(' / ').pop()!}`);
       return undefined;
     }
-    return Date.parse(v);
+    return parseIsoDateTime(v);
   };
 
   routes.forEach((r, i) => {

@@ -17,6 +17,7 @@
  * listeners (clocks, webhook) after it is committed.
  */
 import { createHash } from 'node:crypto';
+import { legacyNumberId, type NumberId } from '../access/number-id.js';
 import type { Redis } from 'ioredis';
 import type { CallRecord } from '../calls/record.js';
 import { REQUESTER_KINDS, TICKET_CATEGORIES, type RequesterKind, type Ticket, type TicketCategory, type Urgency } from './model.js';
@@ -54,11 +55,6 @@ export interface TicketDomain {
 }
 
 export type TicketChangeListener = (t: StoredTicket & { ticket: Ticket }, previous: Ticket | undefined) => void | Promise<void>;
-
-/** Index key of a caller's tickets: a hash, so no phone number appears in key names. */
-function callerKey(number: string): string {
-  return createHash('sha256').update(`hotline-caller:${number}`).digest('hex').slice(0, 32);
-}
 
 export interface StoredTicket {
   ticketNo: string;
@@ -132,6 +128,8 @@ export class TicketStore {
     private readonly prefix: string,
     /** Digits that start every ticket number of this city (its telephone area code). */
     private readonly cityCode: string,
+    /** Index key of a caller's tickets: a keyed HMAC of the number (access/number-id.ts), so no number appears in key names. */
+    private readonly callerKey: NumberId,
     /** Builds domain tickets; without it the store keeps call records only (legacy behaviour). */
     private domain?: TicketDomain,
   ) {}
@@ -179,7 +177,7 @@ export class TicketStore {
       this.key('ticket', 'by-call', record.callId),
       this.key('ticket', 'seq', this.cityCode, day),
       this.key('ticket', ''),
-      this.key('ticket', 'by-caller', callerKey(record.caller.number)),
+      this.key('ticket', 'by-caller', this.callerKey(record.caller.number)),
       `${this.cityCode}${day}`,
       JSON.stringify(record),
       String(now),
@@ -309,7 +307,11 @@ export class TicketStore {
   /** The caller's latest tickets (numbers and states only), newest first. */
   async byCaller(number: string, limit = 5): Promise<{ ticketNo: string; status: string; createdAt: number }[]> {
     if (!number) return [];
-    const nos = await this.redis.zrevrange(this.key('ticket', 'by-caller', callerKey(number)), 0, limit - 1);
+    const key = this.key('ticket', 'by-caller', this.callerKey(number));
+    // An index written before ids were keyed: merged into the keyed one now that the number is known.
+    const legacy = this.key('ticket', 'by-caller', legacyNumberId(number));
+    if ((await this.redis.exists(legacy)) === 1) await this.redis.multi().zunionstore(key, 2, key, legacy, 'AGGREGATE', 'MAX').del(legacy).exec();
+    const nos = await this.redis.zrevrange(key, 0, limit - 1);
     const out = await Promise.all(nos.map((n) => this.get(n)));
     return out.filter((t): t is StoredTicket => !!t).map((t) => ({ ticketNo: t.ticketNo, status: t.status, createdAt: t.createdAt }));
   }

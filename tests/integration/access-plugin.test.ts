@@ -320,18 +320,24 @@ describe('CSRF', () => {
 });
 
 describe('rate limits', () => {
-  it('GIVEN a per-token API limit WHEN a token exceeds it THEN 429 for that token only', async () => {
+  it('GIVEN a per-user API limit WHEN a user exceeds it THEN 429 for every session of that user (a new login does not reset it), other users unaffected', async () => {
     const app = await build({ apiRatePerMinute: 5 });
     await user(app, 'busy', ['agent']);
+    await user(app, 'calm', ['agent']);
     const a = await loginAs(app, 'busy');
     const b = await loginAs(app, 'busy');
+    const other = await loginAs(app, 'calm');
     const codes: number[] = [];
     for (let i = 0; i < 7; i++) codes.push((await app.inject({ method: 'GET', url: '/api/sample/agent', headers: bearer(a.token) })).statusCode);
     expect(codes).toEqual([200, 200, 200, 200, 200, 429, 429]);
     const limited = await app.inject({ method: 'GET', url: '/api/sample/agent', headers: bearer(a.token) });
     expect(limited.json().error.code).toBe('rate-limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-    expect((await app.inject({ method: 'GET', url: '/api/sample/agent', headers: bearer(b.token) })).statusCode).toBe(200);
+    // The same user's second session (issue 20: the limit was per session) is limited too.
+    expect((await app.inject({ method: 'GET', url: '/api/sample/agent', headers: bearer(b.token) })).statusCode).toBe(429);
+    const fresh = await loginAs(app, 'busy');
+    expect((await app.inject({ method: 'GET', url: '/api/sample/agent', headers: bearer(fresh.token) })).statusCode).toBe(429);
+    expect((await app.inject({ method: 'GET', url: '/api/sample/agent', headers: bearer(other.token) })).statusCode).toBe(200);
     // Public routes are not counted.
     for (let i = 0; i < 8; i++) expect((await app.inject({ method: 'GET', url: '/api/sample/public' })).statusCode).toBe(200);
   });

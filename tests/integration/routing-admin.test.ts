@@ -73,7 +73,7 @@ describe('routing admin API', () => {
     expect(audit.every((e) => e.actor === 'route-admin')).toBe(true);
   });
 
-  it('GIVEN a draft scheduled for a cancellation date WHEN the time comes THEN exactly that table is published once', async () => {
+  it('GIVEN a draft scheduled for a cancellation date WHEN the time comes THEN exactly that table is published once; impossible, offset-less or far-future times are refused naming at', async () => {
     const app = await h.startApp({ HOTLINE_CITY: 'yantai' });
     const { call } = await adminSession(app);
     const published = (await call('GET', '/api/admin/routing')).json();
@@ -81,6 +81,18 @@ describe('routing admin API', () => {
     next.routes = next.routes.filter((x) => x.id !== 'line-12349');
     expect((await call('PUT', '/api/admin/routing/draft', { table: next })).json().errors).toEqual([]);
     expect((await call('POST', '/api/admin/routing/schedule', { at: '2020-01-01T00:00:00+08:00' })).json().error.field).toBe('at');
+    // Strict date-times (issue 20): no rolled-over dates, no offset-less local times, no far-future years.
+    for (const bad of ['2027-02-30T00:00:00+08:00', '2027-03-01T00:00:00', '9999-01-01T00:00:00+08:00', `${new Date().getUTCFullYear() + 2}-01-01T00:00:00+08:00`]) {
+      const res = await call('POST', '/api/admin/routing/schedule', { at: bad });
+      expect(res.statusCode, bad).toBe(400);
+      expect(res.json().error.field).toBe('at');
+    }
+    expect((await call('GET', '/api/admin/routing/schedule')).json().scheduled).toBeNull();
+    const badDial = await call('POST', '/api/admin/routing/test-dial', { number: '12345', at: '2027-02-30T10:00:00+08:00' });
+    expect(badDial.statusCode).toBe(400);
+    expect(badDial.json().error).toMatchObject({ field: 'at' });
+    expect((await call('POST', '/api/admin/routing/test-dial', { number: '12345', at: '2027-03-01T10:00:00' })).json().error.field).toBe('at');
+    expect((await call('POST', '/api/admin/routing/test-dial', { number: '12345', at: '2027-03-01T10:00:00+08:00' })).statusCode).toBe(200);
     const at = new Date(Date.now() + 1200).toISOString();
     expect((await call('POST', '/api/admin/routing/schedule', { at, comment: '12349 停用' })).statusCode).toBe(200);
     expect(await app.parts.scheduler.runDue()).toBeUndefined(); // not yet due

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { maskNumber, maskNumbersInText } from '../../src/access/mask.js';
+import { maskRecordForRole } from '../../src/access/masking.js';
 import { createLogger } from '../../src/log/logger.js';
 import { leakedNumbers } from '../support/leaks.js';
 
@@ -55,5 +56,58 @@ describe('masking', () => {
     // Inside a request id (uuid) or a token the digits are not a number; next to SIP/dial syntax they are.
     expect(leakedNumbers('{"reqId":"e092e432-626a-4b74-90a3-17059415407e","sig":"Xq13912345678Z"}')).toEqual([]);
     expect(leakedNumbers('dial PJSIP/13912345678@carrier, 来电13987654321。')).toEqual(['13912345678', '13987654321']);
+  });
+
+  describe('numbers as people write them (issue 20)', () => {
+    const written: [string, string][] = [
+      ['市民138 0013 8000反映', '市民138****8000反映'],
+      ['回拨138-0013-8000。', '回拨138****8000。'],
+      ['+86 13800138000', '+86 138****8000'],
+      ['+86-138-0013-8000', '+86-138****8000'],
+      ['0086 13800138000', '0086 138****8000'],
+      ['(+86)13800138000', '(+86)138****8000'],
+      ['电话0632-1234567', '电话063****4567'],
+      ['(0632) 1234 5678', '063****5678'],
+      ['010-8765-4321', '010****4321'],
+      ['+86 632 1234567', '+86 632****4567'],
+      ['座机 6717 5706', '座机 671****5706'],
+      ['138 0013 8000 2次', '138****8000 2次'],
+    ];
+    it.each(written)('GIVEN %j in a summary WHEN masked THEN %j', (text, masked) => {
+      expect(maskNumbersInText(text)).toBe(masked);
+    });
+
+    it('GIVEN call ids, timestamps, dates, year ranges, decimals and request ids WHEN masked THEN they stay as written', () => {
+      for (const t of [
+        'call 1795392646.5 ended',
+        '2026-11-23 10:00:00',
+        '2026-11-23T10:00:00+08:00',
+        'at 1795391734380',
+        '2025-2026年',
+        '价格3.14159265元',
+        'e092e432-626a-4b74-90a3-17059415407e',
+        '工单063220261122000123',
+      ]) {
+        expect(maskNumbersInText(t)).toBe(t);
+      }
+    });
+
+    it('GIVEN a ticket export row and a webhook payload with written numbers WHEN masked for a role without full numbers THEN no digits of the middle remain', () => {
+      const row = { ticketNo: '0632202611230001', summary: '来电人 138 0013 8000，另留 +86-139-8765-4321 及 0632-1234567' };
+      const m = maskRecordForRole(row, null);
+      expect(m.summary).toBe('来电人 138****8000，另留 +86-139****4321 及 063****4567');
+      expect(m.ticketNo).toBe('0632202611230001');
+    });
+
+    it('GIVEN a logger WHEN a message holds a number written with spaces, dashes or +86 THEN it is masked in the output', () => {
+      const cap = capture();
+      const log = createLogger({ level: 'info', destination: cap.stream });
+      log.info({ detail: '回拨 138-0013-8000' }, 'summary: 138 0013 8000 or +86 13900139000, call 1795392646.5');
+      const out = cap.lines().join('\n');
+      expect(out).not.toMatch(/0013|13900139000/);
+      expect(out).toContain('138****8000');
+      expect(out).toContain('+86 139****9000');
+      expect(out).toContain('1795392646.5');
+    });
   });
 });

@@ -32,7 +32,7 @@ import type { Redis } from 'ioredis';
 import { AuditLog, isAuditCursor, type AuditRetention } from '../../access/audit.js';
 import { hasPermission, isPermission, isRole, permissionsOf, ROLES, type Permission, type Role } from '../../access/roles.js';
 import { normalizeUsername, UserStore, validateNewUser, type User } from '../../access/users.js';
-import { AppError, bodyOf, errors, str } from '../errors.js';
+import { AppError, bodyOf, errors, isRedisUnavailable, str } from '../errors.js';
 import * as S from '../schemas.js';
 
 /** Who may call a route: declared in `config.access` of every route. */
@@ -251,7 +251,9 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
   const signSession = (user: User, s: { sid: string; csrf: string; sat: number }): string =>
     app.jwt.sign({ sub: user.username, epoch: user.epoch, sid: s.sid, csrf: s.csrf, sat: s.sat }, { expiresIn: tokenTtlSec });
 
-  // Per token (per address when anonymous); public routes (login has its own limits, health checks) are not counted.
+  // Per user, whatever session or device the requests come from (per address when anonymous): a user cannot
+  // multiply the limit by logging in again. Public routes (login has its own limits, health checks) are not counted.
+  // The access check (an app-level onRequest hook) runs before this route-level one, so the user is known.
   await app.register(rateLimit, {
     global: true,
     max: o.apiRatePerMinute ?? 600,
@@ -259,7 +261,7 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
     redis: o.redis,
     nameSpace: `${o.keyPrefix}:ratelimit:`,
     skipOnError: true,
-    keyGenerator: (req) => (req.accessSession ? `t:${req.accessSession.sid}` : `ip:${req.ip}`),
+    keyGenerator: (req) => (req.accessSession ? `u:${req.user.username}` : `ip:${req.ip}`),
     allowList: (req) => req.routeOptions.config?.access === 'public',
     errorResponseBuilder: (_req, ctx) => errors.rateLimited(Math.ceil(ctx.ttl / 1000)),
   });
@@ -304,7 +306,7 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
       user = await users.sessionValid(p.sub, p.epoch, p.sid);
     } catch (err) {
       req.log.warn({ err: (err as Error).message }, 'session check failed');
-      throw errors.unavailable('会话服务 / session store');
+      throw isRedisUnavailable(err) ? errors.redisUnavailable() : errors.unavailable('会话服务 / session store');
     }
     if (!user) throw new AppError('unauthenticated', 401, '会话已失效，请重新登录 / session ended, please log in again');
 

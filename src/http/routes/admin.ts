@@ -17,6 +17,7 @@ import type { RoutingTable } from '../../routing/model.js';
 import type { CallerGuard } from '../../calls/abuse.js';
 import { bodyOf, errors, oneOf, str } from '../errors.js';
 import * as S from '../schemas.js';
+import { isoDateTimeProblem, parseIsoDateTime } from '../../util/datetime.js';
 
 export interface AdminDeps {
   routing: RoutingStore;
@@ -38,6 +39,9 @@ const SEATS = { config: { access: { permission: 'seats:write' as const } } };
 
 type Schema = ReturnType<typeof S.route>;
 const routing = (summary: string, parts?: Parameters<typeof S.route>[2]): { schema: Schema } => ({ schema: S.route('routing', summary, parts) });
+
+/** A scheduled publish (a cancellation date, the end of a transition window) is at most a year ahead. */
+const SCHEDULE_HORIZON_MS = 366 * 86_400_000;
 
 const VERSION_QUERY = S.string('版本号 / version number (digits)');
 const ID_PARAM = S.params({ id: S.string('编号 / id') });
@@ -72,7 +76,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
 
   app.get('/api/admin/routing/draft', { ...READ, ...routing('草稿及其校验错误 / the draft and its validation errors') }, async () => {
     const draft = await d.routing.getDraft();
-    return { draft: draft ?? null, errors: draft ? d.routing.check(draft.table) : [] };
+    return { draft: draft ?? null, errors: draft ? await d.routing.check(draft.table) : [] };
   });
 
   app.put(
@@ -166,18 +170,19 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     {
       ...WRITE,
       ...routing('定时发布草稿（如撤并日期） / schedule publishing the draft (e.g. a line’s cancellation date)', {
-        body: S.body({ at: S.string('将来的时间，ISO 8601 含时区 / a future ISO 8601 date-time with offset, e.g. 2026-12-01T00:00:00+08:00', 40), comment: S.optional(S.string('说明 / comment', 200)) }, ['at']),
+        body: S.body({ at: S.string('将来的时间，ISO 8601 含时区 / a future ISO 8601 date-time with offset (at most a year ahead), e.g. 2026-12-01T00:00:00+08:00', 40), comment: S.optional(S.string('说明 / comment', 200)) }, ['at']),
       }),
     },
     async (req) => {
       const b = bodyOf(req);
       const atRaw = str(b, 'at', { required: true, max: 40 })!;
-      const at = Date.parse(atRaw);
-      if (Number.isNaN(at)) throw errors.invalid('at', '时间格式不正确 / must be an ISO date-time with offset, e.g. 2026-12-01T00:00:00+08:00');
+      const at = parseIsoDateTime(atRaw);
+      if (at === undefined) throw errors.invalid('at', isoDateTimeProblem(atRaw)!);
       if (at <= Date.now()) throw errors.invalid('at', '必须是将来的时间 / must be in the future');
+      if (at > Date.now() + SCHEDULE_HORIZON_MS) throw errors.invalid('at', '最多提前一年定时发布 / at most one year ahead');
       const draft = await d.routing.getDraft();
       if (!draft) throw errors.invalid('draft', '没有草稿 / there is no draft to schedule');
-      const errs = d.routing.check(draft.table);
+      const errs = await d.routing.check(draft.table);
       if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
       const comment = str(b, 'comment', { max: 200 }) ?? '';
       await d.scheduler.schedule({ at, table: draft.table, by: req.user.username, comment, createdAt: Date.now() });
@@ -202,7 +207,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
             number: S.string('被叫号码 / dialed digits (0-9 * # +, 2-20)', 20),
             source: S.optional(S.oneOf(['carrier', 'linkage', 'subcenter'], '来源 / where the call comes from (default carrier)')),
             table: S.optional(S.oneOf(['published', 'draft'], '用哪张表 / which table (default published)')),
-            at: S.string('时间，ISO 8601（默认现在） / ISO 8601 date-time (default now)'),
+            at: S.optional(S.string('时间，ISO 8601 含时区（默认现在） / ISO 8601 date-time with offset (default now)', 40)),
             lang: S.optional(S.oneOf(['zh', 'en'], '语言 / language (default zh)')),
             area: S.optional(S.string('区县编号 / area id (lower-case letters, digits, -)', 32)),
           },
@@ -215,8 +220,12 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
       const number = str(b, 'number', { required: true, max: 20, pattern: /^[0-9*#+]{2,20}$/, what: 'digits' })!;
       const source = oneOf(b, 'source', ['carrier', 'linkage', 'subcenter'] as const, false) ?? 'carrier';
       const which = oneOf(b, 'table', ['published', 'draft'] as const, false) ?? 'published';
-      const at = b.at === undefined ? new Date() : new Date(String(b.at));
-      if (Number.isNaN(at.getTime())) throw errors.invalid('at', '时间格式不正确 / must be an ISO date-time');
+      let at = new Date();
+      if (b.at !== undefined && b.at !== null) {
+        const ms = parseIsoDateTime(b.at);
+        if (ms === undefined) throw errors.invalid('at', isoDateTimeProblem(b.at)!);
+        at = new Date(ms);
+      }
       const lang = oneOf(b, 'lang', ['zh', 'en'] as const, false) ?? 'zh';
       const area = str(b, 'area', { max: 32, pattern: /^[a-z0-9-]+$/, what: 'an area id' });
       let table = d.current().table;
@@ -224,7 +233,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
       if (which === 'draft') {
         const draft = await d.routing.getDraft();
         if (!draft) throw errors.invalid('table', '没有草稿 / there is no draft');
-        const errs = d.routing.check(draft.table);
+        const errs = await d.routing.check(draft.table);
         if (errs.length > 0) throw errors.invalid(errs[0]!.field, `草稿有 ${errs.length} 处错误 / the draft has ${errs.length} error(s): ${errs[0]!.message}`, errs);
         table = draft.table as RoutingTable;
         flow = d.flowFor(table);

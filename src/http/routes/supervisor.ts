@@ -19,6 +19,8 @@ export async function supervisorRoutes(app: FastifyInstance, d: { acd: Acd; call
       queues,
       agents,
       stats,
+      // Calls this instance refused as routing loops (hop limit) since it started.
+      refused: { routingLoops: d.calls.loopsRefused },
       calls: d.calls.active.map((s) => ({ ...callView(s), agentId: s.connectedAgentId ?? null })),
       // The page shows a banner when the working-day calendar does not cover the next 60 days.
       ...(d.calendar ? { calendar: d.calendar() } : {}),

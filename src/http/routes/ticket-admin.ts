@@ -7,7 +7,7 @@ import type { AuditLog } from '../../access/audit.js';
 import { validateDispatchRules, type DispatchRuleSet } from '../../tickets/dispatch-rules.js';
 import type { DispatchRulesStore } from '../../tickets/dispatch-store.js';
 import type { TicketWebhook } from '../../tickets/webhook.js';
-import { AppError, bodyOf } from '../errors.js';
+import { AppError, bodyOf, staleVersion } from '../errors.js';
 import * as S from '../schemas.js';
 import { TICKET_CATEGORIES } from '../../tickets/model.js';
 
@@ -16,7 +16,7 @@ const words = (description: string) => S.array(S.string(undefined, 50), descript
 /** A rule set as PUT: shapes only; ids, units, duplicates and lengths are the rule validator's (every error named). */
 const RULES_BODY = S.body(
   {
-    version: S.integer('当前版本（默认为现行版本） / the version replaced (default: the current one)', { minimum: 0 }),
+    version: S.integer('所修改的版本（已被他人修改则 409） / the version edited (409 when someone changed it meanwhile; default: the one this server holds)', { minimum: 0 }),
     rules: S.array(
       S.object(
         '一条规则 / one rule',
@@ -45,10 +45,13 @@ export async function ticketAdminRoutes(app: FastifyInstance, d: { rules: Dispat
     { config: { access: { roles: ['admin'] } }, schema: S.route('ticket-admin', '替换派单规则（留痕） / replace the dispatch rules (audited)', { body: RULES_BODY }) },
     async (req) => {
       const b = bodyOf(req);
+      // Optimistic concurrency: the version the admin edited; without one, the set this instance holds.
       const input = { version: d.rules.current().version, ...b };
       const errs = validateDispatchRules(input);
       if (errs.length) throw new AppError('invalid-input', 400, errs[0]!.message, errs[0]!.field, errs);
-      const saved = await d.rules.put(input as DispatchRuleSet);
+      const put = await d.rules.put(input as DispatchRuleSet, (input as DispatchRuleSet).version);
+      if (!put.ok) throw staleVersion(put.current);
+      const saved = put.rules;
       await d.audit.record({ actor: req.user.username, action: 'dispatch-rules-changed', target: `dispatch-rules:v${saved.version}`, detail: `${saved.rules.length} rules`, ip: req.ip });
       return { rules: saved };
     },
