@@ -8,6 +8,8 @@
  * imports this module to read globals.
  */
 
+import { isIP } from 'node:net';
+
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
@@ -94,6 +96,8 @@ export interface Config {
     readonly callbackDialTemplate: string;
     readonly callbackRingSec: number;
   };
+  /** GET /metrics: allowed with the bearer token (when set) or from these networks. */
+  readonly metrics: { readonly token: string; readonly allow: readonly string[] };
   readonly tickets: {
     /** SLA policy id (data/sla/<id>.json); empty = the city's own policy. */
     readonly slaPolicy: string;
@@ -190,6 +194,8 @@ export const VARIABLES: Record<string, VariableSpec> = {
   TICKET_WEBHOOK_FULL_NUMBERS: { description: 'Send full caller numbers to the work-order system (false = masked 138****5678)', default: 'false' },
   TICKET_WEBHOOK_ATTEMPTS: { description: 'Delivery attempts per ticket version before it goes to the dead-letter list', default: '10' },
   TICKET_WEBHOOK_BACKOFF_MS: { description: 'First retry delay of webhook delivery in ms (doubles each attempt)', default: '2000' },
+  METRICS_TOKEN: { description: 'Bearer token Prometheus sends to GET /metrics (at least 24 characters; empty = only METRICS_ALLOW networks)', secret: true, default: '' },
+  METRICS_ALLOW: { description: 'Networks (CIDR, comma-separated) that may scrape GET /metrics without the token; empty = token only', default: '127.0.0.1/32,::1/128' },
   // --- read by asterisk/docker-entrypoint.sh (passed by docker-compose.yml) ---
   HOTLINE_ENV: { description: 'Asterisk entrypoint mode: production (refuses missing, placeholder or short secrets) or development', default: 'production', readBy: ['asterisk'] },
   AMI_PERMIT: { description: 'Networks (CIDR, comma-separated) allowed to log in to AMI; compose’s internal network by default', default: '172.30.12.0/24', readBy: ['asterisk'] },
@@ -400,6 +406,13 @@ export function loadConfig(env: Env = process.env): Config {
       callbackDialTemplate: r.name('CALLBACK_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{number\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {number}, e.g. PJSIP/{number}@carrier'),
       callbackRingSec: r.int('CALLBACK_RING_SEC', 5, 120),
     },
+    metrics: (() => {
+      const token = r.raw('METRICS_TOKEN') ?? '';
+      if (token && token.length < 24) r.fail(new ConfigError('METRICS_TOKEN', 'must have at least 24 characters (or be empty)'));
+      const allow = r.str('METRICS_ALLOW').split(',').map((x) => x.trim()).filter(Boolean);
+      for (const c of allow) if (!isCidr(c)) r.fail(new ConfigError('METRICS_ALLOW', `has an invalid network "${c}" (want e.g. 10.0.0.0/8 or ::1/128)`));
+      return { token, allow };
+    })(),
     tickets: (() => {
       const slaPolicy = r.name('TICKET_SLA_POLICY', /^[a-z0-9-]{0,40}$/, 'a policy id like yantai-laishan (or empty)', true);
       const repeatWindowDays = r.int('TICKET_REPEAT_WINDOW_DAYS', 0, 365);
@@ -448,6 +461,15 @@ export function loadConfigOrExit(env: Env = process.env): Config {
   }
 }
 
+function isCidr(c: string): boolean {
+  const [addr, bits, extra] = c.split('/');
+  if (extra !== undefined || !addr) return false;
+  const v = isIP(addr);
+  if (!v) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128);
+}
+
 function deepFreeze<T>(o: T): T {
   for (const v of Object.values(o as object)) if (v && typeof v === 'object') deepFreeze(v);
   return Object.freeze(o);
@@ -464,6 +486,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       jwtSecret: '[secret]',
       ...(config.access.bootstrapAdmin ? { bootstrapAdmin: { username: config.access.bootstrapAdmin.username, password: '[secret]' } } : {}),
     },
+    metrics: { ...config.metrics, token: config.metrics.token ? '[secret]' : '' },
     tickets: { ...config.tickets, ...(config.tickets.webhook ? { webhook: { ...config.tickets.webhook, secret: '[secret]' } } : {}) },
     redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//[secret]@'),
   };

@@ -41,6 +41,8 @@ export interface AriTelephonyOptions {
   logger: Logger;
   /** Reconnect backoff of our own supervision loop. */
   backoff?: { initialMs: number; maxMs: number };
+  /** Every settled request: operation, seconds (queueing for the in-flight cap included), error kind if it failed. */
+  observe?: (operation: string, seconds: number, errorKind?: TelephonyErrorKind) => void;
 }
 
 // ari-client has no types; this is the little of it we use.
@@ -271,11 +273,16 @@ export class AriTelephony implements Telephony {
   private async request<T>(operation: string, call: (client: AriClient) => Promise<T>): Promise<T> {
     const client = this.client;
     if (!client) throw new TelephonyError('disconnected', operation, 'ARI is not connected');
+    const started = performance.now();
     const release = await this.gate.acquire();
     try {
-      return await withTimeout(call(client), this.opts.requestTimeoutMs, operation);
+      const result = await withTimeout(call(client), this.opts.requestTimeoutMs, operation);
+      this.opts.observe?.(operation, (performance.now() - started) / 1000);
+      return result;
     } catch (err) {
-      throw toTelephonyError(operation, err);
+      const e = toTelephonyError(operation, err);
+      this.opts.observe?.(operation, (performance.now() - started) / 1000, e.kind);
+      throw e;
     } finally {
       release();
     }
