@@ -17,8 +17,13 @@ export function maskNumber(value: string | undefined | null): string {
   return `${digits.slice(0, 3)}****${digits.slice(-4)}`;
 }
 
-/** Phone-like digit runs (7–12 digits, optional +86; ticket numbers are longer and stay readable) anywhere in a free text. */
-const NUMBER_IN_TEXT = /(?:\+?86[- ]?)?(?<!\d)\d{7,12}(?!\d)/g;
+/**
+ * Phone-like digit runs (7–12 digits, optional +86; ticket numbers are longer and stay readable) anywhere in
+ * a free text. Asterisk's channel ids — our call ids — are `<epoch seconds>.<sequence>` (`1790009972.4`):
+ * a run followed by `.<digit>` or preceded by `<digit>.` is part of such an id, not a number, and stays
+ * readable so that one call's log lines can be found by its id.
+ */
+const NUMBER_IN_TEXT = /(?:\+?86[- ]?)?(?<!\d)(?<!\d\.)\d{7,12}(?!\d)(?!\.\d)/g;
 
 /** Mask every phone-like run of digits in a free text (log messages, summaries in exports). */
 export function maskNumbersInText(text: string): string {
