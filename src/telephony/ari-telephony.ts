@@ -31,6 +31,14 @@ import {
 import { Semaphore, withTimeout, TimeoutError } from './limits.js';
 import { toChannelInfo, toTelephonyEvent } from './ari-events.js';
 
+// ari-client loads Asterisk's Swagger 1.2 resource listing with swagger-client 2.0, which defines a
+// sloppy-mode global `log` that console.logs "This API is using a deprecated version of Swagger!" on
+// every connect (Asterisk serves nothing newer, so it is noise) and keeps every message in `log.history`
+// forever (a slow leak over reconnects). swagger-client calls the global at run time, so replacing it
+// after the import silences it and keeps nothing; its only other messages are load errors, which reach
+// us through ari-client's own error callbacks.
+(globalThis as { log?: unknown }).log = function swaggerClientLog(): void {};
+
 export interface AriTelephonyOptions {
   url: string;
   user: string;
