@@ -62,6 +62,8 @@ import { ticketKpiRoutes } from './http/routes/ticket-kpis.js';
 import { ticketExportRoutes } from './http/routes/ticket-export.js';
 import { ticketAdminRoutes } from './http/routes/ticket-admin.js';
 import type { CallSource } from './calls/record.js';
+import { Metrics } from './metrics/index.js';
+import { metricsRoutes } from './http/routes/metrics.js';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
 export const CITY_CODES: Record<Config['city'], string> = {
@@ -121,6 +123,8 @@ export interface App {
   readonly dispatchRules: DispatchRulesStore;
   /** The working-day calendar in force (package data + statutory fallback + admin overrides, live). */
   readonly calendar: LiveWorkCalendar;
+  /** Prometheus registry behind GET /metrics. */
+  readonly metrics: Metrics;
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -154,6 +158,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   const log = createLogger({ level: config.logLevel, ...(opts.logDestination ? { destination: opts.logDestination } : {}) }).child({
     instance: instanceId,
   });
+  const metrics = new Metrics();
   const redisOpts = redisConnectionOptions(config.redisUrl);
   const redis = new Redis({ ...redisOpts, maxRetriesPerRequest: 2, lazyConnect: true });
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis error'));
@@ -199,6 +204,13 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     maxInFlight: config.ari.maxInFlight,
     logger: log,
     ...(opts.ariBackoff ? { backoff: opts.ariBackoff } : {}),
+    observe: (operation, seconds, errorKind) => metrics.ariRequest(operation, seconds, errorKind),
+  });
+  let ariConnectedBefore = false;
+  telephony.onLinkState((state) => {
+    if (state !== 'connected') return;
+    if (ariConnectedBefore) metrics.ariReconnected();
+    ariConnectedBefore = true;
   });
   const ami = config.ami.enabled
     ? new AmiPbx({ host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.ami.secret, logger: log })
@@ -252,7 +264,16 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   tickets.setDomain(createTicketDomain(ticketDomainDeps));
   const ticketService = new TicketService(tickets, ticketDomainDeps);
   const jobConnection = { ...redisOpts, maxRetriesPerRequest: null };
-  const ticketClocks = new TicketClocks({ connection: jobConnection, prefix, redis, store: tickets, log, now: ticketNow, worker: opts.ticketWorker !== false });
+  const ticketClocks = new TicketClocks({
+    connection: jobConnection,
+    prefix,
+    redis,
+    store: tickets,
+    log,
+    now: ticketNow,
+    worker: opts.ticketWorker !== false,
+    onFired: (j) => metrics.clockFiredOf(j.kind),
+  });
   const wh = config.tickets.webhook;
   const ticketWebhook = wh
     ? new TicketWebhook({ connection: jobConnection, prefix, url: wh.url, secret: wh.secret, fullNumbers: wh.fullNumbers, attempts: wh.attempts, backoffMs: wh.backoffMs, log, worker: opts.ticketWorker !== false })
@@ -349,6 +370,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
         at: Date.now(),
       }),
     onEnded: (record: CallRecord) => {
+      metrics.callEnded(record);
       void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
       for (const agentId of new Set(record.agents)) consoleEvents.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
     },
@@ -364,6 +386,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   http.setErrorHandler(errorHandler);
   // One rule for text on every route: no control characters, no whitespace-only required fields (http/free-text.ts).
   http.addHook('preValidation', freeTextHook);
+  http.addHook('onResponse', async (req, reply) => {
+    // The route pattern, never the raw URL: ids in paths would explode the label set.
+    metrics.httpRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
   // Before every route (the access plugin's own included): it collects each route registered after it
   // into the OpenAPI document served at /docs/openapi.json. It registers no route itself.
   await http.register(swagger, openapiOptions({ sessionCookie: sessionCookieName(config.access.cookieSecure) }));
@@ -398,6 +424,25 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       outboxPending: () => outbox.pending,
       calendar: calendarCoverage,
     },
+  });
+
+  await http.register(metricsRoutes, { metrics, token: config.metrics.token, allow: config.metrics.allow });
+  metrics.attach({
+    queues: () => acd.queues(),
+    agents: () => acd.agents(),
+    today: async () => {
+      const st = await acd.stats();
+      return { all: st.all, lines: st.lines };
+    },
+    outboxPending: () => outbox.pending,
+    ariConnected: () => telephony.linkState === 'connected',
+    jobQueues: () => ({
+      tickets: () => ticketsQueue.getJobCounts(),
+      'ticket-clocks': () => ticketClocks.queue.getJobCounts(),
+      ...(ticketWebhook ? { 'ticket-webhook': () => ticketWebhook.queue.getJobCounts() } : {}),
+      recordings: () => recordingJobs.queue.getJobCounts(),
+    }),
+    overdueTickets: async () => (await ticketClocks.overdue()).length,
   });
 
   await http.register(websocket);
@@ -441,6 +486,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     ticketWebhook,
     dispatchRules,
     calendar,
+    metrics,
     async start() {
       if (started) return;
       started = true;

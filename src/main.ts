@@ -1,12 +1,14 @@
 /**
  * Production entry: read the configuration, build the app, listen, and stop
- * gracefully on SIGTERM/SIGINT. A bad configuration exits non-zero with one
- * line naming the variable.
+ * gracefully on SIGTERM/SIGINT. `.env` in the working directory is read first
+ * (the environment wins); a bad configuration exits non-zero with one line per
+ * bad variable.
  */
 import { buildApp } from './app.js';
-import { describeConfig, loadConfigOrExit } from './config/index.js';
+import { describeConfig, loadConfigOrExit, loadDotEnv } from './config/index.js';
 
 async function main(): Promise<void> {
+  loadDotEnv();
   const config = loadConfigOrExit();
   const app = await buildApp(config);
   app.log.info({ config: describeConfig(config) }, 'configuration loaded');

@@ -11,6 +11,7 @@
  * `REDIS_URL` and `HOTLINE_KEY_PREFIX` (or `--redis-url`, `--key-prefix`).
  * Every change is written to the audit log with actor `cli`.
  */
+import { loadDotEnv } from '../config/index.js';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
@@ -119,6 +120,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  loadDotEnv(); // same REDIS_URL / HOTLINE_KEY_PREFIX as `npm start` reads
   const r = await runCli(process.argv.slice(2), { env: process.env, readStdin: () => readAll(process.stdin) });
   process.stdout.write(r.out);
   process.stderr.write(r.err);

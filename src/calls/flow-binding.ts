@@ -25,6 +25,18 @@ function decisionFlow(decision: Exclude<RouteDecision, { action: 'hotline' }>): 
   else if (decision.targetSpec.kind === 'queue') out = { type: 'queue', skill: decision.targetSpec.group };
   else out = { type: 'transfer', target: decision.targetSpec.dialString };
   const nodes: Flow['nodes'] = { out };
+  if (decision.action !== 'release' && decision.targetSpec.kind === 'queue') {
+    // A sub-center whose seats sit inside 12345 (Zaozhuang's 12366: "话务座席并入12345统一管理，设专门座席"):
+    // the caller is answered by 12345 and waits in its queue, so they hear the welcome and, before any
+    // agent, the recording notice — as every 12345 caller does — not silence until the first queue
+    // announcement. The recording's metadata then says announced: true.
+    nodes.greet = {
+      type: 'play',
+      prompts: ['welcome', ...(decision.record ? ['recording-notice'] : []), 'legacy-transferring'],
+      next: 'out',
+    };
+    return { id: `route-${decision.routeId}`, start: 'greet', nodes, fallback: { skill: 'general' } };
+  }
   return { id: `route-${decision.routeId}`, start: 'out', nodes, fallback: { skill: 'general' } };
 }
 

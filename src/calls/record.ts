@@ -23,6 +23,8 @@ export interface CallPathStep {
   at: number;
   kind: 'route' | 'ivr' | 'prompt' | 'dtmf' | 'queue' | 'agent' | 'transfer' | 'survey' | 'recording' | 'error' | 'note';
   detail: string;
+  /** For a prompt: the language it was played in (a caller may switch language mid-call). */
+  lang?: string;
 }
 
 export interface CallRecord {

@@ -159,8 +159,8 @@ export class CallSession {
     return this.phase === 'ended';
   }
 
-  private step(kind: CallPathStep['kind'], detail: string): void {
-    this.record.path.push({ at: this.deps.now(), kind, detail });
+  private step(kind: CallPathStep['kind'], detail: string, lang?: string): void {
+    this.record.path.push({ at: this.deps.now(), kind, detail, ...(lang ? { lang } : {}) });
   }
 
   /** Answer, route and start the IVR. */
@@ -314,7 +314,7 @@ export class CallSession {
         this.playbackTokens.set(id, c.token);
         this.deps.index.bindPlayback(id, this);
         const uris = c.media.map(mediaUri).filter((u): u is string => u !== undefined);
-        this.step('prompt', c.media.map(describeMedia).join(' '));
+        this.step('prompt', c.media.map(describeMedia).join(' '), c.lang ?? this.language);
         if (uris.length === 0) {
           // Nothing playable (text without TTS): move on rather than wait for an event that never comes.
           this.playbackTokens.delete(id);
@@ -485,7 +485,7 @@ export class CallSession {
         { kind: 'prompt', id: 'queue-wait-minutes' },
         ...(this.callbackAllowed() ? [{ kind: 'prompt' as const, id: 'callback-offer' }] : []),
       ];
-      this.step('prompt', media.map(describeMedia).join(' '));
+      this.step('prompt', media.map(describeMedia).join(' '), this.language);
       await this.deps.telephony.play(this.callId, media.map(mediaUri).filter((u): u is string => !!u), { playbackId: id, lang: this.language });
     } catch (err) {
       if (isNotFound(err)) return;

@@ -9,6 +9,8 @@
  */
 import { deriveNumberIdKey } from '../access/number-id.js';
 
+import { isIP } from 'node:net';
+
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
@@ -97,6 +99,8 @@ export interface Config {
     readonly callbackDialTemplate: string;
     readonly callbackRingSec: number;
   };
+  /** GET /metrics: allowed with the bearer token (when set) or from these networks. */
+  readonly metrics: { readonly token: string; readonly allow: readonly string[] };
   readonly tickets: {
     /** SLA policy id (data/sla/<id>.json); empty = the city's own policy. */
     readonly slaPolicy: string;
@@ -113,11 +117,33 @@ export interface Config {
   };
 }
 
-/** The variables we read, with a one-line description (also rendered into .env.example docs). */
-export const VARIABLES: Record<string, { description: string; default?: string; secret?: boolean }> = {
-  ARI_URL: { description: 'Base URL of Asterisk ARI (http.conf), e.g. http://asterisk:8088' },
+/** Who reads a variable: this server, Asterisk's entrypoint (asterisk/docker-entrypoint.sh) or docker compose itself. */
+export type VariableReader = 'server' | 'asterisk' | 'compose';
+
+export interface VariableSpec {
+  /** One line, rendered into .env.example and the README table (src/config/docs.ts). */
+  readonly description: string;
+  /** Value when unset or empty; absent = required (for the server's variables). */
+  readonly default?: string;
+  /** Never logged and never given a value in .env.example. */
+  readonly secret?: boolean;
+  /** Default 'server'. */
+  readonly readBy?: readonly VariableReader[];
+  /** Value shown in .env.example for a required variable without default. */
+  readonly example?: string;
+}
+
+/**
+ * Every variable of the deployment, declared once: what the server reads
+ * (validated in {@link loadConfig}) and what docker-compose.yml passes to
+ * Asterisk's entrypoint or interpolates itself. `.env.example` and the README's
+ * configuration table are rendered from this list (`npm run config:docs`) and a
+ * test fails when they differ or when compose uses a variable not listed here.
+ */
+export const VARIABLES: Record<string, VariableSpec> = {
+  ARI_URL: { description: 'Base URL of Asterisk ARI (http.conf), e.g. http://asterisk:8088', example: 'http://asterisk:8088' },
   ARI_USER: { description: 'ARI user from ari.conf', default: 'hotline' },
-  ARI_PASSWORD: { description: 'ARI password from ari.conf', secret: true },
+  ARI_PASSWORD: { description: 'ARI password from ari.conf (also rendered into Asterisk’s ari.conf by the entrypoint)', secret: true, readBy: ['server', 'asterisk'] },
   ARI_APP: { description: 'Stasis application name used by the dialplan', default: 'hotline' },
   ARI_REQUEST_TIMEOUT_MS: { description: 'Timeout of every ARI request in ms', default: '5000' },
   ARI_MAX_IN_FLIGHT: { description: 'Maximum concurrent ARI requests (keep below http.conf sessionlimit)', default: '64' },
@@ -125,7 +151,7 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   AMI_HOST: { description: 'AMI host', default: '127.0.0.1' },
   AMI_PORT: { description: 'AMI port (manager.conf)', default: '5038' },
   AMI_USER: { description: 'AMI user (manager.conf)', default: 'hotline' },
-  AMI_SECRET: { description: 'AMI secret (manager.conf)', secret: true },
+  AMI_SECRET: { description: 'AMI secret (manager.conf; also rendered into Asterisk’s manager.conf by the entrypoint)', secret: true, readBy: ['server', 'asterisk'] },
   REDIS_URL: { description: 'Redis URL, e.g. redis://redis:6379', default: 'redis://127.0.0.1:6379' },
   HOTLINE_KEY_PREFIX: { description: 'Prefix of every Redis key and BullMQ queue', default: 'hotline' },
   HTTP_HOST: { description: 'Address the HTTP server binds to', default: '127.0.0.1' },
@@ -149,7 +175,7 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   API_RATE_PER_MINUTE: { description: 'API requests per minute per user (or address)', default: '600' },
   AUDIT_RETAIN: { description: 'Audit log entries kept (the oldest are trimmed)', default: '1000000' },
   HOTLINE_ADMIN_USER: { description: 'First admin user, created at start if no admin exists', default: '' },
-  HOTLINE_ADMIN_PASSWORD: { description: 'Password of the first admin (at least 10 characters, letters and digits)', secret: true },
+  HOTLINE_ADMIN_PASSWORD: { description: 'Password of the first admin (at least 10 characters, letters and digits); required with HOTLINE_ADMIN_USER', secret: true, default: '' },
   RECORDINGS_DIR: { description: 'Asterisk’s recordings directory as this server sees it (a shared volume)', default: '/var/spool/asterisk/recording' },
   RECORDING_RETENTION_DAYS: { description: 'Days recordings are kept before scheduled deletion (0 = keep); legal holds are never deleted', default: '180' },
   QUALITY_SAMPLE_PERCENT: { description: 'Share of each agent’s calls sampled for quality inspection (plus every flagged call)', default: '5' },
@@ -172,186 +198,287 @@ export const VARIABLES: Record<string, { description: string; default?: string; 
   TICKET_SLA_POLICY: { description: 'SLA policy of ticket deadlines (data/sla/<id>.json, e.g. yantai-laishan); empty = the city’s (or district’s) own. Every preset city has one; a city without must name one or the server refuses to start', default: '' },
   TICKET_REPEAT_WINDOW_DAYS: { description: 'Days within which the same caller, handling unit and category count as a repeat request (重复诉求); 0 = off', default: '30' },
   TICKET_WEBHOOK_URL: { description: 'URL of the city’s work-order system receiving tickets and state changes (empty = no delivery)', default: '' },
-  TICKET_WEBHOOK_SECRET: { description: 'HMAC-SHA256 secret signing webhook bodies (x-hotline-signature); required with TICKET_WEBHOOK_URL, at least 16 characters', secret: true },
+  TICKET_WEBHOOK_SECRET: { description: 'HMAC-SHA256 secret signing webhook bodies (x-hotline-signature); required with TICKET_WEBHOOK_URL, at least 16 characters', secret: true, default: '' },
   TICKET_WEBHOOK_FULL_NUMBERS: { description: 'Send full caller numbers to the work-order system (false = masked 138****5678)', default: 'false' },
   TICKET_WEBHOOK_ATTEMPTS: { description: 'Delivery attempts per ticket version before it goes to the dead-letter list', default: '10' },
   TICKET_WEBHOOK_BACKOFF_MS: { description: 'First retry delay of webhook delivery in ms (doubles each attempt)', default: '2000' },
+  METRICS_TOKEN: { description: 'Bearer token Prometheus sends to GET /metrics (at least 24 characters; empty = only METRICS_ALLOW networks)', secret: true, default: '' },
+  METRICS_ALLOW: { description: 'Networks (CIDR, comma-separated) that may scrape GET /metrics without the token; empty = token only', default: '127.0.0.1/32,::1/128' },
+  // --- read by asterisk/docker-entrypoint.sh (passed by docker-compose.yml) ---
+  HOTLINE_ENV: { description: 'Asterisk entrypoint mode: production (refuses missing, placeholder or short secrets) or development', default: 'production', readBy: ['asterisk'] },
+  AMI_PERMIT: { description: 'Networks (CIDR, comma-separated) allowed to log in to AMI; compose’s internal network by default', default: '172.30.12.0/24', readBy: ['asterisk'] },
+  AGENT_SIP_PASSWORDS: { description: 'Agents’ SIP passwords for Asterisk, e.g. agent1001:pw1,agent1002:pw2 (each at least 12 characters in production)', secret: true, readBy: ['asterisk'] },
+  AGENT_MEDIA_ADDRESS: { description: 'Address Asterisk announces in agents’ SDP (media_address) when agents reach it through NAT (empty = its own)', default: '', readBy: ['asterisk'] },
+  RTP_ICE_PERMIT: { description: 'Networks (CIDR, comma-separated) whose addresses Asterisk offers as ICE host candidates (empty = all)', default: '', readBy: ['asterisk'] },
+  SIP_TRUNK_CARRIER: { description: 'IPv4 addresses/CIDRs (comma-separated) of the carrier trunk delivering citizens’ calls (empty = trunk never matches)', default: '', readBy: ['asterisk'] },
+  SIP_TRUNK_LINKAGE_110: { description: 'Addresses of the 110 (police) linkage trunk (empty = trunk never matches)', default: '', readBy: ['asterisk'] },
+  SIP_TRUNK_LINKAGE_119: { description: 'Addresses of the 119 (fire) linkage trunk', default: '', readBy: ['asterisk'] },
+  SIP_TRUNK_LINKAGE_120: { description: 'Addresses of the 120 (ambulance) linkage trunk', default: '', readBy: ['asterisk'] },
+  SIP_TRUNK_LINKAGE_122: { description: 'Addresses of the 122 (traffic police) linkage trunk', default: '', readBy: ['asterisk'] },
+  SIP_TRUNK_SUBCENTER_12366: { description: 'Addresses of the 12366 (tax) sub-center trunk', default: '', readBy: ['asterisk'] },
+  SIP_TRUNK_SUBCENTER_12369: { description: 'Addresses of the 12369 (environment) sub-center trunk', default: '', readBy: ['asterisk'] },
+  // --- interpolated by docker compose itself ---
+  PUBLISH_ADDR: { description: 'Host address compose publishes SIP, ARI/WS, RTP and the app on (a private interface on a real site; never the internet)', default: '127.0.0.1', readBy: ['compose'] },
+  APP_PUBLISH_PORT: { description: 'Host port compose publishes the app’s HTTP port 8080 on', default: '8080', readBy: ['compose'] },
+  ASTERISK_IMAGE: { description: 'Asterisk 22 container image', default: 'andrius/asterisk:22', readBy: ['compose'] },
 };
 
 type Env = Record<string, string | undefined>;
 
-function str(env: Env, name: string, opts: { required?: boolean } = {}): string {
-  const raw = env[name];
-  const value = raw === undefined || raw === '' ? VARIABLES[name]?.default : raw;
-  if (value === undefined || (opts.required && value === '')) {
-    throw new ConfigError(name, 'is required but not set');
+/** Several variables wrong at once: {@link ConfigError.variable} is the first, {@link problems} all of them. */
+export class ConfigErrors extends ConfigError {
+  constructor(readonly problems: readonly ConfigError[]) {
+    super(problems[0]!.variable, problems.length === 1 ? problems[0]!.message.replace(/^configuration error: \S+ /, '') : `(and ${problems.length - 1} more)`);
+    this.message = problems.map((p) => p.message).join('\n');
+    this.name = 'ConfigErrors';
   }
-  if (/[\r\n\0]/.test(value)) throw new ConfigError(name, 'must be a single line');
-  return value;
 }
 
-function int(env: Env, name: string, min: number, max: number): number {
-  const value = str(env, name);
-  if (!/^\d+$/.test(value)) throw new ConfigError(name, `must be a whole number (got "${value}")`);
-  const n = Number(value);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max} (got ${n})`);
-  return n;
-}
+/**
+ * Reads variables and records every problem instead of stopping at the first,
+ * so an operator fixes the whole .env in one go. A failed read returns a
+ * placeholder (the default, '' or 0) that is never used: {@link loadConfig}
+ * throws once all variables were read.
+ */
+class Reader {
+  readonly problems: ConfigError[] = [];
+  private readonly failed = new Set<string>();
+  constructor(private readonly env: Env) {}
 
-function bool(env: Env, name: string): boolean {
-  const value = str(env, name).toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(value)) return true;
-  if (['false', '0', 'no', 'off'].includes(value)) return false;
-  throw new ConfigError(name, `must be true or false (got "${value}")`);
-}
-
-function url(env: Env, name: string, protocols: string[]): string {
-  const value = str(env, name, { required: true });
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new ConfigError(name, 'is not a valid URL');
+  fail(err: ConfigError): void {
+    // One problem per variable: a missing value is not also "not a valid URL".
+    if (this.failed.has(err.variable)) return;
+    this.failed.add(err.variable);
+    this.problems.push(err);
   }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(name, `must use ${protocols.join(' or ')} (got ${parsed.protocol})`);
+
+  raw(name: string): string | undefined {
+    return this.env[name];
   }
-  return value.replace(/\/+$/, '');
+
+  str(name: string, opts: { required?: boolean } = {}): string {
+    const raw = this.env[name];
+    const value = raw === undefined || raw === '' ? VARIABLES[name]?.default : raw;
+    if (value === undefined || (opts.required && value === '')) {
+      this.fail(new ConfigError(name, 'is required but not set'));
+      return '';
+    }
+    if (/[\r\n\0]/.test(value)) {
+      this.fail(new ConfigError(name, 'must be a single line'));
+      return '';
+    }
+    return value;
+  }
+
+  int(name: string, min: number, max: number): number {
+    const value = this.str(name);
+    if (!/^\d+$/.test(value)) {
+      this.fail(new ConfigError(name, `must be a whole number (got "${value}")`));
+      return min;
+    }
+    const n = Number(value);
+    if (n < min || n > max) this.fail(new ConfigError(name, `must be between ${min} and ${max} (got ${n})`));
+    return n;
+  }
+
+  bool(name: string): boolean {
+    const value = this.str(name).toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(value)) return true;
+    if (['false', '0', 'no', 'off'].includes(value)) return false;
+    this.fail(new ConfigError(name, `must be true or false (got "${value}")`));
+    return false;
+  }
+
+  url(name: string, protocols: string[]): string {
+    const value = this.str(name, { required: true });
+    if (value === '') return '';
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      this.fail(new ConfigError(name, 'is not a valid URL'));
+      return '';
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      this.fail(new ConfigError(name, `must use ${protocols.join(' or ')} (got ${parsed.protocol})`));
+    }
+    return value.replace(/\/+$/, '');
+  }
+
+  name(varName: string, pattern: RegExp, what: string, allowEmpty = false): string {
+    const value = this.str(varName, { required: !allowEmpty });
+    if (value === '' && !allowEmpty) return '';
+    if (!pattern.test(value)) this.fail(new ConfigError(varName, `must be ${what} (got "${value}")`));
+    return value;
+  }
 }
 
-function name(env: Env, varName: string, pattern: RegExp, what: string, allowEmpty = false): string {
-  const value = str(env, varName, { required: !allowEmpty });
-  if (!pattern.test(value)) throw new ConfigError(varName, `must be ${what} (got "${value}")`);
-  return value;
-}
-
-/** Read and validate the configuration; throws {@link ConfigError} naming the first bad variable. */
+/**
+ * Read and validate the configuration. Every variable is read even after a
+ * problem; throws {@link ConfigError} (one problem) or {@link ConfigErrors}
+ * (several), each naming its variable.
+ */
 export function loadConfig(env: Env = process.env): Config {
-  const city = str(env, 'HOTLINE_CITY');
+  const r = new Reader(env);
+  const city = r.str('HOTLINE_CITY');
   if (!(CITY_PRESETS as readonly string[]).includes(city)) {
-    throw new ConfigError('HOTLINE_CITY', `must be one of ${CITY_PRESETS.join(', ')} (got "${city}")`);
+    r.fail(new ConfigError('HOTLINE_CITY', `must be one of ${CITY_PRESETS.join(', ')} (got "${city}")`));
   }
-  const lang = str(env, 'HOTLINE_DEFAULT_LANGUAGE');
-  if (lang !== 'zh' && lang !== 'en') throw new ConfigError('HOTLINE_DEFAULT_LANGUAGE', `must be zh or en (got "${lang}")`);
-  const amiEnabled = bool(env, 'AMI_ENABLED');
-  const logLevel = str(env, 'LOG_LEVEL');
+  const lang = r.str('HOTLINE_DEFAULT_LANGUAGE');
+  if (lang !== 'zh' && lang !== 'en') r.fail(new ConfigError('HOTLINE_DEFAULT_LANGUAGE', `must be zh or en (got "${lang}")`));
+  const amiEnabled = r.bool('AMI_ENABLED');
+  const logLevel = r.str('LOG_LEVEL');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
-    throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
+    r.fail(new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`));
   }
   const config: Config = {
     ari: {
-      url: url(env, 'ARI_URL', ['http:', 'https:']),
-      user: name(env, 'ARI_USER', /^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . -'),
-      password: str(env, 'ARI_PASSWORD', { required: true }),
-      app: name(env, 'ARI_APP', /^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ -'),
-      requestTimeoutMs: int(env, 'ARI_REQUEST_TIMEOUT_MS', 100, 120_000),
-      maxInFlight: int(env, 'ARI_MAX_IN_FLIGHT', 1, 1000),
+      url: r.url('ARI_URL', ['http:', 'https:']),
+      user: r.name('ARI_USER', /^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . -'),
+      password: r.str('ARI_PASSWORD', { required: true }),
+      app: r.name('ARI_APP', /^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ -'),
+      requestTimeoutMs: r.int('ARI_REQUEST_TIMEOUT_MS', 100, 120_000),
+      maxInFlight: r.int('ARI_MAX_IN_FLIGHT', 1, 1000),
     },
     ami: {
       enabled: amiEnabled,
-      host: str(env, 'AMI_HOST'),
-      port: int(env, 'AMI_PORT', 1, 65535),
-      user: str(env, 'AMI_USER'),
-      secret: amiEnabled ? str(env, 'AMI_SECRET', { required: true }) : (env.AMI_SECRET ?? ''),
+      host: r.str('AMI_HOST'),
+      port: r.int('AMI_PORT', 1, 65535),
+      user: r.str('AMI_USER'),
+      secret: amiEnabled ? r.str('AMI_SECRET', { required: true }) : (r.raw('AMI_SECRET') ?? ''),
     },
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
-    keyPrefix: name(env, 'HOTLINE_KEY_PREFIX', /^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ -'),
-    http: { host: str(env, 'HTTP_HOST'), port: int(env, 'HTTP_PORT', 0, 65535) },
+    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    keyPrefix: r.name('HOTLINE_KEY_PREFIX', /^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ -'),
+    http: { host: r.str('HTTP_HOST'), port: r.int('HTTP_PORT', 0, 65535) },
     city: city as CityPreset,
-    area: name(env, 'HOTLINE_AREA', /^[A-Za-z0-9_-]{0,32}$/, 'letters, digits, _ - (or empty)', true),
+    area: r.name('HOTLINE_AREA', /^[A-Za-z0-9_-]{0,32}$/, 'letters, digits, _ - (or empty)', true),
     logLevel,
-    dataDir: str(env, 'HOTLINE_DATA_DIR'),
-    defaultLanguage: lang,
-    carrierContext: name(env, 'HOTLINE_CARRIER_CONTEXT', /^[A-Za-z0-9_-]{1,64}$/, 'a dialplan context name'),
+    dataDir: r.str('HOTLINE_DATA_DIR'),
+    defaultLanguage: lang === 'en' ? 'en' : 'zh',
+    carrierContext: r.name('HOTLINE_CARRIER_CONTEXT', /^[A-Za-z0-9_-]{1,64}$/, 'a dialplan context name'),
     access: (() => {
-      const jwtSecret = str(env, 'JWT_SECRET', { required: true });
-      if (jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', 'must have at least 32 characters');
-      const numberIdSecret = str(env, 'NUMBER_ID_SECRET');
-      if (numberIdSecret && numberIdSecret.length < 32) throw new ConfigError('NUMBER_ID_SECRET', 'must have at least 32 characters (or be empty)');
-      const adminUser = str(env, 'HOTLINE_ADMIN_USER');
-      const adminPassword = env.HOTLINE_ADMIN_PASSWORD ?? '';
-      if (adminUser && !/^[A-Za-z0-9_.-]{2,32}$/.test(adminUser)) throw new ConfigError('HOTLINE_ADMIN_USER', 'must be 2-32 letters, digits, _ . -');
+      const jwtSecret = r.str('JWT_SECRET', { required: true });
+      if (jwtSecret.length < 32) r.fail(new ConfigError('JWT_SECRET', 'must have at least 32 characters'));
+      const numberIdSecret = r.str('NUMBER_ID_SECRET');
+      if (numberIdSecret && numberIdSecret.length < 32) r.fail(new ConfigError('NUMBER_ID_SECRET', 'must have at least 32 characters (or be empty)'));
+      const adminUser = r.str('HOTLINE_ADMIN_USER');
+      const adminPassword = r.raw('HOTLINE_ADMIN_PASSWORD') ?? '';
+      if (adminUser && !/^[A-Za-z0-9_.-]{2,32}$/.test(adminUser)) r.fail(new ConfigError('HOTLINE_ADMIN_USER', 'must be 2-32 letters, digits, _ . -'));
       if (adminUser && (adminPassword.length < 10 || !/[A-Za-z]/.test(adminPassword) || !/\d/.test(adminPassword))) {
-        throw new ConfigError('HOTLINE_ADMIN_PASSWORD', 'must have at least 10 characters with letters and digits');
+        r.fail(new ConfigError('HOTLINE_ADMIN_PASSWORD', 'must have at least 10 characters with letters and digits'));
       }
       return {
         jwtSecret,
         numberIdKey: numberIdSecret || deriveNumberIdKey(jwtSecret),
-        tokenTtlSec: int(env, 'TOKEN_TTL_SEC', 60, 86_400),
-        cookieSecure: bool(env, 'COOKIE_SECURE'),
-        loginMaxFailures: int(env, 'LOGIN_MAX_FAILURES', 1, 100),
-        loginWindowSec: int(env, 'LOGIN_WINDOW_SEC', 10, 86_400),
-        apiRatePerMinute: int(env, 'API_RATE_PER_MINUTE', 1, 100_000),
-        auditRetain: int(env, 'AUDIT_RETAIN', 1000, 100_000_000),
+        tokenTtlSec: r.int('TOKEN_TTL_SEC', 60, 86_400),
+        cookieSecure: r.bool('COOKIE_SECURE'),
+        loginMaxFailures: r.int('LOGIN_MAX_FAILURES', 1, 100),
+        loginWindowSec: r.int('LOGIN_WINDOW_SEC', 10, 86_400),
+        apiRatePerMinute: r.int('API_RATE_PER_MINUTE', 1, 100_000),
+        auditRetain: r.int('AUDIT_RETAIN', 1000, 100_000_000),
         ...(adminUser ? { bootstrapAdmin: { username: adminUser, password: adminPassword } } : {}),
       };
     })(),
     recording: {
-      dir: str(env, 'RECORDINGS_DIR'),
-      retentionDays: int(env, 'RECORDING_RETENTION_DAYS', 0, 36_500),
-      qualitySamplePercent: int(env, 'QUALITY_SAMPLE_PERCENT', 0, 100),
+      dir: r.str('RECORDINGS_DIR'),
+      retentionDays: r.int('RECORDING_RETENTION_DAYS', 0, 36_500),
+      qualitySamplePercent: r.int('QUALITY_SAMPLE_PERCENT', 0, 100),
     },
     guard: {
-      maxCalls: int(env, 'CALLER_MAX_CALLS', 1, 100_000),
-      windowSec: int(env, 'CALLER_WINDOW_SEC', 60, 7 * 86_400),
-      maxSilent: int(env, 'CALLER_MAX_SILENT', 1, 1000),
+      maxCalls: r.int('CALLER_MAX_CALLS', 1, 100_000),
+      windowSec: r.int('CALLER_WINDOW_SEC', 60, 7 * 86_400),
+      maxSilent: r.int('CALLER_MAX_SILENT', 1, 1000),
       priorityDelta: (() => {
-        const v = str(env, 'CALLER_LIMIT_PRIORITY_DELTA');
-        if (!/^-\d{1,3}$|^0$/.test(v)) throw new ConfigError('CALLER_LIMIT_PRIORITY_DELTA', `must be 0 or a negative whole number (got "${v}")`);
+        const v = r.str('CALLER_LIMIT_PRIORITY_DELTA');
+        if (!/^-\d{1,3}$|^0$/.test(v)) r.fail(new ConfigError('CALLER_LIMIT_PRIORITY_DELTA', `must be 0 or a negative whole number (got "${v}")`));
         return Number(v);
       })(),
     },
     softphone: {
-      wsUrl: url(env, 'SOFTPHONE_WS_URL', ['ws:', 'wss:']),
-      sipDomain: name(env, 'SOFTPHONE_SIP_DOMAIN', /^[A-Za-z0-9.-]{1,100}$/, 'a domain name'),
+      wsUrl: r.url('SOFTPHONE_WS_URL', ['ws:', 'wss:']),
+      sipDomain: r.name('SOFTPHONE_SIP_DOMAIN', /^[A-Za-z0-9.-]{1,100}$/, 'a domain name'),
       iceServers: (() => {
-        const raw = str(env, 'SOFTPHONE_ICE_SERVERS');
+        const raw = r.str('SOFTPHONE_ICE_SERVERS');
         const list = raw.split(',').map((x) => x.trim()).filter(Boolean);
         for (const u of list) {
-          if (!/^(stun|turns?):[A-Za-z0-9.:-]+(\?transport=(udp|tcp))?$/.test(u)) throw new ConfigError('SOFTPHONE_ICE_SERVERS', `has an invalid entry "${u}"`);
+          if (!/^(stun|turns?):[A-Za-z0-9.:-]+(\?transport=(udp|tcp))?$/.test(u)) r.fail(new ConfigError('SOFTPHONE_ICE_SERVERS', `has an invalid entry "${u}"`));
         }
         return list;
       })(),
     },
     acd: {
-      dialTemplate: name(env, 'AGENT_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{ext\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {ext}, e.g. PJSIP/agent{ext}'),
-      requireRegistration: bool(env, 'ACD_REQUIRE_REGISTRATION'),
-      noAnswerSec: int(env, 'ACD_NO_ANSWER_SEC', 3, 120),
-      wrapUpSec: int(env, 'ACD_WRAP_UP_SEC', 0, 600),
-      queueAnnounceEverySec: int(env, 'QUEUE_ANNOUNCE_EVERY_SEC', 0, 600),
-      handoffRingSec: int(env, 'HANDOFF_RING_SEC', 3, 300),
-      callbackOfferAfterSec: int(env, 'CALLBACK_OFFER_AFTER_SEC', 0, 3600),
-      callbackDialTemplate: name(env, 'CALLBACK_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{number\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {number}, e.g. PJSIP/{number}@carrier'),
-      callbackRingSec: int(env, 'CALLBACK_RING_SEC', 5, 120),
+      dialTemplate: r.name('AGENT_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{ext\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {ext}, e.g. PJSIP/agent{ext}'),
+      requireRegistration: r.bool('ACD_REQUIRE_REGISTRATION'),
+      noAnswerSec: r.int('ACD_NO_ANSWER_SEC', 3, 120),
+      wrapUpSec: r.int('ACD_WRAP_UP_SEC', 0, 600),
+      queueAnnounceEverySec: r.int('QUEUE_ANNOUNCE_EVERY_SEC', 0, 600),
+      handoffRingSec: r.int('HANDOFF_RING_SEC', 3, 300),
+      callbackOfferAfterSec: r.int('CALLBACK_OFFER_AFTER_SEC', 0, 3600),
+      callbackDialTemplate: r.name('CALLBACK_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{number\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {number}, e.g. PJSIP/{number}@carrier'),
+      callbackRingSec: r.int('CALLBACK_RING_SEC', 5, 120),
     },
+    metrics: (() => {
+      const token = r.raw('METRICS_TOKEN') ?? '';
+      if (token && token.length < 24) r.fail(new ConfigError('METRICS_TOKEN', 'must have at least 24 characters (or be empty)'));
+      const allow = r.str('METRICS_ALLOW').split(',').map((x) => x.trim()).filter(Boolean);
+      for (const c of allow) if (!isCidr(c)) r.fail(new ConfigError('METRICS_ALLOW', `has an invalid network "${c}" (want e.g. 10.0.0.0/8 or ::1/128)`));
+      return { token, allow };
+    })(),
     tickets: (() => {
-      const slaPolicy = name(env, 'TICKET_SLA_POLICY', /^[a-z0-9-]{0,40}$/, 'a policy id like yantai-laishan (or empty)', true);
-      const repeatWindowDays = int(env, 'TICKET_REPEAT_WINDOW_DAYS', 0, 365);
-      const webhookUrl = str(env, 'TICKET_WEBHOOK_URL');
-      const fullNumbers = bool(env, 'TICKET_WEBHOOK_FULL_NUMBERS');
-      const attempts = int(env, 'TICKET_WEBHOOK_ATTEMPTS', 1, 100);
-      const backoffMs = int(env, 'TICKET_WEBHOOK_BACKOFF_MS', 10, 3_600_000);
+      const slaPolicy = r.name('TICKET_SLA_POLICY', /^[a-z0-9-]{0,40}$/, 'a policy id like yantai-laishan (or empty)', true);
+      const repeatWindowDays = r.int('TICKET_REPEAT_WINDOW_DAYS', 0, 365);
+      const webhookUrl = r.str('TICKET_WEBHOOK_URL');
+      const fullNumbers = r.bool('TICKET_WEBHOOK_FULL_NUMBERS');
+      const attempts = r.int('TICKET_WEBHOOK_ATTEMPTS', 1, 100);
+      const backoffMs = r.int('TICKET_WEBHOOK_BACKOFF_MS', 10, 3_600_000);
       if (!webhookUrl) return { slaPolicy, repeatWindowDays };
-      const url0 = url(env, 'TICKET_WEBHOOK_URL', ['http:', 'https:']);
-      const secret = env.TICKET_WEBHOOK_SECRET ?? '';
-      if (secret.length < 16) throw new ConfigError('TICKET_WEBHOOK_SECRET', 'must have at least 16 characters when TICKET_WEBHOOK_URL is set');
+      const url0 = r.url('TICKET_WEBHOOK_URL', ['http:', 'https:']);
+      const secret = r.raw('TICKET_WEBHOOK_SECRET') ?? '';
+      if (secret.length < 16) r.fail(new ConfigError('TICKET_WEBHOOK_SECRET', 'must have at least 16 characters when TICKET_WEBHOOK_URL is set'));
       return { slaPolicy, repeatWindowDays, webhook: { url: url0, secret, fullNumbers, attempts, backoffMs } };
     })(),
   };
+  if (r.problems.length > 0) throw r.problems.length === 1 ? r.problems[0]! : new ConfigErrors(r.problems);
   return deepFreeze(config);
 }
 
-/** For entry points: the configuration, or one line on stderr naming the bad variable and exit code 2. */
+/**
+ * Load `.env` from the working directory into `process.env` (Node's own parser,
+ * `process.loadEnvFile`): variables already set in the environment win, so
+ * compose's `environment:` and a shell's exports override the file. A missing
+ * file is normal (containers get their variables from compose).
+ */
+export function loadDotEnv(path = '.env'): boolean {
+  try {
+    process.loadEnvFile(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** For entry points: the configuration, or one line per bad variable on stderr and exit code 2. */
 export function loadConfigOrExit(env: Env = process.env): Config {
   try {
     return loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) {
+      // One line per problem, each naming its variable.
       process.stderr.write(`${err.message}\n`);
       process.exit(2);
     }
     throw err;
   }
+}
+
+function isCidr(c: string): boolean {
+  const [addr, bits, extra] = c.split('/');
+  if (extra !== undefined || !addr) return false;
+  const v = isIP(addr);
+  if (!v) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128);
 }
 
 function deepFreeze<T>(o: T): T {
@@ -371,6 +498,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       numberIdKey: '[secret]',
       ...(config.access.bootstrapAdmin ? { bootstrapAdmin: { username: config.access.bootstrapAdmin.username, password: '[secret]' } } : {}),
     },
+    metrics: { ...config.metrics, token: config.metrics.token ? '[secret]' : '' },
     tickets: { ...config.tickets, ...(config.tickets.webhook ? { webhook: { ...config.tickets.webhook, secret: '[secret]' } } : {}) },
     redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//[secret]@'),
   };

@@ -16,15 +16,27 @@ export function loadCatalogue(path = new URL('../../prompts/catalogue.json', imp
   return JSON.parse(readFileSync(path, 'utf8')) as Catalogue;
 }
 
+/** A demo user, printed at start and listed on /login in demo mode. */
+export interface DemoLogin {
+  username: string;
+  password: string;
+  roles: readonly ('admin' | 'supervisor' | 'agent' | 'inspector' | 'auditor' | 'unit')[];
+  /** The page the role lands on. */
+  page: string;
+  agentId?: string;
+}
+
 export interface DemoCallView {
   id: string;
   dialed: string;
   state: 'ringing' | 'in-call' | 'ended';
   /** What the caller heard, in order, as text. */
-  heard: { at: number; text: string }[];
+  heard: { at: number; text: string; lang: 'zh' | 'en' }[];
   /** The recorded path through routing, IVR, queue and agents. */
   path: CallPathStep[];
   outcome?: string;
+  /** The call's ticket, once the ticket worker made it. */
+  ticket?: { no: string; state: string };
 }
 
 interface DemoCall {
@@ -35,6 +47,7 @@ interface DemoCall {
   ended: boolean;
   finalPath?: CallPathStep[];
   outcome?: string;
+  ticket?: { no: string; state: string };
 }
 
 export class DemoCalls {
@@ -78,7 +91,26 @@ export class DemoCalls {
     await this.side.agentHangsUp(agent);
   }
 
-  view(id: string): DemoCallView {
+  /** The view with the call's ticket looked up (once the call ended). */
+  async view(id: string): Promise<DemoCallView> {
+    const v = this.viewNow(id);
+    const c = this.get(id);
+    if (c.ended && c.callId && !c.ticket) {
+      const no = await this.app.tickets.byCall(c.callId);
+      const st = no ? await this.app.tickets.get(no) : undefined;
+      if (no) c.ticket = { no, state: st?.ticket?.state ?? st?.status ?? 'new' };
+      // The session may be gone before a poll saw its last step: the ticket's record has the whole call.
+      if (st) {
+        c.outcome ??= st.record.outcome;
+        if (st.record.path.length > (c.finalPath?.length ?? 0)) c.finalPath = st.record.path;
+      }
+      if (no) return this.viewNow(id, c.ticket);
+    }
+    return c.ticket ? { ...v, ticket: c.ticket } : v;
+  }
+
+  /** What the caller heard and the path, without the ticket (for the terminal prompt). */
+  viewNow(id: string, ticket?: { no: string; state: string }): DemoCallView {
     const c = this.get(id);
     const session = this.sessionFor(c);
     if (session) {
@@ -87,14 +119,21 @@ export class DemoCalls {
       c.outcome = session.record.outcome;
     }
     const path = c.finalPath ?? [];
-    const lang = session?.record.language === 'en' ? 'en' : 'zh';
+    // Each prompt in the language it was played in (a caller may press 9 for English half-way).
+    const callLang = session?.record.language === 'en' ? 'en' : 'zh';
     return {
       id,
       dialed: c.dialed,
       state: c.ended ? 'ended' : c.callId ? 'in-call' : 'ringing',
-      heard: path.filter((p) => p.kind === 'prompt').map((p) => ({ at: p.at, text: this.say(p.detail, lang) })),
+      heard: path
+        .filter((p) => p.kind === 'prompt')
+        .map((p) => {
+          const lang = p.lang === 'en' || p.lang === 'zh' ? p.lang : callLang;
+          return { at: p.at, text: this.say(p.detail, lang), lang };
+        }),
       path,
       ...(c.outcome ? { outcome: c.outcome } : {}),
+      ...(ticket ? { ticket } : {}),
     };
   }
 
@@ -134,7 +173,7 @@ export class DemoInputError extends Error {
 }
 
 /** The demo's HTTP routes: the page and a small JSON API behind it. Demo only, loopback only. */
-export async function demoRoutes(http: FastifyInstance, opts: { demo: DemoCalls; page: string }): Promise<void> {
+export async function demoRoutes(http: FastifyInstance, opts: { demo: DemoCalls; page: string; logins?: readonly DemoLogin[] }): Promise<void> {
   const { demo } = opts;
   const pub = { config: { access: 'public' as const } };
   /** Runs a demo action; bad input is a 400 naming the field, a PBX failure a 502. */
@@ -195,7 +234,12 @@ export async function demoRoutes(http: FastifyInstance, opts: { demo: DemoCalls;
   );
   http.get(
     '/api/demo/calls/:id',
-    demoRoute('通话所听与路径 / what the caller heard and the call’s path', { params: ID }),
+    // The page polls this every 300 ms: its request lines would flood the demo's console.
+    { ...demoRoute('通话所听与路径、结果与工单 / what the caller heard, the call’s path, outcome and ticket', { params: ID }), logLevel: 'warn' },
     handle((req) => demo.view(idOf(req))),
   );
+  // Only the demo registers this route: /login shows the demo's users when it answers (404 in production).
+  http.get('/api/demo/logins', demoRoute('演示模式的登录账号 / the demo’s logins (demo mode only)'), async () => ({
+    logins: (opts.logins ?? []).map((l) => ({ username: l.username, password: l.password, roles: l.roles, page: l.page })),
+  }));
 }

@@ -7,8 +7,7 @@
  *   npm run demo -- --cli   # page + an interactive prompt: dial 12345 / press 1 / hangup / quit
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,7 +16,28 @@ import { loadConfigOrExit } from '../config/index.js';
 import { OwnRedis } from '../../tests/support/redis-server.js';
 import { SimPbx } from '../../tests/support/sim-pbx/index.js';
 import { TestSide } from '../../tests/support/test-side.js';
-import { DemoCalls, demoRoutes, loadCatalogue } from './demo-calls.js';
+import { DemoCalls, demoRoutes, loadCatalogue, type DemoLogin } from './demo-calls.js';
+
+/** The demo's users, one per console, created at start and printed (and shown on /login in demo mode only). */
+export const DEMO_LOGINS: readonly DemoLogin[] = [
+  { username: 'admin', password: 'demo-admin-12345', roles: ['admin'], page: '/admin' },
+  { username: 'supervisor', password: 'demo-super-12345', roles: ['supervisor'], page: '/supervisor' },
+  { username: 'agent1001', password: 'demo-agent-12345', roles: ['agent'], page: '/agent', agentId: '1001' },
+  { username: 'inspector', password: 'demo-inspect-12345', roles: ['inspector'], page: '/quality' },
+  { username: 'auditor', password: 'demo-audit-12345', roles: ['auditor'], page: '/audit' },
+];
+
+/** What to undo when the demo stops or fails: every step pushes its own undo, run in reverse. */
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+async function cleanUp(): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      await c();
+    } catch {
+      // best effort: the next undo still runs
+    }
+  }
+}
 
 async function main(): Promise<void> {
   const cli = process.argv.includes('--cli');
@@ -31,9 +51,14 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     redisUrl = redis.url;
+    const own = redis;
+    cleanups.push(() => own.destroy());
   }
   // Prompts take about as long as a person needs to read them.
   const sim = await SimPbx.start({ playbackMs: () => 700 });
+  cleanups.push(() => sim.stop());
+  const ownDataDir = process.env.HOTLINE_DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'hotline-demo-'));
+  if (ownDataDir) cleanups.push(() => rmSync(ownDataDir, { recursive: true, force: true }));
   const config = loadConfigOrExit({
     ...process.env,
     ARI_URL: sim.ariUrl,
@@ -47,15 +72,16 @@ async function main(): Promise<void> {
     // The demo runs on plain http on loopback: a throwaway signing secret, non-secure cookies.
     JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('hex'),
     COOKIE_SECURE: process.env.COOKIE_SECURE ?? 'false',
-    HOTLINE_ADMIN_USER: process.env.HOTLINE_ADMIN_USER ?? 'admin',
-    HOTLINE_ADMIN_PASSWORD: process.env.HOTLINE_ADMIN_PASSWORD ?? 'demo-admin-12345',
-    HOTLINE_DATA_DIR: process.env.HOTLINE_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hotline-demo-')),
+    HOTLINE_ADMIN_USER: process.env.HOTLINE_ADMIN_USER ?? DEMO_LOGINS[0]!.username,
+    HOTLINE_ADMIN_PASSWORD: process.env.HOTLINE_ADMIN_PASSWORD ?? DEMO_LOGINS[0]!.password,
+    HOTLINE_DATA_DIR: process.env.HOTLINE_DATA_DIR ?? ownDataDir!,
     // Demo agents answer through the dialplan's test context, like the integration tests' agents.
     AGENT_DIAL_TEMPLATE: 'Local/{ext}@hotline-test-agents',
     ACD_REQUIRE_REGISTRATION: 'false',
     ACD_WRAP_UP_SEC: '5',
   });
   const app = await buildApp(config);
+  cleanups.push(() => app.stop());
   await app.start();
   await app.telephony.whenConnected(10_000);
   const side = await TestSide.connect({
@@ -69,6 +95,7 @@ async function main(): Promise<void> {
     noAnswerContext: 'hotline-test-noanswer',
     stop: () => sim.stop(),
   });
+  cleanups.push(() => side.close());
   // Two demo agents (general skill), answered by the simulated PBX's test side after 2 s.
   side.agentBehaviour = () => ({ action: 'answer', delayMs: 2000 });
   await app.acd.upsertGroup({ id: 'general', name: '话务受理座席', kind: 'general' });
@@ -77,17 +104,40 @@ async function main(): Promise<void> {
     await app.acd.login(id);
     await app.acd.setAgentState(id, 'available');
   }
+  // The demo's users (the admin came from HOTLINE_ADMIN_USER above, unless the environment set another).
+  const logins = DEMO_LOGINS.filter((l) => l.username !== 'admin' || !process.env.HOTLINE_ADMIN_USER);
+  for (const l of logins.slice(process.env.HOTLINE_ADMIN_USER ? 0 : 1)) {
+    if (await app.users.get(l.username)) continue;
+    await app.users.create({ username: l.username, displayName: l.username, roles: [...l.roles], password: l.password, ...(l.agentId ? { agentId: l.agentId } : {}) });
+  }
   const demo = new DemoCalls(app, side, loadCatalogue());
   const page = readFileSync(new URL('../web/demo.html', import.meta.url), 'utf8');
-  await app.http.register(demoRoutes, { demo, page });
-  const address = await app.http.listen({ host: config.http.host, port: config.http.port });
-  process.stdout.write(`12345 demo ready: ${address}/demo  (simulated PBX at ${sim.ariUrl})\n`);
+  await app.http.register(demoRoutes, { demo, page, logins });
+  let address: string;
+  try {
+    address = await app.http.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    process.stderr.write(
+      `demo: port ${config.http.port} on ${config.http.host} is already in use (HTTP_PORT=${config.http.port}).\n` +
+        `      Stop the other server, or start the demo on another port: HTTP_PORT=${config.http.port + 1} npm run demo\n`,
+    );
+    await cleanUp();
+    process.exit(2);
+  }
+  process.stdout.write(
+    [
+      `12345 demo ready: ${address}/demo  (simulated PBX at ${sim.ariUrl})`,
+      '  logins (demo only, also shown on /login):',
+      ...logins.map((l) => `    ${l.username.padEnd(11)} ${l.password.padEnd(19)} ${address}${l.page}`),
+      `  this demo's Redis: ${redisUrl}`,
+      `  user CLI against it: REDIS_URL=${redisUrl} npx tsx src/access/cli.ts create-user --username wang --role supervisor < password.txt`,
+      '',
+    ].join('\n'),
+  );
 
   const stop = async () => {
-    await side.close();
-    await app.stop();
-    await sim.stop();
-    await redis?.destroy();
+    await cleanUp();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
@@ -102,11 +152,11 @@ function runCli(demo: DemoCalls, stop: () => Promise<void>): void {
   let shown = 0;
   const show = () => {
     if (!current) return;
-    const v = demo.view(current);
+    const v = demo.viewNow(current);
     for (const step of v.path.slice(shown)) process.stdout.write(`  ${step.kind}: ${step.detail}\n`);
     shown = v.path.length;
     if (v.state === 'ended') {
-      process.stdout.write(`  call ended (${v.outcome ?? 'unknown'})\n`);
+      process.stdout.write(`  call ended (${v.outcome ?? 'unknown'})${v.ticket ? `, ticket ${v.ticket.no}` : ''}\n`);
       current = undefined;
     }
   };
@@ -136,7 +186,9 @@ function runCli(demo: DemoCalls, stop: () => Promise<void>): void {
   rl.on('close', () => clearInterval(ticker));
 }
 
-main().catch((err: unknown) => {
+main().catch(async (err: unknown) => {
   process.stderr.write(`demo failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  // Never leave a redis-server or temp folders behind.
+  await cleanUp();
   process.exit(1);
 });

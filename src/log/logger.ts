@@ -50,6 +50,28 @@ function scrub(value: unknown, depth = 0): unknown {
   return out;
 }
 
+interface RequestLike {
+  method?: string;
+  url?: string;
+  routeOptions?: { url?: string };
+  ip?: string;
+  socket?: { remoteAddress?: string };
+}
+
+/** What an operator needs of a request (the URL is scrubbed like every string). */
+function serializeRequest(req: RequestLike): Record<string, unknown> {
+  return {
+    method: req.method,
+    url: req.url,
+    ...(req.routeOptions?.url ? { route: req.routeOptions.url } : {}),
+    remoteAddress: req.ip ?? req.socket?.remoteAddress,
+  };
+}
+
+function serializeReply(res: { statusCode?: number }): Record<string, unknown> {
+  return { statusCode: res.statusCode };
+}
+
 export function createLogger(opts: { level: string; destination?: DestinationStream; name?: string }): Logger {
   return pino(
     {
@@ -57,7 +79,14 @@ export function createLogger(opts: { level: string; destination?: DestinationStr
       name: opts.name ?? 'hotline',
       redact: { paths: REDACTED_PATHS, censor },
       formatters: {
-        log: (obj) => scrub(obj) as Record<string, unknown>,
+        // Serialize Fastify's request/reply here, before scrubbing: their fields are prototype
+        // getters that the scrubber (own properties only) would drop, leaving `req: {}`.
+        log: (obj) =>
+          scrub({
+            ...obj,
+            ...(obj.req && typeof obj.req === 'object' ? { req: serializeRequest(obj.req as RequestLike) } : {}),
+            ...(obj.res && typeof obj.res === 'object' ? { res: serializeReply(obj.res as { statusCode?: number }) } : {}),
+          }) as Record<string, unknown>,
       },
       hooks: {
         // Mask numbers that slipped into the message string itself.
@@ -66,7 +95,7 @@ export function createLogger(opts: { level: string; destination?: DestinationStr
           method.apply(this, masked);
         },
       },
-      serializers: { err: stdSerializers.err },
+      serializers: { err: stdSerializers.err, req: serializeRequest, res: serializeReply },
     },
     opts.destination,
   );

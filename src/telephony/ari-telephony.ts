@@ -31,6 +31,14 @@ import {
 import { Semaphore, withTimeout, TimeoutError } from './limits.js';
 import { toChannelInfo, toTelephonyEvent } from './ari-events.js';
 
+// ari-client loads Asterisk's Swagger 1.2 resource listing with swagger-client 2.0, which defines a
+// sloppy-mode global `log` that console.logs "This API is using a deprecated version of Swagger!" on
+// every connect (Asterisk serves nothing newer, so it is noise) and keeps every message in `log.history`
+// forever (a slow leak over reconnects). swagger-client calls the global at run time, so replacing it
+// after the import silences it and keeps nothing; its only other messages are load errors, which reach
+// us through ari-client's own error callbacks.
+(globalThis as { log?: unknown }).log = function swaggerClientLog(): void {};
+
 export interface AriTelephonyOptions {
   url: string;
   user: string;
@@ -41,6 +49,8 @@ export interface AriTelephonyOptions {
   logger: Logger;
   /** Reconnect backoff of our own supervision loop. */
   backoff?: { initialMs: number; maxMs: number };
+  /** Every settled request: operation, seconds (queueing for the in-flight cap included), error kind if it failed. */
+  observe?: (operation: string, seconds: number, errorKind?: TelephonyErrorKind) => void;
 }
 
 // ari-client has no types; this is the little of it we use.
@@ -271,11 +281,16 @@ export class AriTelephony implements Telephony {
   private async request<T>(operation: string, call: (client: AriClient) => Promise<T>): Promise<T> {
     const client = this.client;
     if (!client) throw new TelephonyError('disconnected', operation, 'ARI is not connected');
+    const started = performance.now();
     const release = await this.gate.acquire();
     try {
-      return await withTimeout(call(client), this.opts.requestTimeoutMs, operation);
+      const result = await withTimeout(call(client), this.opts.requestTimeoutMs, operation);
+      this.opts.observe?.(operation, (performance.now() - started) / 1000);
+      return result;
     } catch (err) {
-      throw toTelephonyError(operation, err);
+      const e = toTelephonyError(operation, err);
+      this.opts.observe?.(operation, (performance.now() - started) / 1000, e.kind);
+      throw e;
     } finally {
       release();
     }

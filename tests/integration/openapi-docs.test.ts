@@ -453,6 +453,7 @@ describe('the demo routes (demo mode only)', () => {
       expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
         'DELETE /api/demo/calls/:id',
         'GET /api/demo/calls/:id',
+        'GET /api/demo/logins',
         'GET /demo',
         'POST /api/demo/calls',
         'POST /api/demo/calls/:id/agent-hangup',

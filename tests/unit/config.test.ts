@@ -1,6 +1,14 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, loadConfig } from '../../src/config/index.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, ConfigErrors, describeConfig, loadConfig } from '../../src/config/index.js';
+
+// Absolute, so that the child can run from a folder without node_modules.
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 const valid = {
   ARI_URL: 'http://127.0.0.1:8088',
@@ -68,5 +76,47 @@ describe('configuration', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/HTTP_PORT/);
     expect(r.stderr + r.stdout).not.toContain('ari-secret-value');
+  });
+
+  it('GIVEN three bad variables and a missing one WHEN loaded THEN all four are reported at once, each named', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ ...valid, ARI_URL: undefined, HTTP_PORT: 'eighty', HOTLINE_CITY: 'beijing', AMI_ENABLED: 'maybe' });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigErrors);
+    const names = (caught as ConfigErrors).problems.map((p) => p.variable).sort();
+    expect(names).toEqual(['AMI_ENABLED', 'ARI_URL', 'HOTLINE_CITY', 'HTTP_PORT']);
+    expect((caught as Error).message.split('\n')).toHaveLength(4);
+  });
+
+  it('GIVEN an empty environment and a .env with some values WHEN the server starts from that folder THEN .env is read and every remaining missing variable is named, one line each', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hotline-dotenv-'));
+    writeFileSync(join(dir, '.env'), 'ARI_URL=http://127.0.0.1:8088\nHTTP_PORT=eighty\n# a comment\nJWT_SECRET=short\n');
+    const r = spawnSync(process.execPath, ['--import', TSX_LOADER, join(process.cwd(), 'src/main.ts')], {
+      cwd: dir,
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    const named = lines.map((l) => /configuration error: (\w+)/.exec(l)?.[1]).sort();
+    // ARI_URL came from .env (not reported); HTTP_PORT's bad value came from .env too.
+    expect(named).toEqual(['AMI_SECRET', 'ARI_PASSWORD', 'HTTP_PORT', 'JWT_SECRET']);
+  });
+
+  it('GIVEN a variable both in the environment and in .env WHEN the server starts THEN the environment wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hotline-dotenv-'));
+    writeFileSync(join(dir, '.env'), 'HTTP_PORT=eighty\n');
+    const r = spawnSync(process.execPath, ['--import', TSX_LOADER, join(process.cwd(), 'src/main.ts')], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HTTP_PORT: 'ninety' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('HTTP_PORT must be a whole number (got "ninety")');
   });
 });

@@ -80,3 +80,25 @@ describe('the server image', () => {
     expect([...top].filter((d) => ignored.includes(d) || ignored.includes(`${d}/`))).toEqual([]);
   });
 });
+
+describe('production files agree with what the server does', () => {
+  it('GIVEN the README’s user CLI for the container WHEN the image is built THEN the compiled CLI is in it (tsconfig compiles src/, the runtime stage copies dist/src)', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('docker compose exec -T app node dist/src/access/cli.js create-user');
+    const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[]; compilerOptions: { outDir: string; rootDir: string } };
+    expect(tsconfig.include).toContain('src');
+    expect(tsconfig.compilerOptions).toMatchObject({ outDir: 'dist', rootDir: '.' });
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).toMatch(/COPY --from=build \S* ?\/app\/dist\/src \.\/dist\/src/);
+    // The CLI imports nothing outside src/ (tests/ is not in the image).
+    expect(readFileSync(join(ROOT, 'src/access/cli.ts'), 'utf8')).not.toMatch(/from '\.\.\/\.\.\/tests\//);
+  });
+
+  it('GIVEN retention deletes expired recordings WHEN docker-compose.yml mounts the recordings volume into the app THEN it is not read-only', () => {
+    const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    const app = compose.slice(compose.indexOf('\n  app:'));
+    const mount = app.split('\n').find((l) => l.includes('recordings:/var/spool/asterisk/recording'));
+    expect(mount, 'the app mounts the recordings volume').toBeDefined();
+    expect(mount!.trim()).not.toMatch(/:ro$/);
+  });
+});

@@ -110,4 +110,31 @@ describe('masking', () => {
       expect(out).toContain('1795392646.5');
     });
   });
+
+  it('GIVEN Asterisk call ids (<epoch>.<seq>) in fields and messages WHEN logged THEN they stay whole so one call can be grepped, while a number beside them is masked', () => {
+    const cap = capture();
+    const log = createLogger({ level: 'info', destination: cap.stream });
+    log.info({ callId: '1790009972.4', other: '1790009972.12345678' }, 'call 1790009972.4 from 13812345678 ended.');
+    const out = cap.lines().join('\n');
+    expect(out).toContain('"callId":"1790009972.4"');
+    expect(out).toContain('"other":"1790009972.12345678"');
+    expect(out).toContain('call 1790009972.4 from 138****5678 ended.');
+    expect(maskNumbersInText('号码13812345678.')).toBe('号码138****5678.');
+  });
+
+  it('GIVEN a Fastify app on the logger WHEN a request is served THEN its log lines carry method, url (numbers masked) and status', async () => {
+    const { default: Fastify } = await import('fastify');
+    const cap = capture();
+    const log = createLogger({ level: 'info', destination: cap.stream });
+    const app = Fastify({ loggerInstance: log as never });
+    app.get('/x', async () => ({ ok: true }));
+    await app.inject({ url: '/x?caller=13812345678' });
+    await app.close();
+    const lines = cap.lines().map((l) => JSON.parse(l) as { msg: string; req?: Record<string, unknown>; res?: Record<string, unknown> });
+    const incoming = lines.find((l) => l.msg === 'incoming request');
+    const done = lines.find((l) => l.msg === 'request completed');
+    expect(incoming?.req).toMatchObject({ method: 'GET', url: '/x?caller=138****5678' });
+    expect(done?.res).toEqual({ statusCode: 200 });
+    expect(cap.lines().join('\n')).not.toContain('13812345678');
+  });
 });
