@@ -92,7 +92,7 @@ describe('caller to agent', () => {
     });
     expect(stats.all.answered).toBe(0);
     expect(stats.all.offered).toBe(1);
-    if (h.pbx.sim) await eventually(() => expect(h.pbx.sim!.channels()).toHaveLength(0));
+    await eventually(async () => expect(await h.side.channels()).toHaveLength(0));
   });
 
   it('GIVEN a caller who chose a callback and a later caller WHEN an agent becomes free THEN the callback is served first, agent rung before the citizen, and it lands on the original ticket', async () => {

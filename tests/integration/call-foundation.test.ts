@@ -32,7 +32,7 @@ describe('a call to 12345', () => {
     const session = await sessionOf(app, call);
     await eventually(() => expect(session.record.path.some((p) => p.kind === 'prompt' && p.detail.includes('welcome'))).toBe(true));
     expect(session.record.answeredAt).toBeTypeOf('number');
-    if (h.pbx.sim) expect(h.pbx.sim.heard(session.callId)).toContain('sound:hotline/welcome');
+    await eventually(() => expect(h.side.heard(session.callId)).toContain('sound:hotline/welcome'));
     await call.hangup();
     await call.ended();
 
@@ -63,9 +63,7 @@ describe('a call to 12345', () => {
     // THEN still one job and the same ticket
     expect(await jobsForCall(app, session.callId)).toHaveLength(1);
     expect(await app.tickets.byCall(session.callId)).toBe(ticketNo);
-    if (h.pbx.sim) {
-      await eventually(() => expect(h.pbx.sim!.channels().filter((c) => c.id === session.callId)).toHaveLength(0));
-    }
+    await eventually(async () => expect((await h.side.channels()).filter((c) => c.id === session.callId)).toHaveLength(0));
   });
 
   it('GIVEN a call in the IVR WHEN the server restarts THEN the new instance adopts it and the call still yields exactly one ticket job', async () => {
@@ -108,14 +106,12 @@ describe('when the server is down', () => {
     expect(up.channel.state).toBe('Up');
     const end = await call.ended();
     expect(end.cause).toBe(16); // normal clearing: the dialplan hung up after the prompt
-    if (h.pbx.sim) {
-      // The test app also sees the ;2 half (Local originate subscribes both halves).
-      const twoName = String(up.channel.name).replace(/;1$/, ';2');
-      const two = h.side.events.find((e) => e.channel?.name === twoName);
-      expect(two).toBeDefined();
-      expect(h.pbx.sim.heard(two!.channel.id)).toContain('sound:hotline/system-busy');
-      await eventually(() => expect(h.pbx.sim!.channels()).toHaveLength(0));
-    }
+    // The test app also sees the ;2 half (Local originate subscribes both halves).
+    const twoName = String(up.channel.name).replace(/;1$/, ';2');
+    const two = h.side.events.find((e) => e.channel?.name === twoName);
+    expect(two).toBeDefined();
+    expect(h.side.heard(two!.channel.id)).toContain('sound:hotline/system-busy');
+    await eventually(async () => expect(await h.side.channels()).toHaveLength(0));
   });
 });
 

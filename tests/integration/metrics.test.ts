@@ -74,7 +74,7 @@ describe('GET /metrics', () => {
     const s = await sessionByCaller(app, caller);
     await eventually(() => expect(s.record.path.some((p) => p.detail.includes('.main: menu'))).toBe(true));
     await call.press('0');
-    await eventually(() => expect(s.record.agents).toEqual(['1001']), 15_000);
+    await eventually(() => expect(s.record.agents).toEqual(['1001']));
     await call.hangup();
     await eventually(() => expect(s.isEnded).toBe(true));
 

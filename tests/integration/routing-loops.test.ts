@@ -54,7 +54,7 @@ describe('routing loops', () => {
     const call = await admin(app);
     const c = await h.side.call('12345', '13955551201', 'from-carrier', { HOTLINE_HOPS: String(MAX_HOPS + 1) });
     await c.answered();
-    await c.ended(15_000);
+    await c.ended();
     const rec = await eventually(async () => {
       const r = (await endedRecords(app)).filter((x) => x.caller.number === '13955551201');
       expect(r).toHaveLength(1);
@@ -92,10 +92,10 @@ describe('routing loops', () => {
       const r = (await endedRecords(app)).filter((x) => x.route?.id === LOOP_ROUTE_ID);
       expect(r).toHaveLength(1);
       return r[0]!;
-    }, 20_000);
+    }, 120_000); // every hop hears the line's real prompts before it is transferred on
     expect(refused.path.some((p) => p.detail.includes(`after ${MAX_HOPS + 1} hops`))).toBe(true);
     await c.hangup();
-    await eventually(() => expect(app.calls.active).toEqual([]), 20_000);
+    await eventually(() => expect(app.calls.active).toEqual([]), 60_000);
     await new Promise((r) => setTimeout(r, 500));
     const all = await endedRecords(app);
     // The citizen's call plus one call per hop up to and including the refused one — not dozens.

@@ -15,7 +15,7 @@ describe('Zaozhuang 12366 (dedicated seats inside 12345)', () => {
     const caller = '13700001366';
     const call = await h.side.call('12366', caller);
     const s = await sessionByCaller(app, caller);
-    await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('skill subcenter-12366'))).toBe(true), 10_000);
+    await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('skill subcenter-12366'))).toBe(true));
     const prompts = s.record.path.filter((p) => p.kind === 'prompt');
     expect(prompts[0]?.detail).toBe('welcome recording-notice legacy-transferring');
     // Heard before joining the queue, i.e. within the first seconds, not after the 45 s announcement.
@@ -31,7 +31,7 @@ describe('Zaozhuang 12366 (dedicated seats inside 12345)', () => {
     const caller = '13700002366';
     const call = await h.side.call('12366', caller);
     const s = await sessionByCaller(app, caller);
-    await eventually(() => expect(s.record.agents).toEqual(['1001']), 15_000);
+    await eventually(() => expect(s.record.agents).toEqual(['1001']));
     const seg = await eventually(async () => {
       const list = await app.recordings.byCall(s.callId);
       expect(list).toHaveLength(1);

@@ -104,6 +104,28 @@ export class TestSide {
     });
   }
 
+  /**
+   * What a channel we can see played, in order, from ARI events alone (so in both PBX modes):
+   * the media of every PlaybackStarted on it (a list plays one PlaybackStarted per item), and the
+   * `sound:` of each dialplan Playback() it ran (ChannelDialplan). Originating a Local channel
+   * subscribes the test app to both halves, so this works for the hotline's side of our calls.
+   */
+  heard(channelId: string): string[] {
+    const out: string[] = [];
+    for (const e of this.events) {
+      if (e.type === 'PlaybackStarted' && e.playback?.target_uri === `channel:${channelId}`) out.push(String(e.playback.media_uri));
+      if (e.type === 'ChannelDialplan' && e.channel?.id === channelId && e.dialplan_app === 'Playback') {
+        for (const f of String(e.dialplan_app_data).split('&')) out.push(`sound:${f.split(',')[0]}`);
+      }
+    }
+    return out;
+  }
+
+  /** The PBX's channels now. */
+  async channels(): Promise<{ id: string; name: string; state: string }[]> {
+    return ((await this.request('GET', '/channels')).body ?? []) as { id: string; name: string; state: string }[];
+  }
+
   /** Place a citizen's call to `number` from `callerNumber`. */
   async call(number: string, callerNumber = '13800138000', context = this.pbx.carrierContext, variables?: Record<string, string>): Promise<TestCall> {
     const query = {
