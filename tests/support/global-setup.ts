@@ -60,7 +60,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Our prompts, built incrementally (espeak-ng + sox): played by the real Asterisk, and their
   // lengths are how long the simulated PBX plays them.
   await buildPrompts({ outDir: join(REPO_ROOT, 'sounds', 'build'), log: () => undefined });
-  const asterisks = process.env.HOTLINE_TEST_PBX === 'real' ? await startAsterisks() : [];
+  // An Asterisk of the user's own (HOTLINE_TEST_ARI_URL) replaces the throwaway ones.
+  const asterisks = process.env.HOTLINE_TEST_PBX === 'real' && !process.env.HOTLINE_TEST_ARI_URL ? await startAsterisks() : [];
   project.provide('asterisks', asterisks.map((a) => a.info));
   return async () => {
     await Promise.all(asterisks.map((a) => a.stop()));
