@@ -1,8 +1,8 @@
 /**
- * Citizens' calls over real SIP with SIPp (Debian package `sip-tester`): one `sipp` process per
- * call, running tests/support/sipp/citizen.xml against the carrier trunk of a real Asterisk.
- * Each process gets its own SIP and media ports, its own directory for SIPp's files, and the
- * call's values in an injection file; the scenario's <log> lines say how the call went.
+ * Citizens' calls over real SIP with SIPp (Debian package `sip-tester`): one `sipp` run places
+ * many calls at once with tests/support/sipp/citizen.xml against the carrier trunk of a real
+ * Asterisk. The calls' values go in an injection file, SIPp's files in a directory of its own,
+ * and the scenario's <log> lines (named by caller number) say how each call went.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -38,7 +38,7 @@ export function sippVersion(): string {
 export interface CitizenCall {
   /** The number dialed (the Request-URI user; the dialplan's ${EXTEN}). */
   dialed: string;
-  /** The caller's number, sent in P-Asserted-Identity. */
+  /** The caller's number, sent in P-Asserted-Identity; it names the call in SIPp's log. */
   caller: string;
   /** The From user as the carrier set it (default: the caller's number). */
   fromUser?: string;
@@ -47,35 +47,25 @@ export interface CitizenCall {
 }
 
 export interface CitizenResult {
-  /** SIPp's exit code: 0 when the call went through the scenario without error. */
-  exitCode: number | null;
   answered: boolean;
   pressed?: string;
   /** Who sent the BYE. */
   endedBy?: 'citizen' | 'hotline';
-  /** SIPp's error log (unexpected messages, timeouts), for failure messages. */
+}
+
+export interface CitizenRunOutcome {
+  /** SIPp's exit code: 0 when every call went through the scenario without error. */
+  exitCode: number | null;
+  /** Each call's result by caller number. */
+  calls: Map<string, CitizenResult>;
+  /** SIPp's error log (unexpected messages, timeouts) and stderr, for failure messages. */
   errors: string;
-  /** When the process ended (ms since epoch). */
-  endedAt: number;
 }
 
-export interface RunningCitizen {
-  readonly call: CitizenCall;
-  readonly done: Promise<CitizenResult>;
-  /** Stop SIPp (the test is failing; its call is cleared by the harness). */
+export interface CitizenRun {
+  readonly done: Promise<CitizenRunOutcome>;
+  /** Stop SIPp (the test is failing; its calls are cleared by the harness). */
   kill(): void;
-}
-
-/** A UDP port pair (RTP and RTCP, plus the pair above that SIPp may open) that is free now. */
-async function freeMediaPort(): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    // Even ports between 10000 and 19996: below the throwaway Asterisks' RTP ranges (20000+)
-    // and the ephemeral range, where our other sockets come from.
-    const base = 10_000 + 4 * Math.floor(Math.random() * 2_500);
-    const ok = await Promise.all([0, 1, 2, 3].map((d) => udpFree(base + d)));
-    if (ok.every(Boolean)) return base;
-  }
-  throw new Error('no free UDP port range for SIPp media');
 }
 
 function freeUdpPort(): Promise<number> {
@@ -89,6 +79,17 @@ function freeUdpPort(): Promise<number> {
   });
 }
 
+/** An even UDP port with the three above it free now (SIPp's RTP/RTCP, and the pair it may open above). */
+async function freeMediaPort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    // Between 10000 and 19999: below the throwaway Asterisks' RTP ranges (20000+) and the ephemeral range.
+    const base = 10_000 + 4 * Math.floor(Math.random() * 2_500);
+    const ok = await Promise.all([0, 1, 2, 3].map((d) => udpFree(base + d)));
+    if (ok.every(Boolean)) return base;
+  }
+  throw new Error('no free UDP port range for SIPp media');
+}
+
 function udpFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
@@ -97,58 +98,63 @@ function udpFree(port: number): Promise<boolean> {
   });
 }
 
-const claimed = new Set<number>();
-
-/** Place one citizen call to `asterisk` (its carrier trunk listens on 127.0.0.1:`sipPort`). */
-export async function placeCitizenCall(sipPort: number, call: CitizenCall): Promise<RunningCitizen> {
-  let media = await freeMediaPort();
-  while (claimed.has(media)) media = await freeMediaPort();
-  claimed.add(media);
+/**
+ * Place `calls` at once from one SIPp run to the carrier trunk at 127.0.0.1:`sipPort` (SIPp starts
+ * them all within a second and keeps them up side by side).
+ */
+export async function placeCitizenCalls(sipPort: number, calls: CitizenCall[]): Promise<CitizenRun> {
+  const ok = /^\+?\d{3,20}$/;
+  for (const c of calls) {
+    if (!ok.test(c.caller) || !ok.test(c.dialed) || (c.fromUser !== undefined && !ok.test(c.fromUser))) throw new Error(`not a number: ${JSON.stringify(c)}`);
+    if (c.press !== undefined && !/^[0-9*#A-D]+$/.test(c.press)) throw new Error(`press: not DTMF digits: ${c.press}`);
+  }
+  if (new Set(calls.map((c) => c.caller)).size !== calls.length) throw new Error('every call needs its own caller number (it names the call in SIPp\'s log)');
   const dir = mkdtempSync(join(tmpdir(), 'hotline-sipp-'));
-  const inf = join(dir, 'call.csv');
-  writeFileSync(inf, `SEQUENTIAL\n${call.caller};${call.fromUser ?? call.caller};${call.press ?? '-'};\n`);
+  const inf = join(dir, 'calls.csv');
+  writeFileSync(inf, `SEQUENTIAL\n${calls.map((c) => `${c.caller};${c.fromUser ?? c.caller};${c.press ?? '-'};${c.dialed};\n`).join('')}`);
   const logFile = join(dir, 'logs.log');
   const errorFile = join(dir, 'errors.log');
+  const n = String(calls.length);
   const args = [
     `127.0.0.1:${sipPort}`,
     '-sf', CITIZEN_SCENARIO,
     '-inf', inf,
-    '-s', call.dialed,
     '-i', '127.0.0.1',
     // SIPp's default is 5060, where every throwaway Asterisk qualifies its carrier contact.
     '-p', String(await freeUdpPort()),
     '-mi', '127.0.0.1',
-    '-mp', String(media),
-    '-m', '1',
-    '-l', '1',
+    '-mp', String(await freeMediaPort()),
+    // SIPp's remote-control socket (default 8888 on every address): a free loopback port instead.
+    '-cp', String(await freeUdpPort()),
+    // All calls within the first second, side by side.
+    '-m', n, '-l', n, '-r', n, '-rp', '1000',
     '-nostdin',
     '-trace_logs', '-log_file', logFile,
     '-trace_err', '-error_file', errorFile,
     // A safety net well above the scenario's 45 s on the line: SIPp never outlives the test.
-    '-timeout', '90s', '-timeout_error',
+    '-timeout', '120s', '-timeout_error',
   ];
   const child = spawn(SIPP_BIN, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += String(b)));
-  const done = new Promise<CitizenResult>((resolve) => {
+  const done = new Promise<CitizenRunOutcome>((resolve) => {
     child.once('exit', (code) => {
-      claimed.delete(media);
       const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
-      const log = read(logFile);
-      const result: CitizenResult = {
-        exitCode: code,
-        answered: /^answered$/m.test(log),
-        ...(/^pressing (\S+)$/m.exec(log) ? { pressed: /^pressing (\S+)$/m.exec(log)![1]! } : {}),
-        ...(/^ended-by (citizen|hotline)$/m.exec(log) ? { endedBy: /^ended-by (citizen|hotline)$/m.exec(log)![1] as 'citizen' | 'hotline' } : {}),
-        errors: `${read(errorFile)}${stderr}`.slice(-4000),
-        endedAt: Date.now(),
-      };
+      const results = new Map<string, CitizenResult>(calls.map((c) => [c.caller, { answered: false }]));
+      for (const line of read(logFile).split('\n')) {
+        const m = /^(\S+) (answered|pressing (\S+)|ended-by (citizen|hotline))$/.exec(line.trim());
+        const r = m ? results.get(m[1]!) : undefined;
+        if (!r) continue;
+        if (m![2] === 'answered') r.answered = true;
+        else if (m![3]) r.pressed = m![3];
+        else if (m![4]) r.endedBy = m![4] as 'citizen' | 'hotline';
+      }
+      const errors = `${read(errorFile)}${stderr}`.slice(-6000);
       rmSync(dir, { recursive: true, force: true });
-      resolve(result);
+      resolve({ exitCode: code, calls: results, errors });
     });
   });
   return {
-    call,
     done,
     kill: () => {
       if (child.exitCode === null) child.kill('SIGTERM');
