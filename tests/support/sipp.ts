@@ -15,8 +15,12 @@ export const SIPP_BIN = process.env.HOTLINE_TEST_SIPP_BIN ?? '/usr/bin/sipp';
 export const CITIZEN_SCENARIO = join(REPO_ROOT, 'tests/support/sipp/citizen.xml');
 /** How long the citizen stays on the line before hanging up (the scenario's wait for the hotline's BYE). */
 export const CITIZEN_HOLD_MS = Number(/<recv request="BYE" timeout="(\d+)"/.exec(readFileSync(CITIZEN_SCENARIO, 'utf8'))?.[1]);
-/** The media the scenario plays (shipped with Debian's sip-tester). */
+/** The recording the citizens play (shipped with Debian's sip-tester: 7 s of G.711 A-law RTP). */
 export const SIPP_AUDIO = '/usr/share/sip-tester/g711a.pcap';
+
+/** The G.711 codecs our carrier trunk allows (pjsip.conf `allow = alaw,ulaw`), by SDP name and payload type. */
+export const G711 = { PCMA: 8, PCMU: 0 } as const;
+export type G711Codec = keyof typeof G711;
 
 /** SIPp's version line, or why SIPp cannot place our calls here (one line, with the fix). */
 export function sippProblem(): string | undefined {
@@ -44,6 +48,50 @@ export interface CitizenCall {
   fromUser?: string;
   /** Digits pressed (RFC 4733) 4 s after the answer, inside the welcome; none by default. */
   press?: string;
+}
+
+/** G.711 A-law byte → 16-bit linear sample (ITU-T G.711). */
+function alawToLinear(a: number): number {
+  a ^= 0x55;
+  const seg = (a & 0x70) >> 4;
+  let t = ((a & 0x0f) << 4) + (seg === 0 ? 8 : 0x108);
+  if (seg > 1) t <<= seg - 1;
+  return a & 0x80 ? t : -t;
+}
+
+/** 16-bit linear sample → G.711 µ-law byte (ITU-T G.711). */
+function linearToUlaw(pcm: number): number {
+  const sign = pcm < 0 ? 0x80 : 0;
+  let v = Math.min(Math.abs(pcm), 32635) + 0x84;
+  let exponent = 7;
+  for (let mask = 0x4000; (v & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  const mantissa = (v >> (exponent + 3)) & 0x0f;
+  v = ~(sign | (exponent << 4) | mantissa) & 0xff;
+  return v;
+}
+
+/**
+ * SIPp's A-law recording in the codec asked for: the same RTP packets (Ethernet/IPv4/UDP, as
+ * SIPp ships them), the payload type and every sample converted; UDP checksums cleared (0: none).
+ */
+export function recordingIn(codec: G711Codec): Buffer {
+  const pcap = Buffer.from(readFileSync(SIPP_AUDIO));
+  if (codec === 'PCMA') return pcap;
+  const table = Buffer.from(Array.from({ length: 256 }, (_, a) => linearToUlaw(alawToLinear(a))));
+  if (pcap.readUInt32LE(0) !== 0xa1b2c3d4 || pcap.readUInt32LE(20) !== 1) throw new Error(`${SIPP_AUDIO}: not a little-endian Ethernet pcap`);
+  for (let off = 24; off + 16 <= pcap.length; ) {
+    const len = pcap.readUInt32LE(off + 8);
+    const ip = off + 16 + 14;
+    const udp = ip + (pcap[ip]! & 0x0f) * 4;
+    const rtp = udp + 8;
+    pcap.writeUInt16BE(0, udp + 6);
+    if (((pcap[rtp + 1]! & 0x7f) as number) !== G711.PCMA) throw new Error(`${SIPP_AUDIO}: a packet that is not A-law`);
+    pcap[rtp + 1] = (pcap[rtp + 1]! & 0x80) | G711[codec];
+    const payload = rtp + 12 + (pcap[rtp]! & 0x0f) * 4;
+    for (let i = payload; i < off + 16 + len; i++) pcap[i] = table[pcap[i]!]!;
+    off += 16 + len;
+  }
+  return pcap;
 }
 
 export interface CitizenResult {
@@ -100,9 +148,11 @@ function udpFree(port: number): Promise<boolean> {
 
 /**
  * Place `calls` at once from one SIPp run to the carrier trunk at 127.0.0.1:`sipPort` (SIPp starts
- * them all within a second and keeps them up side by side).
+ * them all within a second and keeps them up side by side), offering and sending `codec` (A-law by
+ * default) and RFC 4733 events.
  */
-export async function placeCitizenCalls(sipPort: number, calls: CitizenCall[]): Promise<CitizenRun> {
+export async function placeCitizenCalls(sipPort: number, calls: CitizenCall[], opts: { codec?: G711Codec } = {}): Promise<CitizenRun> {
+  const codec = opts.codec ?? 'PCMA';
   const ok = /^\+?\d{3,20}$/;
   for (const c of calls) {
     if (!ok.test(c.caller) || !ok.test(c.dialed) || (c.fromUser !== undefined && !ok.test(c.fromUser))) throw new Error(`not a number: ${JSON.stringify(c)}`);
@@ -111,7 +161,9 @@ export async function placeCitizenCalls(sipPort: number, calls: CitizenCall[]): 
   if (new Set(calls.map((c) => c.caller)).size !== calls.length) throw new Error('every call needs its own caller number (it names the call in SIPp\'s log)');
   const dir = mkdtempSync(join(tmpdir(), 'hotline-sipp-'));
   const inf = join(dir, 'calls.csv');
-  writeFileSync(inf, `SEQUENTIAL\n${calls.map((c) => `${c.caller};${c.fromUser ?? c.caller};${c.press ?? '-'};${c.dialed};\n`).join('')}`);
+  writeFileSync(inf, `SEQUENTIAL\n${calls.map((c) => `${c.caller};${c.fromUser ?? c.caller};${c.press ?? '-'};${c.dialed};${G711[codec]};${codec};\n`).join('')}`);
+  // The scenario plays audio.pcap from its working directory.
+  writeFileSync(join(dir, 'audio.pcap'), recordingIn(codec));
   const logFile = join(dir, 'logs.log');
   const errorFile = join(dir, 'errors.log');
   const n = String(calls.length);
