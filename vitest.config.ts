@@ -16,6 +16,7 @@ const NO_PBX = [
   'tests/integration/recording-quality.test.ts', // quality forms and sampling in Redis
   'tests/integration/recording-retention.test.ts', // retention of files
   'tests/integration/routing-store.test.ts', // routing versions in Redis
+  'tests/integration/seats-data.test.ts', // seat files loaded into the ACD on Redis
   'tests/integration/sim-pbx-smoke.test.ts', // the simulator itself
   'tests/integration/sim-pbx-traces.test.ts', // the simulator against recorded real traces
 ];
@@ -23,6 +24,7 @@ const NO_PBX = [
 /** Files only the real half runs: they need a real Asterisk's own parts (its log, SIP), which the simulated PBX does not have. */
 const REAL_ONLY = [
   'tests/integration/asterisk-start.test.ts', // reads Asterisk's own log for ERROR lines of our configuration
+  'tests/integration/sip-calls.test.ts', // SIPp over the carrier trunk: the simulated PBX has no SIP, RTP or RFC 4733
 ];
 
 export default defineConfig({

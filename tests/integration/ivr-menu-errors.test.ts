@@ -1,6 +1,6 @@
 /**
  * The 12345 IVR over a real call path, in both PBX modes: what happens on
- * menu errors (invalid digit, silence, the out-of-scope notice) and in the
+ * menu errors (invalid digit, the out-of-scope notice; silence: ivr-menu-timeout.test.ts) and in the
  * ticket self-service (known and unknown numbers). Menu timeouts are shortened
  * through the flow options; every prompt plays for its real length.
  */
@@ -28,18 +28,6 @@ describe('menu errors and ticket self-service over a call', () => {
     expect(notice).toBeLessThan(ns.map((n) => /\.main: menu$/.test(n)).lastIndexOf(true));
     await call.hangup();
   });
-
-  it('GIVEN silence WHEN the menu times out THEN it re-prompts, and after the retries the caller goes to an agent', async () => {
-    const { call, s } = await ivr.dial();
-    // Welcome, then three full menus (the first and two re-prompts, 45 s each with the prompts we
-    // ship) and two timeout notices before the agent queue: about 160 s of real media.
-    await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue')).toBe(true), 200_000);
-    const ps = prompts(s);
-    expect(ps.filter((p) => p.startsWith('timeout')).length).toBe(2);
-    expect(ps.at(-1)).toBe('transferring-to-agent');
-    expect(s.isEnded).toBe(false); // never hung up on for menu errors
-    await call.hangup();
-  }, 240_000);
 
   it('GIVEN the main menu WHEN an invalid digit is pressed THEN the invalid prompt and the menu play again', async () => {
     const { call, s } = await ivr.dial();

@@ -11,7 +11,7 @@
  * interprets our dialplan, but has no SIP transport, no RTP and no RFC 4733 decoder for SIPp to
  * call into (its calls are originated over ARI; tests/integration/routing-calls.test.ts checks
  * the same routing that way in both modes). The sim half of `npm test` leaves this file out
- * (REAL_ONLY in vitest.config.ts); the skipIf below only guards a simulated run that names it.
+ * (REAL_ONLY in vitest.config.ts); a simulated run that names it fails at once, saying so.
  *
  * SIPp is Debian's sip-tester (3.6.1), which CI installs; it sends RTP and RFC 4733 events from a
  * raw socket, so the run needs root or CAP_NET_RAW on /usr/bin/sipp (checked first, one line).
@@ -113,7 +113,9 @@ const rtpOf = async (h: ReturnType<typeof useHarness>, callId: string): Promise<
   return r.body as { txcount: number; rxcount: number };
 };
 
-describe.skipIf(!realMode)(`citizens' SIP calls over the carrier trunk (${CITY})`, () => {
+if (!realMode) throw new Error('sip-calls.test.ts needs a real Asterisk: run it with HOTLINE_TEST_PBX=real (the sim half of npm test leaves it out)');
+
+describe(`citizens' SIP calls over the carrier trunk (${CITY})`, () => {
   const h = useHarness();
   const observed = new Map<string, Observed>();
   let activeNumbers: string[] = [];
