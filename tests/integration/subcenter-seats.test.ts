@@ -4,7 +4,7 @@
  * seats, and the recording says so. Both PBX modes.
  */
 import { describe, expect, it } from 'vitest';
-import { addAgent, sessionByCaller, useHarness } from '../support/harness.js';
+import { addAgent, expectNoOrphans, sessionByCaller, useHarness } from '../support/harness.js';
 import { eventually } from '../support/wait.js';
 
 const h = useHarness();
@@ -39,5 +39,7 @@ describe('Zaozhuang 12366 (dedicated seats inside 12345)', () => {
     });
     expect(seg.announced).toBe(true);
     await call.hangup();
+    // The agent's leg and the call bridge go with the caller (before the app stops after the test).
+    await expectNoOrphans(h, s.callId);
   });
 });
