@@ -9,27 +9,10 @@
  * config file of their own they decline to load and say so at ERROR level. Each such line must name
  * a config file we do NOT ship, so a broken file of ours can never hide behind the allowance.
  */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AsteriskInstance, REPO_ROOT } from '../support/asterisk.js';
+import { AsteriskInstance, unconfiguredModule } from '../support/asterisk.js';
 import { PROMPTS_DIR } from '../support/pbx.js';
 import { eventually } from '../support/wait.js';
-
-const OURS = new Set([...readdirSync(join(REPO_ROOT, 'asterisk')).filter((f) => f.endsWith('.conf')), 'extensions.conf']);
-
-/** An ERROR line that is a module without its own config declining, or undefined when it is not. */
-function unconfiguredModule(line: string): string | undefined {
-  const file =
-    /Unable to load config file '([^']+)'/.exec(line)?.[1] ??
-    /Unable to load (\S+\.conf)\. Not logging/.exec(line)?.[1] ??
-    /Configuration file (\S+\.conf) missing/.exec(line)?.[1] ??
-    /configuration file '([^']+)' not found/.exec(line)?.[1] ??
-    /Missing config file '([^']+)'/.exec(line)?.[1];
-  if (file) return OURS.has(file) ? undefined : file;
-  if (/^(loader\.c: )?\S+ declined to load\.$/.test(line)) return 'declined';
-  return undefined;
-}
 
 let ast: AsteriskInstance;
 

@@ -60,6 +60,34 @@ export interface AsteriskInfo {
   agentSipPasswords: string;
 }
 
+const OUR_CONF_FILES = new Set([...readdirSync(join(REPO_ROOT, 'asterisk')).filter((f) => f.endsWith('.conf')), 'extensions.conf']);
+
+/**
+ * Is this ERROR line (without its timestamp/level prefix) the noise of a module we do not configure
+ * (CDR/CEL back-ends, AMD …: no config file of its own, so it declines to load)? Returns the file or
+ * 'declined'; undefined for anything else - including a complaint about a config file we ship.
+ */
+export function unconfiguredModule(line: string): string | undefined {
+  const file =
+    /Unable to load config file '([^']+)'/.exec(line)?.[1] ??
+    /Unable to load (\S+\.conf)\. Not logging/.exec(line)?.[1] ??
+    /Configuration file (\S+\.conf) missing/.exec(line)?.[1] ??
+    /configuration file '([^']+)' not found/.exec(line)?.[1] ??
+    /Missing config file '([^']+)'/.exec(line)?.[1];
+  if (file) return OUR_CONF_FILES.has(file) ? undefined : file;
+  if (/^(loader\.c: )?\S+ declined to load\.$/.test(line)) return 'declined';
+  return undefined;
+}
+
+/** The ERROR lines of a messages.log, prefix stripped, without the noise of unconfigured modules. */
+export function errorsOfOurs(log: string): string[] {
+  return log
+    .split('\n')
+    .filter((l) => /\bERROR\[/.test(l))
+    .map((l) => l.replace(/^\[[^\]]*\] ERROR\[\d+\]( \S+)? /, '').trim())
+    .filter((l) => unconfiguredModule(l) === undefined);
+}
+
 export class AsteriskInstance {
   private exited = false;
   private constructor(
