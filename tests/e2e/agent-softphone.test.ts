@@ -347,6 +347,7 @@ describe('the agent softphone against the PBX, with the shipped defaults (Chromi
     expect(await app.acd.upsertAgent({ ...seat, extension: '1009' })).toEqual({ ok: true });
     expect(await agentView(app, '1003')).toMatchObject({ registered: false, state: 'offline', reason: 'unregistered' });
     await expectAttr(p.locator('#state-badge'), 'data-state', 'offline');
+    await expectContains(p.locator('#state-reason'), '软电话未注册');
     // Going available is refused in words, naming the field.
     await p.click('#btn-available');
     await expectContains(p.locator('#state-msg'), '软电话未注册');

@@ -43,7 +43,7 @@ describe('agent legs time out without RTP', () => {
         expect(value(pj, ep, 'rtp_timeout'), ep.name).toBe('30');
         expect(value(pj, ep, 'rtp_timeout_hold'), ep.name).toBe('60');
       }
-      // Trunk legs are not ours to time out: a carrier may send no RTP during a silent IVR wait.
+      // Only browser legs: trunks keep Asterisk's default (no RTP timeout).
       for (const ep of endpoints.filter((e) => !/^agent\d+$/.test(e.name))) expect(value(pj, ep, 'rtp_timeout'), ep.name).toBeUndefined();
     } finally {
       rmSync(etc, { recursive: true, force: true });

@@ -55,10 +55,9 @@ const STATE_REFUSALS: Record<string, string> = {
   'unknown-agent': '座席不存在 / no such agent',
 };
 
-export function callView(s: CallSession, phase: 'ringing' | 'connected' = 'connected') {
+export function callView(s: CallSession) {
   const r = s.record;
   return {
-    phase,
     callId: r.callId,
     caller: maskNumber(r.caller.number),
     dialed: r.dialed,
@@ -126,7 +125,7 @@ export async function agentRoutes(app: FastifyInstance, d: AgentRouteDeps): Prom
     const s = connected ?? ringingCall(d.calls, id);
     if (!s) return { call: null };
     const earlier = await d.tickets.byCaller(s.record.caller.number, 5);
-    return { call: { ...callView(s, connected ? 'connected' : 'ringing'), earlierTickets: earlier } };
+    return { call: { phase: connected ? 'connected' : 'ringing', ...callView(s), earlierTickets: earlier } };
   });
 
   app.get('/api/agent/handoff-targets', agentRoute('可转接的目标及各自允许的方式（座席组只能盲转） / hand-off targets and the kinds each allows (seat groups: blind only)'), async () => {
