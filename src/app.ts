@@ -16,6 +16,7 @@ import { defaultAcdConfig } from './acd/model.js';
 import { Acd } from './acd/service.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
+import type { CallSession } from './calls/session.js';
 import { CallerGuard } from './calls/abuse.js';
 import { createRecordingJobs, type RecordingJobs } from './recording/jobs.js';
 import { candidateFromRecord, QualityService } from './recording/quality.js';
@@ -36,7 +37,7 @@ import { AJV_OPTIONS } from './http/schemas.js';
 import { healthRoutes } from './http/routes/health.js';
 import { ticketRoutes } from './http/routes/tickets.js';
 import websocket from '@fastify/websocket';
-import { ConsoleEvents } from './http/events.js';
+import { ConsoleEvents, type ConsoleEvent } from './http/events.js';
 import { agentRoutes } from './http/routes/agent.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { pageRoutes } from './http/routes/pages.js';
@@ -359,16 +360,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     callbackOfferAfterSec: config.acd.callbackOfferAfterSec,
     callback: { dialTemplate: config.acd.callbackDialTemplate, ringSec: config.acd.callbackRingSec },
     notifyAgent: (agentId, callId, n) => consoleEvents.publish({ type: 'handoff', agentId, callId, ...n, at: Date.now() }),
-    onAgentConnected: (agentId, s) =>
-      consoleEvents.publish({
-        type: 'call-pop',
-        agentId,
-        callId: s.callId,
-        caller: maskNumber(s.record.caller.number),
-        dialed: s.record.dialed,
-        ...(s.record.route?.line ? { line: s.record.route.line } : {}),
-        at: Date.now(),
-      }),
+    onAgentConnected: (agentId, s) => consoleEvents.publish(callPop(agentId, s, 'connected')),
+    onAgentRinging: (agentId, s, change) =>
+      consoleEvents.publish(change === 'ringing' ? callPop(agentId, s, 'ringing') : { type: 'call-withdrawn', agentId, callId: s.callId, at: Date.now() }),
     onEnded: (record: CallRecord) => {
       metrics.callEnded(record);
       void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
@@ -553,3 +547,17 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   };
 }
 
+
+/** The console's call pop: what the agent sees of a call (caller masked), ringing or connected. */
+function callPop(agentId: string, s: CallSession, phase: 'ringing' | 'connected'): ConsoleEvent {
+  return {
+    type: 'call-pop',
+    agentId,
+    callId: s.callId,
+    caller: maskNumber(s.record.caller.number),
+    dialed: s.record.dialed,
+    ...(s.record.route?.line ? { line: s.record.route.line } : {}),
+    phase,
+    at: Date.now(),
+  };
+}

@@ -13,7 +13,7 @@
  * | `P q:<skill>`            | zset   | call ids waiting for the skill, score = joinedAt               |
  * | `P q:skills`             | set    | skills that have (had) a queue                                 |
  * | `P callbacks`            | zset   | callback call ids, score = expiry time                         |
- * | `P agent:<id>`           | hash   | runtime state: state, reason, since, idleSince, offerId, callId, owner, misses, loggedIn, registered, pending |
+ * | `P agent:<id>`           | hash   | runtime state: state, reason, since, idleSince, offerId, callId, owner, misses, loggedIn, registered, pending, resumeState/resumeReason (a pause to return to after re-registering) |
  * | `P agents:wrap`          | zset   | agents in wrap-up, score = wrap-up end                         |
  * | `P offer:<offerId>`      | hash   | callId, agentId, owner, expiresAt, answered, dialString…       |
  * | `P offers:exp`           | zset   | open offers, score = lease expiry                              |
@@ -423,6 +423,7 @@ if cmd == 'login' then
   if state == 'offline' then make_available(id, NOW_S) end
 elseif cmd == 'logout' then
   redis.call('HSET', ak, 'loggedIn', '0')
+  redis.call('HDEL', ak, 'resumeState', 'resumeReason')
   if state == 'on-call' then
     redis.call('HSET', ak, 'pending', 'offline', 'pendingReason', '')
   else
@@ -434,13 +435,14 @@ elseif cmd == 'logout' then
 elseif cmd == 'available' then
   if a.loggedIn ~= '1' then return 'error:not-logged-in' end
   if a.registered ~= '1' then return 'error:unregistered' end
-  redis.call('HDEL', ak, 'pending', 'pendingReason')
+  redis.call('HDEL', ak, 'pending', 'pendingReason', 'resumeState', 'resumeReason')
   if state == 'paused' or state == 'offline' or state == 'wrap-up' then
     redis.call('HSET', ak, 'misses', 0)
     make_available(id, NOW_S)
   end
 elseif cmd == 'paused' then
   if a.loggedIn ~= '1' then return 'error:not-logged-in' end
+  redis.call('HDEL', ak, 'resumeState', 'resumeReason')
   if state == 'ringing' or state == 'on-call' then
     redis.call('HSET', ak, 'pending', 'paused', 'pendingReason', reason)
   elseif state ~= 'offline' then
@@ -452,9 +454,23 @@ elseif cmd == 'paused' then
   end
 elseif cmd == 'registered' then
   redis.call('HSET', ak, 'registered', '1')
-  if state == 'offline' and a.loggedIn == '1' then make_available(id, NOW_S) end
+  if state == 'offline' and a.loggedIn == '1' then
+    if a.resumeState == 'paused' then
+      -- paused (by the agent, or auto-paused after missed calls) before the softphone dropped: a
+      -- re-registration is no click on 示闲; the agent stays paused with its reason until they choose
+      redis.call('HDEL', ak, 'resumeState', 'resumeReason')
+      set_state(id, 'paused', a.resumeReason or '')
+    else
+      make_available(id, NOW_S)
+    end
+  end
 elseif cmd == 'unregistered' then
   redis.call('HSET', ak, 'registered', '0')
+  if state == 'paused' then
+    redis.call('HSET', ak, 'resumeState', 'paused', 'resumeReason', a.reason or '')
+  elseif state == 'on-call' and a.pending == 'paused' then
+    redis.call('HSET', ak, 'resumeState', 'paused', 'resumeReason', a.pendingReason or '')
+  end
   if state == 'on-call' then
     redis.call('HSET', ak, 'pending', 'offline', 'pendingReason', 'unregistered')
   elseif state ~= 'offline' then

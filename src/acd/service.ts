@@ -111,6 +111,8 @@ export class Acd implements AcdPort {
   private readonly config: AcdConfig;
   private readonly instanceId: string;
   private subscriber: Redis | undefined;
+  /** The AMI port once attached: registrations are re-checked there when a seat's extension changes. */
+  private pbx: Pbx | undefined;
   private timers: NodeJS.Timeout[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -309,6 +311,7 @@ export class Acd implements AcdPort {
 
   /** Wires the AMI port: ContactStatus events, and a full resync each time the link comes up. */
   attachPbx(pbx: Pbx): () => void {
+    this.pbx = pbx;
     const resync = (): void => {
       pbx
         .listContacts()
@@ -325,7 +328,37 @@ export class Acd implements AcdPort {
     return () => {
       offContact();
       offLink();
+      if (this.pbx === pbx) this.pbx = undefined;
     };
+  }
+
+  /**
+   * Looks the registration of these agents up again in the PBX's contact list (a seat's extension
+   * changed: whatever was registered under the old one says nothing about the new one). Without a
+   * reachable AMI the registration is unknown, so it counts as not registered until a ContactStatus
+   * event or the next resync says otherwise.
+   */
+  private async recheckRegistrations(ids: string[]): Promise<void> {
+    // Without the requirement a registration decides nothing (login counts as registered).
+    if (!this.config.requireRegistration) return;
+    let registered: Set<string> | undefined;
+    if (this.pbx && this.pbx.linkState === 'connected') {
+      try {
+        registered = new Set(
+          (await this.pbx.listContacts()).filter((c) => c.registered).flatMap((c) => [c.aor, c.endpoint].map(extensionOfEndpoint)).filter((x): x is string => x !== undefined),
+        );
+      } catch (err) {
+        this.log.warn({ err }, 'registration re-check failed; counted as not registered');
+      }
+    }
+    const agents = (await this.loadAgents()).filter(({ agent }) => ids.includes(agent.id));
+    for (const { agent, rt } of agents) {
+      const now = registered?.has(agent.extension) ?? false;
+      if (now !== rt.registered) {
+        const r = await this.agentCommand(agent.id, now ? 'registered' : 'unregistered');
+        this.log.info({ agentId: agent.id, extension: agent.extension, registered: now, state: r.ok ? r.state : r.error }, 'registration re-checked after an extension change');
+      }
+    }
   }
 
   private async agentCommand(agentId: string, cmd: string, reason = ''): Promise<AgentCommandResult> {
@@ -454,7 +487,7 @@ export class Acd implements AcdPort {
     return { ok: true };
   }
 
-  async upsertAgent(input: unknown): Promise<AdminResult> {
+  async upsertAgent(input: unknown, opts: { recheck?: boolean } = {}): Promise<AdminResult> {
     const groups = new Set((await this.listGroups()).map((g) => g.id));
     const r = validateAgent(input, groups);
     if (!r.ok) return r;
@@ -474,6 +507,8 @@ export class Acd implements AcdPort {
     m.hset(this.store.key('cfg:ext'), agent.extension, agent.id);
     m.sadd(this.store.key('agents'), agent.id);
     await m.exec();
+    const moved = !old || (JSON.parse(old) as Agent).extension !== agent.extension;
+    if (moved && opts.recheck !== false) await this.recheckRegistrations([agent.id]);
     return { ok: true };
   }
 
@@ -504,10 +539,15 @@ export class Acd implements AcdPort {
     if (!r.ok) return r;
     for (const g of r.value.groups) await this.upsertGroup(g);
     const errors: FieldError[] = [];
+    const moved: string[] = [];
+    const before = new Map((await this.listAgents()).map((a) => [a.id, a.extension]));
     for (const [i, a] of r.value.agents.entries()) {
-      const res = await this.upsertAgent(a);
+      const res = await this.upsertAgent(a, { recheck: false });
       if (!res.ok) errors.push(...res.errors.map((e) => ({ field: `agents[${i}].${e.field}`, message: e.message })));
+      else if (before.get(a.id) !== a.extension) moved.push(a.id);
     }
+    // One look at the contact list for the whole file, not one per seat.
+    if (moved.length) await this.recheckRegistrations(moved);
     return errors.length ? { ok: false, errors } : { ok: true };
   }
 

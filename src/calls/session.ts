@@ -58,6 +58,11 @@ export interface SessionDeps {
   recording?: RecordingPort;
   /** An agent was connected to the call (the console pops it). */
   onAgentConnected?: (agentId: string, session: CallSession) => void;
+  /**
+   * The call rings an agent (`ringing`: the console pops it before the answer, so the agent sees who
+   * calls while the softphone rings), or that ringing ended without an answer (`withdrawn`).
+   */
+  onAgentRinging?: (agentId: string, session: CallSession, change: 'ringing' | 'withdrawn') => void;
   /** A call was refused as a routing loop (hop limit); counted by the manager. */
   onLoopRefused?: (record: CallRecord) => void;
 }
@@ -153,6 +158,11 @@ export class CallSession {
   /** The agent talking with the caller now, if any. */
   get connectedAgentId(): string | undefined {
     return this.agentLeg?.answered ? this.agentLeg.offer.agentId : undefined;
+  }
+
+  /** The agent whose softphone rings with this call now (offered, not answered yet), if any. */
+  get ringingAgentId(): string | undefined {
+    return this.agentLeg && !this.agentLeg.answered ? this.agentLeg.offer.agentId : undefined;
   }
 
   get isEnded(): boolean {
@@ -557,6 +567,8 @@ export class CallSession {
         callerId: `"12345" <${this.record.dialed}>`,
         variables: { HOTLINE_CALL_ID: this.callId, HOTLINE_AGENT_ID: offer.agentId, ...hopVariables(this.hops + 1) },
       });
+      // Still ours (not answered, hung up or withdrawn while the originate was in flight): pop it now.
+      if (this.agentLeg?.offer.offerId === offer.offerId && !this.agentLeg.answered) this.deps.onAgentRinging?.(offer.agentId, this, 'ringing');
     } catch (err) {
       this.fail('originate-agent', err);
       this.deps.index.unbindChannel(agentChannelId);
@@ -573,6 +585,7 @@ export class CallSession {
     if (!ok) {
       this.step('agent', `offer to ${leg.offer.agentId} withdrawn`);
       this.agentLeg = undefined;
+      this.deps.onAgentRinging?.(leg.offer.agentId, this, 'withdrawn');
       this.deps.index.unbindChannel(leg.channelId);
       await this.deps.telephony.hangup(leg.channelId);
       return;
@@ -609,6 +622,7 @@ export class CallSession {
       // Rang and never answered (cause 19 no answer, 17 busy, 21 rejected …).
       const reason = cause === 17 ? 'busy' : cause === 21 ? 'rejected' : cause === 19 || cause === 16 || cause === undefined ? 'no-answer' : 'unreachable';
       this.step('agent', `${leg.offer.agentId} did not answer (${reason})`);
+      this.deps.onAgentRinging?.(leg.offer.agentId, this, 'withdrawn');
       if (this.phase === 'queue') await acd?.offerFailed(leg.offer.offerId, reason, this.deps.now());
       return;
     }
@@ -942,7 +956,10 @@ export class CallSession {
       this.deps.index.unbindChannel(leg.channelId);
       cleanups.push(t.hangup(leg.channelId));
       if (leg.answered) cleanups.push(acd?.callEnded(this.callId, leg.offer.agentId, this.deps.now()) ?? Promise.resolve());
-      else cleanups.push(acd?.offerFailed(leg.offer.offerId, 'rejected', this.deps.now()) ?? Promise.resolve());
+      else {
+        cleanups.push(acd?.offerFailed(leg.offer.offerId, 'rejected', this.deps.now()) ?? Promise.resolve());
+        this.deps.onAgentRinging?.(leg.offer.agentId, this, 'withdrawn');
+      }
     }
     const target = this.targetLeg;
     this.targetLeg = undefined;

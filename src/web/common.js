@@ -153,11 +153,22 @@ export async function api(method, url, body) {
     json = {};
   }
   if (res.status === 401 && !url.startsWith('/api/auth/login')) {
-    goLogin();
+    // A page may keep itself open on a lost session (the agent console with a live call or a
+    // registered softphone must never be torn down by its own login state): then no redirect.
+    if (!(unauthorizedHandler && unauthorizedHandler(url) === true)) goLogin();
     throw new ApiError(401, json);
   }
   if (!res.ok) throw new ApiError(res.status, json);
   return json;
+}
+
+let unauthorizedHandler = null;
+/**
+ * `fn(url)` is asked first when an API call answers 401; returning true keeps the page (no redirect
+ * to /login): the page then says so itself and offers to log in again beside it.
+ */
+export function onUnauthorized(fn) {
+  unauthorizedHandler = fn;
 }
 
 export function setCsrf(token) {

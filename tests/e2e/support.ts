@@ -154,7 +154,22 @@ function sipResponse(request: string, code: number, reason: string): string {
   return out.join('\r\n');
 }
 
-export async function startFakeRegistrar(): Promise<FakeRegistrar> {
+export interface FakeRegistrarHooks {
+  /** A REGISTER for `sip:<user>@…` was accepted: `expires` 0 is an unregistration. */
+  onRegister?(user: string, expires: number): void;
+  /** A connection closed; `users` had registered over it. */
+  onClose?(users: string[]): void;
+}
+
+/** `agent1001` from a REGISTER's To header, and its expiry (Contact `expires=` or `Expires:`). */
+function registration(msg: string): { user: string; expires: number } | undefined {
+  const user = /^To:.*?sip:([^@;>]+)@/im.exec(msg)?.[1];
+  if (!user) return undefined;
+  const exp = /^Contact:.*?;expires=(\d+)/im.exec(msg)?.[1] ?? /^Expires:\s*(\d+)/im.exec(msg)?.[1] ?? '300';
+  return { user, expires: Number(exp) };
+}
+
+export async function startFakeRegistrar(hooks: FakeRegistrarHooks = {}): Promise<FakeRegistrar> {
   const wss = new WebSocketServer({
     host: '127.0.0.1',
     port: 0,
@@ -179,7 +194,11 @@ export async function startFakeRegistrar(): Promise<FakeRegistrar> {
   wss.on('connection', (ws) => {
     reg.connections += 1;
     sockets.add(ws);
-    ws.on('close', () => sockets.delete(ws));
+    const users = new Set<string>();
+    ws.on('close', () => {
+      sockets.delete(ws);
+      if (users.size) hooks.onClose?.([...users]);
+    });
     ws.on('message', (data) => {
       const msg = String(data);
       if (msg.trim() === '') {
@@ -189,6 +208,12 @@ export async function startFakeRegistrar(): Promise<FakeRegistrar> {
       if (msg.startsWith('SIP/2.0')) return;
       if (msg.startsWith('REGISTER ')) registers.push(msg);
       ws.send(sipResponse(msg, 200, 'OK'));
+      const r = msg.startsWith('REGISTER ') ? registration(msg) : undefined;
+      if (r) {
+        if (r.expires > 0) users.add(r.user);
+        else users.delete(r.user);
+        hooks.onRegister?.(r.user, r.expires);
+      }
     });
   });
   return reg;

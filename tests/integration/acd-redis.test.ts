@@ -430,6 +430,71 @@ describe('ACD on Redis: offers, misses, abandon, registration, callbacks', () =>
     await waitFor(() => events.some((e) => e.type === 'agent' && e.agentId === 'A1' && e.state === 'offline'), 1000, 'offline event');
   });
 
+  it('GIVEN an agent auto-paused after missed calls WHEN its softphone drops and registers again THEN it stays paused with its reason and gets no offer until it clicks 示闲', async () => {
+    const { acd, offers } = await single(testConfig({ autoPauseAfterMisses: 1 }));
+    await bringOnline(acd, ['A1']);
+    await acd.enqueue({ callId: 'c1', skill: 'general', priority: 0, joinedAt: Date.now() });
+    await waitFor(() => offers.length === 1, 2000, 'offer');
+    await acd.offerFailed(offers[0]!.offerId, 'no-answer', Date.now());
+    expect((await acd.agents())[0]).toMatchObject({ state: 'paused', reason: 'auto-pause:no-answer' });
+    // The browser reloads: unregistered, then registered again.
+    await acd.onContact({ aor: contactOf('A1'), endpoint: contactOf('A1'), status: 'Removed', registered: false });
+    expect((await acd.agents())[0]).toMatchObject({ state: 'offline', reason: 'unregistered', registered: false });
+    await acd.onContact({ aor: contactOf('A1'), endpoint: contactOf('A1'), status: 'Created', registered: true });
+    expect((await acd.agents())[0]).toMatchObject({ state: 'paused', reason: 'auto-pause:no-answer', registered: true });
+    await sleep(300); // dispatch runs every 40 ms: the waiting call is not offered to a paused agent
+    expect(offers).toHaveLength(1);
+    // The agent's own click brings it back, and the call is offered.
+    expect(await acd.setAgentState('A1', 'available')).toEqual({ ok: true, state: 'available' });
+    await waitFor(() => offers.length === 2, 2000, 'offer after 示闲');
+    // An available agent whose softphone drops comes back available (a network blip is no pause).
+    expect(await acd.offerAnswered(offers[1]!.offerId, Date.now())).toBe(true);
+    await acd.callEnded('c1', 'A1', Date.now());
+    await waitFor(async () => (await acd.agents())[0]!.state === 'available', 2000, 'wrap-up over');
+    await acd.onContact({ aor: contactOf('A1'), endpoint: contactOf('A1'), status: 'Removed', registered: false });
+    await acd.onContact({ aor: contactOf('A1'), endpoint: contactOf('A1'), status: 'Created', registered: true });
+    expect((await acd.agents())[0]).toMatchObject({ state: 'available' });
+  });
+
+  it('GIVEN a registered, available agent WHEN an admin changes its extension THEN the registration is looked up in the contact list for the new one, not kept', async () => {
+    const { acd } = await single();
+    await bringOnline(acd, ['A1', 'A2']);
+    // AMI's contact list: A1's softphone (agent<ext of A1>) and a softphone registered as agent5555.
+    const contacts: ContactEvent[] = [
+      { aor: contactOf('A1'), endpoint: contactOf('A1'), status: 'NonQualified', registered: true },
+      { aor: 'agent5555', endpoint: 'agent5555', status: 'NonQualified', registered: true },
+    ];
+    let listed = 0;
+    const pbx: Pbx = {
+      linkState: 'connected',
+      onLinkState: () => () => undefined,
+      onContact: () => () => undefined,
+      onSystem: () => () => undefined,
+      listContacts: async () => (listed++, contacts),
+      ping: async () => 1,
+    };
+    acd.attachPbx(pbx);
+    await waitFor(() => listed >= 1, 2000, 'resync at attach');
+    const seat = (await acd.listAgents()).find((a) => a.id === 'A2')!;
+    // A2 was registered (bringOnline); its new extension 7777 has no contact: no longer reachable.
+    expect(await acd.upsertAgent({ ...seat, extension: '7777' })).toEqual({ ok: true });
+    expect((await acd.agents()).find((a) => a.id === 'A2')).toMatchObject({ registered: false, state: 'offline', reason: 'unregistered' });
+    // Moved to 5555, where a softphone is registered: registered at once, and back in service.
+    const before = listed;
+    expect(await acd.upsertAgent({ ...seat, extension: '5555' })).toEqual({ ok: true });
+    expect(listed).toBe(before + 1);
+    expect((await acd.agents()).find((a) => a.id === 'A2')).toMatchObject({ registered: true, state: 'available' });
+    // Saving a seat without moving it does not ask the PBX.
+    expect(await acd.upsertAgent({ ...seat, extension: '5555', name: '改名' })).toEqual({ ok: true });
+    expect(listed).toBe(before + 1);
+    // Without a reachable AMI a moved seat is not registered until the PBX says so.
+    const down: Pbx = { ...pbx, linkState: 'disconnected' };
+    acd.attachPbx(down);
+    expect(await acd.upsertAgent({ ...seat, extension: '6666' })).toEqual({ ok: true });
+    expect((await acd.agents()).find((a) => a.id === 'A2')).toMatchObject({ registered: false, state: 'offline' });
+    expect((await acd.agents()).find((a) => a.id === 'A1')).toMatchObject({ registered: true, state: 'available' });
+  });
+
   it('GIVEN the AMI link comes up THEN registrations are resynced from the contact list; ContactStatus events follow', async () => {
     const { acd, offers } = await single();
     await bringOnline(acd, ['A1', 'A2']);

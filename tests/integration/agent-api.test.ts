@@ -45,7 +45,7 @@ describe('agent console API', () => {
     await pressAtWelcome(s, call, '0');
     const view = await eventually(async () => {
       const v = (await api('GET', '/api/agent/call')).json().call;
-      expect(v).not.toBeNull();
+      expect(v?.phase).toBe('connected'); // (shown while ringing too, as 'ringing')
       return v;
     }, 15_000);
     expect(view.caller).toBe('139****8888');
@@ -84,5 +84,59 @@ describe('agent console API', () => {
     const ticket = await app.tickets.get(ticketNo);
     expect(ticket?.form).toMatchObject({ category: 'complaint', summary: '反映小区夜间施工噪音扰民', by: '5001' });
     expect(ticket?.record.handoffs.map((x) => x.result)).toEqual(['answered', 'agent-left', 'call-ended']);
+  });
+
+  it('GIVEN the shipped Zaozhuang table (12366 = seat group subcenter-12366) WHEN a call rings an agent THEN the console API shows it ringing; a three-way or consult to 12366 is refused naming the kind, and a blind transfer queues the caller for that group', async () => {
+    const app = await h.startApp({ HOTLINE_CITY: 'zaozhuang', ACD_NO_ANSWER_SEC: '20' });
+    const route = app.parts.current().table.routes.find((r) => r.id === 'line-12366') as { target?: unknown };
+    expect(route.target).toEqual({ kind: 'queue', group: 'subcenter-12366' });
+    await addAgent(app, '5101');
+    await addAgent(app, '5102', { 'subcenter-12366': 3 });
+    // 5101 lets it ring for a while before answering; the tax seat answers at once.
+    h.side.agentBehaviour = (ext) => ({ action: 'answer', delayMs: ext === '5101' ? 4000 : 20 });
+    await app.users.create({ username: 'agent5101', roles: ['agent'], agentId: '5101', password: TEST_PASSWORD });
+    const { token } = await loginAs(app.http, 'agent5101');
+    const api = (method: 'GET' | 'POST', url: string, payload?: object) =>
+      app.http.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload ? { payload } : {}) });
+
+    // The console's list of targets: a seat group takes blind transfers only.
+    const targets = (await api('GET', '/api/agent/handoff-targets')).json().targets as { target: string; kinds: string[] }[];
+    expect(targets.find((x) => x.target === '12366')?.kinds).toEqual(['blind']);
+    expect(targets.find((x) => x.target === 'skill:subcenter-12366')?.kinds).toEqual(['blind']);
+    expect(targets.some((x) => x.kinds.includes('three-way'))).toBe(true); // dial targets (linkage lines) allow all
+
+    const caller = '13922223333';
+    const call = await h.side.call('12345', caller);
+    await call.answered();
+    const s = await sessionByCaller(app, caller);
+    await pressAtWelcome(s, call, '0');
+    const ringing = await eventually(async () => {
+      const v = (await api('GET', '/api/agent/call')).json().call;
+      expect(v?.phase).toBe('ringing');
+      return v;
+    });
+    expect(ringing).toMatchObject({ callId: s.callId, caller: '139****3333', dialed: '12345' });
+    expect(s.connectedAgentId).toBeUndefined();
+    // Not taken yet: its ticket form is not this agent's.
+    const early = await api('POST', `/api/agent/calls/${s.callId}/ticket`, { category: 'consult', requesterKind: 'citizen', summary: '咨询' });
+    expect(early.statusCode).toBe(403);
+    await eventually(async () => expect((await api('GET', '/api/agent/call')).json().call?.phase).toBe('connected'));
+
+    for (const kind of ['three-way', 'consult']) {
+      const r = await api('POST', '/api/agent/call/handoff', { kind, target: '12366' });
+      expect(r.statusCode, kind).toBe(400);
+      expect(r.json().error.field).toBe('kind');
+      expect(r.json().error.message).toContain('座席组');
+    }
+    expect((await api('POST', '/api/agent/call/handoff', { kind: 'three-way', target: 'skill:subcenter-12366' })).json().error.field).toBe('kind');
+    expect(s.handoffPhase).toBe('idle');
+    expect(s.connectedAgentId).toBe('5101');
+
+    const blind = await api('POST', '/api/agent/call/handoff', { kind: 'blind', target: '12366' });
+    expect(blind.statusCode).toBe(200);
+    await eventually(() => expect(s.connectedAgentId).toBe('5102'));
+    expect(s.record.agents).toEqual(['5101', '5102']);
+    await call.hangup();
+    await expectNoOrphans(h, s.callId);
   });
 });

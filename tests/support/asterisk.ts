@@ -11,7 +11,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from './redis-server.js';
 
@@ -124,8 +124,11 @@ export class AsteriskInstance {
       ASTERISK_SIP_BIND: '127.0.0.1',
       ASTERISK_SIP_PORT: String(sipPort),
       SIP_TRUNK_CARRIER: opts.carrierAddress ?? '127.0.0.1',
-      AGENT_MEDIA_ADDRESS: '127.0.0.1',
-      RTP_ICE_PERMIT: '127.0.0.0/8',
+      // Agents' browsers reach Asterisk's media on a real interface, as in production: Asterisk
+      // never offers loopback ICE host candidates (measured: with only 127.0.0.0/8 permitted the
+      // offer carried no a=candidate and Chromium's ICE stayed "new", no RTP either way).
+      AGENT_MEDIA_ADDRESS: agentMediaAddress(),
+      RTP_ICE_PERMIT: `${agentMediaAddress()}/32`,
       ...(opts.rtpPorts ? { RTP_PORT_START: String(opts.rtpPorts[0]), RTP_PORT_END: String(opts.rtpPorts[1]) } : {}),
     };
     const render = spawnSync('sh', [join(REPO_ROOT, 'asterisk/docker-entrypoint.sh'), '--render-only'], { env, encoding: 'utf8' });
@@ -231,6 +234,18 @@ export class AsteriskInstance {
     }
     if (!opts.keepDir) rmSync(this.info.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The address the agents' browsers (headless Chromium on this machine) reach Asterisk's media at:
+ * this machine's first non-loopback IPv4 address (127.0.0.1 only when it has none, where WebRTC
+ * media cannot flow).
+ */
+export function agentMediaAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
 }
 
 /**

@@ -13,7 +13,7 @@ import { HandoffError, type HandoffKind, type HandoffTarget } from '../../handof
 import type { RoutingTable } from '../../routing/model.js';
 import { handoffTarget } from '../../routing/resolve.js';
 import { TICKET_CATEGORIES, REQUESTER_KINDS, type TicketStore } from '../../tickets/store.js';
-import { bodyOf, errors, oneOf, str } from '../errors.js';
+import { AppError, bodyOf, errors, oneOf, str } from '../errors.js';
 import type { ConsoleEvents } from '../events.js';
 import * as S from '../schemas.js';
 
@@ -41,6 +41,19 @@ function agentIdOf(req: FastifyRequest): string {
 function currentCall(calls: CallManager, agentId: string): CallSession | undefined {
   return calls.active.find((s) => s.connectedAgentId === agentId);
 }
+
+/** The call ringing this agent's softphone now (offered, not yet answered). */
+function ringingCall(calls: CallManager, agentId: string): CallSession | undefined {
+  return calls.active.find((s) => s.ringingAgentId === agentId && !s.isEnded);
+}
+
+/** The ACD's refusal words as the console shows them (zh-CN / English), naming the field. */
+const STATE_REFUSALS: Record<string, string> = {
+  unregistered: '软电话未注册：请先在“软电话”中注册，再示闲 / the softphone is not registered: register it first, then go available',
+  'not-logged-in': '座席未签入 / the agent is not logged in',
+  offline: '离线时不能示忙，请先示闲 / cannot pause while offline: go available first',
+  'unknown-agent': '座席不存在 / no such agent',
+};
 
 export function callView(s: CallSession) {
   const r = s.record;
@@ -101,16 +114,30 @@ export async function agentRoutes(app: FastifyInstance, d: AgentRouteDeps): Prom
       if (state === 'paused' && !reason) throw errors.invalid('reason', '示忙须说明原因 / a pause needs a reason');
       if (state !== 'offline') await d.acd.login(id);
       const r = state === 'offline' ? await d.acd.logout(id) : await d.acd.setAgentState(id, state, reason);
-      if (!r.ok) throw errors.conflict('agent-state', r.error);
+      if (!r.ok) throw new AppError(`agent-${r.error}`, 409, `state: ${STATE_REFUSALS[r.error] ?? r.error}`, 'state');
       return r;
     },
   );
 
   app.get('/api/agent/call', agentRoute('当前通话（号码脱敏）及来电人以往工单 / the current call (caller masked) and the caller’s earlier tickets'), async (req) => {
-    const s = currentCall(d.calls, agentIdOf(req));
+    const id = agentIdOf(req);
+    const connected = currentCall(d.calls, id);
+    const s = connected ?? ringingCall(d.calls, id);
     if (!s) return { call: null };
     const earlier = await d.tickets.byCaller(s.record.caller.number, 5);
-    return { call: { ...callView(s), earlierTickets: earlier } };
+    return { call: { phase: connected ? 'connected' : 'ringing', ...callView(s), earlierTickets: earlier } };
+  });
+
+  app.get('/api/agent/handoff-targets', agentRoute('可转接的目标及各自允许的方式（座席组只能盲转） / hand-off targets and the kinds each allows (seat groups: blind only)'), async () => {
+    const table = d.routingTable();
+    const targets: { target: string; label: string; kinds: readonly string[] }[] = [];
+    for (const r of table.routes) {
+      if (!('target' in r) || !r.target || r.target.kind === 'route') continue;
+      const seatGroup = r.target.kind === 'queue';
+      targets.push({ target: r.numbers[0] ?? r.id, label: r.name, kinds: seatGroup ? ['blind'] : HANDOFF_KINDS.filter((k) => k !== 'linkage') });
+    }
+    for (const g of await d.acd.listGroups()) targets.push({ target: `skill:${g.id}`, label: g.name, kinds: ['blind'] });
+    return { targets };
   });
 
   app.post(
@@ -130,6 +157,11 @@ export async function agentRoutes(app: FastifyInstance, d: AgentRouteDeps): Prom
       const b = bodyOf(req);
       const kind = oneOf(b, 'kind', HANDOFF_KINDS)! as HandoffKind;
       const target = resolveTarget(d.routingTable(), str(b, 'target', { required: true, max: 60 })!);
+      // A seat group (a sub-centre's seats inside 12345, skill:<name>) has no one to consult before the
+      // caller is queued for it: only a blind transfer puts the caller in its queue (the console offers nothing else).
+      if (target.dial.kind === 'queue' && kind !== 'blind') {
+        throw errors.invalid('kind', `${target.label} 是座席组，只能盲转（转入该组排队） / ${target.label} is a seat group: blind transfer only (the caller queues for it)`);
+      }
       await asConflict(() => s.requestHandoff(kind, target));
       return { ok: true, handoff: s.handoffPhase };
     },
