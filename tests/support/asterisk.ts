@@ -124,9 +124,12 @@ export class AsteriskInstance {
       ASTERISK_SIP_BIND: '127.0.0.1',
       ASTERISK_SIP_PORT: String(sipPort),
       SIP_TRUNK_CARRIER: opts.carrierAddress ?? '127.0.0.1',
-      // Agents' browsers reach Asterisk's media on a real interface, as in production: Asterisk
-      // never offers loopback ICE host candidates (measured: with only 127.0.0.0/8 permitted the
-      // offer carried no a=candidate and Chromium's ICE stayed "new", no RTP either way).
+      // Agents' browsers reach Asterisk's media on this machine's own interface address, as in
+      // production: Asterisk never offers loopback ICE host candidates (measured: with only
+      // 127.0.0.0/8 permitted the offer carried no a=candidate and Chromium's ICE stayed "new"; an
+      // interface candidate re-advertised as 127.0.0.1 or RTP bound to 127.0.0.1 gave no media
+      // either). The address is the host's own: the kernel delivers that media locally, it never
+      // leaves the machine.
       AGENT_MEDIA_ADDRESS: agentMediaAddress(),
       RTP_ICE_PERMIT: `${agentMediaAddress()}/32`,
       ...(opts.rtpPorts ? { RTP_PORT_START: String(opts.rtpPorts[0]), RTP_PORT_END: String(opts.rtpPorts[1]) } : {}),
