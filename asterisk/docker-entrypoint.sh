@@ -23,7 +23,10 @@
 #   RTP_ICE_PERMIT       -> generated/rtp-ice.conf           (ICE host candidate networks, optional)
 #   SIP_TRUNK_CARRIER, SIP_TRUNK_LINKAGE_110, SIP_TRUNK_LINKAGE_119,
 #   SIP_TRUNK_LINKAGE_120, SIP_TRUNK_LINKAGE_122, SIP_TRUNK_SUBCENTER_12366,
-#   SIP_TRUNK_SUBCENTER_12369
+#   SIP_TRUNK_SUBCENTER_12369, SIP_TRUNK_SUBCENTER_12367, SIP_TRUNK_SUBCENTER_12313,
+#   SIP_TRUNK_SUBPLATFORM_12333, SIP_TRUNK_SUBPLATFORM_12329, SIP_TRUNK_SUBPLATFORM_12320,
+#   SIP_TRUNK_SUBPLATFORM_12315, SIP_TRUNK_SUBPLATFORM_12319, SIP_TRUNK_SUBPLATFORM_12393,
+#   SIP_TRUNK_SUBPLATFORM_12328, SIP_TRUNK_TRANSFER_12333
 #                        -> generated/trunk-<name>-{match,acl,contact}.conf
 #                           (comma list of IPv4 addresses/CIDRs of that trunk)
 #   HOTLINE_ENV          production (default) | development
@@ -52,7 +55,11 @@ ASTERISK_ETC=${ASTERISK_ETC:-/etc/asterisk}
 HOTLINE_ENV=${HOTLINE_ENV:-production}
 GEN="$ASTERISK_ETC/generated"
 
-TRUNKS="carrier linkage-110 linkage-119 linkage-120 linkage-122 subcenter-12366 subcenter-12369"
+# One per trunk endpoint of pjsip.conf (every trunk a preset dials: tests/unit/preset-trunks.test.ts).
+TRUNKS="carrier linkage-110 linkage-119 linkage-120 linkage-122 subcenter-12366 subcenter-12369
+  subcenter-12367 subcenter-12313
+  subplatform-12333 subplatform-12329 subplatform-12320 subplatform-12315 subplatform-12319 subplatform-12393 subplatform-12328
+  transfer-12333"
 # RFC 5737 TEST-NET-1: never routed. Used as the identify match of a trunk
 # whose address is not configured, so that it can never match real traffic.
 UNCONFIGURED_TRUNK_IP=192.0.2.1

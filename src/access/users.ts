@@ -10,7 +10,7 @@
  * Password hashes never leave this module.
  */
 import type { Redis } from 'ioredis';
-import { errors } from '../http/errors.js';
+import { errors, staleVersion } from '../http/errors.js';
 import { hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
 import { isRole, ROLES, type Role } from './roles.js';
 
@@ -25,6 +25,11 @@ export interface User {
   disabled: boolean;
   /** Session epoch: tokens carrying an older one are refused. */
   epoch: number;
+  /**
+   * Revision of the record (optimistic concurrency): every change bumps it; an admin's change names the
+   * one they read and is refused (409) when someone changed the user meanwhile. 0: a record from before.
+   */
+  version: number;
   createdAt: number;
   updatedAt?: number;
 }
@@ -107,6 +112,40 @@ export function validateNewUser(input: unknown): NewUser {
   };
 }
 
+/**
+ * A user after `patch` and the fields that changed; every field checked, errors naming it (no I/O: the
+ * admin API runs it before looking at the version, so a bad field is reported as such).
+ */
+export function applyUserPatch(user: User, patch: UserPatch): { next: User; changed: (keyof UserPatch)[] } {
+  const next: User = { ...user };
+  const changed: (keyof UserPatch)[] = [];
+  if (patch.roles !== undefined) {
+    next.roles = checkRoles(patch.roles);
+    if (next.roles.join() !== user.roles.join()) changed.push('roles');
+  }
+  if (patch.disabled !== undefined) {
+    if (typeof patch.disabled !== 'boolean') throw errors.invalid('disabled', '必须是 true 或 false / must be a boolean');
+    next.disabled = patch.disabled;
+    if (next.disabled !== user.disabled) changed.push('disabled');
+  }
+  if (patch.displayName !== undefined) {
+    next.displayName = checkDisplayName(patch.displayName);
+    if (next.displayName !== user.displayName) changed.push('displayName');
+  }
+  if (patch.agentId !== undefined) {
+    if (patch.agentId === null || patch.agentId === '') delete next.agentId;
+    else next.agentId = checkAgentId(patch.agentId);
+    if (next.agentId !== user.agentId) changed.push('agentId');
+  }
+  if (patch.unitId !== undefined) {
+    if (patch.unitId === null || patch.unitId === '') delete next.unitId;
+    else next.unitId = checkUnitId(patch.unitId);
+    if (next.unitId !== user.unitId) changed.push('unitId');
+  }
+  checkScope(next.roles, next.agentId, next.unitId);
+  return { next, changed };
+}
+
 // Create a user only if the name is free; hash and index in one step, so a crash leaves no half user.
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -115,7 +154,19 @@ redis.call('SADD', KEYS[2], ARGV[2])
 return 1`;
 
 // Fields the per-request session check reads (one HMGET, no password hash).
-const SESSION_FIELDS = ['username', 'displayName', 'roles', 'agentId', 'unitId', 'disabled', 'epoch', 'createdAt', 'updatedAt'] as const;
+const SESSION_FIELDS = ['username', 'displayName', 'roles', 'agentId', 'unitId', 'disabled', 'epoch', 'createdAt', 'updatedAt', 'version'] as const;
+
+/**
+ * Change a user if it exists and (ARGV[1] non-empty) its version is still ARGV[1]; ARGV[2] '1' ends its
+ * sessions (epoch + 1); ARGV[3..] field/value pairs. Returns {1, new version}, {0, current} or {-1, 0}.
+ */
+const UPDATE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
+local cur = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= cur then return {0, cur} end
+if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
+if ARGV[2] == '1' then redis.call('HINCRBY', KEYS[1], 'epoch', 1) end
+return {1, redis.call('HINCRBY', KEYS[1], 'version', 1)}`;
 
 export class UserStore {
   constructor(
@@ -149,9 +200,10 @@ export class UserStore {
       ...(input.unitId ? { unitId: input.unitId } : {}),
       disabled: false,
       epoch: 1,
+      version: 1,
       createdAt: now,
     };
-    const fields = { ...serialize(user), passwordHash: await hashPassword(input.password) };
+    const fields = { ...serialize(user), version: '1', passwordHash: await hashPassword(input.password) };
     const argv = Object.entries(fields).flat();
     const created = await this.redis.eval(CREATE, 2, this.key(username), this.index, ...argv);
     if (created !== 1) throw errors.conflict('user-exists', `用户 ${username} 已存在 / user ${username} already exists`);
@@ -211,37 +263,15 @@ export class UserStore {
   /**
    * Change roles, disabled, display name, agent id or unit id. Any change of
    * rights ends the sessions issued under the old ones (epoch + 1). The last
-   * enabled admin cannot be disabled or lose the admin role.
+   * enabled admin cannot be disabled or lose the admin role. With `expectedVersion` (the version an admin
+   * read) the change is refused with 409 naming `version` when the user was changed meanwhile — checked
+   * again in the script that writes, so two instances cannot both win.
    */
-  async update(username: string, patch: UserPatch, now = Date.now()): Promise<{ user: User; changed: (keyof UserPatch)[] }> {
+  async update(username: string, patch: UserPatch, now = Date.now(), expectedVersion?: number): Promise<{ user: User; changed: (keyof UserPatch)[] }> {
     const user = await this.get(username);
     if (!user) throw errors.notFound(`用户 ${username}`);
-    const next: User = { ...user };
-    const changed: (keyof UserPatch)[] = [];
-    if (patch.roles !== undefined) {
-      next.roles = checkRoles(patch.roles);
-      if (next.roles.join() !== user.roles.join()) changed.push('roles');
-    }
-    if (patch.disabled !== undefined) {
-      if (typeof patch.disabled !== 'boolean') throw errors.invalid('disabled', '必须是 true 或 false / must be a boolean');
-      next.disabled = patch.disabled;
-      if (next.disabled !== user.disabled) changed.push('disabled');
-    }
-    if (patch.displayName !== undefined) {
-      next.displayName = checkDisplayName(patch.displayName);
-      if (next.displayName !== user.displayName) changed.push('displayName');
-    }
-    if (patch.agentId !== undefined) {
-      if (patch.agentId === null || patch.agentId === '') delete next.agentId;
-      else next.agentId = checkAgentId(patch.agentId);
-      if (next.agentId !== user.agentId) changed.push('agentId');
-    }
-    if (patch.unitId !== undefined) {
-      if (patch.unitId === null || patch.unitId === '') delete next.unitId;
-      else next.unitId = checkUnitId(patch.unitId);
-      if (next.unitId !== user.unitId) changed.push('unitId');
-    }
-    checkScope(next.roles, next.agentId, next.unitId);
+    const { next, changed } = applyUserPatch(user, patch);
+    if (expectedVersion !== undefined && user.version !== expectedVersion) throw staleVersion(user.version);
     const losesAdmin = user.roles.includes('admin') && !user.disabled && (next.disabled || !next.roles.includes('admin'));
     if (losesAdmin && (await this.enabledAdmins()).filter((n) => n !== user.username).length === 0) {
       throw errors.invalid(
@@ -252,10 +282,20 @@ export class UserStore {
     if (changed.length === 0) return { user, changed };
     next.updatedAt = now;
     const endsSessions = changed.some((c) => c !== 'displayName');
-    const m = this.redis.multi().hset(this.key(username), serialize(next));
-    if (endsSessions) m.hincrby(this.key(username), 'epoch', 1);
-    await m.exec();
+    // epoch and version move inside the script; the read-modify-write above is safe because the script
+    // refuses the write if the version moved since `user` was read.
+    const { epoch: _epoch, ...fields } = serialize(next);
+    await this.write(username, user.version, endsSessions, fields);
     return { user: (await this.get(username)) ?? next, changed };
+  }
+
+  /** Run {@link UPDATE}: a stale version is a 409 naming `version`, a vanished user a 404. */
+  private async write(username: string, expected: number | undefined, endsSessions: boolean, fields: Record<string, string>): Promise<number> {
+    const argv = [expected === undefined ? '' : String(expected), endsSessions ? '1' : '0', ...Object.entries(fields).flat()];
+    const [ok, v] = (await this.redis.eval(UPDATE, 1, this.key(username), ...argv)) as [number, number];
+    if (ok === -1) throw errors.notFound(`用户 ${username}`);
+    if (ok === 0) throw staleVersion(v);
+    return v;
   }
 
   /** Disable a user: every session of theirs ends at once. */
@@ -270,16 +310,17 @@ export class UserStore {
     await this.resetPassword(username, newPassword);
   }
 
-  /** Set a password without the old one (admin reset, CLI). Ends every session of the user. */
-  async resetPassword(username: string, newPassword: string): Promise<void> {
+  /**
+   * Set a password without the old one (admin reset, CLI). Ends every session of the user. With
+   * `expectedVersion` (an admin's reset) refused with 409 naming `version` when the user changed meanwhile.
+   */
+  async resetPassword(username: string, newPassword: string, expectedVersion?: number): Promise<void> {
     const problem = passwordProblem(newPassword);
     if (problem) throw errors.invalid('newPassword', problem);
-    if (!(await this.get(username))) throw errors.notFound(`用户 ${username}`);
-    await this.redis
-      .multi()
-      .hset(this.key(username), { passwordHash: await hashPassword(newPassword), updatedAt: String(Date.now()) })
-      .hincrby(this.key(username), 'epoch', 1)
-      .exec();
+    const user = await this.get(username);
+    if (!user) throw errors.notFound(`用户 ${username}`);
+    if (expectedVersion !== undefined && user.version !== expectedVersion) throw staleVersion(user.version);
+    await this.write(username, expectedVersion, true, { passwordHash: await hashPassword(newPassword), updatedAt: String(Date.now()) });
   }
 
   /** @deprecated use {@link resetPassword}. */
@@ -368,6 +409,7 @@ function fromFields(values: readonly (string | null)[] | undefined): User | unde
     ...(h.unitId ? { unitId: h.unitId } : {}),
     disabled: h.disabled === '1',
     epoch: Number(h.epoch ?? 1),
+    version: Number(h.version ?? 0),
     createdAt: Number(h.createdAt ?? 0),
     ...(h.updatedAt ? { updatedAt: Number(h.updatedAt) } : {}),
   };

@@ -101,6 +101,44 @@ export interface AcdStats {
 
 export type AgentCommandResult = { ok: true; state: AgentStateName } | { ok: false; error: string };
 export type AdminResult = { ok: true } | { ok: false; errors: FieldError[] };
+/** An admin write of the seats: the new seats version, field errors, or the version found instead of the one named. */
+export type SeatWriteResult = { ok: true; version: number } | { ok: false; errors: FieldError[] } | { ok: false; conflict: number };
+
+const expected = (v: number | undefined): string => (v === undefined ? '' : String(v));
+
+// Seat writes (KEYS[1] the seats version; ARGV[1] the expected version, '' = any). Each returns
+// {1, new version} or {0, current version}; the version moves on every write.
+const CHECK_VERSION = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= cur then return {0, cur} end
+`;
+/** KEYS version, groups; ARGV expected, id, group JSON. */
+const PUT_GROUP = `${CHECK_VERSION}
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return {1, redis.call('INCR', KEYS[1])}`;
+/** KEYS version, agents, extension → agent, agent ids; ARGV expected, id, agent JSON, extension. {-1, owner}: extension taken. */
+const PUT_AGENT = `${CHECK_VERSION}
+local owner = redis.call('HGET', KEYS[3], ARGV[4])
+if owner and owner ~= ARGV[2] then return {-1, owner} end
+local old = redis.call('HGET', KEYS[2], ARGV[2])
+if old then
+  local prev = cjson.decode(old).extension
+  if prev and prev ~= ARGV[4] then redis.call('HDEL', KEYS[3], prev) end
+end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[4], ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[2])
+return {1, redis.call('INCR', KEYS[1])}`;
+/** KEYS version, agents, extension → agent, agent ids, the agent's runtime hash; ARGV expected, id. {-1}: unknown agent. */
+const DELETE_AGENT = `${CHECK_VERSION}
+local old = redis.call('HGET', KEYS[2], ARGV[2])
+if not old then return {-1, cur} end
+local prev = cjson.decode(old).extension
+redis.call('HDEL', KEYS[2], ARGV[2])
+if prev then redis.call('HDEL', KEYS[3], prev) end
+redis.call('SREM', KEYS[4], ARGV[2])
+redis.call('DEL', KEYS[5])
+return {1, redis.call('INCR', KEYS[1])}`;
 
 const LOCK = 'lock:dispatch';
 
@@ -459,11 +497,28 @@ export class Acd implements AcdPort {
     return Object.values(h).map((v) => JSON.parse(v) as Agent).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
+  /**
+   * The version of the seat configuration (groups and agents together): every write bumps it. An admin
+   * write names the version it read ({@link putGroup}, {@link putAgent}, {@link deleteAgent}) and is
+   * refused when someone changed the seats meanwhile — checked in the same Redis script that writes, so
+   * two instances can never both win, and the checks made before writing (known groups, the extension's
+   * owner) saw the state that is replaced.
+   */
+  async seatsVersion(): Promise<number> {
+    return Number((await this.opts.redis.get(this.store.key('cfg:version'))) ?? 0);
+  }
+
   async upsertGroup(input: unknown): Promise<AdminResult> {
+    const r = await this.putGroup(input);
+    return r.ok ? { ok: true } : { ok: false, errors: 'errors' in r ? r.errors : [] };
+  }
+
+  /** Create or replace a group; with `expectedVersion`, only if the seats are still at that version. */
+  async putGroup(input: unknown, expectedVersion?: number): Promise<SeatWriteResult> {
     const r = validateGroup(input);
     if (!r.ok) return r;
-    await this.opts.redis.hset(this.store.key('cfg:groups'), r.value.id, JSON.stringify(r.value));
-    return { ok: true };
+    const res = (await this.opts.redis.eval(PUT_GROUP, 2, this.store.key('cfg:version'), this.store.key('cfg:groups'), expected(expectedVersion), r.value.id, JSON.stringify(r.value))) as [number, number];
+    return res[0] === 1 ? { ok: true, version: res[1] } : { ok: false, conflict: res[1] };
   }
 
   /**
@@ -473,7 +528,10 @@ export class Acd implements AcdPort {
   async ensureGroups(input: unknown): Promise<AdminResult> {
     const r = validateSeatFile(input);
     if (!r.ok) return r;
-    for (const g of r.value.groups) await this.opts.redis.hsetnx(this.store.key('cfg:groups'), g.id, JSON.stringify(g));
+    let created = 0;
+    for (const g of r.value.groups) created += await this.opts.redis.hsetnx(this.store.key('cfg:groups'), g.id, JSON.stringify(g));
+    // A change an admin may not have seen: their next write from an older read is refused.
+    if (created > 0) await this.opts.redis.incr(this.store.key('cfg:version'));
     return { ok: true };
   }
 
@@ -483,38 +541,65 @@ export class Acd implements AcdPort {
     if (users.length > 0) {
       return { ok: false, errors: [{ field: 'id', message: `group ${id} still has agents: ${users.map((a) => a.id).join(', ')}` }] };
     }
-    await this.opts.redis.hdel(this.store.key('cfg:groups'), id);
+    await this.opts.redis.multi().hdel(this.store.key('cfg:groups'), id).incr(this.store.key('cfg:version')).exec();
     return { ok: true };
   }
 
   async upsertAgent(input: unknown, opts: { recheck?: boolean } = {}): Promise<AdminResult> {
+    const r = await this.putAgent(input, undefined, opts);
+    return r.ok ? { ok: true } : { ok: false, errors: 'errors' in r ? r.errors : [] };
+  }
+
+  /**
+   * Create or replace an agent; with `expectedVersion`, only if the seats are still at that version.
+   * A new agent or a changed extension has its registration looked up again (unless `recheck: false`).
+   */
+  async putAgent(input: unknown, expectedVersion?: number, opts: { recheck?: boolean } = {}): Promise<SeatWriteResult> {
+    if (expectedVersion !== undefined) {
+      const cur = await this.seatsVersion();
+      if (cur !== expectedVersion) return { ok: false, conflict: cur };
+    }
     const groups = new Set((await this.listGroups()).map((g) => g.id));
     const r = validateAgent(input, groups);
     if (!r.ok) return r;
     const agent = r.value;
-    const redis = this.opts.redis;
-    const owner = await redis.hget(this.store.key('cfg:ext'), agent.extension);
-    if (owner && owner !== agent.id) {
-      return { ok: false, errors: [{ field: 'extension', message: `extension ${agent.extension} belongs to agent ${owner}` }] };
-    }
-    const old = await redis.hget(this.store.key('cfg:agents'), agent.id);
-    const m = redis.multi();
-    if (old) {
-      const prev = JSON.parse(old) as Agent;
-      if (prev.extension !== agent.extension) m.hdel(this.store.key('cfg:ext'), prev.extension);
-    }
-    m.hset(this.store.key('cfg:agents'), agent.id, JSON.stringify(agent));
-    m.hset(this.store.key('cfg:ext'), agent.extension, agent.id);
-    m.sadd(this.store.key('agents'), agent.id);
-    await m.exec();
+    const k = (x: string) => this.store.key(x);
+    const old = await this.opts.redis.hget(k('cfg:agents'), agent.id);
+    const res = (await this.opts.redis.eval(
+      PUT_AGENT,
+      4,
+      k('cfg:version'),
+      k('cfg:agents'),
+      k('cfg:ext'),
+      k('agents'),
+      expected(expectedVersion),
+      agent.id,
+      JSON.stringify(agent),
+      agent.extension,
+    )) as [number, number | string];
+    if (res[0] === -1) return { ok: false, errors: [{ field: 'extension', message: `extension ${agent.extension} belongs to agent ${String(res[1])}` }] };
+    if (res[0] !== 1) return { ok: false, conflict: Number(res[1]) };
     const moved = !old || (JSON.parse(old) as Agent).extension !== agent.extension;
     if (moved && opts.recheck !== false) await this.recheckRegistrations([agent.id]);
-    return { ok: true };
+    return { ok: true, version: Number(res[1]) };
   }
 
   /** Logs the agent out (a call in progress finishes) and deletes it. */
   async removeAgent(id: string): Promise<AdminResult> {
+    const r = await this.deleteAgent(id);
+    return r.ok ? { ok: true } : { ok: false, errors: 'errors' in r ? r.errors : [] };
+  }
+
+  /**
+   * Logs the agent out and deletes it; with `expectedVersion`, only if the seats are still at that
+   * version (checked before the log-out too, so a stale request changes nothing).
+   */
+  async deleteAgent(id: string, expectedVersion?: number): Promise<SeatWriteResult> {
     const redis = this.opts.redis;
+    if (expectedVersion !== undefined) {
+      const cur = await this.seatsVersion();
+      if (cur !== expectedVersion) return { ok: false, conflict: cur };
+    }
     const old = await redis.hget(this.store.key('cfg:agents'), id);
     if (!old) return { ok: false, errors: [{ field: 'id', message: `unknown agent ${id}` }] };
     const rt = (await this.store.agentRuntimes([id])).get(id);
@@ -522,15 +607,10 @@ export class Acd implements AcdPort {
       return { ok: false, errors: [{ field: 'id', message: `agent ${id} is ${rt.state}; log out first` }] };
     }
     await this.logout(id);
-    const prev = JSON.parse(old) as Agent;
-    await redis
-      .multi()
-      .hdel(this.store.key('cfg:agents'), id)
-      .hdel(this.store.key('cfg:ext'), prev.extension)
-      .srem(this.store.key('agents'), id)
-      .del(this.store.key(`agent:${id}`))
-      .exec();
-    return { ok: true };
+    const k = (x: string) => this.store.key(x);
+    const res = (await redis.eval(DELETE_AGENT, 5, k('cfg:version'), k('cfg:agents'), k('cfg:ext'), k('agents'), k(`agent:${id}`), expected(expectedVersion), id)) as [number, number];
+    if (res[0] === -1) return { ok: false, errors: [{ field: 'id', message: `unknown agent ${id}` }] };
+    return res[0] === 1 ? { ok: true, version: res[1] } : { ok: false, conflict: res[1] };
   }
 
   /** Loads a seat file (`data/seats/<city>.json`): groups first, then agents. */

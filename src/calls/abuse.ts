@@ -41,6 +41,29 @@ export interface BlockEntry {
   at: number;
 }
 
+/** A block-list change based on an older version of the list than the one stored. */
+export class StaleBlockList extends Error {
+  constructor(readonly current: number) {
+    super(`block list changed meanwhile (now version ${current})`);
+  }
+}
+
+// KEYS[1] the list version, KEYS[2] the list; ARGV[1] the expected version ('' = any).
+// Returns {1, new version}, {0, current version} (stale) or, for an unknown entry, {-1, current}.
+const CHECK = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= cur then return {0, cur} end
+`;
+/** ARGV id, entry JSON, legacy id (an unkeyed entry of the same number is replaced). */
+const BLOCK = `${CHECK}
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('HDEL', KEYS[2], ARGV[4])
+return {1, redis.call('INCR', KEYS[1])}`;
+/** ARGV id. */
+const UNBLOCK = `${CHECK}
+if redis.call('HDEL', KEYS[2], ARGV[2]) == 0 then return {-1, cur} end
+return {1, redis.call('INCR', KEYS[1])}`;
+
 const EXEMPT_SOURCES = new Set(['linkage', 'subcenter', 'callback', 'agent']);
 
 export class CallerGuard implements CallGuardPort {
@@ -100,10 +123,25 @@ export class CallerGuard implements CallGuardPort {
     }
   }
 
-  async block(number: string, reason: string, by: string, now = Date.now()): Promise<BlockEntry> {
+  /** The block list's version: every block and unblock moves it (an admin's change names the one read). */
+  async blockedVersion(): Promise<number> {
+    return Number((await this.redis.get(this.key('blocked', 'version'))) ?? 0);
+  }
+
+  /**
+   * Block a caller. With `expectedVersion` (the list version an admin read) only if nobody changed the
+   * list meanwhile — checked in the script that writes: `{ ok: false, current }` and nothing changed.
+   */
+  async block(number: string, reason: string, by: string, now = Date.now(), expectedVersion?: number): Promise<BlockEntry & { version: number }> {
+    const r = await this.blockIf(number, reason, by, now, expectedVersion);
+    if (!r.ok) throw new StaleBlockList(r.current);
+    return { ...r.entry, version: r.version };
+  }
+
+  async blockIf(number: string, reason: string, by: string, now: number, expectedVersion: number | undefined): Promise<{ ok: true; entry: BlockEntry; version: number } | { ok: false; current: number }> {
     const entry: BlockEntry = { id: this.o.numberId(number), masked: maskNumber(number), reason, by, at: now };
-    await this.redis.multi().hset(this.key('blocked'), entry.id, JSON.stringify(entry)).hdel(this.key('blocked'), legacyNumberId(number)).exec();
-    return entry;
+    const [ok, v] = (await this.redis.eval(BLOCK, 2, this.key('blocked', 'version'), this.key('blocked'), expectedVersion === undefined ? '' : String(expectedVersion), entry.id, JSON.stringify(entry), legacyNumberId(number))) as [number, number];
+    return ok === 1 ? { ok: true, entry, version: v } : { ok: false, current: v };
   }
 
   private async moveLegacy(legacy: string, id: string, raw: string): Promise<void> {
@@ -112,7 +150,15 @@ export class CallerGuard implements CallGuardPort {
   }
 
   async unblock(id: string): Promise<boolean> {
-    return (await this.redis.hdel(this.key('blocked'), id)) === 1;
+    const r = await this.unblockIf(id, undefined);
+    return r.ok;
+  }
+
+  /** Unblock; with `expectedVersion`, only if the list is still at that version (`stale`, nothing changed). */
+  async unblockIf(id: string, expectedVersion: number | undefined): Promise<{ ok: true; version: number } | { ok: false; stale: boolean; current: number }> {
+    const [ok, v] = (await this.redis.eval(UNBLOCK, 2, this.key('blocked', 'version'), this.key('blocked'), expectedVersion === undefined ? '' : String(expectedVersion), id)) as [number, number];
+    if (ok === 1) return { ok: true, version: v };
+    return { ok: false, stale: ok === 0, current: v };
   }
 
   async blocked(): Promise<BlockEntry[]> {

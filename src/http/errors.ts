@@ -63,6 +63,17 @@ export function staleVersion(current: number | string, field = 'version'): AppEr
 }
 
 /**
+ * The version a write was based on (optimistic concurrency): a JSON integer ≥ 0 in a body or digits in a
+ * query string. Required: a write that names no version could overwrite a change it never saw.
+ */
+export function versionOf(v: unknown, field = 'version'): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  if (typeof v === 'string' && /^\d{1,15}$/.test(v)) return Number(v);
+  if (v === undefined || v === null || v === '') throw errors.invalid(field, '必填：读取时的版本（防止覆盖他人修改） / is required: the version you read (so that no one’s change is overwritten)');
+  throw errors.invalid(field, '必须是非负整数 / must be an integer ≥ 0');
+}
+
+/**
  * An ioredis failure that means "Redis is not reachable now" (connection refused or closed, retries per
  * request exhausted, offline queue off) rather than a bug: such a request is answered 503.
  */

@@ -4,7 +4,8 @@
  * reload on every server instance through pub/sub.
  *
  * @remarks
- * Keys (all under `keyPrefix`): `draft` (JSON {table, baseVersion, …}),
+ * Keys (all under `keyPrefix`): `draft` (JSON {version, table, baseVersion, …}),
+ * `draft:seq` (draft revision counter: saves are compare-and-set on the revision),
  * `published` (current version number), `seq` (version counter), `v:<n>`
  * (a version document), `versions` (sorted set of numbers), `audit` (capped
  * list, newest first), and the pub/sub channel `events`.
@@ -58,6 +59,11 @@ export interface PublishedVersion {
 export type VersionSummary = Omit<PublishedVersion, 'table'> & { routes: number };
 
 export interface Draft {
+  /**
+   * Revision of the draft (optimistic concurrency): taken from a counter that never goes back, so a
+   * draft saved after a publish or discard never reuses a number an admin may still hold. 0: no draft.
+   */
+  version: number;
   /** As the admin saved it: may be invalid. */
   table: unknown;
   /** Published version the draft was started from (0: none). */
@@ -66,12 +72,18 @@ export interface Draft {
   updatedBy: string;
 }
 
+export type DraftSaved = { ok: true; errors: FieldError[]; draft: Draft };
+/** Someone saved (or published, or discarded) the draft since the revision named. */
+export type DraftConflict = { ok: false; reason: 'conflict'; current: number };
+
 export type PublishResult =
   | { ok: true; version: PublishedVersion }
   | { ok: false; reason: 'invalid'; errors: FieldError[] }
   /** Someone published since the draft was based (or since `expectedVersion`). */
   | { ok: false; reason: 'conflict'; current: number }
   | { ok: false; reason: 'no-draft' }
+  /** The draft was saved again since the revision the publisher named (`draftVersion`). */
+  | { ok: false; reason: 'draft-conflict'; current: number }
   | { ok: false; reason: 'not-found' };
 
 export interface RoutingStoreOptions {
@@ -125,6 +137,22 @@ redis.call('LPUSH', KEYS[4], entry)
 redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]) - 1)
 if ARGV[8] ~= '' and redis.call('GET', KEYS[5]) == ARGV[8] then redis.call('DEL', KEYS[5]) end
 redis.call('PUBLISH', ARGV[6], n)
+return {1, n}
+`;
+
+/**
+ * KEYS: draft, draft revision counter. ARGV: expected revision ('' = any), the draft JSON with its
+ * version first as a placeholder, the placeholder. Returns {1, new revision} or {0, current revision}.
+ * The revision is read from the document's head (`{"version":n,`): no JSON decoding of the table.
+ */
+const SAVE_DRAFT_LUA = `
+local raw = redis.call('GET', KEYS[1])
+local cur = 0
+if raw then cur = tonumber(string.match(raw, '^{"version":(%d+),')) or 0 end
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= cur then return {0, cur} end
+local n = redis.call('INCR', KEYS[2])
+local plain = string.gsub(ARGV[3], '%p', '%%%0')
+redis.call('SET', KEYS[1], (string.gsub(ARGV[2], plain, tostring(n), 1)))
 return {1, n}
 `;
 
@@ -223,21 +251,45 @@ export class RoutingStore {
 
   async getDraft(): Promise<Draft | undefined> {
     const raw = await this.redis.get(this.key('draft'));
-    return raw ? (JSON.parse(raw) as Draft) : undefined;
+    if (!raw) return undefined;
+    const d = JSON.parse(raw) as Draft;
+    // A draft saved before drafts had revisions counts as revision 0, like the script reads it.
+    return { ...d, version: typeof d.version === 'number' ? d.version : 0 };
+  }
+
+  /** The draft's revision (0: no draft): what a save must name as `expectedVersion`. */
+  async draftVersion(): Promise<number> {
+    return (await this.getDraft())?.version ?? 0;
   }
 
   /**
    * Save the draft (it may be invalid, so an admin can save work in progress);
-   * returns its current validation errors for inline display.
+   * returns its current validation errors for inline display. With `expectedVersion` (the revision
+   * the admin read, 0 for "no draft") the save is a compare-and-set in Redis: a draft saved
+   * meanwhile, here or on another instance, is never overwritten (`conflict` with the current one).
    */
-  async saveDraft(table: unknown, who: string): Promise<{ errors: FieldError[]; draft: Draft }> {
+  async saveDraft(table: unknown, who: string): Promise<DraftSaved>;
+  async saveDraft(table: unknown, who: string, expectedVersion: number | undefined): Promise<DraftSaved | DraftConflict>;
+  async saveDraft(table: unknown, who: string, expectedVersion?: number): Promise<DraftSaved | DraftConflict> {
     const before = await this.getDraft();
+    if (expectedVersion !== undefined && (before?.version ?? 0) !== expectedVersion) return { ok: false, reason: 'conflict', current: before?.version ?? 0 };
     const baseVersion = before?.baseVersion ?? (await this.publishedVersion());
     const beforeTable = before?.table ?? (await this.getVersion(baseVersion))?.table;
-    const draft: Draft = { table, baseVersion, updatedAt: this.iso(), updatedBy: who };
-    await this.redis.set(this.key('draft'), JSON.stringify(draft));
-    await this.appendAudit({ at: draft.updatedAt, who, action: 'draft-save', fromVersion: baseVersion, changes: diffTables(beforeTable, table) });
-    return { errors: await this.check(table), draft };
+    const token = `__draft_version_${randomBytes(8).toString('hex')}__`;
+    const draft = { version: token, table, baseVersion, updatedAt: this.iso(), updatedBy: who };
+    const res = (await this.redis.eval(
+      SAVE_DRAFT_LUA,
+      2,
+      this.key('draft'),
+      this.key('draft:seq'),
+      expectedVersion === undefined ? '' : String(expectedVersion),
+      JSON.stringify(draft),
+      JSON.stringify(token),
+    )) as [number, number];
+    if (res[0] === 0) return { ok: false, reason: 'conflict', current: res[1] };
+    const saved: Draft = { ...draft, version: res[1] };
+    await this.appendAudit({ at: saved.updatedAt, who, action: 'draft-save', fromVersion: baseVersion, changes: diffTables(beforeTable, table) });
+    return { ok: true, errors: await this.check(table), draft: saved };
   }
 
   /** Start a draft from the published table (or `table`), replacing any draft. */
@@ -265,7 +317,7 @@ export class RoutingStore {
    * The draft is published only if nobody published since it was started
    * (`expectedVersion` overrides that check).
    */
-  async publish(who: string, opts: { comment?: string; table?: unknown; expectedVersion?: number; seatGroups?: boolean } = {}): Promise<PublishResult> {
+  async publish(who: string, opts: { comment?: string; table?: unknown; expectedVersion?: number; draftVersion?: number; seatGroups?: boolean } = {}): Promise<PublishResult> {
     let table: unknown;
     let draftRaw = '';
     let expected: number | undefined = opts.expectedVersion;
@@ -274,6 +326,9 @@ export class RoutingStore {
       draftRaw = (await this.redis.get(this.key('draft'))) ?? '';
       if (!draftRaw) return { ok: false, reason: 'no-draft' };
       const draft = JSON.parse(draftRaw) as Draft;
+      // The table published is the one read here; its revision must be the one the publisher saw.
+      const revision = typeof draft.version === 'number' ? draft.version : 0;
+      if (opts.draftVersion !== undefined && revision !== opts.draftVersion) return { ok: false, reason: 'draft-conflict', current: revision };
       table = draft.table;
       expected ??= draft.baseVersion;
     }

@@ -126,4 +126,36 @@ describe('admin routing page (Chromium)', () => {
     expect(audit.entries.map((e) => e.target)).toEqual([`routing:v${v1 + 2}`, `routing:v${v1 + 1}`]);
     expect(admin.errors).toEqual([]);
   }, 60_000);
+
+  it('GIVEN an admin page holding a draft WHEN another admin saves the draft meanwhile and the page saves THEN the conflict is shown naming version, the other save stands, and reload shows it', async () => {
+    const { app, base } = await startWebApp(h);
+    await createUser(app, 'admin1', ['admin'], { displayName: '系统管理员' });
+    const admin = await openBrowser();
+    const p = admin.page;
+    await login(admin, base, 'admin1', '/admin');
+    await p.click('#start-draft');
+    await expectContains(p.locator('#draft-msg'), '新建草稿');
+    const read = (await app.parts.routing.getDraft())!;
+
+    // Another admin saves the draft (from the version they read) while this page still holds the older one.
+    const theirs = structuredClone(read.table) as { routes: { id: string; name: string }[] };
+    theirs.routes[0]!.name = '他人的修改';
+    const saved = await app.parts.routing.saveDraft(theirs, 'admin2', read.version);
+    expect(saved.ok).toBe(true);
+
+    await p.fill('#route-filter', '12333');
+    await p.click('#routes-table tbody tr[data-route="line-12333"]');
+    await p.fill('#route-form input[name="priority"]', '7');
+    await p.click('#apply-route');
+    await expectContains(p.locator('#draft-msg'), '他人已修改');
+    await expectContains(p.locator('#draft-msg'), 'version');
+    await screenshot(p, 'admin-version-conflict');
+    const stored = (await app.parts.routing.getDraft())!;
+    expect(stored.updatedBy).toBe('admin2');
+    expect((stored.table as typeof theirs).routes[0]!.name).toBe('他人的修改');
+
+    await p.click('#conflict-reload');
+    await expectContains(p.locator('#draft-info'), 'admin2');
+    expect(admin.errors).toEqual([]);
+  }, 60_000);
 });

@@ -217,7 +217,7 @@ describe('sessions', () => {
     const victim = await loginAs(app, 'agent1');
     const admin = await loginAs(app, 'admin1');
     expect((await app.inject({ method: 'GET', url: '/api/sample/agent', headers: bearer(victim.token) })).statusCode).toBe(200);
-    const patch = await app.inject({ method: 'PATCH', url: '/api/admin/users/agent1', headers: bearer(admin.token), payload: { disabled: true } });
+    const patch = await app.inject({ method: 'PATCH', url: '/api/admin/users/agent1', headers: bearer(admin.token), payload: { disabled: true, version: (await app.userStore.get('agent1'))!.version } });
     expect(patch.statusCode, patch.body).toBe(200);
     for (const headers of [bearer(victim.token), { cookie: victim.cookie }]) {
       const r = await app.inject({ method: 'GET', url: '/api/sample/agent', headers });
@@ -234,7 +234,7 @@ describe('sessions', () => {
     await user(app, 'p1', ['agent']);
     const old = await loginAs(app, 'p1');
     const admin = await loginAs(app, 'admin1');
-    const r = await app.inject({ method: 'PATCH', url: '/api/admin/users/p1', headers: bearer(admin.token), payload: { roles: ['supervisor'] } });
+    const r = await app.inject({ method: 'PATCH', url: '/api/admin/users/p1', headers: bearer(admin.token), payload: { roles: ['supervisor'], version: (await app.userStore.get('p1'))!.version } });
     expect(r.json().changed).toEqual(['roles']);
     expect((await app.inject({ method: 'GET', url: '/api/auth/me', headers: bearer(old.token) })).statusCode).toBe(401);
     expect(await app.audit.query({ action: 'user-role-changed' })).toMatchObject([{ target: 'user:p1', detail: 'roles agent → supervisor' }]);
@@ -367,7 +367,7 @@ describe('users admin API', () => {
     const list = await app.inject({ method: 'GET', url: '/api/admin/users', headers: bearer(s.token) });
     expect(list.json().users.map((u: { username: string }) => u.username)).toEqual(['admin1', 'zhou']);
     expect(list.body).not.toMatch(/scrypt|passwordHash/);
-    const reset = await app.inject({ method: 'POST', url: '/api/admin/users/zhou/password', headers: bearer(s.token), payload: { newPassword: 'reset-by-admin-1' } });
+    const reset = await app.inject({ method: 'POST', url: '/api/admin/users/zhou/password', headers: bearer(s.token), payload: { newPassword: 'reset-by-admin-1', version: list.json().users.find((u: { username: string }) => u.username === 'zhou').version } });
     expect(reset.statusCode).toBe(200);
     expect((await login(app, 'zhou', 'reset-by-admin-1')).statusCode).toBe(200);
     const actions = (await app.audit.query({ actor: 'admin1' })).map((e) => `${e.action} ${e.target}`);

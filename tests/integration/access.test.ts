@@ -106,7 +106,7 @@ describe('passwords and sessions', () => {
       method: 'PATCH',
       url: '/api/admin/users/to-disable',
       headers: { authorization: `Bearer ${admin.token}` },
-      payload: { disabled: true },
+      payload: { disabled: true, version: (await app.users.get('to-disable'))!.version },
     });
     expect(patch.statusCode).toBe(200);
     const after = await app.http.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${token}` } });

@@ -67,7 +67,9 @@ describe('caller limits', () => {
     const bad = await post(sup.token, { number: '139-abc', reason: '多次恶意骚扰座席' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.field).toBe('number');
-    const ok = await post(sup.token, { number: '13955550004', reason: '多次恶意骚扰座席' });
+    // A change names the list version read (optimistic concurrency, issue 20).
+    const listed = await app.http.inject({ method: 'GET', url: '/api/admin/blocklist', headers: { authorization: `Bearer ${sup.token}` } });
+    const ok = await post(sup.token, { number: '13955550004', reason: '多次恶意骚扰座席', version: listed.json().version });
     expect(ok.statusCode).toBe(201);
     expect(JSON.stringify(ok.json())).not.toContain('13955550004');
     const id = ok.json().entry.id as string;
@@ -84,7 +86,7 @@ describe('caller limits', () => {
     expect(s.outcome).toBe('released');
     expect((await app.audit.query({ action: 'caller-blocked' }))[0]).toMatchObject({ actor: 'guard-sup', target: `caller:${id}` });
 
-    const del = await app.http.inject({ method: 'DELETE', url: `/api/admin/blocklist/${id}`, headers: { authorization: `Bearer ${sup.token}` } });
+    const del = await app.http.inject({ method: 'DELETE', url: `/api/admin/blocklist/${id}?version=${ok.json().version}`, headers: { authorization: `Bearer ${sup.token}` } });
     expect(del.statusCode).toBe(200);
     const again = await callAndHangUp(app, '13955550004');
     expect(again.path.some((p) => p.detail.includes('block list'))).toBe(false);

@@ -40,7 +40,7 @@ describe('ids derived from numbers', () => {
       method: 'POST',
       url: '/api/admin/blocklist',
       headers: { authorization: `Bearer ${sup.token}` },
-      payload: { number: '13955550104', reason: '多次恶意骚扰座席' },
+      payload: { number: '13955550104', reason: '多次恶意骚扰座席', version: (await app.http.inject({ method: 'GET', url: '/api/admin/blocklist', headers: { authorization: `Bearer ${sup.token}` } })).json().version },
     });
     expect(res.statusCode).toBe(201);
     const { id, masked } = res.json().entry as { id: string; masked: string };

@@ -13,6 +13,9 @@ import { eventually } from '../support/wait.js';
 
 const h = useHarness();
 
+/** The draft version the admin read: a save (or a scheduled publish) names it (optimistic concurrency, issue 20). */
+const draftVersion = async (call: (method: 'GET', url: string) => Promise<{ json(): { version: number } }>) => (await call('GET', '/api/admin/routing/draft')).json().version;
+
 async function adminSession(app: App) {
   await app.users.create({ username: 'route-admin', roles: ['admin'], password: TEST_PASSWORD });
   await app.users.create({ username: 'route-agent', roles: ['agent'], agentId: 'RA1', password: TEST_PASSWORD });
@@ -35,7 +38,7 @@ describe('routing admin API', () => {
     const r = broken.routes.find((x) => x.id === 'line-12333')!;
     r.numbers = ['1233x'];
     (r as { mode: string }).mode = 'teleport';
-    const saved = (await call('PUT', '/api/admin/routing/draft', { table: broken })).json();
+    const saved = (await call('PUT', '/api/admin/routing/draft', { table: broken, version: await draftVersion(call) })).json();
     expect(saved.errors.length).toBeGreaterThanOrEqual(1);
     const pub = await call('POST', '/api/admin/routing/publish', { comment: 'broken' });
     expect(pub.statusCode).toBe(400);
@@ -46,7 +49,7 @@ describe('routing admin API', () => {
 
     const fixed: RoutingTable = structuredClone(published.table);
     (fixed.routes.find((x) => x.id === 'line-12333') as { skills?: string[] }).skills = ['12333-expert'];
-    expect((await call('PUT', '/api/admin/routing/draft', { table: fixed })).json().errors).toEqual([]);
+    expect((await call('PUT', '/api/admin/routing/draft', { table: fixed, version: await draftVersion(call) })).json().errors).toEqual([]);
     const ok = await call('POST', '/api/admin/routing/publish', { comment: '12333 到专家座席' });
     expect(ok.statusCode).toBe(200);
     const v2 = ok.json().version as number;
@@ -79,11 +82,11 @@ describe('routing admin API', () => {
     const published = (await call('GET', '/api/admin/routing')).json();
     const next: RoutingTable = structuredClone(published.table);
     next.routes = next.routes.filter((x) => x.id !== 'line-12349');
-    expect((await call('PUT', '/api/admin/routing/draft', { table: next })).json().errors).toEqual([]);
-    expect((await call('POST', '/api/admin/routing/schedule', { at: '2020-01-01T00:00:00+08:00' })).json().error.field).toBe('at');
+    expect((await call('PUT', '/api/admin/routing/draft', { table: next, version: await draftVersion(call) })).json().errors).toEqual([]);
+    expect((await call('POST', '/api/admin/routing/schedule', { at: '2020-01-01T00:00:00+08:00', version: await draftVersion(call) })).json().error.field).toBe('at');
     // Strict date-times (issue 20): no rolled-over dates, no offset-less local times, no far-future years.
     for (const bad of ['2027-02-30T00:00:00+08:00', '2027-03-01T00:00:00', '9999-01-01T00:00:00+08:00', `${new Date().getUTCFullYear() + 2}-01-01T00:00:00+08:00`]) {
-      const res = await call('POST', '/api/admin/routing/schedule', { at: bad });
+      const res = await call('POST', '/api/admin/routing/schedule', { at: bad, version: await draftVersion(call) });
       expect(res.statusCode, bad).toBe(400);
       expect(res.json().error.field).toBe('at');
     }
@@ -94,7 +97,7 @@ describe('routing admin API', () => {
     expect((await call('POST', '/api/admin/routing/test-dial', { number: '12345', at: '2027-03-01T10:00:00' })).json().error.field).toBe('at');
     expect((await call('POST', '/api/admin/routing/test-dial', { number: '12345', at: '2027-03-01T10:00:00+08:00' })).statusCode).toBe(200);
     const at = new Date(Date.now() + 1200).toISOString();
-    expect((await call('POST', '/api/admin/routing/schedule', { at, comment: '12349 停用' })).statusCode).toBe(200);
+    expect((await call('POST', '/api/admin/routing/schedule', { at, comment: '12349 停用', version: await draftVersion(call) })).statusCode).toBe(200);
     expect(await app.parts.scheduler.runDue()).toBeUndefined(); // not yet due
     await new Promise((r) => setTimeout(r, 1300));
     const v = await app.parts.scheduler.runDue();
@@ -115,7 +118,7 @@ describe('flows versioned with the table', () => {
 
     zh.nodes.main.options['1'] = 'no-such-node';
     table.flows = { 'hotline-zh': zh };
-    expect((await call('PUT', '/api/admin/routing/draft', { table })).json().errors[0].field).toMatch(/^flows\.hotline-zh/);
+    expect((await call('PUT', '/api/admin/routing/draft', { table, version: await draftVersion(call) })).json().errors[0].field).toMatch(/^flows\.hotline-zh/);
     const refused = await call('POST', '/api/admin/routing/publish', {});
     expect(refused.statusCode).toBe(400);
     expect(refused.json().error.field).toMatch(/^flows\.hotline-zh/);
@@ -123,7 +126,7 @@ describe('flows versioned with the table', () => {
     zh.nodes.main.options['1'] = 'to-general';
     zh.nodes['to-general'].next = 'queue-consult-desk';
     zh.nodes['queue-consult-desk'] = { type: 'queue', skill: 'consult-desk' };
-    expect((await call('PUT', '/api/admin/routing/draft', { table })).json().errors).toEqual([]);
+    expect((await call('PUT', '/api/admin/routing/draft', { table, version: await draftVersion(call) })).json().errors).toEqual([]);
     const draftDial = (await call('POST', '/api/admin/routing/test-dial', { number: '12345', table: 'draft' })).json();
     expect(draftDial.heard[0]).toContain('welcome');
     expect((await call('POST', '/api/admin/routing/publish', { comment: '1 键转咨询专席' })).statusCode).toBe(200);

@@ -17,6 +17,9 @@ import { eventually } from '../support/wait.js';
 
 const h = useHarness();
 
+/** The draft version the admin read: a save (or a scheduled publish) names it (optimistic concurrency, issue 20). */
+const draftVersion = async (call: (method: 'GET', url: string) => Promise<{ json(): { version: number } }>) => (await call('GET', '/api/admin/routing/draft')).json().version;
+
 async function admin(app: App) {
   await app.users.create({ username: 'loop-admin', roles: ['admin', 'supervisor'], password: TEST_PASSWORD });
   const { token } = await loginAs(app.http, 'loop-admin');
@@ -40,7 +43,7 @@ describe('routing loops', () => {
     const i110 = table.routes.findIndex((r) => r.id === 'linkage-110');
     (table.routes[i12366] as SubcenterRoute).target = { kind: 'dial', dialString: 'Local/12366@from-carrier' };
     (table.routes[i110] as SubcenterRoute).target = { kind: 'dial', dialString: 'Local/12345@from-carrier' };
-    const saved = (await call('PUT', '/api/admin/routing/draft', { table })).json();
+    const saved = (await call('PUT', '/api/admin/routing/draft', { table, version: await draftVersion(call) })).json();
     const fields = (saved.errors as { field: string }[]).map((e) => e.field);
     expect(fields).toEqual(expect.arrayContaining([`routes[${i12366}].target.dialString`, `routes[${i110}].target.dialString`]));
     const pub = await call('POST', '/api/admin/routing/publish', { comment: 'loop' });

@@ -17,6 +17,9 @@ import { loginAs, TEST_PASSWORD } from '../support/route-audit.js';
 
 const h = useHarness();
 
+/** The draft version the admin read: a save (or a scheduled publish) names it (optimistic concurrency, issue 20). */
+const draftVersion = async (call: (method: 'GET', url: string) => Promise<{ json(): { version: number } }>) => (await call('GET', '/api/admin/routing/draft')).json().version;
+
 async function admin(app: App) {
   await app.users.create({ username: 'seat-admin', roles: ['admin'], password: TEST_PASSWORD });
   const { token } = await loginAs(app.http, 'seat-admin');
@@ -44,7 +47,7 @@ describe('queue targets name existing seat groups', () => {
     const groups = (await call('GET', '/api/admin/seats')).json().groups.map((g: { id: string }) => g.id);
     expect(groups).toEqual(expect.arrayContaining(['subcenter-12366', 'subcenter-12313']));
     const published = (await call('GET', '/api/admin/routing')).json();
-    expect((await call('PUT', '/api/admin/routing/draft', { table: published.table })).json().errors).toEqual([]);
+    expect((await call('PUT', '/api/admin/routing/draft', { table: published.table, version: await draftVersion(call) })).json().errors).toEqual([]);
     const pub = await call('POST', '/api/admin/routing/publish', { comment: 'republish' });
     expect(pub.statusCode).toBe(200);
   });
@@ -56,7 +59,7 @@ describe('queue targets name existing seat groups', () => {
     const table: RoutingTable = structuredClone(published.table);
     const i = table.routes.findIndex((r) => r.id === 'line-12366');
     (table.routes[i] as SubcenterRoute).target = { kind: 'queue', group: 'tax-desk' };
-    const saved = (await call('PUT', '/api/admin/routing/draft', { table })).json();
+    const saved = (await call('PUT', '/api/admin/routing/draft', { table, version: await draftVersion(call) })).json();
     expect(saved.errors).toEqual([{ field: `routes[${i}].target.group`, message: 'unknown seat group "tax-desk"' }]);
     const pub = await call('POST', '/api/admin/routing/publish', { comment: 'to nobody' });
     expect(pub.statusCode).toBe(400);
@@ -64,7 +67,8 @@ describe('queue targets name existing seat groups', () => {
     expect((await call('GET', '/api/admin/routing')).json().version).toBe(published.version);
     expect(app.parts.current().version).toBe(published.version);
 
-    expect((await call('PUT', '/api/admin/seats/groups/tax-desk', { name: '税务专席', kind: 'sub-center', lineNumber: '12366' })).statusCode).toBe(200);
+    const seats = (await call('GET', '/api/admin/seats')).json().version as number;
+    expect((await call('PUT', '/api/admin/seats/groups/tax-desk', { name: '税务专席', kind: 'sub-center', lineNumber: '12366', version: seats })).statusCode).toBe(200);
     const ok = await call('POST', '/api/admin/routing/publish', { comment: 'to the tax desk' });
     expect(ok.statusCode).toBe(200);
     expect(ok.json().version).toBe(published.version + 1);

@@ -31,8 +31,9 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import type { Redis } from 'ioredis';
 import { AuditLog, isAuditCursor, type AuditRetention } from '../../access/audit.js';
 import { hasPermission, isPermission, isRole, permissionsOf, ROLES, type Permission, type Role } from '../../access/roles.js';
-import { normalizeUsername, UserStore, validateNewUser, type User } from '../../access/users.js';
-import { AppError, bodyOf, errors, isRedisUnavailable, str } from '../errors.js';
+import { applyUserPatch, normalizeUsername, UserStore, validateNewUser, type User } from '../../access/users.js';
+import { passwordProblem } from '../../access/password.js';
+import { AppError, bodyOf, errors, isRedisUnavailable, str, versionOf } from '../errors.js';
 import * as S from '../schemas.js';
 
 /** Who may call a route: declared in `config.access` of every route. */
@@ -428,8 +429,10 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
   // ---- users (admin) --------------------------------------------------------------------------
 
   const USERNAME_PARAM = S.params({ username: S.string('用户名 / username') });
+  /** Optimistic concurrency: the user's `version` from GET /api/admin/users. */
+  const USER_VERSION = S.integer('必填：读取时该用户的版本（已被他人修改则 409，不做任何修改） / required: the user’s version you read (409 version-conflict when changed meanwhile; nothing is changed)', { minimum: 0 });
   const ROLE_LIST = `角色 / roles: ${ROLES.join(', ')}`;
-  app.get('/api/admin/users', { config: { access: { permission: 'users:read' } }, schema: S.route('users', '用户列表（不含密码） / users (no password hashes)') }, async () => ({ users: await users.list() }));
+  app.get('/api/admin/users', { config: { access: { permission: 'users:read' } }, schema: S.route('users', '用户列表（不含密码；每人的 version 在修改时回传） / users (no password hashes; send each one’s version back with a change)') }, async () => ({ users: await users.list() }));
 
   app.post(
     '/api/admin/users',
@@ -468,6 +471,7 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
           displayName: S.string('显示名 / display name', 64),
           agentId: S.optional(S.string('工号，null 或空串清除 / agent id; null or empty clears it')),
           unitId: S.optional(S.string('承办单位，null 或空串清除 / handling unit; null or empty clears it', 64)),
+          version: USER_VERSION,
         }),
       }),
     },
@@ -475,7 +479,11 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
       const { username } = req.params as { username: string };
       const b = bodyOf(req);
       const before = await users.get(username);
-      const { user, changed } = await users.update(username, { roles: b.roles, disabled: b.disabled, displayName: b.displayName, agentId: b.agentId, unitId: b.unitId });
+      if (!before) throw errors.notFound(`用户 ${username}`);
+      // Every field first (a bad one is named as such), then the version the admin read.
+      applyUserPatch(before, { roles: b.roles, disabled: b.disabled, displayName: b.displayName, agentId: b.agentId, unitId: b.unitId });
+      const expected = versionOf(b.version);
+      const { user, changed } = await users.update(username, { roles: b.roles, disabled: b.disabled, displayName: b.displayName, agentId: b.agentId, unitId: b.unitId }, Date.now(), expected);
       const base = { actor: req.user.username, target: `user:${user.username}`, ip: req.ip };
       if (changed.includes('roles')) await audit.record({ ...base, action: 'user-role-changed', detail: `roles ${before?.roles.join(',')} → ${user.roles.join(',')}` });
       if (changed.includes('disabled')) await audit.record({ ...base, action: user.disabled ? 'user-disabled' : 'user-enabled' });
@@ -489,12 +497,18 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
     '/api/admin/users/:username/password',
     {
       config: { access: { permission: 'users:write' } },
-      schema: S.route('users', '重置用户密码（留痕） / reset a user’s password (audited)', { params: USERNAME_PARAM, body: S.body({ newPassword: passwordField('新密码 / new password') }, ['newPassword']) }),
+      schema: S.route('users', '重置用户密码（留痕） / reset a user’s password (audited)', {
+        params: USERNAME_PARAM,
+        body: S.body({ newPassword: passwordField('新密码 / new password'), version: USER_VERSION }, ['newPassword']),
+      }),
     },
     async (req) => {
       const { username } = req.params as { username: string };
-      const newPassword = str(bodyOf(req), 'newPassword', { required: true, max: 200 })!;
-      await users.resetPassword(username, newPassword);
+      const b = bodyOf(req);
+      const newPassword = str(b, 'newPassword', { required: true, max: 200 })!;
+      const problem = passwordProblem(newPassword);
+      if (problem) throw errors.invalid('newPassword', problem);
+      await users.resetPassword(username, newPassword, versionOf(b.version));
       await audit.record({ actor: req.user.username, action: 'password-reset', target: `user:${normalizeUsername(username)}`, ip: req.ip });
       return { ok: true };
     },

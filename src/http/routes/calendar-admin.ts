@@ -12,7 +12,7 @@ import { DAY_OVERRIDE_KINDS, validateDayOverride, validateYearConfirmation, type
 import type { CalendarOverrides, CalendarOverridesStore, LiveWorkCalendar } from '../../tickets/calendar-store.js';
 import { coverageWarning } from '../../tickets/calendar-store.js';
 import type { FieldErrors } from '../../tickets/domain-errors.js';
-import { AppError, bodyOf, errors } from '../errors.js';
+import { AppError, bodyOf, errors, staleVersion, versionOf } from '../errors.js';
 import * as S from '../schemas.js';
 
 export interface CalendarAdminDeps {
@@ -37,14 +37,6 @@ function refuse(errs: FieldErrors): never {
   throw new AppError('invalid-input', 400, errs[0]!.message, errs[0]!.field, errs);
 }
 
-/** `version` from a body (a JSON integer) or a query string (digits). */
-function versionOf(v: unknown): number {
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
-  if (typeof v === 'string' && /^\d{1,9}$/.test(v)) return Number(v);
-  if (v === undefined || v === null || v === '') throw errors.invalid('version', '必填：读取时的版本 / is required: the version you read');
-  throw errors.invalid('version', '必须是非负整数 / must be an integer ≥ 0');
-}
-
 export async function calendarAdminRoutes(app: FastifyInstance, d: CalendarAdminDeps): Promise<void> {
   const view = () => {
     const overrides = d.calendar.overrides();
@@ -56,7 +48,7 @@ export async function calendarAdminRoutes(app: FastifyInstance, d: CalendarAdmin
   /** Write `next` if the stored version is still `expected`; apply here, audit, answer the new view. */
   const commit = async (req: FastifyRequest, expected: number, next: Omit<CalendarOverrides, 'version'>, audit: { action: string; target: string; detail?: string }) => {
     const r = await d.store.put(expected, next);
-    if (!r.ok) throw errors.conflict('version-conflict', `日历已被他人修改（当前版本 ${r.current}），请刷新后重试 / the calendar was changed meanwhile (now version ${r.current}); re-read and retry`);
+    if (!r.ok) throw staleVersion(r.current);
     d.calendar.apply(r.overrides);
     await d.audit.record({ actor: req.user.username, action: audit.action, target: audit.target, ...(audit.detail ? { detail: audit.detail } : {}), ip: req.ip });
     return view();
@@ -97,7 +89,7 @@ export async function calendarAdminRoutes(app: FastifyInstance, d: CalendarAdmin
       const errs = validateDayOverride(day);
       if (errs.length) refuse(errs);
       const cur = await fresh();
-      if (cur.version !== expected) throw errors.conflict('version-conflict', `日历已被他人修改（当前版本 ${cur.version}），请刷新后重试 / the calendar was changed meanwhile (now version ${cur.version}); re-read and retry`);
+      if (cur.version !== expected) throw staleVersion(cur.version);
       if (cur.days.some((x) => x.date === day.date)) throw new AppError('calendar-day-exists', 409, `date: ${day.date} 已有覆盖，请先删除 / ${day.date} already has an override; remove it first`, 'date');
       const out = await commit(req, expected, { days: [...cur.days, { ...day, by: req.user.username, at: d.now() }], years: cur.years }, {
         action: 'calendar-day-added',
@@ -117,7 +109,7 @@ export async function calendarAdminRoutes(app: FastifyInstance, d: CalendarAdmin
       const errs = validateDayOverride({ date, kind: 'holiday' });
       if (errs.length) refuse(errs);
       const cur = await fresh();
-      if (cur.version !== expected) throw errors.conflict('version-conflict', `日历已被他人修改（当前版本 ${cur.version}），请刷新后重试 / the calendar was changed meanwhile (now version ${cur.version}); re-read and retry`);
+      if (cur.version !== expected) throw staleVersion(cur.version);
       const old = cur.days.find((x) => x.date === date);
       if (!old) throw errors.notFound(`日期 ${date} 的覆盖 / the override of ${date}`);
       return commit(req, expected, { days: cur.days.filter((x) => x.date !== date), years: cur.years }, { action: 'calendar-day-removed', target: `calendar:${date}`, detail: old.kind });
@@ -141,7 +133,7 @@ export async function calendarAdminRoutes(app: FastifyInstance, d: CalendarAdmin
       const errs = validateYearConfirmation({ year, source: b.source });
       if (errs.length) refuse(errs);
       const cur = await fresh();
-      if (cur.version !== expected) throw errors.conflict('version-conflict', `日历已被他人修改（当前版本 ${cur.version}），请刷新后重试 / the calendar was changed meanwhile (now version ${cur.version}); re-read and retry`);
+      if (cur.version !== expected) throw staleVersion(cur.version);
       const source = (b.source as string).trim();
       return commit(req, expected, { days: cur.days, years: [...cur.years.filter((y) => y.year !== year), { year, source, by: req.user.username, at: d.now() }] }, { action: 'calendar-year-confirmed', target: `calendar:${year}`, detail: source });
     },
@@ -157,7 +149,7 @@ export async function calendarAdminRoutes(app: FastifyInstance, d: CalendarAdmin
       const errs = validateYearConfirmation({ year, source: 'x' });
       if (errs.length) refuse(errs);
       const cur = await fresh();
-      if (cur.version !== expected) throw errors.conflict('version-conflict', `日历已被他人修改（当前版本 ${cur.version}），请刷新后重试 / the calendar was changed meanwhile (now version ${cur.version}); re-read and retry`);
+      if (cur.version !== expected) throw staleVersion(cur.version);
       if (!cur.years.some((y) => y.year === year)) throw errors.notFound(`${year} 年的确认 / the confirmation of ${year}`);
       return commit(req, expected, { days: cur.days, years: cur.years.filter((y) => y.year !== year) }, { action: 'calendar-year-unconfirmed', target: `calendar:${year}` });
     },
