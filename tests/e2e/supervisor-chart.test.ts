@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
+import type { CallRecord } from '../../src/calls/record.js';
 import '../support/log-capture.js';
 import { useHarness } from '../support/harness.js';
 import { eventually } from '../support/wait.js';
@@ -28,10 +29,33 @@ async function traffic(app: App): Promise<void> {
   for (const c of calls) await app.acd.enqueue({ callId: `chart-${c.id}`, skill: c.skill, priority: 0, joinedAt: Date.now(), lineNumber: c.line });
   // The router notes the queue while they wait.
   await eventually(async () => {
-    const s = await app.acd.series();
-    expect(s.all.queueMax[s.quarters - 1]).toBe(4);
+    expect(Math.max(...(await app.acd.series()).all.queueMax)).toBe(4);
   });
   for (const c of calls) await app.acd.leave(`chart-${c.id}`, c.end, Date.now());
+}
+
+/** A ticket from a call answered by agent 3001 (this week's answer rate). */
+async function answeredTicket(app: App): Promise<void> {
+  const at = Date.now();
+  const r: CallRecord = {
+    callId: `chart-t.${at}`,
+    channelName: 'PJSIP/carrier-0001',
+    caller: { number: '13812345678', name: '王五' },
+    dialed: '12345',
+    source: 'carrier',
+    language: 'zh',
+    startedAt: at,
+    endedAt: at + 60_000,
+    agentAnsweredAt: at + 5_000,
+    path: [{ at, kind: 'queue', detail: 'skill general' }],
+    agents: ['3001'],
+    handoffs: [],
+    recovered: false,
+    instance: 'e2e',
+  };
+  await app.tickets.saveForm(r.callId, { category: 'complaint', requesterKind: 'citizen', summary: '路灯不亮', unitSuggestion: '市城市管理局', by: '3001', at });
+  const { ticketNo } = await app.tickets.createFromCall(r);
+  await eventually(async () => expect((await app.tickets.get(ticketNo))?.ticket?.units).toEqual(['市城市管理局']));
 }
 
 describe('wallboard chart and layout (Chromium)', () => {
@@ -41,6 +65,7 @@ describe('wallboard chart and layout (Chromium)', () => {
     expect(await app.acd.upsertGroup({ id: 'expert-12333', name: '人社专家座席', kind: 'expert', lineNumber: '12333' })).toEqual({ ok: true });
     await createUser(app, 'super1', ['supervisor'], { displayName: '班长' });
     await traffic(app);
+    await answeredTicket(app);
 
     const s = await openBrowser({ viewport: { width: 1366, height: 768 } });
     const p = s.page;
@@ -52,8 +77,8 @@ describe('wallboard chart and layout (Chromium)', () => {
     await eventually(async () => expect(Number(await chart.getAttribute('data-points'))).toBe(quartersSoFar()));
     await expectContains(p.locator('#trend-chart .u-legend'), '接通率（本刻钟）');
     await expectContains(p.locator('#trend-chart .u-legend'), '目标 98%');
-    await expectContains(p.locator('#trend-summary'), '接通率 75.0%');
-    await expectContains(p.locator('#trend-summary'), '最多排队 4 人');
+    // (the day's figures so far: the test may straddle a quarter hour)
+    await expectContains(p.locator('#trend-summary'), '今日累计 75.0%（目标 98%）');
     const scripts = await p.$$eval('script[src], link[rel="stylesheet"]', (els) => els.map((e) => (e as HTMLScriptElement).src || (e as HTMLLinkElement).href));
     for (const src of scripts) expect(new URL(src).origin).toBe(base);
 
@@ -61,8 +86,12 @@ describe('wallboard chart and layout (Chromium)', () => {
     const api = await p.evaluate(async () => (await fetch('/api/supervisor/series')).json());
     expect(api.quarters).toBe(Number(await chart.getAttribute('data-points')));
     expect(api.all.offered).toHaveLength(api.quarters);
-    expect(api.all.offered[api.quarters - 1]).toBe(4);
-    expect(api.lines['12345'].answerRate[api.quarters - 1]).toBeCloseTo(2 / 3, 6);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(sum(api.all.offered)).toBe(4);
+    expect(sum(api.all.answered)).toBe(3);
+    expect(Math.max(...api.all.queueMax)).toBe(4);
+    expect(Math.max(...api.lines['12345'].queueMax)).toBe(3);
+    expect(api.lines['12345'].answerRateSoFar[api.quarters - 1]).toBeCloseTo(2 / 3, 6);
     expect(api.target).toBe(0.98);
     // AND a day that does not exist is refused, naming the field
     const bad = await p.evaluate(async () => { const r = await fetch('/api/supervisor/series?day=2026-02-30'); return { status: r.status, body: await r.json() }; });
@@ -72,9 +101,15 @@ describe('wallboard chart and layout (Chromium)', () => {
     // WHEN the line 12333 is chosen THEN the chart shows that line
     await p.selectOption('#trend-line', '12333');
     await eventually(async () => expect(await chart.getAttribute('data-line')).toBe('12333'));
-    await expectContains(p.locator('#trend-summary'), '接通率 100.0%');
+    await expectContains(p.locator('#trend-summary'), '今日累计 100.0%');
     expect(await p.$$eval('#trend-line option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['all', '12333', '12345']);
     await p.selectOption('#trend-line', 'all');
+
+    // AND the ticket KPIs over the last 8 weeks are a line chart too, this week's values as the panel computes them
+    await eventually(async () => expect(await p.locator('#weeks-chart canvas').count()).toBeGreaterThan(0));
+    expect(await p.locator('#weeks-chart').getAttribute('data-points')).toBe('8');
+    await expectContains(p.locator('#weeks-chart .u-legend'), '按时办结率');
+    await expectContains(p.locator('#weeks-summary'), '接通率 100.0%');
 
     // AND by line lists 12345; seat group general adds up (3 offered = 2 answered + 1 abandoned)
     await expectText(p.locator('#by-line tr[data-key="12345"] td:nth-child(2)'), '3');
