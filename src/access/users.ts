@@ -10,7 +10,7 @@
  * Password hashes never leave this module.
  */
 import type { Redis } from 'ioredis';
-import { errors, staleVersion } from '../http/errors.js';
+import { AppError, errors, staleVersion } from '../http/errors.js';
 import { hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
 import { isRole, ROLES, type Role } from './roles.js';
 
@@ -206,7 +206,8 @@ export class UserStore {
     const fields = { ...serialize(user), version: '1', passwordHash: await hashPassword(input.password) };
     const argv = Object.entries(fields).flat();
     const created = await this.redis.eval(CREATE, 2, this.key(username), this.index, ...argv);
-    if (created !== 1) throw errors.conflict('user-exists', `用户 ${username} 已存在 / user ${username} already exists`);
+    // 409 naming the field, so a form shows it beside the username.
+    if (created !== 1) throw new AppError('user-exists', 409, `username: 用户 ${username} 已存在 / user ${username} already exists`, 'username');
     return user;
   }
 

@@ -20,6 +20,7 @@
  * | `P inbox:<instance>`     | list   | offer ids waiting to be handed to the owning instance          |
  * | `P cfg:agents` / `P cfg:groups` / `P cfg:ext` | hash | admin data (JSON) and extension → agent id     |
  * | `P stats:<yyyymmdd>`     | hash   | `<counter>|<dimension>` → integer (kept 10 days)              |
+ * | `P series:<yyyymmdd>`    | hash   | `<counter>|<all or line:n>|<quarter 0-95>` → integer, `queue|…` the largest queue (10 days) |
  * | `P lock:dispatch`        | string | short dispatch lock (one router run at a time)                 |
  *
  * Pub/sub channels: `P wake` (something to dispatch), `P inbox:<instance>` (offers for it),
@@ -39,7 +40,8 @@ const PRELUDE = `
 local P = ARGV[1]
 local NOW_S = ARGV[2]
 local NOW = tonumber(NOW_S)
-local DAY = ARGV[3]
+-- ARGV[3] is the local day (yyyymmdd) and, after a slash, the local quarter hour of NOW (0-95).
+local DAY, QTR = string.match(ARGV[3], '^([^/]*)/?(%d*)$')
 local function K(s) return P .. s end
 local function hmap(key)
   local r = redis.call('HGETALL', key)
@@ -52,29 +54,59 @@ local function event(t)
   redis.call('PUBLISH', K('events'), cjson.encode(t))
 end
 local function wake() redis.call('PUBLISH', K('wake'), '1') end
+-- Counters also kept per quarter hour (series:<day>), for the whole centre and per line: the wallboard's chart.
+local SERIES = {offered = true, answered = true, abandoned = true}
 local function stat(dims, field, by)
   local sk = K('stats:' .. DAY)
   for _, d in ipairs(dims) do redis.call('HINCRBY', sk, field .. '|' .. d, by) end
   redis.call('EXPIRE', sk, 864000)
+  if SERIES[field] and QTR ~= '' then
+    local qk = K('series:' .. DAY)
+    for _, d in ipairs(dims) do
+      if d == 'all' or string.sub(d, 1, 5) == 'line:' then redis.call('HINCRBY', qk, field .. '|' .. d .. '|' .. QTR, by) end
+    end
+    redis.call('EXPIRE', qk, 864000)
+  end
 end
+-- The seat groups a queue is for: the group named like the skill (a queue target names its group,
+-- which is the skill) and the expert or sub-center groups answering the line the skill is named after.
+local function groups_for(skill)
+  local out = {}
+  local all = redis.call('HGETALL', K('cfg:groups'))
+  for i = 2, #all, 2 do
+    local ok, g = pcall(cjson.decode, all[i])
+    if ok and type(g) == 'table' and (g.id == skill or (g.lineNumber ~= nil and g.lineNumber == skill)) then
+      table.insert(out, g.id)
+    end
+  end
+  return table.concat(out, ',')
+end
+-- Every counter of an entry (offered, answered, abandoned, waits) goes to the same dimensions, so a
+-- seat group's row adds up: offered = answered + abandoned + the rest, whoever answered.
 local function entry_dims(e)
   local d = {'all', 'skill:' .. (e.skill or '?')}
   if e.line and e.line ~= '' then table.insert(d, 'line:' .. e.line) end
+  if e.groups and e.groups ~= '' then
+    for g in string.gmatch(e.groups, '[^,]+') do table.insert(d, 'group:' .. g) end
+  end
   return d
 end
 local function answered_stats(e, agentId)
   local dims = entry_dims(e)
+  stat(dims, 'answered', 1)
+  stat(dims, 'waitAnsweredMs', math.max(0, NOW - tonumber(e.joinedAt)))
+  -- The work a group's seats did, whichever queue the call waited in (an expert taking a general call).
   if agentId and agentId ~= '' then
     local cfg = redis.call('HGET', K('cfg:agents'), agentId)
     if cfg then
       local ok, a = pcall(cjson.decode, cfg)
       if ok and type(a.groups) == 'table' then
-        for _, g in ipairs(a.groups) do table.insert(dims, 'group:' .. g) end
+        local by = {}
+        for _, g in ipairs(a.groups) do table.insert(by, 'group:' .. g) end
+        stat(by, 'handled', 1)
       end
     end
   end
-  stat(dims, 'answered', 1)
-  stat(dims, 'waitAnsweredMs', math.max(0, NOW - tonumber(e.joinedAt)))
 end
 local function set_state(id, state, reason)
   redis.call('HSET', K('agent:' .. id), 'state', state, 'reason', reason or '', 'since', NOW_S)
@@ -165,12 +197,14 @@ const ENQUEUE = `
 local callId, skill = ARGV[4], ARGV[5]
 local ek = K('entry:' .. callId)
 if redis.call('EXISTS', ek) == 1 then return 0 end
+local groups = groups_for(skill)
 redis.call('HSET', ek, 'callId', callId, 'skill', skill, 'minLevel', ARGV[6], 'priority', ARGV[7],
-  'joinedAt', ARGV[8], 'owner', ARGV[9], 'line', ARGV[10], 'language', ARGV[11], 'state', 'queued', 'enqueuedAt', NOW_S)
+  'joinedAt', ARGV[8], 'owner', ARGV[9], 'line', ARGV[10], 'language', ARGV[11], 'state', 'queued', 'enqueuedAt', NOW_S,
+  'groups', groups)
 redis.call('ZADD', K('q:' .. skill), ARGV[8], callId)
 redis.call('SADD', K('q:skills'), skill)
 redis.call('SADD', K('inst:' .. ARGV[9] .. ':entries'), callId)
-stat(entry_dims({skill = skill, line = ARGV[10]}), 'offered', 1)
+stat(entry_dims({skill = skill, line = ARGV[10], groups = groups}), 'offered', 1)
 event({type = 'queue', callId = callId, skill = skill, change = 'joined'})
 wake()
 return 1
@@ -485,6 +519,18 @@ end
 return redis.call('HGET', ak, 'state') or 'offline'
 `;
 
+/** Queue length samples: pairs (dimension, length) for the quarter hour of NOW; each keeps the largest seen. */
+const QUEUE_MAX = `
+local qk = K('series:' .. DAY)
+for i = 4, #ARGV - 1, 2 do
+  local f = 'queue|' .. ARGV[i] .. '|' .. QTR
+  local v = tonumber(ARGV[i + 1])
+  if v > tonumber(redis.call('HGET', qk, f) or '0') then redis.call('HSET', qk, f, v) end
+end
+redis.call('EXPIRE', qk, 864000)
+return 1
+`;
+
 const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 class LuaScript {
@@ -506,6 +552,7 @@ export const SCRIPTS = {
   requestCallback: script(REQUEST_CALLBACK),
   sweep: script(SWEEP),
   agent: script(AGENT),
+  queueMax: script(QUEUE_MAX),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -728,5 +775,10 @@ export class RedisAcdStore {
 
   async statsHash(day: string): Promise<RawHash> {
     return this.redis.hgetall(this.key(`stats:${day}`));
+  }
+
+  /** `<counter>|<dimension>|<quarter>` → integer: offered/answered/abandoned and the largest queue per quarter hour. */
+  async seriesHash(day: string): Promise<RawHash> {
+    return this.redis.hgetall(this.key(`series:${day}`));
   }
 }

@@ -31,6 +31,7 @@ import {
 import type { AcdPort, EnqueueRequest, LeaveReason, Offer, OfferFailure, QueuePosition } from './port.js';
 import { RedisAcdStore, type AgentRuntime, type EntryRecord } from './redis-acd.js';
 import { compareCalls, expectedWaitSec, positionOf, route, type RouterSnapshot, type WaitingCall } from './router.js';
+import { buildSeries, quarterOf, QUARTERS_PER_DAY, type DaySeries } from './series.js';
 
 export interface AcdOptions {
   redis: Redis;
@@ -78,6 +79,12 @@ export interface Counters {
   /** Calls that entered the queue (the ACD's "offered" in call-centre terms). */
   offered: number;
   answered: number;
+  /**
+   * Calls the seats of a seat group answered, whichever queue they waited in (groups only; an
+   * expert seat taking a general call counts here, while the call's offered/answered count in
+   * the groups it was queued for).
+   */
+  handled: number;
   abandoned: number;
   /** Average speed of answer, seconds. */
   asaSec: number;
@@ -158,6 +165,9 @@ export class Acd implements AcdPort {
   private started = false;
   private readonly offerListeners = new Set<(o: Offer) => void>();
   private readonly eventListeners = new Set<(e: AcdEvent) => void>();
+  /** The largest queue lengths this instance wrote for the current quarter (`queueStamp`). */
+  private readonly queueMaxSeen = new Map<string, number>();
+  private queueStamp = '';
 
   constructor(private readonly opts: AcdOptions) {
     this.store = new RedisAcdStore(opts.redis, opts.keyPrefix);
@@ -176,8 +186,9 @@ export class Acd implements AcdPort {
     return new Date(at + this.config.utcOffsetMin * 60_000).toISOString().slice(0, 10).replace(/-/g, '');
   }
 
+  /** The scripts get the local day and, after a slash, the local quarter hour (their per-quarter series). */
   private run(name: Parameters<RedisAcdStore['run']>[0], at: number, ...args: (string | number)[]): Promise<unknown> {
-    return this.store.run(name, at, this.day(at), ...args);
+    return this.store.run(name, at, `${this.day(at)}/${quarterOf(at, this.config.utcOffsetMin)}`, ...args);
   }
 
   // ───────────────────────────── lifecycle ─────────────────────────────
@@ -441,6 +452,43 @@ export class Acd implements AcdPort {
     return [...bySkill.values()].sort((a, b) => (a.skill < b.skill ? -1 : 1));
   }
 
+  /**
+   * The queue length per line for the wallboard's chart: every router run sees all entries, so
+   * it notes the largest length of the quarter hour. Only a new largest value is written.
+   */
+  private async sampleQueues(entries: EntryRecord[], now: number): Promise<void> {
+    const counts = new Map<string, number>([['all', 0]]);
+    for (const e of entries) {
+      if (e.callback) continue; // the citizen hung up and waits for a call back
+      counts.set('all', counts.get('all')! + 1);
+      if (e.line) counts.set(`line:${e.line}`, (counts.get(`line:${e.line}`) ?? 0) + 1);
+    }
+    const stamp = `${this.day(now)}/${quarterOf(now, this.config.utcOffsetMin)}`;
+    if (this.queueStamp !== stamp) {
+      this.queueStamp = stamp;
+      this.queueMaxSeen.clear();
+    }
+    const pairs: (string | number)[] = [];
+    for (const [dim, n] of counts) {
+      if (n > (this.queueMaxSeen.get(dim) ?? 0)) {
+        pairs.push(dim, n);
+        this.queueMaxSeen.set(dim, n);
+      }
+    }
+    if (pairs.length > 0) await this.run('queueMax', now, ...pairs);
+  }
+
+  /** Today's (or a past day's) figures by quarter hour, for the whole centre and per line. `day` is YYYY-MM-DD, local. */
+  async series(now = this.now(), day?: string): Promise<DaySeries> {
+    const today = this.day(now);
+    const key = day ? day.replace(/-/g, '') : today;
+    const off = this.config.utcOffsetMin * 60_000;
+    const from = Date.UTC(Number(key.slice(0, 4)), Number(key.slice(4, 6)) - 1, Number(key.slice(6, 8))) - off;
+    const quarters = key === today ? quarterOf(now, this.config.utcOffsetMin) + 1 : key < today ? QUARTERS_PER_DAY : 0;
+    const raw = await this.store.seriesHash(key);
+    return buildSeries(raw, { day: `${key.slice(0, 4)}-${key.slice(4, 6)}-${key.slice(6, 8)}`, from, quarters });
+  }
+
   /** Today's counters per line, skill queue and seat group. */
   async stats(now = this.now()): Promise<AcdStats> {
     const day = this.day(now);
@@ -672,6 +720,7 @@ export class Acd implements AcdPort {
       const now = this.now();
       await this.run('sweep', now, this.instanceId, this.config.autoPauseAfterMisses);
       const [entries, agents] = await Promise.all([this.store.entries(), this.loadAgents()]);
+      await this.sampleQueues(entries, now);
       const snapshot = this.snapshot(entries, agents);
       const decisions = route(snapshot, now);
       if (decisions.length === 0) return true;
@@ -800,6 +849,7 @@ function counters(m: Record<string, number>): Counters {
   return {
     offered: m.offered ?? 0,
     answered,
+    handled: m.handled ?? 0,
     abandoned,
     asaSec: answered ? Math.round((m.waitAnsweredMs ?? 0) / answered) / 1000 : 0,
     abandonRate: settled ? abandoned / settled : 0,

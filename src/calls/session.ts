@@ -67,6 +67,9 @@ export interface SessionDeps {
   onLoopRefused?: (record: CallRecord) => void;
 }
 
+/** The hotline's own number: the line of calls that came in on no legacy line. */
+export const HOTLINE_NUMBER = '12345';
+
 /** Route id of calls refused by the hop limit. */
 export const LOOP_ROUTE_ID = 'routing-loop';
 
@@ -464,7 +467,8 @@ export class CallSession {
       skill,
       priority,
       joinedAt: this.deps.now(),
-      ...(this.record.route?.line ? { lineNumber: this.record.route.line } : {}),
+      // A call to 12345 itself has no legacy line: the statistics count it under 12345.
+      lineNumber: this.record.route?.line ?? HOTLINE_NUMBER,
       language: this.language,
     });
     this.step('queue', `position ${pos.position}, expected wait ${pos.expectedWaitSec}s`);

@@ -16,6 +16,8 @@ const STRINGS = {
   'error.field': ['字段 {field}', 'Field {field}'],
   'error.forbidden.page': ['当前账号无权使用此页面。', 'Your account may not use this page.'],
   'none': ['无', 'none'],
+  'tz.short': ['北京时间', 'UTC+8'],
+  'tz.label': ['北京时间（UTC+8）', 'China Standard Time (UTC+8)'],
   'role.admin': ['系统管理员', 'Administrator'],
   'role.supervisor': ['班长', 'Supervisor'],
   'role.agent': ['话务员', 'Agent'],
@@ -108,10 +110,69 @@ export function fmtDuration(sec) {
   return hh > 0 ? `${hh}:${pad(m % 60)}:${pad(s % 60)}` : `${pad(m)}:${pad(s % 60)}`;
 }
 
+// ---- times: always the city's, whatever the browser's time zone -------------------------------------
+
+/** The city's time zone. Every time a page shows is in it, labelled (tz.*), so a browser set to UTC reads the same. */
+export const CITY_TZ = 'Asia/Shanghai';
+
+const partsFmt = new Intl.DateTimeFormat('en-GB', {
+  timeZone: CITY_TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+});
+
+/** { y, mo, d, h, mi, s } of an instant in the city, as zero-padded strings. */
+export function cityParts(ms) {
+  const p = {};
+  for (const x of partsFmt.formatToParts(new Date(ms))) p[x.type] = x.value;
+  return { y: p.year, mo: p.month, d: p.day, h: p.hour, mi: p.minute, s: p.second };
+}
+
+/** `YYYY-MM-DD HH:mm:ss` in the city (the same in both languages: no day/month order to misread). */
 export function fmtTime(ms) {
   if (!ms) return '';
-  const d = new Date(ms);
-  return d.toLocaleString(getLang() === 'en' ? 'en-GB' : 'zh-CN', { hour12: false });
+  const p = cityParts(ms);
+  return `${p.y}-${p.mo}-${p.d} ${p.h}:${p.mi}:${p.s}`;
+}
+
+/** `MM-DD HH:mm` in the city, for lists. */
+export function fmtShort(ms) {
+  if (!ms) return '';
+  const p = cityParts(ms);
+  return `${p.mo}-${p.d} ${p.h}:${p.mi}`;
+}
+
+/** `HH:mm:ss` (or `HH:mm` with `seconds: false`) in the city. */
+export function fmtClock(ms, seconds = true) {
+  if (!ms) return '';
+  const p = cityParts(ms);
+  return seconds ? `${p.h}:${p.mi}:${p.s}` : `${p.h}:${p.mi}`;
+}
+
+/** A single time shown on its own, with the zone: `2026-12-01 09:20:00 北京时间`. */
+export function fmtTimeTz(ms) {
+  return ms ? `${fmtTime(ms)} ${t('tz.short')}` : '';
+}
+
+/** The city's calendar day `YYYY-MM-DD` of an instant (default: now). */
+export function cityDate(ms = Date.now()) {
+  const p = cityParts(ms);
+  return `${p.y}-${p.mo}-${p.d}`;
+}
+
+/** Epoch ms of the city's midnight starting `YYYY-MM-DD` (China keeps UTC+8 all year). */
+export function cityDayStart(ymd) {
+  const [y, m, d] = ymd.split('-').map(Number);
+  return Date.UTC(y, m - 1, d) - 8 * 3600_000;
+}
+
+/** A `datetime-local` value (`YYYY-MM-DDTHH:mm`, typed as city time) as ISO 8601 with the city's offset. */
+export function cityLocalToIso(value) {
+  if (!value) return '';
+  return `${value.length === 16 ? value + ':00' : value}+08:00`;
+}
+
+/** A small label naming the zone, for column headers and panels (follows the language). */
+export function tzTag() {
+  return h('span', { class: 'tz', 'data-i18n': 'tz.label', title: 'Asia/Shanghai' }, t('tz.label'));
 }
 
 export function fmtPercent(x) {
@@ -363,6 +424,8 @@ ol.path, ul.plain { margin:.2rem 0; padding-left:1.3rem; }
 .tabs { display:flex; gap:.3rem; margin-bottom:1rem; flex-wrap:wrap; }
 .tabs button[aria-selected="true"] { background:var(--accent); color:#fff; border-color:var(--accent); }
 .hidden { display:none !important; }
+.tz { color:var(--muted); font-size:.78rem; font-weight:400; white-space:nowrap; }
+th .tz { display:block; }
 `;
 
 function injectStyle() {

@@ -70,8 +70,15 @@ export interface Session {
 const contexts: BrowserContext[] = [];
 const profiles: string[] = [];
 
+export interface BrowserOptions {
+  /** The browser's time zone (default: the machine's), e.g. 'UTC' to prove pages show city time regardless. */
+  timezoneId?: string;
+  /** Window size (default 1360×900). */
+  viewport?: { width: number; height: number };
+}
+
 /** A browser of its own (fresh user-data-dir), with one page. */
-export async function openBrowser(): Promise<Session> {
+export async function openBrowser(opts: BrowserOptions = {}): Promise<Session> {
   // No skipping: every page we ship is tested in a real browser (.ci/run installs Debian's chromium).
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium, or set HOTLINE_CHROMIUM`);
   const dir = mkdtempSync(join(tmpdir(), 'hotline-chromium-'));
@@ -80,8 +87,9 @@ export async function openBrowser(): Promise<Session> {
     executablePath: CHROMIUM,
     headless: true,
     args: ARGS,
-    viewport: { width: 1360, height: 900 },
+    viewport: opts.viewport ?? { width: 1360, height: 900 },
     locale: 'zh-CN',
+    ...(opts.timezoneId ? { timezoneId: opts.timezoneId } : {}),
   });
   contexts.push(ctx);
   const page = ctx.pages()[0] ?? (await ctx.newPage());

@@ -53,6 +53,10 @@ describe('caller to agent', () => {
     // The bridge is gone and the agent is free again (wrap-up 0 s).
     await eventually(async () => expect((await h.side.request('GET', `/bridges/call-${s.callId}`)).status).toBe(404));
     await eventually(async () => expect((await app.acd.agents()).find((a) => a.id === '1001')?.state).toBe('available'));
+    // AND the wallboard counts the call under line 12345 and under the seat group it was queued for
+    const stats = await app.acd.stats();
+    expect(stats.lines['12345']).toMatchObject({ offered: 1, answered: 1, abandoned: 0, answerRate: 1 });
+    expect(stats.groups['general']).toMatchObject({ offered: 1, answered: 1, abandoned: 0, handled: 1, answerRate: 1 });
   });
 
   it('GIVEN the first agent does not answer WHEN the call is offered THEN the next agent gets it', async () => {
@@ -75,8 +79,9 @@ describe('caller to agent', () => {
     expect(record.endedBy).toBe('caller');
   });
 
-  it('GIVEN no agent is free WHEN the caller hangs up while waiting THEN the abandon is on the record and in the statistics', async () => {
+  it('GIVEN no agent is free WHEN the caller of 12345 hangs up while waiting THEN the abandon is on the record and in the statistics, under line 12345 and seat group general', async () => {
     const app = await startApp();
+    expect(await app.acd.upsertGroup({ id: 'general', name: '话务受理座席', kind: 'general' })).toEqual({ ok: true });
     const caller = '13900000003';
     const call = await h.side.call('12345', caller);
     await call.answered();
@@ -92,6 +97,9 @@ describe('caller to agent', () => {
     });
     expect(stats.all.answered).toBe(0);
     expect(stats.all.offered).toBe(1);
+    // A plain 12345 call has no legacy line: counted under 12345 all the same.
+    expect(stats.lines['12345']).toMatchObject({ offered: 1, answered: 0, abandoned: 1 });
+    expect(stats.groups['general']).toMatchObject({ offered: 1, answered: 0, abandoned: 1, answerRate: 0 });
     await eventually(async () => expect(await h.side.channels()).toHaveLength(0));
   });
 

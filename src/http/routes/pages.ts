@@ -14,6 +14,9 @@ import * as S from '../schemas.js';
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 const SIPJS_DIR = join(dirname(createRequire(import.meta.url).resolve('sip.js/package.json')), 'lib');
+/** uPlot (the wallboard's charts), served from our own origin: pages load nothing from elsewhere. */
+const UPLOT_DIR = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
+const UPLOT_FILES: Record<string, string> = { 'uPlot.iife.min.js': 'text/javascript; charset=utf-8', 'uPlot.min.css': 'text/css; charset=utf-8' };
 
 /** Each page: its file and its summary in the OpenAPI document. */
 const PAGES: Record<string, { file: string; summary: string }> = {
@@ -43,6 +46,18 @@ export async function pageRoutes(app: FastifyInstance, opts: PagesOptions): Prom
   }
   app.get('/web/common.js', page('页面公共脚本 / the pages’ shared script'), async (_req, reply) =>
     reply.type('text/javascript; charset=utf-8').send(await readFile(join(WEB_DIR, 'common.js'), 'utf8')),
+  );
+  app.get(
+    '/vendor/uplot/:file',
+    page('uPlot 图表库（uPlot.iife.min.js、uPlot.min.css） / the uPlot chart library (uPlot.iife.min.js, uPlot.min.css)', {
+      params: S.params({ file: S.string('文件名 / file name') }),
+    }),
+    async (req, reply) => {
+      const { file } = req.params as { file: string };
+      const type = Object.hasOwn(UPLOT_FILES, file) ? UPLOT_FILES[file] : undefined;
+      if (!type) throw errors.notFound(file);
+      return reply.type(type).header('cache-control', 'public, max-age=3600').send(await readFile(join(UPLOT_DIR, file), 'utf8'));
+    },
   );
   app.get('/web/softphone-config.json', page('网页软电话配置（注册地址、ICE 服务器） / browser softphone settings (where to register, ICE servers)'), async () => opts.softphone);
   app.get(
