@@ -26,6 +26,7 @@ export interface TraceRecord {
   path?: string;
   query?: Record<string, string | number | boolean>;
   status?: number;
+  /** A response's body, or the JSON body a request sent. */
   body?: unknown;
   app?: string;
   event?: Record<string, unknown> & { type: string };
@@ -61,7 +62,7 @@ export function measuredPlaybackMs(traces: TraceRecord[][]): Map<string, number>
   return out;
 }
 
-interface Observed {
+export interface Observed {
   app: string;
   event: Record<string, unknown> & { type: string };
 }
@@ -160,7 +161,9 @@ export async function replay(sim: SimPbx, trace: TraceRecord[], opts: { tailMs?:
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(r.query ?? {})) query.set(k, await mapValue(String(v)));
     query.set('api_key', `${sim.user}:${sim.password}`);
-    const res = await fetch(`${sim.ariUrl}/ari${segments.join('/')}?${query}`, { method: r.method });
+    // A JSON body (originate `variables`, our own traces) is sent as recorded.
+    const init: RequestInit = r.body === undefined ? { method: r.method } : { method: r.method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(r.body) };
+    const res = await fetch(`${sim.ariUrl}/ari${segments.join('/')}?${query}`, init);
     const text = await res.text();
     const body: unknown = text ? JSON.parse(text) : null;
     learnFromSim(body);
@@ -190,7 +193,7 @@ export async function replay(sim: SimPbx, trace: TraceRecord[], opts: { tailMs?:
 
 interface ChannelLike { id: string; name: string }
 
-function visitChannels(value: unknown, fn: (c: ChannelLike) => void): void {
+export function visitChannels(value: unknown, fn: (c: ChannelLike) => void): void {
   if (!value || typeof value !== 'object') return;
   if (Array.isArray(value)) return value.forEach((v) => visitChannels(v, fn));
   const o = value as Record<string, unknown>;
@@ -226,12 +229,12 @@ export class NameNormaliser {
 
 const NOISE = new Set(['ChannelCallerId', 'ChannelConnectedLine']);
 
-function isNoise(e: Observed['event']): boolean {
+export function isNoise(e: Observed['event']): boolean {
   return NOISE.has(e.type) || (e.type === 'ChannelVarset' && e.variable === 'BRIDGEPEER');
 }
 
 /** The meaning-carrying part of an event, as one comparable string. */
-function signature(e: Observed['event'], norm: (s: string) => string): string {
+export function signature(e: Observed['event'], norm: (s: string) => string): string {
   const ch = (e.channel ?? e.peer) as (ChannelLike & { state: string; dialplan: Record<string, unknown>; language: string }) | undefined;
   const parts: string[] = [e.type];
   const pick = (...keys: string[]) => keys.forEach((k) => e[k] !== undefined && parts.push(`${k}=${JSON.stringify(e[k])}`));
@@ -281,20 +284,24 @@ export function compare(result: ReplayResult): string[] {
   for (const o of result.simEvents) visitChannels(o.event, (c) => simNames.add(c.name));
   for (const r of result.simResponses) visitChannels(r.body, (c) => simNames.add(c.name));
   const simToTrace = new Map([...result.ids].map(([t, s]) => [s, t]));
+  // Sim ids inside values (appArgs carrying a call id, GET variable answers) read as the trace's.
+  const simIds = [...simToTrace.keys()].filter((id) => !result.ids.has(id)).sort((a, b) => b.length - a.length);
+  const idPattern = simIds.length ? new RegExp(`(?<![\\w.])(${simIds.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?![\\w])`, 'g') : undefined;
+  const unmap = (text: string) => (idPattern ? text.replace(idPattern, (id) => simToTrace.get(id) ?? id) : text);
   const tNorm = (n: string) => traceNames.normalise(n);
   const sNorm = (n: string) => simNames.normalise(n);
 
-  const group = (list: Observed[], norm: (s: string) => string, idOf: (id: string) => string) => {
+  const group = (list: Observed[], norm: (s: string) => string, idOf: (id: string) => string, text: (s: string) => string) => {
     const out = new Map<string, string[]>();
     for (const o of list) {
       if (isNoise(o.event)) continue;
       const k = groupKey(o, norm, idOf);
-      out.set(k, [...(out.get(k) ?? []), signature(o.event, norm)]);
+      out.set(k, [...(out.get(k) ?? []), text(signature(o.event, norm))]);
     }
     return out;
   };
-  const traced = group(result.traceEvents, tNorm, (id) => id);
-  const simmed = group(result.simEvents, sNorm, (id) => simToTrace.get(id) ?? `sim:${id}`);
+  const traced = group(result.traceEvents, tNorm, (id) => id, (s) => s);
+  const simmed = group(result.simEvents, sNorm, (id) => simToTrace.get(id) ?? `sim:${id}`, unmap);
   for (const key of new Set([...traced.keys(), ...simmed.keys()])) {
     const a = traced.get(key) ?? [];
     const b = simmed.get(key) ?? [];
@@ -339,6 +346,7 @@ export function compare(result: ReplayResult): string[] {
         let tv = tb[k];
         let sv = sb[k];
         if (k === 'name' && typeof tv === 'string' && typeof sv === 'string' && 'dialplan' in tb) [tv, sv] = [tNorm(tv), sNorm(sv)];
+        if (k === 'value' && typeof sv === 'string') sv = unmap(sv);
         if (tv !== undefined && JSON.stringify(tv) !== JSON.stringify(sv)) diffs.push(`response ${where}: ${k} trace ${JSON.stringify(tv)} sim ${JSON.stringify(sv)}`);
       }
       if (Array.isArray(tb.channels) && Array.isArray(sb.channels) && tb.channels.length !== sb.channels.length) {

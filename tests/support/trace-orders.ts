@@ -1,0 +1,90 @@
+/**
+ * Event orders *across* the two halves of a Local channel pair, as one app sees them — e.g. that
+ * `;2`'s ChannelHangupRequest comes before `;1`'s ChannelDestroyed when the pair is torn down.
+ * trace-replay's compare() checks each channel's own sequence; these facts add the interleaving
+ * of the pair where a real Asterisk keeps it the same from run to run.
+ *
+ * Which interleavings are deterministic is measured, not guessed: tests/tools/record-traces.ts
+ * records every scenario several times and keeps, for each event, its latest predecessor on the
+ * other half that preceded it in every run ({@link stableOrders}); the facts are stored next to
+ * the trace (`<scenario>.orders.json`) and tests/integration/sim-pbx-own-traces.test.ts checks
+ * them against the simulated PBX ({@link orderDiffs}).
+ */
+import { isNoise, NameNormaliser, visitChannels, type Observed, type TraceRecord } from './sim-pbx/trace-replay.js';
+
+/** `before` happened before `after`; both are event keys (see {@link keyedEvents}). */
+export interface OrderFact {
+  before: string;
+  after: string;
+}
+
+interface Keyed {
+  key: string;
+  /** `<app> <pair base name>`: facts relate events of one pair seen by one app. */
+  pair: string;
+  half: string;
+}
+
+/**
+ * Each event of a Local half as a key: `<app> <name without sequence> <type> <meaningful fields>`,
+ * numbered by occurrence (`#2` for the second identical one). Ids never appear in keys.
+ */
+export function keyedEvents(events: Observed[]): Keyed[] {
+  const names = new NameNormaliser();
+  for (const o of events) visitChannels(o.event, (c) => names.add(c.name));
+  const seen = new Map<string, number>();
+  const out: Keyed[] = [];
+  for (const o of events) {
+    const e = o.event;
+    if (isNoise(e)) continue;
+    const ch = (e.channel ?? e.peer) as { name: string } | undefined;
+    const m = ch && /^(Local\/.*);([12])$/.exec(names.normalise(ch.name));
+    if (!m) continue;
+    const fields = ['cause', 'soft', 'dialstatus', 'variable', 'value', 'dialplan_app']
+      .filter((k) => e[k] !== undefined && !(k === 'value' && /\d{6,}/.test(String(e[k]))))
+      .map((k) => `${k}=${JSON.stringify(e[k])}`);
+    const base = `${o.app} ${m[1]};${m[2]} ${[e.type, ...fields].join(' ')}`;
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    out.push({ key: n > 1 ? `${base} #${n}` : base, pair: `${o.app} ${m[1]}`, half: m[2]! });
+  }
+  return out;
+}
+
+export function eventsOf(trace: TraceRecord[]): Observed[] {
+  return trace.filter((r) => r.kind === 'event').map((r) => ({ app: r.app!, event: r.event! }));
+}
+
+/**
+ * The cross-half orders that held in every run: for each event, the latest event of the other
+ * half of its pair (same app) that preceded it in all runs. Events missing from a run are left out.
+ */
+export function stableOrders(runs: Observed[][]): OrderFact[] {
+  const keyed = runs.map(keyedEvents);
+  const positions = keyed.map((list) => new Map(list.map((k, i) => [k.key, i])));
+  const facts: OrderFact[] = [];
+  for (const [j, after] of keyed[0]!.entries()) {
+    if (!positions.every((p) => p.has(after.key))) continue;
+    for (let i = j - 1; i >= 0; i--) {
+      const before = keyed[0]![i]!;
+      if (before.pair !== after.pair || before.half === after.half) continue;
+      if (!positions.every((p) => p.has(before.key) && p.get(before.key)! < p.get(after.key)!)) continue;
+      facts.push({ before: before.key, after: after.key });
+      break;
+    }
+  }
+  return facts;
+}
+
+/** Facts that `events` break (or cannot show because an event is missing), as readable lines. */
+export function orderDiffs(events: Observed[], facts: OrderFact[]): string[] {
+  const pos = new Map(keyedEvents(events).map((k, i) => [k.key, i]));
+  const diffs: string[] = [];
+  for (const f of facts) {
+    const a = pos.get(f.before);
+    const b = pos.get(f.after);
+    if (a === undefined || b === undefined) diffs.push(`order «${f.before}» < «${f.after}»: missing ${a === undefined ? f.before : f.after}`);
+    else if (a > b) diffs.push(`order «${f.before}» < «${f.after}»: reversed`);
+  }
+  return diffs;
+}
