@@ -9,8 +9,13 @@
  * other half that preceded it in every run ({@link stableOrders}); the facts are stored next to
  * the trace (`<scenario>.orders.json`) and tests/integration/sim-pbx-own-traces.test.ts checks
  * them against the simulated PBX ({@link orderDiffs}).
+ *
+ * The same runs also show what Asterisk does differently from one run to the next within a channel
+ * (a ChannelDestroyed cause 0 or 16 when a Stasis `;1` loses its `;2`, a play answered `queued` or
+ * `playing`): {@link runToRunDifferences} lists them as compare() words them, and a sim that shows
+ * one of those alternatives is not wrong.
  */
-import { isNoise, NameNormaliser, visitChannels, type Observed, type TraceRecord } from './sim-pbx/trace-replay.js';
+import { compare, isNoise, NameNormaliser, visitChannels, type Observed, type ReplayResult, type TraceRecord } from './sim-pbx/trace-replay.js';
 
 /** `before` happened before `after`; both are event keys (see {@link keyedEvents}). */
 export interface OrderFact {
@@ -87,4 +92,35 @@ export function orderDiffs(events: Observed[], facts: OrderFact[]): string[] {
     else if (a > b) diffs.push(`order «${f.before}» < «${f.after}»: reversed`);
   }
   return diffs;
+}
+
+/** Two recordings of one scenario as a ReplayResult (the second as "sim"): channels paired by normalised name, other ids by response. */
+export function pairUp(fixture: TraceRecord[], other: TraceRecord[]): ReplayResult {
+  const ids = new Map<string, string>();
+  const channelsByName = (trace: TraceRecord[]) => {
+    const names = new NameNormaliser();
+    const all: Array<{ id: string; name: string }> = [];
+    for (const r of trace) visitChannels(r.kind === 'event' ? r.event : r.kind === 'response' ? r.body : undefined, (c) => all.push(c));
+    for (const c of all) names.add(c.name);
+    return new Map(all.map((c) => [names.normalise(c.name), c.id]));
+  };
+  const b = channelsByName(other);
+  for (const [name, id] of channelsByName(fixture)) if (b.has(name)) ids.set(id, b.get(name)!);
+  const responses = (trace: TraceRecord[]) =>
+    trace.filter((r) => r.kind === 'response').map((r) => ({ method: r.method!, path: r.path!, status: r.status!, body: r.body }));
+  const ra = responses(fixture);
+  const rb = responses(other);
+  ra.forEach((r, i) => {
+    const x = (r.body as { id?: unknown } | null)?.id;
+    const y = (rb[i]?.body as { id?: unknown } | null)?.id;
+    if (typeof x === 'string' && typeof y === 'string' && !ids.has(x)) ids.set(x, y);
+  });
+  return { traceEvents: eventsOf(fixture), simEvents: eventsOf(other), traceResponses: ra, simResponses: rb, ids };
+}
+
+/** compare()'s lines between the first run (the fixture) and each other run: what Asterisk itself varies. */
+export function runToRunDifferences(runs: TraceRecord[][]): string[] {
+  const out = new Set<string>();
+  for (const run of runs.slice(1)) for (const d of compare(pairUp(runs[0]!, run))) out.add(d);
+  return [...out].sort();
 }

@@ -6,14 +6,15 @@
  *   npx tsx tests/tools/record-traces.ts              # every scenario
  *   npx tsx tests/tools/record-traces.ts o01 o03      # only scenarios whose name starts so
  *   npx tsx tests/tools/record-traces.ts --out /tmp/t # somewhere else (compare before copying)
- *   npx tsx tests/tools/record-traces.ts --runs 5     # measure orders over 5 runs (default 3)
+ *   npx tsx tests/tools/record-traces.ts --runs 10    # measure orders over 10 runs (default 6)
  *
  * It starts a throwaway Asterisk 22 (tests/support/asterisk.ts: our asterisk/ + dialplan/, our
  * built prompts, free ports, its own temporary directory), runs each scenario of
  * tests/support/trace-scenarios.ts with the two apps `hotline` and `testcaller` connected, checks
  * that nothing was left behind, and stops Asterisk. Each scenario runs several times: the first
- * run is the fixture (`<name>.jsonl`), and the orders across the halves of Local pairs that held
- * in every run are kept as `<name>.orders.json` (tests/support/trace-orders.ts).
+ * run is the fixture (`<name>.jsonl`); the orders across the halves of Local pairs that held in
+ * every run, and the differences between runs, are kept as `<name>.measured.json`
+ * (tests/support/trace-orders.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -21,7 +22,7 @@ import { buildPrompts } from '../../prompts/build.js';
 import { AsteriskInstance, asteriskVersion, INSTALL_HINT, REPO_ROOT } from '../support/asterisk.js';
 import { TraceRecorder, type PbxConnection } from '../support/trace-recorder.js';
 import { SCENARIOS, type Scenario } from '../support/trace-scenarios.js';
-import { eventsOf, stableOrders } from '../support/trace-orders.js';
+import { eventsOf, runToRunDifferences, stableOrders } from '../support/trace-orders.js';
 
 export const TRACES_DIR = join(REPO_ROOT, 'tests', 'fixtures', 'traces');
 
@@ -60,6 +61,9 @@ function readme(version: string): string {
     'Apps: `hotline` plays the server, `testcaller` the citizens, agents and sub-centres.',
     '',
     'tests/integration/sim-pbx-own-traces.test.ts replays each against the simulated PBX and compares.',
+    'Each scenario was recorded several times: `<name>.measured.json` keeps the orders across the two halves of',
+    'each Local pair that held in every run (`orders`) and what differed between runs (`varies`, in the words of',
+    'tests/support/sim-pbx/trace-replay.ts compare()); the sim may show any of those alternatives.',
     'Ids, timestamps and `asterisk_id` differ on every run; shapes, orders, states, causes, dial statuses',
     'and status codes are what matter.',
     '',
@@ -75,7 +79,7 @@ async function main(): Promise<void> {
   const outAt = args.indexOf('--out');
   const out = outAt >= 0 ? resolve(args[outAt + 1]!) : TRACES_DIR;
   const runsAt = args.indexOf('--runs');
-  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 3;
+  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 6;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number of at least 1, got ${args[runsAt + 1]}`);
   const valued = new Set([outAt, runsAt].filter((i) => i >= 0).map((i) => i + 1));
   const filters = args.filter((a, i) => !a.startsWith('--') && !valued.has(i));
@@ -101,9 +105,12 @@ async function main(): Promise<void> {
         );
       }
       const orders = stableOrders(recorded.map((r) => eventsOf(r.records)));
+      const varies = runToRunDifferences(recorded.map((r) => r.records));
       writeFileSync(join(out, `${s.name}.jsonl`), recorded[0]!.jsonl());
-      writeFileSync(join(out, `${s.name}.orders.json`), `${JSON.stringify({ runs, orders }, null, 1)}\n`);
-      console.log(`${s.name}: ${recorded[0]!.records.length} lines, ${orders.length} cross-half orders stable over ${runs} runs, ${Date.now() - started} ms`);
+      writeFileSync(join(out, `${s.name}.measured.json`), `${JSON.stringify({ runs, orders, varies }, null, 1)}\n`);
+      console.log(
+        `${s.name}: ${recorded[0]!.records.length} lines, ${orders.length} cross-half orders stable and ${varies.length} differences between runs over ${runs} runs, ${Date.now() - started} ms`,
+      );
     }
     writeFileSync(join(out, 'README.md'), readme(version));
   } finally {
