@@ -5,10 +5,10 @@
  * of the pair where a real Asterisk keeps it the same from run to run.
  *
  * Which interleavings are deterministic is measured, not guessed: tests/tools/record-traces.ts
- * records every scenario several times and keeps, for each event, its latest predecessor on the
- * other half that preceded it in every run ({@link stableOrders}); the facts are stored next to
- * the trace (`<scenario>.orders.json`) and tests/integration/sim-pbx-own-traces.test.ts checks
- * them against the simulated PBX ({@link orderDiffs}).
+ * records every scenario several times and keeps the orders made by one Asterisk thread that
+ * held in every run ({@link stableOrders}); the facts are stored next to the trace
+ * (`<scenario>.measured.json`) and tests/integration/sim-pbx-own-traces.test.ts checks them
+ * against the simulated PBX and, in real mode, against a fresh recording ({@link orderDiffs}).
  *
  * The same runs also show what Asterisk does differently from one run to the next within a channel
  * (a ChannelDestroyed cause 0 or 16 when a Stasis `;1` loses its `;2`, a play answered `queued` or
@@ -61,8 +61,23 @@ export function eventsOf(trace: TraceRecord[]): Observed[] {
 }
 
 /**
+ * Cross-half orders made by one thread, the only ones a real Asterisk keeps under load: the
+ * thread that hangs a half up asks the other half to hang up (ChannelHangupRequest without
+ * `soft`) before it destroys its own (ChannelDestroyed), and an originate that gives up on a
+ * busy/congested `;2` reports the Dial status before it asks `;2` to hang up. Everything else
+ * across the halves (the `;2` dialplan starting vs `;1`'s first Dial, the rest of `;2`'s teardown
+ * vs `;1`'s destroy) interleaved differently when the real-mode check ran on a loaded machine.
+ */
+function sameThread(before: string, after: string): boolean {
+  if (/ ChannelDestroyed /.test(after)) return / ChannelHangupRequest cause=\d+( #\d+)?$/.test(before);
+  if (/ ChannelHangupRequest /.test(after)) return / Dial dialstatus="(BUSY|CONGESTION)"/.test(before);
+  return false;
+}
+
+/**
  * The cross-half orders that held in every run: for each event, the latest event of the other
- * half of its pair (same app) that preceded it in all runs. Events missing from a run are left out.
+ * half of its pair (same app) that preceded it in all runs and is ordered by the same thread
+ * ({@link sameThread}). Events missing from a run are left out.
  */
 export function stableOrders(runs: Observed[][]): OrderFact[] {
   const keyed = runs.map(keyedEvents);
@@ -72,7 +87,7 @@ export function stableOrders(runs: Observed[][]): OrderFact[] {
     if (!positions.every((p) => p.has(after.key))) continue;
     for (let i = j - 1; i >= 0; i--) {
       const before = keyed[0]![i]!;
-      if (before.pair !== after.pair || before.half === after.half) continue;
+      if (before.pair !== after.pair || before.half === after.half || !sameThread(before.key, after.key)) continue;
       if (!positions.every((p) => p.has(before.key) && p.get(before.key)! < p.get(after.key)!)) continue;
       facts.push({ before: before.key, after: after.key });
       break;
