@@ -104,7 +104,7 @@ export class CallSession {
   private readonly playbackTokens = new Map<string, string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private announceTimer: NodeJS.Timeout | undefined;
-  private agentLeg: { channelId: string; offer: Offer; answered: boolean } | undefined;
+  private agentLeg: { channelId: string; offer: Offer; answered: boolean; dialStatus?: string } | undefined;
   private handoff: HandoffState = { phase: 'idle' };
   private targetLeg: { channelId: string; answered: boolean; dialStatus?: string } | undefined;
   private handoffSeq = 0;
@@ -421,6 +421,7 @@ export class CallSession {
         return;
       case 'Dial':
         if (this.targetLeg && e.peerId === this.targetLeg.channelId && e.dialstatus) this.targetLeg.dialStatus = e.dialstatus;
+        if (this.agentLeg && e.peerId === this.agentLeg.channelId && e.dialstatus) this.agentLeg.dialStatus = e.dialstatus;
         return;
       case 'ChannelDestroyed':
       case 'StasisEnd':
@@ -431,7 +432,7 @@ export class CallSession {
           return this.finish('caller', this.abandonOutcome());
         }
         if (this.agentLeg && e.channel.id === this.agentLeg.channelId && e.type !== 'ChannelHangupRequest') {
-          return this.onAgentGone(e.type === 'ChannelDestroyed' ? e.cause : undefined);
+          return this.onAgentGone(this.agentLeg.dialStatus, e.type === 'ChannelDestroyed' ? e.cause : undefined);
         }
         if (this.targetLeg && e.channel.id === this.targetLeg.channelId && e.type !== 'ChannelHangupRequest') {
           const leg = this.targetLeg;
@@ -616,15 +617,17 @@ export class CallSession {
     }
   }
 
-  private async onAgentGone(cause: number | undefined): Promise<void> {
+  private async onAgentGone(dialStatus: string | undefined, cause: number | undefined): Promise<void> {
     const leg = this.agentLeg;
     if (!leg) return;
     this.agentLeg = undefined;
     this.deps.index.unbindChannel(leg.channelId);
     const acd = this.deps.acd;
     if (!leg.answered) {
-      // Rang and never answered (cause 19 no answer, 17 busy, 21 rejected …).
-      const reason = cause === 17 ? 'busy' : cause === 21 ? 'rejected' : cause === 19 || cause === 16 || cause === undefined ? 'no-answer' : 'unreachable';
+      // Rang and never answered. A busy Local leg ends with cause 0 and says BUSY only in its Dial
+      // status (tests/fixtures/traces/o01), so the status is read first, as for hand-off legs.
+      const failure = failureOf(dialStatus, cause);
+      const reason = failure === 'hung-up' ? 'no-answer' : failure;
       this.step('agent', `${leg.offer.agentId} did not answer (${reason})`);
       this.deps.onAgentRinging?.(leg.offer.agentId, this, 'withdrawn');
       if (this.phase === 'queue') await acd?.offerFailed(leg.offer.offerId, reason, this.deps.now());

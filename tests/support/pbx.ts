@@ -8,7 +8,7 @@
  */
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { SimPbx } from './sim-pbx/index.js';
+import { configuredLanguage, SimPbx } from './sim-pbx/index.js';
 import { REPO_ROOT, type AsteriskInfo } from './asterisk.js';
 import { mediaTiming } from './sim-pbx/media.js';
 import { join } from 'node:path';
@@ -86,7 +86,8 @@ export async function startPbx(): Promise<PbxUnderTest> {
   }
   // Media lasts as long as on a real Asterisk: our built prompts' lengths (the global set-up
   // builds them into sounds/build), Asterisk's installed sounds for the rest.
-  const sim = await SimPbx.start({ playbackMs: mediaTiming({ soundsDirs: [PROMPTS_DIR, '/var/lib/asterisk/sounds'] }) });
+  // New channels get asterisk.conf's defaultlanguage (zh), as on the real Asterisk.
+  const sim = await SimPbx.start({ playbackMs: mediaTiming({ soundsDirs: [PROMPTS_DIR, '/var/lib/asterisk/sounds'] }), language: configuredLanguage() });
   return {
     mode: 'sim',
     ariUrl: sim.ariUrl,

@@ -219,7 +219,10 @@ export class AriRoutes {
     }, 201);
     this.on('GET', '/channels/{channelId}/variable', (p) => {
       if (!p.variable) throw new AriError(400, 'Variable name is required');
-      return { value: m.readVariable(ch(p), p.variable) };
+      // get_channel_var looks the channel up itself, with its own message (o08).
+      const c = m.channels.get(p.channelId!);
+      if (!c) throw new AriError(404, 'Provided channel was not found');
+      return { value: m.readVariable(c, p.variable) };
     });
     this.on('POST', '/channels/{channelId}/variable', (p) => {
       if (!p.variable) throw new AriError(400, 'Variable name is required');
@@ -256,11 +259,16 @@ export class AriRoutes {
       for (const c of list) if (c.bridge !== br) throw new AriError(422, 'Channel not in this bridge');
       for (const c of list) m.removeFromBridge(br, c, true);
     });
-    this.on('POST', '/bridges/{bridgeId}/moh', (p) => void (m.bridge(p.bridgeId!).mohClass = p.mohClass ?? 'default'));
+    this.on('POST', '/bridges/{bridgeId}/moh', (p) => {
+      const br = m.bridge(p.bridgeId!);
+      m.mediaChannel(br, 'moh');
+      br.mohClass = p.mohClass ?? 'default';
+    });
     this.on('DELETE', '/bridges/{bridgeId}/moh', (p) => void (m.bridge(p.bridgeId!).mohClass = undefined));
     const playOnBridge = (p: Params) => {
       const br = m.bridge(p.bridgeId!);
       if (!p.media) throw new AriError(400, 'media is required');
+      m.mediaChannel(br, 'play');
       return m.play({ kind: 'bridge', bridge: br }, p.media.split(','), p.lang, p.playbackId).json();
     };
     this.on('POST', '/bridges/{bridgeId}/play', playOnBridge, 201);

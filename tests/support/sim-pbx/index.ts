@@ -12,7 +12,7 @@
  *   and are answered by `answer(channelId)`; otherwise they fail at once (CHANUNAVAIL).
  */
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -47,6 +47,8 @@ export interface SimPbxOptions {
   endpoints?: string[];
   amiUser?: string;
   amiSecret?: string;
+  /** Language of new channels (asterisk.conf `defaultlanguage`); default `en`. */
+  language?: string;
   /** How long HTTP refuses connections during restart(); default 300 ms. */
   restartDownMs?: number;
 }
@@ -103,6 +105,7 @@ export class SimPbx extends EventEmitter<SimPbxEvents> {
     const file = this.opts.dialplanFile ?? defaultDialplanFile();
     const model = new PbxModel({
       dialplan: Dialplan.load(file),
+      language: this.opts.language,
       playbackMs: this.opts.playbackMs ?? (() => 40),
       soundsDir: this.opts.soundsDir,
       endpoints: this.opts.endpoints,
@@ -190,6 +193,13 @@ export class SimPbx extends EventEmitter<SimPbxEvents> {
     await this.listenHttp(this.port);
     await this.amiServer.listen(this.amiServer.port);
   }
+}
+
+/** `defaultlanguage` of our asterisk/asterisk.conf: what a real Asterisk loaded with it gives new channels. */
+export function configuredLanguage(): string {
+  const conf = path.join(REPO_ROOT, 'asterisk', 'asterisk.conf');
+  const m = existsSync(conf) ? /^\s*defaultlanguage\s*=\s*([A-Za-z_-]+)/m.exec(readFileSync(conf, 'utf8')) : null;
+  return m?.[1] ?? 'en';
 }
 
 function defaultDialplanFile(): string {

@@ -127,6 +127,8 @@ export class SimBridge {
   readonly channels: SimChannel[] = [];
   technology: string;
   mohClass?: string;
+  /** The bridge's playback channel exists (created by the first play, kept with the bridge). */
+  announcer = false;
   /** Apps subscribed through their channels being added (decremented by explicit removeChannel). */
   readonly subs = new Map<string, number>();
   readonly creationtime = asteriskTime();
@@ -190,6 +192,8 @@ export interface SimEndpoint { technology: string; resource: string; state: stri
 
 export interface ModelOptions {
   dialplan: Dialplan;
+  /** asterisk.conf `defaultlanguage` of new channels; default `en` (Asterisk's own default). */
+  language?: string;
   playbackMs: (mediaUri: string, language?: string) => number;
   soundsDir?: string;
   endpoints?: string[];
@@ -230,6 +234,10 @@ export class PbxModel implements DialplanHost<SimChannel> {
       const [technology, resource] = ep.split('/') as [string, string];
       this.endpoints.set(ep, { technology, resource, state: 'offline' });
     }
+  }
+
+  get language(): string {
+    return this.opts.language ?? 'en';
   }
 
   get asteriskId(): string {
@@ -324,11 +332,15 @@ export class PbxModel implements DialplanHost<SimChannel> {
   originate(p: OriginateParams): SimChannel {
     if (!p.endpoint) throw new AriError(400, 'Endpoint must be specified');
     if (!p.app && !p.extension) throw new AriError(400, 'Application or extension must be specified');
-    for (const id of [p.channelId, p.otherChannelId]) {
-      if (id && this.channels.has(id)) throw new AriError(409, 'Channel with given unique ID already exists');
-    }
     const slash = p.endpoint.indexOf('/');
     const tech = slash > 0 ? p.endpoint.slice(0, slash) : '';
+    for (const id of [p.channelId, p.otherChannelId]) {
+      if (id && this.channels.has(id)) {
+        // The Local pair was already allocated (and named) when the id clash is found (o08).
+        if (tech.toLowerCase() === 'local') this.localSeq++;
+        throw new AriError(409, 'Channel with given unique ID already exists');
+      }
+    }
     const resource = p.endpoint.slice(slash + 1);
     const caller = parseCallerId(p.callerId);
     let first: SimChannel;
@@ -354,9 +366,12 @@ export class PbxModel implements DialplanHost<SimChannel> {
     const one = new SimChannel(p.channelId || this.nextId(), `${base};1`, 'Local', { ...caller }, { ...caller }, {
       context, exten, priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)',
     });
-    const two = new SimChannel(p.otherChannelId || this.nextId(), `${base};2`, 'Local', { ...caller }, { ...caller }, {
+    // Given only channelId, core_unreal names the other half `<channelId>;2` (o01).
+    const twoId = p.otherChannelId || (p.channelId ? `${p.channelId};2` : this.nextId());
+    const two = new SimChannel(twoId, `${base};2`, 'Local', { ...caller }, { ...caller }, {
       context, exten, priority: 1, app_name: '', app_data: '',
     });
+    one.language = two.language = this.language;
     one.baseApp = { app_name: 'AppDial2', app_data: '(Outgoing Line)' };
     one.half = 1;
     two.half = 2;
@@ -365,17 +380,28 @@ export class PbxModel implements DialplanHost<SimChannel> {
     two.state = 'Ring';
     two.hasPbx = true;
     one.dialstring = `${exten}@${context}`;
-    // core_local copies the ;1 channel's variables to ;2 when the call is placed.
-    for (const [k, v] of Object.entries(p.variables ?? {})) {
-      one.vars.set(k, String(v));
-      two.vars.set(k, String(v));
-    }
+    const variables = originateVariables(p.variables);
+    for (const [k, v] of variables) one.vars.set(bareName(k), v);
     this.configureOrigin(one, p);
     if (p.app) two.originApps.add(p.app); // originating a Local channel subscribes the app to both halves
     this.channels.set(one.id, one);
     this.channels.set(two.id, two);
     setImmediate(() => {
       if (two.hangingUp) return;
+      if (!this.opts.dialplan.findExtension(context, exten)) {
+        // local_call() finds no such extension: the call fails before it is placed. POST /channels
+        // already said 200; both halves are destroyed with cause 0, no Dial, no variables (o08).
+        two.hangingUp = one.hangingUp = true;
+        this.destroy(two, 0);
+        this.destroy(one, 0);
+        return;
+      }
+      // core_local copies ;1's variables to ;2 as it places the call: ChannelVarset on ;2 in
+      // ;1's list order, before the caller id events (o01, o03).
+      for (const [k, v] of variables) {
+        two.vars.set(bareName(k), v);
+        this.channelEvent(two, 'ChannelVarset', { variable: k, value: v });
+      }
       this.channelEvent(two, 'ChannelCallerId', { caller_presentation: 0, caller_presentation_txt: 'Presentation Allowed, Not Screened' });
       this.channelEvent(two, 'ChannelConnectedLine');
       this.dialEvent(one, '');
@@ -389,8 +415,9 @@ export class PbxModel implements DialplanHost<SimChannel> {
       context: 'default', exten: 's', priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)',
     });
     ch.baseApp = { app_name: 'AppDial2', app_data: '(Outgoing Line)' };
+    ch.language = this.language;
     ch.dialstring = resource;
-    for (const [k, v] of Object.entries(p.variables ?? {})) ch.vars.set(k, String(v));
+    for (const [k, v] of originateVariables(p.variables)) ch.vars.set(bareName(k), v);
     this.configureOrigin(ch, p);
     this.channels.set(ch.id, ch);
     setImmediate(() => {
@@ -427,10 +454,23 @@ export class PbxModel implements DialplanHost<SimChannel> {
   /** Originate timeout: the dialled side is torn down with cause 19 (s06). */
   private originateTimedOut(first: SimChannel): void {
     if (first.state === 'Up' || first.hangingUp) return;
+    // No NOANSWER Dial status: RINGING stays the last one. ;2 is asked to hang up, ;1 is destroyed
+    // without a request of its own, then ;2's pbx ends (o02).
+    this.abandonDial(first, 19, 19);
+  }
+
+  /**
+   * The originate of an unanswered Local `;1` gives up (timeout, or a busy/congestion indication
+   * from `;2`): a hangup request on `;2` with `requestCause`, `;1` destroyed with it, then `;2`'s
+   * pbx ends and it is destroyed with its own `cause` (o01: 0 then 17; o02: 19 and 19).
+   */
+  private abandonDial(first: SimChannel, requestCause: number, cause: number): void {
     const two = first.peer;
-    first.hangingUp = true; // the dialling side is destroyed without a hangup request
-    if (two && !two.hangingUp) this.hangup(two, { requestCause: 19, cause: 19, peerPolicy: 'none' });
-    this.destroy(first, 19);
+    first.hangingUp = true;
+    const alive = two && !two.hangingUp;
+    if (alive) this.channelEvent(two, 'ChannelHangupRequest', { cause: requestCause });
+    this.destroy(first, requestCause);
+    if (alive) this.hangup(two, { cause, peerPolicy: 'none' });
   }
 
   /** Test hook: a single-leg channel (e.g. a PJSIP agent) answers. */
@@ -488,13 +528,23 @@ export class PbxModel implements DialplanHost<SimChannel> {
     if (what === 'ringing') {
       ch.ringing = true;
       this.setState(first, 'Ringing');
-      this.dialEvent(first, 'RINGING');
+      // ;1's originate thread reports it after ;2's dialplan has moved on (o02: after Wait's ChannelDialplan).
+      queueMicrotask(() => {
+        if (!first.hangingUp && first.state !== 'Up') this.dialEvent(first, 'RINGING');
+      });
     } else if (what === 'progress') {
       if (ch.progressSent) return;
       ch.progressSent = true;
       this.dialEvent(first, 'PROGRESS');
+    } else {
+      // Busy()/Congestion() on ;2 while ;1's originate waits: the originate sees the indication,
+      // reports Dial BUSY/CONGESTION and gives up; ;1 ends with cause 0, ;2 with its app's cause
+      // (17/34) — not the other way round (o01, issue 13 point 4).
+      if (first.dialplan.app_name !== 'AppDial2') return;
+      if (what === 'busy') this.setState(ch, 'Busy');
+      this.dialEvent(first, what === 'busy' ? 'BUSY' : 'CONGESTION');
+      this.abandonDial(first, 0, what === 'busy' ? 17 : 34);
     }
-    // busy/congestion: the Dial status is reported when the ;2 half hangs up with cause 17/34.
   }
 
   stopRinging(ch: SimChannel): void {
@@ -512,7 +562,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
       else ch.vars.set(name, value);
       return; // dialplan functions do not raise ChannelVarset
     }
-    ch.vars.set(name, value);
+    ch.vars.set(bareName(name), value);
     if (emit) this.channelEvent(ch, 'ChannelVarset', { variable: name, value });
   }
 
@@ -549,13 +599,13 @@ export class PbxModel implements DialplanHost<SimChannel> {
       case 'CHANNEL': return ch.name;
       case 'LANGUAGE': return ch.language;
     }
-    return ch.vars.get(expr) ?? this.globals.get(expr) ?? '';
+    return ch.vars.get(bareName(expr)) ?? this.globals.get(expr) ?? '';
   }
 
   /** GET /channels/{id}/variable: functions always resolve; unset plain variables are a 404. */
   readVariable(ch: SimChannel, name: string): string {
     if (/^[A-Z_]+\(.*\)$/i.test(name)) return this.resolve(ch, name);
-    const v = ch.vars.get(name) ?? this.globals.get(name);
+    const v = ch.vars.get(bareName(name)) ?? this.globals.get(name);
     if (v === undefined) throw new AriError(404, 'Provided variable was not found');
     return v;
   }
@@ -643,11 +693,13 @@ export class PbxModel implements DialplanHost<SimChannel> {
     if (o.fromPeer && ch.dialplan.app_name === 'AppDial2' && ch.state !== 'Up') this.dialEvent(ch, dialStatusFor(o.cause));
     // The side that ran a PBX gets a final soft hangup as its pbx thread ends (every trace).
     if (ch.hasPbx) this.channelEvent(ch, 'ChannelHangupRequest', { cause: 16, soft: true });
-    this.destroy(ch, o.cause);
+    // The other half of a Local pair is asked to hang up before this half is destroyed; the rest
+    // of its teardown follows (o02, o03, o05: ChannelHangupRequest of ;2 before ChannelDestroyed of ;1).
     const peer = ch.peer;
-    if (peer && !peer.hangingUp && o.peerPolicy !== 'none') {
-      this.hangup(peer, { requestCause: o.cause, cause: o.cause, fromPeer: true });
-    }
+    const cascade = peer && !peer.hangingUp && o.peerPolicy !== 'none';
+    if (cascade) this.channelEvent(peer, 'ChannelHangupRequest', { cause: o.cause });
+    this.destroy(ch, o.cause);
+    if (cascade) this.hangup(peer, { cause: o.cause, fromPeer: true });
   }
 
   /** Dialplan Hangup()/Busy()/end of dialplan: the pbx thread ends, no separate request. */
@@ -691,7 +743,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
 
   createBridge(p: { type?: string; bridgeId?: string; name?: string }): SimBridge {
     const id = p.bridgeId || randomUUID();
-    if (this.bridges.has(id)) throw new AriError(409, 'Bridge with the same bridgeId already exists');
+    if (this.bridges.has(id)) throw new AriError(409, `Bridge with id '${id}' already exists`);
     const types = (p.type ?? 'mixing').split(',').map((s) => s.trim());
     const br = new SimBridge(id, types.includes('holding') ? 'holding' : 'mixing', p.name ?? '');
     this.bridges.set(id, br);
@@ -706,8 +758,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
     const app = ch.stasis?.app;
     if (app) br.subs.set(app, (br.subs.get(app) ?? 0) + 1);
     this.bridgeEvent(br, 'ChannelEnteredBridge', { channel: ch.json() });
-    // softmix takes over from simple_bridge only after the third party has entered (s04).
-    if (br.type === 'mixing' && br.channels.length > 2) br.technology = 'softmix';
+    this.updateTechnology(br);
     this.updateBridgePeers(br);
   }
 
@@ -721,11 +772,32 @@ export class PbxModel implements DialplanHost<SimChannel> {
     br.channels.splice(i, 1);
     ch.bridge = undefined;
     this.bridgeEvent(br, 'ChannelLeftBridge', { channel: ch.json() });
-    if (br.type === 'mixing' && br.channels.length <= 2) br.technology = 'simple_bridge';
+    this.updateTechnology(br);
     // Only an explicit removeChannel unsubscribes the app from the bridge (s05 vs s03).
     const app = ch.stasis?.app;
     if (explicit && app) br.subs.set(app, Math.max(0, (br.subs.get(app) ?? 0) - 1));
     this.updateBridgePeers(br);
+  }
+
+  /**
+   * softmix takes over from simple_bridge only after a third participant has entered (s04), a
+   * bridge recorder included (o03), and hands back when two or fewer are left. Events raised
+   * before the change show the old technology.
+   */
+  private updateTechnology(br: SimBridge): void {
+    if (br.type !== 'mixing') return;
+    let recorders = 0;
+    for (const r of this.liveRecordings.values()) if (r.target.kind === 'bridge' && r.target.bridge === br) recorders++;
+    br.technology = br.channels.length + recorders > 2 ? 'softmix' : 'simple_bridge';
+  }
+
+  /** Bridge MOH and bridge playback run on an Announcer channel, numbered like Local ones (see record()). */
+  mediaChannel(br: SimBridge, kind: 'moh' | 'play'): void {
+    if (kind === 'moh' && br.mohClass === undefined) this.localSeq++;
+    if (kind === 'play' && !br.announcer) {
+      br.announcer = true;
+      this.localSeq++;
+    }
   }
 
   private updateBridgePeers(br: SimBridge): void {
@@ -867,11 +939,16 @@ export class PbxModel implements DialplanHost<SimChannel> {
       throw new AriError(422, `Unknown format: ${p.format}`);
     }
     const ifExists = p.ifExists ?? 'fail';
+    // A bridge is recorded by a Recorder/ channel that joins it: it takes a number from the same
+    // sequence as Local channels, even when the name then clashes (o08), and it counts as a
+    // participant for the mixing technology (o03: softmix with caller + agent + recorder).
+    if (target.kind === 'bridge') this.localSeq++;
     if (this.liveRecordings.has(p.name) || (ifExists === 'fail' && this.storedRecordings.has(p.name))) {
-      throw new AriError(409, 'Recording with the same name already exists on the system');
+      throw new AriError(409, `Recording '${p.name}' already exists and can not be overwritten`);
     }
     const rec = new SimRecording(p.name, p.format, target);
     this.liveRecordings.set(rec.name, rec);
+    if (target.kind === 'bridge') this.updateTechnology(target.bridge);
     setImmediate(() => {
       if (rec.state !== 'queued') return;
       rec.state = 'recording';
@@ -892,6 +969,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
     rec.state = state;
     if (state === 'done') this.storedRecordings.set(rec.name, { name: rec.name, format: rec.format });
     this.targetEvent(rec.target, 'RecordingFinished', { recording: { ...rec.json(), duration } });
+    if (rec.target.kind === 'bridge') this.updateTechnology(rec.target.bridge);
   }
 
   private finishRecordingsOf(pred: (r: SimRecording) => boolean): void {
@@ -909,6 +987,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
     const ch = new SimChannel(p.snoopId || this.nextId(), `Snoop/${target.id}-${hex8(this.snoopSeq++)}`, 'Snoop',
       { name: '', number: '' }, { name: '', number: '' }, { context: 'default', exten: 's', priority: 1, app_name: '', app_data: '' });
     ch.state = 'Up';
+    ch.language = this.language;
     target.snoops.add(ch);
     this.channels.set(ch.id, ch);
     const args = p.appArgs ? p.appArgs.split(',') : [];
@@ -972,6 +1051,28 @@ export class PbxModel implements DialplanHost<SimChannel> {
     this.liveRecordings.clear();
     this.apps.clear();
   }
+}
+
+/**
+ * A variable's name without its inheritance underscores (`__X` and `_X` are `X`), as
+ * ast_var_name() reads it: GET .../variable?variable=X finds `__X`.
+ */
+export function bareName(name: string): string {
+  return name.replace(/^_{1,2}/, '');
+}
+
+/**
+ * Originate variables in the order Asterisk keeps them on the new channel: each one set in turn
+ * at the head of the list (pbx_builtin_setvar_helper), replacing any of the same bare name.
+ */
+function originateVariables(vars: Record<string, string> | undefined): Array<[string, string]> {
+  const list: Array<[string, string]> = [];
+  for (const [k, v] of Object.entries(vars ?? {})) {
+    const i = list.findIndex(([name]) => bareName(name) === bareName(k));
+    if (i >= 0) list.splice(i, 1);
+    list.unshift([k, String(v)]);
+  }
+  return list;
 }
 
 const KNOWN_SCHEMES = new Set(['sound', 'recording', 'number', 'digits', 'characters', 'tone']);

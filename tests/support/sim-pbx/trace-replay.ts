@@ -26,6 +26,7 @@ export interface TraceRecord {
   path?: string;
   query?: Record<string, string | number | boolean>;
   status?: number;
+  /** A response's body, or the JSON body a request sent. */
   body?: unknown;
   app?: string;
   event?: Record<string, unknown> & { type: string };
@@ -61,7 +62,7 @@ export function measuredPlaybackMs(traces: TraceRecord[][]): Map<string, number>
   return out;
 }
 
-interface Observed {
+export interface Observed {
   app: string;
   event: Record<string, unknown> & { type: string };
 }
@@ -119,14 +120,25 @@ export async function replay(sim: SimPbx, trace: TraceRecord[], opts: { tailMs?:
   };
   for (const app of APPS) await connect(app);
 
+  // Where each id first showed up in an answer or an event: an id a request uses before that was
+  // chosen by the client (originate channelId, its `<id>;2`) and is sent as it is.
+  const firstSeen = new Map<string, number>();
+  trace.forEach((r, i) => {
+    if (r.kind !== 'event' && r.kind !== 'response') return;
+    const note = (id: string) => !firstSeen.has(id) && firstSeen.set(id, i);
+    visitChannels(r.kind === 'event' ? r.event : r.body, (c) => note(c.id));
+    const b = r.body as { id?: string } | null | undefined;
+    if (r.kind === 'response' && b && typeof b.id === 'string') note(b.id);
+  });
+
   const t0 = Date.now();
   const until = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t0 + t - Date.now())));
-  const mapValue = async (value: string): Promise<string> => {
+  const mapValue = async (value: string, at: number): Promise<string> => {
     // Wait (briefly) for ids the sim has not revealed yet, e.g. a ;2 half before its StasisStart.
     const parts = value.split(',');
     const out: string[] = [];
     for (const part of parts) {
-      if (!traceIdSet.has(part)) {
+      if (!traceIdSet.has(part) || (firstSeen.get(part) ?? Infinity) > at) {
         out.push(part);
         continue;
       }
@@ -156,11 +168,13 @@ export async function replay(sim: SimPbx, trace: TraceRecord[], opts: { tailMs?:
     while (simEvents.filter((o) => !isNoise(o.event)).length < needed && Date.now() < deadline) {
       await new Promise((res) => setTimeout(res, 5));
     }
-    const segments = await Promise.all(r.path!.split('/').map((s) => mapValue(s)));
+    const segments = await Promise.all(r.path!.split('/').map((s) => mapValue(s, i)));
     const query = new URLSearchParams();
-    for (const [k, v] of Object.entries(r.query ?? {})) query.set(k, await mapValue(String(v)));
+    for (const [k, v] of Object.entries(r.query ?? {})) query.set(k, await mapValue(String(v), i));
     query.set('api_key', `${sim.user}:${sim.password}`);
-    const res = await fetch(`${sim.ariUrl}/ari${segments.join('/')}?${query}`, { method: r.method });
+    // A JSON body (originate `variables`, our own traces) is sent as recorded.
+    const init: RequestInit = r.body === undefined ? { method: r.method } : { method: r.method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(r.body) };
+    const res = await fetch(`${sim.ariUrl}/ari${segments.join('/')}?${query}`, init);
     const text = await res.text();
     const body: unknown = text ? JSON.parse(text) : null;
     learnFromSim(body);
@@ -190,7 +204,7 @@ export async function replay(sim: SimPbx, trace: TraceRecord[], opts: { tailMs?:
 
 interface ChannelLike { id: string; name: string }
 
-function visitChannels(value: unknown, fn: (c: ChannelLike) => void): void {
+export function visitChannels(value: unknown, fn: (c: ChannelLike) => void): void {
   if (!value || typeof value !== 'object') return;
   if (Array.isArray(value)) return value.forEach((v) => visitChannels(v, fn));
   const o = value as Record<string, unknown>;
@@ -226,12 +240,12 @@ export class NameNormaliser {
 
 const NOISE = new Set(['ChannelCallerId', 'ChannelConnectedLine']);
 
-function isNoise(e: Observed['event']): boolean {
+export function isNoise(e: Observed['event']): boolean {
   return NOISE.has(e.type) || (e.type === 'ChannelVarset' && e.variable === 'BRIDGEPEER');
 }
 
 /** The meaning-carrying part of an event, as one comparable string. */
-function signature(e: Observed['event'], norm: (s: string) => string): string {
+export function signature(e: Observed['event'], norm: (s: string) => string): string {
   const ch = (e.channel ?? e.peer) as (ChannelLike & { state: string; dialplan: Record<string, unknown>; language: string }) | undefined;
   const parts: string[] = [e.type];
   const pick = (...keys: string[]) => keys.forEach((k) => e[k] !== undefined && parts.push(`${k}=${JSON.stringify(e[k])}`));
@@ -281,20 +295,25 @@ export function compare(result: ReplayResult): string[] {
   for (const o of result.simEvents) visitChannels(o.event, (c) => simNames.add(c.name));
   for (const r of result.simResponses) visitChannels(r.body, (c) => simNames.add(c.name));
   const simToTrace = new Map([...result.ids].map(([t, s]) => [s, t]));
+  // Sim ids inside values (appArgs carrying a call id, GET variable answers) read as the trace's.
+  const simIds = [...simToTrace.keys()].filter((id) => !result.ids.has(id)).sort((a, b) => b.length - a.length);
+  const idPattern = simIds.length ? new RegExp(`(?<![\\w.])(${simIds.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?![\\w])`, 'g') : undefined;
+  const unmap = (text: string) => (idPattern ? text.replace(idPattern, (id) => simToTrace.get(id) ?? id) : text);
   const tNorm = (n: string) => traceNames.normalise(n);
   const sNorm = (n: string) => simNames.normalise(n);
 
-  const group = (list: Observed[], norm: (s: string) => string, idOf: (id: string) => string) => {
+  const group = (list: Observed[], norm: (s: string) => string, idOf: (id: string) => string, text: (s: string) => string, key: (s: string) => string = (s) => s) => {
     const out = new Map<string, string[]>();
     for (const o of list) {
       if (isNoise(o.event)) continue;
-      const k = groupKey(o, norm, idOf);
-      out.set(k, [...(out.get(k) ?? []), signature(o.event, norm)]);
+      // Recording names may carry a channel id (ours do: rec-<call id>-<n>).
+      const k = key(groupKey(o, norm, idOf));
+      out.set(k, [...(out.get(k) ?? []), text(signature(o.event, norm))]);
     }
     return out;
   };
-  const traced = group(result.traceEvents, tNorm, (id) => id);
-  const simmed = group(result.simEvents, sNorm, (id) => simToTrace.get(id) ?? `sim:${id}`);
+  const traced = group(result.traceEvents, tNorm, (id) => id, (s) => s);
+  const simmed = group(result.simEvents, sNorm, (id) => simToTrace.get(id) ?? `sim:${id}`, unmap, unmap);
   for (const key of new Set([...traced.keys(), ...simmed.keys()])) {
     const a = traced.get(key) ?? [];
     const b = simmed.get(key) ?? [];
@@ -332,13 +351,14 @@ export function compare(result: ReplayResult): string[] {
     const tb = t.body as Record<string, unknown> | null;
     const sb = s.body as Record<string, unknown> | null;
     if (tb && typeof tb === 'object' && ('message' in tb || 'error' in tb)) {
-      if (JSON.stringify(tb) !== JSON.stringify(sb)) diffs.push(`response ${where}: body trace ${JSON.stringify(tb)} sim ${JSON.stringify(sb)}`);
+      if (JSON.stringify(tb) !== unmap(JSON.stringify(sb))) diffs.push(`response ${where}: body trace ${JSON.stringify(tb)} sim ${unmap(JSON.stringify(sb))}`);
     } else if (shape(tb) !== shape(sb)) diffs.push(`response ${where}: shape trace ${shape(tb)} sim ${shape(sb)}`);
     else if (tb && sb && typeof tb === 'object') {
       for (const k of ['state', 'technology', 'bridge_type', 'name', 'media_uri', 'format', 'value', 'language'] as const) {
         let tv = tb[k];
         let sv = sb[k];
         if (k === 'name' && typeof tv === 'string' && typeof sv === 'string' && 'dialplan' in tb) [tv, sv] = [tNorm(tv), sNorm(sv)];
+        if ((k === 'value' || (k === 'name' && !('dialplan' in tb))) && typeof sv === 'string') sv = unmap(sv);
         if (tv !== undefined && JSON.stringify(tv) !== JSON.stringify(sv)) diffs.push(`response ${where}: ${k} trace ${JSON.stringify(tv)} sim ${JSON.stringify(sv)}`);
       }
       if (Array.isArray(tb.channels) && Array.isArray(sb.channels) && tb.channels.length !== sb.channels.length) {
