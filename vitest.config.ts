@@ -38,8 +38,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests share one redis-server; each test uses its own key prefix.
     pool: 'forks',
-    // Keep in step with MAX_WORKERS in tests/support/global-setup.ts (one real Asterisk per worker).
-    poolOptions: { forks: { maxForks: 4, minForks: 1 } },
+    // Keep in step with MAX_WORKERS in tests/support/global-setup.ts (one real Asterisk per worker). Most
+    // files wait on real-length media, not CPU: 6 workers on 2 cores took each half to about 5 minutes.
+    poolOptions: { forks: { maxForks: 6, minForks: 1 } },
     reporters: ['default'],
   },
 });

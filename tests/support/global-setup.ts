@@ -30,7 +30,7 @@ declare module 'vitest' {
 }
 
 /** Test workers at once; the real mode starts one Asterisk for each. */
-export const MAX_WORKERS = 4;
+export const MAX_WORKERS = 6;
 
 let child: ChildProcess | undefined;
 let dir: string | undefined;
