@@ -4,7 +4,7 @@
  * Asterisk. The calls' values go in an injection file, SIPp's files in a directory of its own,
  * and the scenario's <log> lines (named by caller number) say how each call went.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, type ChildProcess, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,31 +167,47 @@ export async function placeCitizenCalls(sipPort: number, calls: CitizenCall[], o
   const logFile = join(dir, 'logs.log');
   const errorFile = join(dir, 'errors.log');
   const n = String(calls.length);
-  const args = [
-    `127.0.0.1:${sipPort}`,
-    '-sf', CITIZEN_SCENARIO,
-    '-inf', inf,
-    '-i', '127.0.0.1',
-    // SIPp's default is 5060, where every throwaway Asterisk qualifies its carrier contact.
-    '-p', String(await freeUdpPort()),
-    '-mi', '127.0.0.1',
-    '-mp', String(await freeMediaPort()),
-    // SIPp's remote-control socket (default 8888 on every address): a free loopback port instead.
-    '-cp', String(await freeUdpPort()),
-    // All calls within the first second, side by side.
-    '-m', n, '-l', n, '-r', n, '-rp', '1000',
-    '-nostdin',
-    '-trace_logs', '-log_file', logFile,
-    '-trace_err', '-error_file', errorFile,
-    // A safety net well above the scenario's 45 s on the line: SIPp never outlives the test.
-    '-timeout', '120s', '-timeout_error',
-  ];
-  const child = spawn(SIPP_BIN, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+  // The ports are free when chosen, but another process (or the other SIPp run beside this one) may take
+  // one before SIPp binds it: SIPp then exits at once ("Unable to bind main socket"). Try new ports.
+  let child!: ChildProcess;
   let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => (stderr += String(b)));
+  for (let attempt = 1; ; attempt++) {
+    const args = [
+      `127.0.0.1:${sipPort}`,
+      '-sf', CITIZEN_SCENARIO,
+      '-inf', inf,
+      '-i', '127.0.0.1',
+      // SIPp's default is 5060, where every throwaway Asterisk qualifies its carrier contact.
+      '-p', String(await freeUdpPort()),
+      '-mi', '127.0.0.1',
+      '-mp', String(await freeMediaPort()),
+      // SIPp's remote-control socket (default 8888 on every address): a free loopback port instead.
+      '-cp', String(await freeUdpPort()),
+      // All calls within the first second, side by side.
+      '-m', n, '-l', n, '-r', n, '-rp', '1000',
+      '-nostdin',
+      '-trace_logs', '-log_file', logFile,
+      '-trace_err', '-error_file', errorFile,
+      // A safety net well above the scenario's 45 s on the line: SIPp never outlives the test.
+      '-timeout', '120s', '-timeout_error',
+    ];
+    stderr = '';
+    child = spawn(SIPP_BIN, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (b: Buffer) => (stderr += String(b)));
+    const exitedEarly = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 1500);
+      child.once('exit', () => (clearTimeout(timer), resolve(true)));
+    });
+    if (exitedEarly && attempt < 4 && /Unable to bind/.test(`${read(errorFile)}${stderr}`)) {
+      rmSync(errorFile, { force: true });
+      rmSync(logFile, { force: true });
+      continue;
+    }
+    break;
+  }
   const done = new Promise<CitizenRunOutcome>((resolve) => {
-    child.once('exit', (code) => {
-      const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+    const finish = (code: number | null) => {
       const results = new Map<string, CitizenResult>(calls.map((c) => [c.caller, { answered: false }]));
       for (const line of read(logFile).split('\n')) {
         const m = /^(\S+) (answered|pressing (\S+)|ended-by (citizen|hotline))$/.exec(line.trim());
@@ -204,7 +220,9 @@ export async function placeCitizenCalls(sipPort: number, calls: CitizenCall[], o
       const errors = `${read(errorFile)}${stderr}`.slice(-6000);
       rmSync(dir, { recursive: true, force: true });
       resolve({ exitCode: code, calls: results, errors });
-    });
+    };
+    if (child.exitCode !== null || child.signalCode !== null) finish(child.exitCode);
+    else child.once('exit', (code) => finish(code));
   });
   return {
     done,
