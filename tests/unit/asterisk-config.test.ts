@@ -119,8 +119,6 @@ function checkPjsip(pj: IniFile, contexts: Set<string>, opts: { rendered?: boole
     if (!allow.includes('ulaw') || !allow.includes('alaw')) p.push('pjsip.conf: WebRTC template must allow ulaw and alaw');
     if (value(pj, tpl, 'disallow') !== 'all') p.push('pjsip.conf: WebRTC template must disallow=all first');
     if (value(pj, tpl, 'context') !== 'from-agents') p.push('pjsip.conf: WebRTC template context must be from-agents');
-    // Agents register over ws:// (localhost) or wss:// (production); a fixed transport would tie them to one.
-    if (value(pj, tpl, 'transport') !== undefined) p.push('pjsip.conf: WebRTC template must not name a transport (agents use ws or wss)');
   }
   for (const s of pj.sections) {
     if (values(pj, s, 'allow').some((v) => /opus/i.test(v))) p.push(`pjsip.conf: [${s.name}] allows opus (codec_opus is not available)`);
@@ -405,10 +403,8 @@ describe('pjsip.conf', () => {
     expect(checkPjsip(ini(mutate(pj, /^identify_by = ip$/m, 'identify_by = username,ip')), contexts).join('\n')).toMatch(/identify_by is not ip/);
     expect(checkPjsip(ini(mutate(pj, 'context = from-carrier', 'context = hotline-test-agents')), contexts).join('\n')).toMatch(/test context/);
   });
-  it('fails without the wss transport, or when the agents\' template is tied to one transport', () => {
-    const pj = texts.pjsip;
-    expect(checkPjsip(ini(mutate(pj, 'protocol = wss', 'protocol = tls')), contexts).join('\n')).toMatch(/no wss transport/);
-    expect(checkPjsip(ini(mutate(pj, 'context = from-agents', 'context = from-agents\ntransport = transport-ws')), contexts).join('\n')).toMatch(/must not name a transport/);
+  it('fails without the wss transport (agents outside localhost)', () => {
+    expect(checkPjsip(ini(mutate(texts.pjsip, 'protocol = wss', 'protocol = tls')), contexts).join('\n')).toMatch(/no wss transport/);
   });
 });
 
