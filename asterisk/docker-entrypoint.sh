@@ -13,6 +13,9 @@
 #   AMI_PERMIT           -> generated/manager-hotline.conf   (permit = ..., CIDR list)
 #   ASTERISK_HTTP_BIND   -> generated/http-bind.conf         (bindaddr, default 0.0.0.0)
 #   ASTERISK_HTTP_PORT   -> generated/http-bind.conf         (bindport, default 8088: ARI + SIP over WS)
+#   ASTERISK_TLS_CERT, ASTERISK_TLS_KEY -> generated/http-tls.conf (PEM files, both or neither: HTTPS
+#                           + SIP over WSS for agents' browsers; copied to generated/http-tls.{crt,key})
+#   ASTERISK_HTTPS_PORT  -> generated/http-tls.conf          (tlsbindaddr port, default 8089)
 #   ASTERISK_AMI_BIND    -> generated/manager-bind.conf      (bindaddr, default 0.0.0.0)
 #   ASTERISK_AMI_PORT    -> generated/manager-bind.conf      (port, default 5038)
 #   ASTERISK_SIP_BIND    -> generated/transport-udp-bind.conf (default 0.0.0.0)
@@ -141,6 +144,40 @@ check_ipv4 ASTERISK_HTTP_BIND "$ASTERISK_HTTP_BIND"
 ASTERISK_HTTP_PORT=${ASTERISK_HTTP_PORT:-8088}
 check_port ASTERISK_HTTP_PORT "$ASTERISK_HTTP_PORT"
 { header; echo "bindaddr = $ASTERISK_HTTP_BIND"; echo "bindport = $ASTERISK_HTTP_PORT"; } | write_gen http-bind.conf
+
+# TLS on the same HTTP server (its own port): wss://<host>:8089/ws for agents' browsers, which
+# give a page the microphone only in a secure context. The files are copied next to the other
+# generated files so that Asterisk, running as user asterisk, can read a key mounted root-only.
+ASTERISK_TLS_CERT=${ASTERISK_TLS_CERT:-}
+ASTERISK_TLS_KEY=${ASTERISK_TLS_KEY:-}
+ASTERISK_HTTPS_PORT=${ASTERISK_HTTPS_PORT:-8089}
+check_port ASTERISK_HTTPS_PORT "$ASTERISK_HTTPS_PORT"
+if [ -n "$ASTERISK_TLS_CERT$ASTERISK_TLS_KEY" ]; then
+  [ -n "$ASTERISK_TLS_CERT" ] || die "ASTERISK_TLS_CERT is required when ASTERISK_TLS_KEY is set"
+  [ -n "$ASTERISK_TLS_KEY" ] || die "ASTERISK_TLS_KEY is required when ASTERISK_TLS_CERT is set"
+  [ "$ASTERISK_HTTPS_PORT" != "$ASTERISK_HTTP_PORT" ] || die "ASTERISK_HTTPS_PORT must differ from ASTERISK_HTTP_PORT ($ASTERISK_HTTP_PORT)"
+  [ -r "$ASTERISK_TLS_CERT" ] || die "ASTERISK_TLS_CERT: cannot read $ASTERISK_TLS_CERT"
+  [ -r "$ASTERISK_TLS_KEY" ] || die "ASTERISK_TLS_KEY: cannot read $ASTERISK_TLS_KEY"
+  grep -q -- '-----BEGIN CERTIFICATE-----' "$ASTERISK_TLS_CERT" || die "ASTERISK_TLS_CERT: $ASTERISK_TLS_CERT is not a PEM certificate"
+  grep -q -- '-----BEGIN .*PRIVATE KEY-----' "$ASTERISK_TLS_KEY" || die "ASTERISK_TLS_KEY: $ASTERISK_TLS_KEY is not a PEM private key"
+  ! grep -q -- '-----BEGIN ENCRYPTED PRIVATE KEY-----' "$ASTERISK_TLS_KEY" || die "ASTERISK_TLS_KEY: $ASTERISK_TLS_KEY is encrypted (Asterisk cannot ask for its passphrase)"
+  write_gen http-tls.crt < "$ASTERISK_TLS_CERT"
+  write_gen http-tls.key < "$ASTERISK_TLS_KEY"
+  {
+    header
+    echo "tlsenable = yes"
+    echo "tlsbindaddr = $ASTERISK_HTTP_BIND:$ASTERISK_HTTPS_PORT"
+    echo "tlscertfile = $GEN/http-tls.crt"
+    echo "tlsprivatekey = $GEN/http-tls.key"
+    # TLS 1.2 and later only; OpenSSL's default ciphers (an RSA or ECDSA certificate both work).
+    echo "tlsdisablev1 = yes"
+    echo "tlsdisablev11 = yes"
+  } | write_gen http-tls.conf
+else
+  { header; echo "; ASTERISK_TLS_CERT/ASTERISK_TLS_KEY not set: no HTTPS/WSS (agents' browsers need it outside localhost)"; } \
+    | write_gen http-tls.conf
+  [ "$HOTLINE_ENV" = production ] && warn "ASTERISK_TLS_CERT is not set: no wss:// for agents' softphones (browsers outside localhost need it)"
+fi
 
 # ----------------------------------------------------------------------- ARI
 ARI_PASSWORD=${ARI_PASSWORD:-}

@@ -376,6 +376,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     genReqId: () => randomUUID(),
     // Request schemas check shapes, never rewrite: no type coercion, no silently dropped properties.
     ajv: { customOptions: AJV_OPTIONS },
+    // HTTPS when configured (HTTP_TLS_CERT/KEY): agents' browsers outside localhost need a secure
+    // context for the microphone. Plain HTTP otherwise (tests, a proxy terminating TLS in front).
+    ...(config.http.tls ? { https: { cert: config.http.tls.cert, key: config.http.tls.key } } : {}),
   }) as unknown as FastifyInstance;
   http.setErrorHandler(errorHandler);
   // One rule for text on every route: no control characters, no whitespace-only required fields (http/free-text.ts).

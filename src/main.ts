@@ -14,6 +14,12 @@ async function main(): Promise<void> {
   app.log.info({ config: describeConfig(config) }, 'configuration loaded');
   await app.start();
   await app.http.listen({ host: config.http.host, port: config.http.port });
+  app.log.info(
+    config.http.tls
+      ? { scheme: 'https', names: config.http.tls.names, validTo: config.http.tls.validTo }
+      : { scheme: 'http' },
+    config.http.tls ? 'serving HTTPS' : 'serving plain HTTP (agents outside localhost need HTTPS for the microphone)',
+  );
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

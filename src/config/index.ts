@@ -9,6 +9,8 @@
  */
 import { deriveNumberIdKey } from '../access/number-id.js';
 
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 
 export class ConfigError extends Error {
@@ -44,7 +46,15 @@ export interface Config {
   };
   readonly redisUrl: string;
   readonly keyPrefix: string;
-  readonly http: { readonly host: string; readonly port: number };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /**
+     * Serve pages and APIs over HTTPS (absent = plain HTTP). Browsers give the agent console the
+     * microphone only in a secure context: HTTPS, or http://localhost.
+     */
+    readonly tls?: HttpTls;
+  };
   readonly city: CityPreset;
   readonly area: string;
   readonly logLevel: string;
@@ -117,6 +127,19 @@ export interface Config {
   };
 }
 
+/** The server's certificate (chain) and private key, read and checked at start. */
+export interface HttpTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** PEM: the server certificate first, then any intermediates. */
+  readonly cert: string;
+  /** PEM private key (never logged: {@link describeConfig}). */
+  readonly key: string;
+  /** The certificate's names (subjectAltName) and expiry, for the start-up log. */
+  readonly names: string;
+  readonly validTo: string;
+}
+
 /** Who reads a variable: this server, Asterisk's entrypoint (asterisk/docker-entrypoint.sh) or docker compose itself. */
 export type VariableReader = 'server' | 'asterisk' | 'compose';
 
@@ -155,7 +178,12 @@ export const VARIABLES: Record<string, VariableSpec> = {
   REDIS_URL: { description: 'Redis URL, e.g. redis://redis:6379', default: 'redis://127.0.0.1:6379' },
   HOTLINE_KEY_PREFIX: { description: 'Prefix of every Redis key and BullMQ queue', default: 'hotline' },
   HTTP_HOST: { description: 'Address the HTTP server binds to', default: '127.0.0.1' },
-  HTTP_PORT: { description: 'HTTP port', default: '8080' },
+  HTTP_PORT: { description: 'HTTP port (HTTPS when HTTP_TLS_CERT is set)', default: '8080' },
+  HTTP_TLS_CERT: {
+    description: 'PEM certificate file (server certificate first, then intermediates) to serve pages and APIs over HTTPS; required with HTTP_TLS_KEY; empty = plain HTTP (agents outside localhost need HTTPS for the microphone)',
+    default: '',
+  },
+  HTTP_TLS_KEY: { description: 'PEM private key file of HTTP_TLS_CERT; required with HTTP_TLS_CERT', default: '' },
   HOTLINE_CITY: { description: `City preset: ${CITY_PRESETS.join(', ')}`, default: 'zaozhuang' },
   HOTLINE_AREA: { description: 'Area (city/district) code used when a call carries none', default: '' },
   LOG_LEVEL: { description: 'pino log level', default: 'info' },
@@ -210,6 +238,13 @@ export const VARIABLES: Record<string, VariableSpec> = {
   AGENT_SIP_PASSWORDS: { description: 'Agents’ SIP passwords for Asterisk, e.g. agent1001:pw1,agent1002:pw2 (each at least 12 characters in production)', secret: true, readBy: ['asterisk'] },
   AGENT_MEDIA_ADDRESS: { description: 'Address Asterisk announces in agents’ SDP (media_address) when agents reach it through NAT (empty = its own)', default: '', readBy: ['asterisk'] },
   ASTERISK_HTTP_PORT: { description: 'Port of Asterisk’s HTTP server (ARI and SIP over WebSocket for softphones)', default: '8088', readBy: ['asterisk'] },
+  ASTERISK_HTTPS_PORT: { description: 'TLS port of Asterisk’s HTTP server: wss://…:8089/ws for agents’ softphones (with ASTERISK_TLS_CERT/KEY)', default: '8089', readBy: ['asterisk'] },
+  ASTERISK_TLS_CERT: {
+    description: 'PEM certificate file (as the Asterisk container sees it, e.g. /etc/hotline/tls/hotline.crt) for HTTPS and SIP over WSS on ASTERISK_HTTPS_PORT (8089); required with ASTERISK_TLS_KEY; empty = no WSS',
+    default: '',
+    readBy: ['asterisk'],
+  },
+  ASTERISK_TLS_KEY: { description: 'PEM private key file of ASTERISK_TLS_CERT (unencrypted); required with ASTERISK_TLS_CERT', default: '', readBy: ['asterisk'] },
   ASTERISK_AMI_PORT: { description: 'Port of Asterisk’s AMI', default: '5038', readBy: ['asterisk'] },
   ASTERISK_SIP_BIND: { description: 'Address Asterisk’s SIP/UDP transport (trunks) binds to', default: '0.0.0.0', readBy: ['asterisk'] },
   ASTERISK_SIP_PORT: { description: 'Port of Asterisk’s SIP/UDP transport (trunks)', default: '5060', readBy: ['asterisk'] },
@@ -234,6 +269,7 @@ export const VARIABLES: Record<string, VariableSpec> = {
   SIP_TRUNK_SUBPLATFORM_12328: { description: 'Addresses of the 12328 (transport service) sub-platform trunk (Zhengzhou)', default: '', readBy: ['asterisk'] },
   SIP_TRUNK_TRANSFER_12333: { description: 'Addresses of the 12333 (human resources) transfer trunk (Yantai, Lu’an)', default: '', readBy: ['asterisk'] },
   // --- interpolated by docker compose itself ---
+  TLS_DIR: { description: 'Host folder compose mounts read-only at /etc/hotline/tls in the app and Asterisk (certificate and key named by HTTP_TLS_* and ASTERISK_TLS_*)', default: './tls', readBy: ['compose'] },
   PUBLISH_ADDR: { description: 'Host address compose publishes SIP, ARI/WS, RTP and the app on (a private interface on a real site; never the internet)', default: '127.0.0.1', readBy: ['compose'] },
   APP_PUBLISH_PORT: { description: 'Host port compose publishes the app’s HTTP port 8080 on', default: '8080', readBy: ['compose'] },
   ASTERISK_IMAGE: { description: 'Asterisk 22 container image', default: 'andrius/asterisk:22', readBy: ['compose'] },
@@ -365,7 +401,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
     keyPrefix: r.name('HOTLINE_KEY_PREFIX', /^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ -'),
-    http: { host: r.str('HTTP_HOST'), port: r.int('HTTP_PORT', 0, 65535) },
+    http: (() => {
+      const tls = readHttpTls(r, r.str('HTTP_TLS_CERT'), r.str('HTTP_TLS_KEY'));
+      return { host: r.str('HTTP_HOST'), port: r.int('HTTP_PORT', 0, 65535), ...(tls ? { tls } : {}) };
+    })(),
     city: city as CityPreset,
     area: r.name('HOTLINE_AREA', /^[A-Za-z0-9_-]{0,32}$/, 'letters, digits, _ - (or empty)', true),
     logLevel,
@@ -488,6 +527,54 @@ export function loadConfigOrExit(env: Env = process.env): Config {
   }
 }
 
+/**
+ * HTTP_TLS_CERT + HTTP_TLS_KEY: both or neither; each file readable and parseable PEM, the key the
+ * certificate's own, the certificate not expired. Found at start rather than at the first browser's
+ * handshake, each problem naming its variable.
+ */
+function readHttpTls(r: Reader, certFile: string, keyFile: string): HttpTls | undefined {
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile) return void r.fail(new ConfigError('HTTP_TLS_CERT', 'is required when HTTP_TLS_KEY is set'));
+  if (!keyFile) return void r.fail(new ConfigError('HTTP_TLS_KEY', 'is required when HTTP_TLS_CERT is set'));
+  const read = (variable: string, file: string): string | undefined => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      r.fail(new ConfigError(variable, `cannot be read: ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`));
+      return undefined;
+    }
+  };
+  const cert = read('HTTP_TLS_CERT', certFile);
+  const key = read('HTTP_TLS_KEY', keyFile);
+  let x509: X509Certificate | undefined;
+  if (cert !== undefined) {
+    try {
+      x509 = new X509Certificate(cert);
+    } catch {
+      r.fail(new ConfigError('HTTP_TLS_CERT', `is not a PEM certificate: ${certFile}`));
+    }
+  }
+  let privateKey: ReturnType<typeof createPrivateKey> | undefined;
+  if (key !== undefined) {
+    try {
+      privateKey = createPrivateKey(key);
+    } catch {
+      // Also an encrypted key: the server cannot ask for its passphrase at start.
+      r.fail(new ConfigError('HTTP_TLS_KEY', `is not an unencrypted PEM private key: ${keyFile}`));
+    }
+  }
+  if (!x509 || !privateKey || cert === undefined || key === undefined) return undefined;
+  if (!x509.checkPrivateKey(privateKey)) {
+    r.fail(new ConfigError('HTTP_TLS_KEY', `is not the private key of the certificate in HTTP_TLS_CERT (${keyFile})`));
+    return undefined;
+  }
+  if (Date.parse(x509.validTo) < Date.now()) {
+    r.fail(new ConfigError('HTTP_TLS_CERT', `expired on ${new Date(x509.validTo).toISOString()} (${certFile})`));
+    return undefined;
+  }
+  return { certFile, keyFile, cert, key, names: x509.subjectAltName ?? x509.subject, validTo: new Date(x509.validTo).toISOString() };
+}
+
 function isCidr(c: string): boolean {
   const [addr, bits, extra] = c.split('/');
   if (extra !== undefined || !addr) return false;
@@ -516,6 +603,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     },
     metrics: { ...config.metrics, token: config.metrics.token ? '[secret]' : '' },
     tickets: { ...config.tickets, ...(config.tickets.webhook ? { webhook: { ...config.tickets.webhook, secret: '[secret]' } } : {}) },
+    http: config.http.tls
+      ? { ...config.http, tls: { certFile: config.http.tls.certFile, keyFile: config.http.tls.keyFile, names: config.http.tls.names, validTo: config.http.tls.validTo } }
+      : config.http,
     redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//[secret]@'),
   };
 }

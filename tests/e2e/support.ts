@@ -75,6 +75,8 @@ export interface BrowserOptions {
   timezoneId?: string;
   /** Window size (default 1360×900). */
   viewport?: { width: number; height: number };
+  /** More Chromium switches (e.g. a host name mapped to loopback, a test certificate trusted). */
+  args?: string[];
 }
 
 /** A browser of its own (fresh user-data-dir), with one page. */
@@ -86,7 +88,7 @@ export async function openBrowser(opts: BrowserOptions = {}): Promise<Session> {
   const ctx = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: [...ARGS, ...(opts.args ?? [])],
     viewport: opts.viewport ?? { width: 1360, height: 900 },
     locale: 'zh-CN',
     ...(opts.timezoneId ? { timezoneId: opts.timezoneId } : {}),

@@ -41,6 +41,8 @@ export interface AsteriskOptions {
   /** RTP port range for this instance (instances of one run get disjoint ranges). */
   rtpPorts?: [number, number];
   label?: string;
+  /** PEM certificate and key: HTTPS + SIP over WSS on a port of its own (`info.httpsPort`). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface AsteriskInfo {
@@ -53,6 +55,8 @@ export interface AsteriskInfo {
   amiSecret: string;
   sipPort: number;
   httpPort: number;
+  /** The TLS port of http.conf (wss://…/ws), when started with `tls`. */
+  httpsPort?: number;
   dir: string;
   /** Full path of the instance's asterisk.conf (for `asterisk -C … -rx`). */
   conf: string;
@@ -105,6 +109,7 @@ export class AsteriskInstance {
     const httpPort = await freePort();
     const amiPort = await freePort();
     const sipPort = await freePort();
+    const httpsPort = opts.tls ? await freePort() : undefined;
     const ariPassword = `ari-${Math.random().toString(36).slice(2)}-test`;
     const amiSecret = `ami-${Math.random().toString(36).slice(2)}-test`;
     const agentSipPasswords = opts.agentSipPasswords ?? 'agent1001:sip-test-secret-1001,agent1002:sip-test-secret-1002,agent1003:sip-test-secret-1003';
@@ -132,6 +137,9 @@ export class AsteriskInstance {
       // leaves the machine.
       AGENT_MEDIA_ADDRESS: agentMediaAddress(),
       RTP_ICE_PERMIT: `${agentMediaAddress()}/32`,
+      ...(opts.tls && httpsPort
+        ? { ASTERISK_TLS_CERT: opts.tls.certFile, ASTERISK_TLS_KEY: opts.tls.keyFile, ASTERISK_HTTPS_PORT: String(httpsPort) }
+        : {}),
       ...(opts.rtpPorts ? { RTP_PORT_START: String(opts.rtpPorts[0]), RTP_PORT_END: String(opts.rtpPorts[1]) } : {}),
     };
     const render = spawnSync('sh', [join(REPO_ROOT, 'asterisk/docker-entrypoint.sh'), '--render-only'], { env, encoding: 'utf8' });
@@ -181,6 +189,7 @@ export class AsteriskInstance {
       amiSecret,
       sipPort,
       httpPort,
+      ...(httpsPort ? { httpsPort } : {}),
       dir,
       conf,
       logFile: join(dir, 'log', 'messages.log'),

@@ -57,6 +57,9 @@ function checkHttp(http: IniFile): string[] {
   if (!Number.isInteger(limit) || limit < 500) p.push(`http.conf: sessionlimit must be set deliberately (>= 500), got ${String(value(http, g, 'sessionlimit'))}`);
   if (value(http, g, 'bindaddr') !== undefined) p.push('http.conf: bindaddr must come from the generated include, not the committed file');
   if (!g.directives.some((d) => d.kind === 'include' && d.target === 'generated/http-bind.conf')) p.push('http.conf: missing #include "generated/http-bind.conf" in [general]');
+  // TLS (wss:// for agents' browsers) comes from the entrypoint (ASTERISK_TLS_CERT/KEY), never the committed file.
+  if (!g.directives.some((d) => d.kind === 'include' && d.target === 'generated/http-tls.conf')) p.push('http.conf: missing #include "generated/http-tls.conf" in [general] (WSS)');
+  if (value(http, g, 'tlsenable') !== undefined) p.push('http.conf: tlsenable must come from the generated include (ASTERISK_TLS_CERT), not the committed file');
   return p;
 }
 
@@ -104,7 +107,7 @@ function checkPjsip(pj: IniFile, contexts: Set<string>, opts: { rendered?: boole
   if (iu < 0 || ii < 0 || iu > ii) p.push(`pjsip.conf: endpoint_identifier_order must put username before ip, got ${order.join(',')}`);
 
   const transports = objectsOfType(pj, 'transport');
-  for (const proto of ['udp', 'ws']) {
+  for (const proto of ['udp', 'ws', 'wss']) {
     if (!transports.some((t) => value(pj, t, 'protocol') === proto)) p.push(`pjsip.conf: no ${proto} transport`);
   }
 
@@ -355,6 +358,10 @@ describe('http.conf', () => {
   it('fails without sessionlimit (the measured pitfall: default 100)', () => {
     expect(checkHttp(ini(mutate(texts.http, /^sessionlimit = .*$/m, '')))).toContainEqual(expect.stringContaining('sessionlimit'));
   });
+  it('fails without the generated TLS include, or with TLS committed', () => {
+    expect(checkHttp(ini(mutate(texts.http, '#include "generated/http-tls.conf"', '')))).toContainEqual(expect.stringContaining('http-tls.conf'));
+    expect(checkHttp(ini(mutate(texts.http, 'enabled = yes', 'enabled = yes\ntlsenable = yes')))).toContainEqual(expect.stringContaining('tlsenable'));
+  });
 });
 
 describe('ari.conf', () => {
@@ -395,6 +402,9 @@ describe('pjsip.conf', () => {
     expect(checkPjsip(ini(mutate(pj, 'context = from-subcenter', 'context = from-nowhere')), contexts).join('\n')).toMatch(/from-nowhere does not exist/);
     expect(checkPjsip(ini(mutate(pj, /^identify_by = ip$/m, 'identify_by = username,ip')), contexts).join('\n')).toMatch(/identify_by is not ip/);
     expect(checkPjsip(ini(mutate(pj, 'context = from-carrier', 'context = hotline-test-agents')), contexts).join('\n')).toMatch(/test context/);
+  });
+  it('fails without the wss transport (agents outside localhost)', () => {
+    expect(checkPjsip(ini(mutate(texts.pjsip, 'protocol = wss', 'protocol = tls')), contexts).join('\n')).toMatch(/no wss transport/);
   });
 });
 
@@ -525,6 +535,42 @@ describe('asterisk/docker-entrypoint.sh', () => {
   it('refuses values that would corrupt an Asterisk config line', () => {
     for (const bad of [{ ARI_PASSWORD: 'Str0ng-but;comment' }, { AMI_SECRET: 'Str0ng secret here' }, { SIP_TRUNK_CARRIER: 'carrier.example.com' }, { AMI_PERMIT: '0.0.0.0/0;x' }]) {
       expect(render({ ...STRONG, ...bad }).status, JSON.stringify(bad)).not.toBe(0);
+    }
+  });
+
+  it('renders no TLS by default, and HTTPS/WSS on ASTERISK_HTTPS_PORT from ASTERISK_TLS_CERT/KEY (copied, 0600)', () => {
+    const off = render(STRONG);
+    expect(off.status, off.stderr).toBe(0);
+    const offHttp = parseIniFile(join(off.etc, 'http.conf'), { includeDir: off.etc });
+    expect(value(offHttp, sectionsNamed(offHttp, 'general')[0]!, 'tlsenable')).toBeUndefined();
+    expect(off.stderr).toMatch(/warning: ASTERISK_TLS_CERT is not set/);
+
+    const pki = mkdtempSync(join(tmpdir(), 'hotline-ast-tls-'));
+    dirs.push(pki);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(pki, 'k.pem'), '-out', join(pki, 'c.pem'), '-days', '1', '-subj', '/CN=hotline.test'], { stdio: 'ignore' });
+    const on = render({ ...STRONG, ASTERISK_TLS_CERT: join(pki, 'c.pem'), ASTERISK_TLS_KEY: join(pki, 'k.pem'), ASTERISK_HTTPS_PORT: '8443' });
+    expect(on.status, on.stderr).toBe(0);
+    const http = parseIniFile(join(on.etc, 'http.conf'), { includeDir: on.etc });
+    const g = sectionsNamed(http, 'general')[0]!;
+    expect(value(http, g, 'tlsenable')).toBe('yes');
+    expect(value(http, g, 'tlsbindaddr')).toBe('0.0.0.0:8443');
+    expect(value(http, g, 'tlscertfile')).toBe(join(on.etc, 'generated', 'http-tls.crt'));
+    expect(value(http, g, 'tlsprivatekey')).toBe(join(on.etc, 'generated', 'http-tls.key'));
+    expect(read(join(on.etc, 'generated', 'http-tls.key'))).toBe(read(join(pki, 'k.pem')));
+    expect((statSync(join(on.etc, 'generated', 'http-tls.key')).mode & 0o077).toString(8)).toBe('0');
+    expect(on.stderr).not.toMatch(/ASTERISK_TLS_CERT is not set/);
+
+    for (const [bad, message] of [
+      [{ ASTERISK_TLS_CERT: join(pki, 'c.pem') }, 'ASTERISK_TLS_KEY is required'],
+      [{ ASTERISK_TLS_KEY: join(pki, 'k.pem') }, 'ASTERISK_TLS_CERT is required'],
+      [{ ASTERISK_TLS_CERT: join(pki, 'missing.pem'), ASTERISK_TLS_KEY: join(pki, 'k.pem') }, 'ASTERISK_TLS_CERT: cannot read'],
+      [{ ASTERISK_TLS_CERT: join(pki, 'k.pem'), ASTERISK_TLS_KEY: join(pki, 'k.pem') }, 'ASTERISK_TLS_CERT: ' + join(pki, 'k.pem') + ' is not a PEM certificate'],
+      [{ ASTERISK_TLS_CERT: join(pki, 'c.pem'), ASTERISK_TLS_KEY: join(pki, 'c.pem') }, 'is not a PEM private key'],
+      [{ ASTERISK_TLS_CERT: join(pki, 'c.pem'), ASTERISK_TLS_KEY: join(pki, 'k.pem'), ASTERISK_HTTPS_PORT: '8088' }, 'ASTERISK_HTTPS_PORT must differ'],
+    ] as const) {
+      const r = render({ ...STRONG, ...bad });
+      expect(r.status, JSON.stringify(bad)).not.toBe(0);
+      expect(r.stderr).toContain(message);
     }
   });
 
