@@ -717,9 +717,11 @@ export class Acd implements AcdPort {
     const locking = this.opts.dispatchLock !== false;
     if (locking && !(await this.store.tryLock(LOCK, token, 5000))) return false;
     try {
-      const now = this.now();
-      await this.run('sweep', now, this.instanceId, this.config.autoPauseAfterMisses);
+      await this.run('sweep', this.now(), this.instanceId, this.config.autoPauseAfterMisses);
       const [entries, agents] = await Promise.all([this.store.entries(), this.loadAgents()]);
+      // The decision's clock is read after the state: an entry re-queued while this run was reading
+      // (a callback retry due "now") is not judged against an earlier instant and passed over.
+      const now = this.now();
       await this.sampleQueues(entries, now);
       const snapshot = this.snapshot(entries, agents);
       const decisions = route(snapshot, now);
