@@ -4,30 +4,14 @@
  * agent endpoint the entrypoint renders (they inherit the agent-webrtc template), so a template
  * change or an endpoint that stops inheriting it fails here.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { objectsOfType, parseIniFile, value } from '../support/asterisk-ini.js';
+import { renderAsteriskConfig } from '../support/render-asterisk.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-
-function render(agentPasswords: string): { etc: string; status: number | null; stderr: string } {
-  const etc = mkdtempSync(join(tmpdir(), 'rtp-timeout-'));
-  const r = spawnSync('sh', [join(ROOT, 'asterisk', 'docker-entrypoint.sh'), '--render-only'], {
-    encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      ASTERISK_CONF_SRC: join(ROOT, 'asterisk'),
-      DIALPLAN_SRC: join(ROOT, 'dialplan'),
-      ASTERISK_ETC: etc,
-      ARI_PASSWORD: 'Ari-Strong-Secret-1',
-      AMI_SECRET: 'Ami-Strong-Secret-1',
-      AGENT_SIP_PASSWORDS: agentPasswords,
-    },
-  });
-  return { etc, status: r.status, stderr: r.stderr };
+function render(agentPasswords: string) {
+  return renderAsteriskConfig({ AGENT_SIP_PASSWORDS: agentPasswords }, 'rtp-timeout-');
 }
 
 describe('agent legs time out without RTP', () => {

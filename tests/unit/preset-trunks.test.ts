@@ -7,9 +7,8 @@
  * (data/presets/*.json), pjsip.conf as the entrypoint renders it, with each trunk's
  * SIP_TRUNK_<NAME> set so that the whitelist is proved to carry it too.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renderAsteriskConfig } from '../support/render-asterisk.js';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VARIABLES } from '../../src/config/index.js';
@@ -62,20 +61,9 @@ describe('trunks the presets dial', () => {
   const addressOf = (trunk: string) => `203.0.113.${trunks.indexOf(trunk) + 10}`;
 
   function render(env: Record<string, string>): IniFile {
-    const etc = mkdtempSync(join(tmpdir(), 'preset-trunks-'));
+    const r = renderAsteriskConfig(env, 'preset-trunks-');
+    const etc = r.etc;
     dirs.push(etc);
-    const r = spawnSync('sh', [join(ROOT, 'asterisk', 'docker-entrypoint.sh'), '--render-only'], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        ASTERISK_CONF_SRC: join(ROOT, 'asterisk'),
-        DIALPLAN_SRC: join(ROOT, 'dialplan'),
-        ASTERISK_ETC: etc,
-        ARI_PASSWORD: 'Ari-Strong-Secret-1',
-        AMI_SECRET: 'Ami-Strong-Secret-1',
-        ...env,
-      },
-    });
     expect(r.status, r.stderr).toBe(0);
     // parseIniFile throws on an #include the entrypoint did not render.
     return parseIniFile(join(etc, 'pjsip.conf'), { includeDir: etc });

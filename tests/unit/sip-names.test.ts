@@ -3,11 +3,10 @@
  * that must agree: the entrypoint that generates the endpoints, pjsip.conf's templates, the
  * server's default dial template, the seat data we ship and the softphone page.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renderAsteriskConfig } from '../support/render-asterisk.js';
 import { validateAgent, dialStringFor } from '../../src/acd/model.js';
 import { agentEndpoint, DEFAULT_AGENT_DIAL_TEMPLATE, extensionOfEndpoint } from '../../src/acd/sip-names.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -32,20 +31,9 @@ describe('agent SIP naming', () => {
   it('GIVEN the shipped defaults and every seat we ship WHEN the entrypoint renders their passwords THEN each seat is dialled at an endpoint that exists, with its AOR and auth', () => {
     const exts = seatExtensions();
     expect(exts.length).toBeGreaterThan(0);
-    const etc = mkdtempSync(join(tmpdir(), 'sip-names-'));
+    const r = renderAsteriskConfig({ AGENT_SIP_PASSWORDS: exts.map((e, i) => `${agentEndpoint(e)}:Seat-Secret-${i}-x`).join(',') }, 'sip-names-');
+    const etc = r.etc;
     try {
-      const r = spawnSync('sh', [join(ROOT, 'asterisk', 'docker-entrypoint.sh'), '--render-only'], {
-        encoding: 'utf8',
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          ASTERISK_CONF_SRC: join(ROOT, 'asterisk'),
-          DIALPLAN_SRC: join(ROOT, 'dialplan'),
-          ASTERISK_ETC: etc,
-          ARI_PASSWORD: 'Ari-Strong-Secret-1',
-          AMI_SECRET: 'Ami-Strong-Secret-1',
-          AGENT_SIP_PASSWORDS: exts.map((e, i) => `${agentEndpoint(e)}:Seat-Secret-${i}-x`).join(','),
-        },
-      });
       expect(r.status, r.stderr).toBe(0);
       const pj = parseIniFile(join(etc, 'pjsip.conf'), { includeDir: etc });
       const endpoints = new Map(objectsOfType(pj, 'endpoint').map((e) => [e.name, e]));
