@@ -25,7 +25,7 @@ import { expectNoOrphans, pressAtWelcome, sessionByCaller, ticketJobRecord, useH
 import type { TestCall } from '../support/test-side.js';
 import { eventually, MEDIA_WAIT_MS } from '../support/wait.js';
 import {
-  createAgentSeat, createUser, expectAttr, expectContains, expectText, expectVisible, login, openBrowser, PASSWORD,
+  createAgentSeat, createUser, expectAgentAudio, expectAttr, expectContains, expectText, expectVisible, login, openBrowser, PASSWORD,
   screenshot, startFakeRegistrar, startWebApp, type FakeRegistrar, type Session,
 } from './support.js';
 
@@ -151,37 +151,8 @@ async function callerSpeaks(call: TestCall): Promise<void> {
  * page's RTCPeerConnection counts packets sent and received, rising over time; Asterisk's
  * `pjsip show channelstats` shows the agent's channel receiving and sending as well.
  */
-async function expectTwoWayAudio(s: Session, ext: string): Promise<{ sent: number; received: number }> {
-  const media = s.page.locator('#sp-media');
-  const read = async () => ({ sent: Number(await media.getAttribute('data-sent')), received: Number(await media.getAttribute('data-received')) });
-  const first = await eventually(async () => {
-    const m = await read();
-    expect(m.sent).toBeGreaterThan(0);
-    expect(m.received).toBeGreaterThan(0);
-    return m;
-  }, 15_000);
-  const later = await eventually(async () => {
-    const m = await read();
-    expect(m.sent).toBeGreaterThan(first.sent);
-    expect(m.received).toBeGreaterThan(first.received);
-    return m;
-  }, 15_000);
-  const asterisk = await eventually(() => {
-    const out = cli('pjsip show channelstats');
-    const row = out.split('\n').find((l) => l.includes(`agent${ext}-`));
-    expect(row, out).toBeDefined();
-    // "BridgeId ChannelId ........ UpTime.. Codec.   Receive: Count Lost Pct Jitter  Transmit: Count Lost Pct Jitter RTT..."
-    const counts = row!.trim().split(/\s+/).filter((x) => /^\d+$/.test(x)).map(Number);
-    expect(counts.length, row).toBeGreaterThanOrEqual(2);
-    expect(counts[0], `received by Asterisk: ${row}`).toBeGreaterThan(0);
-    const tx = row!.trim().split(/\s+/);
-    // the transmit count follows the receive group (count, lost, pct, jitter)
-    const rxAt = tx.findIndex((x) => /^\d+$/.test(x));
-    expect(Number(tx[rxAt + 4]), `sent by Asterisk: ${row}`).toBeGreaterThan(0);
-    return { received: Number(tx[rxAt]), sent: Number(tx[rxAt + 4]) };
-  }, 10_000);
-  console.log(`agent${ext} audio: browser sent ${later.sent} / received ${later.received} packets; Asterisk received ${asterisk.received} / sent ${asterisk.sent}`);
-  return later;
+function expectTwoWayAudio(s: Session, ext: string): Promise<{ sent: number; received: number }> {
+  return expectAgentAudio(s.page, cli, ext);
 }
 
 describe('the agent softphone against the PBX, with the shipped defaults (Chromium)', () => {

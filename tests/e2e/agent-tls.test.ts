@@ -29,10 +29,11 @@ import '../support/log-capture.js';
 import { logSink } from '../support/log-capture.js';
 import { AsteriskInstance, errorsOfOurs } from '../support/asterisk.js';
 import { expectPbxClean, pressAtWelcome, sessionByCaller, ticketJobRecord } from '../support/harness.js';
-import { PROMPTS_DIR, realMode, testConfig, type PbxUnderTest } from '../support/pbx.js';
+import { MAX_WORKERS } from '../support/global-setup.js';
+import { PROMPTS_DIR, realMode, realPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
 import { TestSide, type TestCall } from '../support/test-side.js';
 import { eventually, MEDIA_WAIT_MS } from '../support/wait.js';
-import { createAgentSeat, createUser, expectAttr, expectText, login, openBrowser, screenshot } from './support.js';
+import { createAgentSeat, createUser, expectAgentAudio, expectAttr, expectText, login, openBrowser, screenshot } from './support.js';
 
 if (!realMode) {
   throw new Error(
@@ -78,21 +79,9 @@ const calls: TestCall[] = [];
 
 beforeAll(async () => {
   pki = makePki();
-  // An Asterisk of its own: the worker's has no TLS. RTP ports apart from the workers' (20000-27999).
-  ast = await AsteriskInstance.start({ promptsDir: PROMPTS_DIR, label: 'tls-', rtpPorts: [28000, 29999], tls: { certFile: pki.certFile, keyFile: pki.keyFile } });
-  const a = ast.info;
-  pbx = {
-    mode: 'real',
-    ariUrl: a.ariUrl,
-    user: a.ariUser,
-    password: a.ariPassword,
-    ami: { host: a.amiHost, port: a.amiPort, user: a.amiUser, secret: a.amiSecret },
-    asterisk: a,
-    carrierContext: 'from-carrier',
-    agentContext: 'hotline-test-agents',
-    noAnswerContext: 'hotline-test-noanswer',
-    async stop() {},
-  };
+  // An Asterisk of its own: the worker's has no TLS. RTP ports above the workers' (20000 + 2000 per worker).
+  ast = await AsteriskInstance.start({ promptsDir: PROMPTS_DIR, label: 'tls-', rtpPorts: [20000 + 2000 * MAX_WORKERS, 21999 + 2000 * MAX_WORKERS], tls: { certFile: pki.certFile, keyFile: pki.keyFile } });
+  pbx = realPbx(ast.info);
   side = await TestSide.connect(pbx);
 }, 60_000);
 
@@ -222,31 +211,7 @@ describe('an agent outside localhost: console over HTTPS, softphone over WSS (Ch
     // Asterisk's channel stats show the agent's leg receiving and sending.
     const played = await side.request('POST', `/channels/${call.id}/play`, { media: 'sound:demo-congrats' });
     expect(played.status).toBeLessThan(300);
-    const media = p.locator('#sp-media');
-    const read = async () => ({ sent: Number(await media.getAttribute('data-sent')), received: Number(await media.getAttribute('data-received')) });
-    const first = await eventually(async () => {
-      const m = await read();
-      expect(m.sent).toBeGreaterThan(0);
-      expect(m.received).toBeGreaterThan(0);
-      return m;
-    }, 15_000);
-    const later = await eventually(async () => {
-      const m = await read();
-      expect(m.sent).toBeGreaterThan(first.sent);
-      expect(m.received).toBeGreaterThan(first.received);
-      return m;
-    }, 15_000);
-    const row = await eventually(() => {
-      const out = ast.cli('pjsip show channelstats').out;
-      const line = out.split('\n').find((l) => l.includes('agent1001-'));
-      expect(line, out).toBeDefined();
-      const cols = line!.trim().split(/\s+/);
-      const rx = cols.findIndex((x) => /^\d+$/.test(x));
-      expect(Number(cols[rx]), `received by Asterisk: ${line}`).toBeGreaterThan(0);
-      expect(Number(cols[rx + 4]), `sent by Asterisk: ${line}`).toBeGreaterThan(0);
-      return { received: Number(cols[rx]), sent: Number(cols[rx + 4]) };
-    }, 10_000);
-    console.log(`agent1001 over WSS: browser sent ${later.sent} / received ${later.received} packets; Asterisk received ${row.received} / sent ${row.sent}`);
+    await expectAgentAudio(p, (c) => ast.cli(c).out, '1001', 'agent1001 over WSS');
     await screenshot(p, 'agent-tls-in-call');
 
     // The agent hangs up, the caller too; the call ends normally with its ticket job.

@@ -257,3 +257,39 @@ export function expectCount(loc: Loc, n: number, timeoutMs = 10_000): Promise<vo
 export function expectVisible(loc: Loc, visible = true, timeoutMs = 10_000): Promise<void> {
   return eventually(async () => expect(await loc.isVisible()).toBe(visible), timeoutMs, 50);
 }
+
+/**
+ * Audio flows both ways on an agent's leg (real Asterisk only: the simulator carries no media). The
+ * page's RTCPeerConnection counts (#sp-media) rise both ways, and Asterisk's `pjsip show channelstats`
+ * shows the agent's channel receiving and sending. Returns the page's later counts.
+ */
+export async function expectAgentAudio(page: Page, cli: (command: string) => string, ext: string, label = `agent${ext}`): Promise<{ sent: number; received: number }> {
+  const media = page.locator('#sp-media');
+  const read = async () => ({ sent: Number(await media.getAttribute('data-sent')), received: Number(await media.getAttribute('data-received')) });
+  const first = await eventually(async () => {
+    const m = await read();
+    expect(m.sent).toBeGreaterThan(0);
+    expect(m.received).toBeGreaterThan(0);
+    return m;
+  }, 15_000);
+  const later = await eventually(async () => {
+    const m = await read();
+    expect(m.sent).toBeGreaterThan(first.sent);
+    expect(m.received).toBeGreaterThan(first.received);
+    return m;
+  }, 15_000);
+  const asterisk = await eventually(() => {
+    const out = cli('pjsip show channelstats');
+    // "BridgeId ChannelId ........ UpTime.. Codec.   Receive: Count Lost Pct Jitter  Transmit: Count Lost Pct Jitter RTT..."
+    const row = out.split('\n').find((l) => l.includes(`agent${ext}-`));
+    expect(row, out).toBeDefined();
+    const cols = row!.trim().split(/\s+/);
+    // the transmit count follows the receive group (count, lost, pct, jitter)
+    const rx = cols.findIndex((x) => /^\d+$/.test(x));
+    expect(Number(cols[rx]), `received by Asterisk: ${row}`).toBeGreaterThan(0);
+    expect(Number(cols[rx + 4]), `sent by Asterisk: ${row}`).toBeGreaterThan(0);
+    return { received: Number(cols[rx]), sent: Number(cols[rx + 4]) };
+  }, 10_000);
+  console.log(`${label} audio: browser sent ${later.sent} / received ${later.received} packets; Asterisk received ${asterisk.received} / sent ${asterisk.sent}`);
+  return later;
+}

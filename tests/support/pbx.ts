@@ -44,25 +44,28 @@ export function workerAsterisk(): AsteriskInfo {
   return info;
 }
 
-export async function startPbx(): Promise<PbxUnderTest> {
-  const common = {
-    carrierContext: 'from-carrier',
-    agentContext: 'hotline-test-agents',
-    noAnswerContext: 'hotline-test-noanswer',
+const common = {
+  carrierContext: 'from-carrier',
+  agentContext: 'hotline-test-agents',
+  noAnswerContext: 'hotline-test-noanswer',
+};
+
+/** A throwaway Asterisk as the PBX under test (the worker's, or one a test started itself). */
+export function realPbx(a: AsteriskInfo): PbxUnderTest {
+  return {
+    mode: 'real',
+    ariUrl: a.ariUrl,
+    user: a.ariUser,
+    password: a.ariPassword,
+    ami: { host: a.amiHost, port: a.amiPort, user: a.amiUser, secret: a.amiSecret },
+    asterisk: a,
+    ...common,
+    async stop() {},
   };
-  if (realMode && !process.env.HOTLINE_TEST_ARI_URL) {
-    const a = workerAsterisk();
-    return {
-      mode: 'real',
-      ariUrl: a.ariUrl,
-      user: a.ariUser,
-      password: a.ariPassword,
-      ami: { host: a.amiHost, port: a.amiPort, user: a.amiUser, secret: a.amiSecret },
-      asterisk: a,
-      ...common,
-      async stop() {},
-    };
-  }
+}
+
+export async function startPbx(): Promise<PbxUnderTest> {
+  if (realMode && !process.env.HOTLINE_TEST_ARI_URL) return realPbx(workerAsterisk());
   if (realMode) {
     const env = process.env;
     return {
