@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { testWorkers } from './tests/support/workers.js';
 
 /**
  * `npm test` runs vitest twice with this config: the simulated PBX (default) and real Asterisk
@@ -39,9 +40,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests share one redis-server; each test uses its own key prefix.
     pool: 'forks',
-    // Keep in step with MAX_WORKERS in tests/support/global-setup.ts (one real Asterisk per worker). Most
+    // The same count as the global set-up's Asterisk instances (tests/support/workers.ts). Most
     // files wait on real-length media, not CPU: 6 workers on 2 cores took each half to about 5 minutes.
-    poolOptions: { forks: { maxForks: 6, minForks: 1 } },
+    poolOptions: { forks: { maxForks: testWorkers(), minForks: 1 } },
     reporters: ['default'],
   },
 });

@@ -5,6 +5,7 @@
  * `redis-server` binary on PATH is available, the run fails with one clear line:
  * these tests never fall back to a mock.
  */
+import { testWorkers } from './workers.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,8 +30,11 @@ declare module 'vitest' {
   }
 }
 
-/** Test workers at once; the real mode starts one Asterisk for each. */
-export const MAX_WORKERS = 6;
+/**
+ * Test workers at once; the real mode starts one Asterisk for each. HOTLINE_TEST_WORKERS lowers it
+ * (a developer running one file beside other work); vitest.config.ts reads the same value.
+ */
+export const MAX_WORKERS = testWorkers();
 
 let child: ChildProcess | undefined;
 let dir: string | undefined;
