@@ -11,6 +11,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json vitest.config.ts ./
 COPY src ./src
+COPY sim-pbx ./sim-pbx
 COPY tests ./tests
 COPY bench ./bench
 COPY prompts ./prompts

@@ -7,7 +7,7 @@
  * ChannelDtmfReceived sent → next request for that channel received.
  */
 import type { App } from '../src/app.js';
-import { OwnRedis } from '../tests/support/redis-server.js';
+import { OwnRedis } from '../src/demo/own-redis.js';
 import { SimProcess, type Samples } from './sim-client.js';
 import { startFloor, startServer } from './server.js';
 import { ProcessProbe, ratio, sleep, summarize, type LatencySummary } from './stats.js';

@@ -9,7 +9,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { App } from '../src/app.js';
-import { OwnRedis } from '../tests/support/redis-server.js';
+import { OwnRedis } from '../src/demo/own-redis.js';
 import { SimProcess, type Samples, type SimStats } from './sim-client.js';
 import { startServer } from './server.js';
 import { ProcessProbe, round, sleep, summarize, type LatencySummary } from './stats.js';

@@ -15,7 +15,7 @@ import { TicketOutbox } from '../src/tickets/outbox.js';
 import { createTicketsQueue } from '../src/tickets/queue.js';
 import { TicketStore } from '../src/tickets/store.js';
 import { createTicketWorker } from '../src/tickets/worker.js';
-import { OwnRedis } from '../tests/support/redis-server.js';
+import { OwnRedis } from '../src/demo/own-redis.js';
 import { nullLog, ratio, round } from './stats.js';
 
 export interface TicketsResult {

@@ -16,8 +16,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import WebSocket from 'ws';
-import { SimPbx } from '../tests/support/sim-pbx/index.js';
-import { AriRoutes } from '../tests/support/sim-pbx/http-routes.js';
+import { SimPbx } from '../sim-pbx/index.js';
+import { AriRoutes } from '../sim-pbx/http-routes.js';
 
 interface SimConfig {
   /** Playback length of `sound:hotline/menu-*` media (ms). */

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import type { CallPathStep } from '../calls/record.js';
 import * as S from '../http/schemas.js';
-import type { TestCall, TestSide } from '../../tests/support/test-side.js';
+import type { TestCall, TestSide } from '../../sim-pbx/test-caller.js';
 
 type Catalogue = Record<string, { zh: string; en: string }>;
 

@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildApp } from '../app.js';
 import { loadConfigOrExit } from '../config/index.js';
-import { OwnRedis } from '../../tests/support/redis-server.js';
-import { SimPbx } from '../../tests/support/sim-pbx/index.js';
-import { TestSide } from '../../tests/support/test-side.js';
+import { OwnRedis } from './own-redis.js';
+import { SimPbx } from '../../sim-pbx/index.js';
+import { TestSide } from '../../sim-pbx/test-caller.js';
 import { DemoCalls, demoRoutes, loadCatalogue, type DemoLogin } from './demo-calls.js';
 
 /** The demo's users, one per console, created at start and printed (and shown on /login in demo mode only). */
@@ -84,17 +84,7 @@ async function main(): Promise<void> {
   cleanups.push(() => app.stop());
   await app.start();
   await app.telephony.whenConnected(10_000);
-  const side = await TestSide.connect({
-    mode: 'sim',
-    ariUrl: sim.ariUrl,
-    user: sim.user,
-    password: sim.password,
-    sim,
-    carrierContext: config.carrierContext,
-    agentContext: 'hotline-test-agents',
-    noAnswerContext: 'hotline-test-noanswer',
-    stop: () => sim.stop(),
-  });
+  const side = await TestSide.connect({ ariUrl: sim.ariUrl, user: sim.user, password: sim.password, carrierContext: config.carrierContext });
   cleanups.push(() => side.close());
   // Two demo agents (general skill), answered by the simulated PBX's test side after 2 s.
   side.agentBehaviour = () => ({ action: 'answer', delayMs: 2000 });

@@ -22,7 +22,7 @@ import type { App } from '../../src/app.js';
 import '../support/log-capture.js';
 import { ASTERISK_BIN } from '../support/asterisk.js';
 import { expectNoOrphans, pressAtWelcome, sessionByCaller, ticketJobRecord, useHarness } from '../support/harness.js';
-import type { TestCall } from '../support/test-side.js';
+import type { TestCall } from '../../sim-pbx/test-caller.js';
 import { eventually, MEDIA_WAIT_MS } from '../support/wait.js';
 import {
   createAgentSeat, createUser, expectAgentAudio, expectAttr, expectContains, expectText, expectVisible, login, openBrowser, PASSWORD,

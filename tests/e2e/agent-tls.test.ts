@@ -31,7 +31,7 @@ import { AsteriskInstance, errorsOfOurs } from '../support/asterisk.js';
 import { expectPbxClean, pressAtWelcome, sessionByCaller, ticketJobRecord } from '../support/harness.js';
 import { MAX_WORKERS } from '../support/global-setup.js';
 import { PROMPTS_DIR, realMode, realPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
-import { TestSide, type TestCall } from '../support/test-side.js';
+import { TestSide, type TestCall } from '../../sim-pbx/test-caller.js';
 import { eventually, MEDIA_WAIT_MS } from '../support/wait.js';
 import { createAgentSeat, createUser, expectAgentAudio, expectAttr, expectText, login, openBrowser, screenshot } from './support.js';
 

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/redis-server.js';
+import { freePort } from '../../src/demo/own-redis.js';
 import { eventually } from '../support/wait.js';
 import { startWebApp, openBrowser, screenshot } from './support.js';
 import { useHarness } from '../support/harness.js';

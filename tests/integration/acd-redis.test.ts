@@ -3,7 +3,7 @@
  * Short timings (N = 0.4 s, heartbeat TTL 0.6 s) keep the file well under 30 s.
  */
 import { agentEndpoint } from '../../src/acd/sip-names.js';
-import { deletePrefixes } from '../support/redis-server.js';
+import { deletePrefixes } from '../../src/demo/own-redis.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';

@@ -12,7 +12,7 @@ import { defaultAcdConfig } from '../../src/acd/model.js';
 import type { Offer } from '../../src/acd/port.js';
 import { Acd } from '../../src/acd/service.js';
 import { agentEndpoint } from '../../src/acd/sip-names.js';
-import { deletePrefixes } from '../support/redis-server.js';
+import { deletePrefixes } from '../../src/demo/own-redis.js';
 import { eventually } from '../support/wait.js';
 
 const url = inject('redisUrl');

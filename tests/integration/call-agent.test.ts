@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { addAgent, pressAtWelcome, sessionByCaller, ticketJobRecord as jobRecord, useHarness } from '../support/harness.js';
-import type { TestCall } from '../support/test-side.js';
+import type { TestCall } from '../../sim-pbx/test-caller.js';
 import { eventually } from '../support/wait.js';
 
 const h = useHarness();

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { ticketJobId } from '../../src/tickets/queue.js';
 import { jobsForCall, sessionByCaller, useHarness } from '../support/harness.js';
-import { OwnRedis } from '../support/redis-server.js';
-import type { TestCall } from '../support/test-side.js';
+import { OwnRedis } from '../../src/demo/own-redis.js';
+import type { TestCall } from '../../sim-pbx/test-caller.js';
 import { eventually } from '../support/wait.js';
 
 const CALLER = '13800138000';

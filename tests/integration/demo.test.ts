@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/redis-server.js';
+import { freePort } from '../../src/demo/own-redis.js';
 import { eventually } from '../support/wait.js';
 
 let child: ChildProcess;

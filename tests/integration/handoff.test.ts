@@ -9,7 +9,7 @@ import type { App } from '../../src/app.js';
 import type { CallSession } from '../../src/calls/session.js';
 import type { HandoffTarget } from '../../src/handoff/machine.js';
 import { addAgent, expectNoOrphans, pressAtWelcome, sessionByCaller, ticketJobRecord, useHarness } from '../support/harness.js';
-import type { TestCall } from '../support/test-side.js';
+import type { TestCall } from '../../sim-pbx/test-caller.js';
 import { eventually } from '../support/wait.js';
 
 const h = useHarness();

@@ -12,7 +12,7 @@ import { CallerGuard } from '../../src/calls/abuse.js';
 import { describeConfig, loadConfig } from '../../src/config/index.js';
 import { TicketStore } from '../../src/tickets/store.js';
 import { useHarness } from '../support/harness.js';
-import { deletePrefixes } from '../support/redis-server.js';
+import { deletePrefixes } from '../../src/demo/own-redis.js';
 import { loginAs, TEST_PASSWORD } from '../support/route-audit.js';
 
 const h = useHarness();

@@ -20,7 +20,7 @@ import { AriTelephony } from '../../src/telephony/ari-telephony.js';
 import { TelephonyError, type Telephony, type TelephonyEvent } from '../../src/telephony/port.js';
 import { logSink } from '../support/log-capture.js';
 import { startPbx, uniquePrefix, type PbxUnderTest } from '../support/pbx.js';
-import { TestSide, type TestCall } from '../support/test-side.js';
+import { TestSide, type TestCall } from '../../sim-pbx/test-caller.js';
 import { eventually } from '../support/wait.js';
 
 let pbx: PbxUnderTest;

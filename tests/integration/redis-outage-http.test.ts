@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useHarness } from '../support/harness.js';
-import { OwnRedis } from '../support/redis-server.js';
+import { OwnRedis } from '../../src/demo/own-redis.js';
 import { loginAs, TEST_PASSWORD } from '../support/route-audit.js';
 import { eventually } from '../support/wait.js';
 

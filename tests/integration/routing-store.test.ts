@@ -3,7 +3,7 @@
  * connections, one key prefix). Publishing and rolling back on one reaches the
  * other within 1 s; invalid tables and stale drafts change nothing.
  */
-import { deletePrefixes } from '../support/redis-server.js';
+import { deletePrefixes } from '../../src/demo/own-redis.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';

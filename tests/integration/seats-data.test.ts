@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { defaultAcdConfig } from '../../src/acd/model.js';
 import { Acd } from '../../src/acd/service.js';
-import { deletePrefixes } from '../support/redis-server.js';
+import { deletePrefixes } from '../../src/demo/own-redis.js';
 
 const url = inject('redisUrl');
 const opened: { clients: Redis[]; prefixes: string[] } = { clients: [], prefixes: [] };

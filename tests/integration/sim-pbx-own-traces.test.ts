@@ -18,9 +18,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configuredLanguage, REPO_ROOT, SimPbx } from '../support/sim-pbx/index.js';
-import { mediaTiming } from '../support/sim-pbx/media.js';
-import { compare, loadTrace, replay } from '../support/sim-pbx/trace-replay.js';
+import { configuredLanguage, REPO_ROOT, SimPbx } from '../../sim-pbx/index.js';
+import { mediaTiming } from '../../sim-pbx/media.js';
+import { compare, loadTrace, replay } from '../../sim-pbx/trace-replay.js';
 import { eventsOf, orderDiffs, pairUp, type OrderFact } from '../support/trace-orders.js';
 import { PROMPTS_DIR, realMode, startPbx } from '../support/pbx.js';
 import { TraceRecorder } from '../support/trace-recorder.js';

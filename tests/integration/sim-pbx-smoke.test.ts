@@ -7,7 +7,7 @@
 import ari from 'ari-client';
 import AsteriskManager from 'asterisk-manager';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SimPbx } from '../support/sim-pbx/index.js';
+import { SimPbx } from '../../sim-pbx/index.js';
 
 // ari-client and asterisk-manager ship no types; only the calls used here are described.
 interface AriEventPayload { type: string; args?: string[]; channel?: { id: string; name: string; language: string }; playback?: { state: string }; cause?: number }

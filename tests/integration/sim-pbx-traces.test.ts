@@ -8,8 +8,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, SimPbx, TRACE_DIALPLAN } from '../support/sim-pbx/index.js';
-import { compare, loadTrace, measuredPlaybackMs, replay, type ReplayResult } from '../support/sim-pbx/trace-replay.js';
+import { REPO_ROOT, SimPbx, TRACE_DIALPLAN } from '../../sim-pbx/index.js';
+import { compare, loadTrace, measuredPlaybackMs, replay, type ReplayResult } from '../../sim-pbx/trace-replay.js';
 
 const SHARED = path.resolve(REPO_ROOT, '../shared/asterisk-ari');
 const TRACES = path.join(SHARED, 'traces');

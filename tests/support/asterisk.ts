@@ -13,7 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from './redis-server.js';
+import { freePort } from '../../src/demo/own-redis.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const ASTERISK_BIN = process.env.HOTLINE_TEST_ASTERISK_BIN ?? '/usr/sbin/asterisk';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type {} from 'vitest';
-import { freePort, waitForRedis } from './redis-server.js';
+import { freePort, waitForRedis } from '../../src/demo/own-redis.js';
 import { AsteriskInstance, asteriskVersion, errorsOfOurs, INSTALL_HINT, REPO_ROOT, type AsteriskInfo } from './asterisk.js';
 import { buildPrompts } from '../../prompts/build.js';
 

@@ -9,7 +9,7 @@ import type { CallRecord } from '../../src/calls/record.js';
 import type { CallSession } from '../../src/calls/session.js';
 import { logSink } from './log-capture.js';
 import { startPbx, testConfig, type PbxUnderTest } from './pbx.js';
-import { TestSide, type TestCall } from './test-side.js';
+import { TestSide, type TestCall } from '../../sim-pbx/test-caller.js';
 import { eventually, MEDIA_WAIT_MS } from './wait.js';
 
 export interface Harness {

@@ -10,7 +10,7 @@ import { buildDefaultFlows } from '../../src/ivr/default-flow.js';
 import { sessionByCaller, ticketJobRecord, type Harness } from './harness.js';
 import { logSink } from './log-capture.js';
 import { testConfig } from './pbx.js';
-import type { TestCall } from './test-side.js';
+import type { TestCall } from '../../sim-pbx/test-caller.js';
 import { eventually } from './wait.js';
 
 export const prompts = (s: CallSession) => s.record.path.filter((p) => p.kind === 'prompt').map((p) => p.detail);

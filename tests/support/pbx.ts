@@ -1,6 +1,6 @@
 /**
  * The PBX under test, in one of two modes with the same test code:
- * - default: the simulated PBX (tests/support/sim-pbx), started in-process;
+ * - default: the simulated PBX (sim-pbx/, top level), started in-process;
  * - real (HOTLINE_TEST_PBX=real): the throwaway Asterisk 22 the global set-up started for this
  *   worker with our asterisk/ and dialplan/ (tests/support/asterisk.ts); or an Asterisk of your
  *   own when HOTLINE_TEST_ARI_URL (+ HOTLINE_TEST_ARI_USER / HOTLINE_TEST_ARI_PASSWORD, and
@@ -8,9 +8,9 @@
  */
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { configuredLanguage, SimPbx } from './sim-pbx/index.js';
+import { configuredLanguage, SimPbx } from '../../sim-pbx/index.js';
 import { REPO_ROOT, type AsteriskInfo } from './asterisk.js';
-import { mediaTiming } from './sim-pbx/media.js';
+import { mediaTiming } from '../../sim-pbx/media.js';
 import { join } from 'node:path';
 
 /** Where the global set-up builds our prompts (both modes). */

@@ -14,7 +14,7 @@ import type { StoredTicket, TicketForm } from '../../src/tickets/store.js';
 import type { Role } from '../../src/access/roles.js';
 import { addAgent, pressAtWelcome, sessionByCaller, type Harness } from './harness.js';
 import { loginAs, TEST_PASSWORD } from './route-audit.js';
-import type { TestCall } from './test-side.js';
+import type { TestCall } from '../../sim-pbx/test-caller.js';
 import { eventually } from './wait.js';
 
 /**

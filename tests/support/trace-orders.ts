@@ -15,7 +15,7 @@
  * `playing`): {@link runToRunDifferences} lists them as compare() words them, and a sim that shows
  * one of those alternatives is not wrong.
  */
-import { compare, isNoise, NameNormaliser, visitChannels, type Observed, type ReplayResult, type TraceRecord } from './sim-pbx/trace-replay.js';
+import { compare, isNoise, NameNormaliser, visitChannels, type Observed, type ReplayResult, type TraceRecord } from '../../sim-pbx/trace-replay.js';
 
 /** `before` happened before `after`; both are event keys (see {@link keyedEvents}). */
 export interface OrderFact {

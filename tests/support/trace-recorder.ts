@@ -11,7 +11,7 @@
  * what the fixtures say.
  */
 import WebSocket from 'ws';
-import type { TraceRecord } from './sim-pbx/trace-replay.js';
+import type { TraceRecord } from '../../sim-pbx/trace-replay.js';
 
 export type TraceEvent = Record<string, any> & { type: string };
 

@@ -3,7 +3,7 @@
  * adapter (src/telephony/ari-telephony.ts) uses, done the way the server does it (same ids,
  * arguments and order as src/calls/session.ts), against our own dialplan/extensions.conf.
  * `hotline` plays the server, `testcaller` plays citizens, agents and sub-centres (as
- * tests/support/test-side.ts does). Each scenario leaves no channel or bridge behind.
+ * sim-pbx/test-caller.ts does). Each scenario leaves no channel or bridge behind.
  *
  * Requests only follow events they depend on (waitFor), so that a replay against the simulated
  * PBX, which waits for the same number of events before each request, stays causal.

@@ -63,7 +63,7 @@ function readme(version: string): string {
     'tests/integration/sim-pbx-own-traces.test.ts replays each against the simulated PBX and compares.',
     'Each scenario was recorded several times: `<name>.measured.json` keeps the orders across the two halves of',
     'each Local pair that held in every run (`orders`) and what differed between runs (`varies`, in the words of',
-    'tests/support/sim-pbx/trace-replay.ts compare()); the sim may show any of those alternatives.',
+    'sim-pbx/trace-replay.ts compare()); the sim may show any of those alternatives.',
     'Ids, timestamps and `asterisk_id` differ on every run; shapes, orders, states, causes, dial statuses',
     'and status codes are what matter.',
     '',

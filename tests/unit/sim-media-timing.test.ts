@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROMPTS_DIR } from '../support/pbx.js';
-import { mediaTiming } from '../support/sim-pbx/media.js';
+import { mediaTiming } from '../../sim-pbx/media.js';
 
 describe('simulated media lengths', () => {
   const timing = mediaTiming({ soundsDirs: [PROMPTS_DIR] });

@@ -7,8 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EVENT_MODELS, RESOURCE_NAMES, resourceDeclaration, resourceListing, type ResourceDecl } from '../support/sim-pbx/declarations.js';
-import { REPO_ROOT } from '../support/sim-pbx/index.js';
+import { EVENT_MODELS, RESOURCE_NAMES, resourceDeclaration, resourceListing, type ResourceDecl } from '../../sim-pbx/declarations.js';
+import { REPO_ROOT } from '../../sim-pbx/index.js';
 
 const API_DOCS = path.join(path.resolve(REPO_ROOT, '../shared/asterisk-ari'), 'api-docs');
 const haveDocs = existsSync(API_DOCS);

@@ -27,7 +27,7 @@ export type { RequestLogEntry } from './http-routes.js';
 export type { AriEvent, ChannelJson, BridgeJson, PlaybackJson } from './model.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = path.resolve(HERE, '../../..');
+export const REPO_ROOT = path.resolve(HERE, '..');
 export const FIXTURES_DIR = path.join(HERE, 'fixtures');
 /** The dialplan the shared traces were recorded with. */
 export const TRACE_DIALPLAN = path.join(FIXTURES_DIR, 'trace-readme.conf');
