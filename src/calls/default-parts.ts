@@ -1,6 +1,6 @@
 /**
- * The real pure parts for a city — its IVR flows, its routing table (the
- * seeds' preset, then whatever admins publish) and the ticket status lookup —
+ * The real pure parts for a city — its IVR flows and its routing table (the
+ * seeds' preset, then whatever admins publish) —
  * bound to the session's ports, with their lifecycle.
  *
  * @remarks
@@ -24,9 +24,8 @@ import { loadPreset } from '../routing/presets.js';
 import { resolveCall } from '../routing/resolve.js';
 import { PublishScheduler } from '../routing/scheduler.js';
 import { RoutingStore, type LiveRoutingTable } from '../routing/store.js';
-import type { TicketStore } from '../tickets/store.js';
 import { createCallFlow } from './flow-binding.js';
-import type { CallFlow, RouteDecision, TicketStatusLookup } from './ports.js';
+import type { CallFlow, RouteDecision } from './ports.js';
 import type { CallSource } from './record.js';
 
 /** Prompts the session itself plays (queue announcements, callbacks, caller limits). */
@@ -87,7 +86,6 @@ export function validateTableFlows(
 export interface DefaultParts {
   flow: CallFlow;
   resolveRoute: (q: { dialed: string; source: CallSource; at: Date; area?: string }) => RouteDecision;
-  lookupTicket: TicketStatusLookup;
   routing: RoutingStore;
   scheduler: PublishScheduler;
   /** The table calls are routed by now, and its version (0: the preset, not yet published). */
@@ -100,7 +98,7 @@ export interface DefaultParts {
 
 export function createDefaultParts(
   config: Config,
-  deps: { redis: Redis; tickets: TicketStore; log: Logger; seatGroups?: () => Promise<Iterable<string>> },
+  deps: { redis: Redis; log: Logger; seatGroups?: () => Promise<Iterable<string>> },
 ): DefaultParts {
   const log = deps.log.child({ component: 'routing' });
   const preset = loadPreset(config.city);
@@ -131,11 +129,6 @@ export function createDefaultParts(
     // The call's area (from its inbound trunk) selects the list; the configured area is the default.
     resolveRoute: ({ dialed, source, at, area }) =>
       resolveCall(table, { dialed, source, at, ...((area ?? config.area) ? { area: area ?? config.area } : {}) }),
-    lookupTicket: async (ticketNo) => {
-      const t = await deps.tickets.get(ticketNo);
-      if (!t) return { found: false };
-      return { found: true, status: t.status, unitName: '' };
-    },
     routing,
     scheduler,
     current: () => ({ table, version }),

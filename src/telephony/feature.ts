@@ -1,0 +1,52 @@
+/**
+ * The PBX link: ARI (calls) and AMI (softphone registrations). Built early — other features listen
+ * to it — but opened last, once every listener is in place (a StasisStart must find the call manager
+ * listening), and closed first, right after the calls stop listening.
+ */
+import type { Core } from '../core.js';
+import type { Feature } from '../features.js';
+import { AmiPbx } from './ami-pbx.js';
+import { AriTelephony } from './ari-telephony.js';
+
+export interface TelephonyServices {
+  readonly telephony: AriTelephony;
+  readonly ami: AmiPbx | undefined;
+}
+
+export function telephonyFeature(core: Core): TelephonyServices & Feature {
+  const { config, log, metrics, opts } = core;
+  const telephony = new AriTelephony({
+    url: config.ari.url,
+    user: config.ari.user,
+    password: config.ari.password,
+    app: config.ari.app,
+    requestTimeoutMs: config.ari.requestTimeoutMs,
+    maxInFlight: config.ari.maxInFlight,
+    logger: log,
+    ...(opts.ariBackoff ? { backoff: opts.ariBackoff } : {}),
+    observe: (operation, seconds, errorKind) => metrics.ariRequest(operation, seconds, errorKind),
+  });
+  let ariConnectedBefore = false;
+  telephony.onLinkState((state) => {
+    if (state !== 'connected') return;
+    if (ariConnectedBefore) metrics.ariReconnected();
+    ariConnectedBefore = true;
+  });
+  const ami = config.ami.enabled
+    ? new AmiPbx({ host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.ami.secret, logger: log })
+    : undefined;
+  return {
+    name: 'telephony',
+    telephony,
+    ami,
+    open() {
+      telephony.start();
+      ami?.start();
+      log.info({ app: config.ari.app, city: config.city }, 'hotline server started');
+    },
+    async close(step) {
+      await step('ari', telephony.stop());
+      await step('ami', ami?.stop());
+    },
+  };
+}
