@@ -11,7 +11,8 @@
  * the only removal is the retention trim (XADD MAXLEN ~ by count, XTRIM MINID by age).
  */
 import type { Redis } from 'ioredis';
-import { maskNumbersInText } from './mask.js';
+import { maskNumbersInText } from './mask-numbers.js';
+import { redisKey } from '../util/redis-keys.js';
 
 export const AUDIT_ACTIONS = [
   'login',
@@ -95,7 +96,7 @@ export class AuditLog implements AuditPort {
   }
 
   get key(): string {
-    return `${this.prefix}:audit`;
+    return redisKey(this.prefix, 'audit');
   }
 
   /** Append one entry. Rejects (and the caller must not proceed) if Redis does not take it. */

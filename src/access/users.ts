@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import { AppError, errors, staleVersion } from '../http/errors.js';
 import { hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
 import { isRole, ROLES, type Role } from './roles.js';
+import { redisKey } from '../util/redis-keys.js';
 
 export interface User {
   username: string;
@@ -175,15 +176,15 @@ export class UserStore {
   ) {}
 
   private key(username: string): string {
-    return `${this.prefix}:user:${normalizeUsername(username)}`;
+    return redisKey(this.prefix, 'user', normalizeUsername(username));
   }
 
   private get index(): string {
-    return `${this.prefix}:users`;
+    return redisKey(this.prefix, 'users');
   }
 
   private revokedKey(sid: string): string {
-    return `${this.prefix}:session-revoked:${sid}`;
+    return redisKey(this.prefix, 'session-revoked', sid);
   }
 
   /** Create a user (input validated by {@link validateNewUser}); 409 if the name is taken. */
@@ -339,7 +340,7 @@ export class UserStore {
 
   /** A short lock so that two instances starting together create one first admin, not two. */
   async withBootstrapLock<T>(fn: () => Promise<T>): Promise<T | undefined> {
-    const key = `${this.prefix}:bootstrap-admin-lock`;
+    const key = redisKey(this.prefix, 'bootstrap-admin-lock');
     if ((await this.redis.set(key, '1', 'EX', 30, 'NX')) !== 'OK') return undefined;
     try {
       return await fn();

@@ -10,6 +10,8 @@ import type { AmiPbx } from '../telephony/ami-pbx.js';
 import { defaultAcdConfig } from './model.js';
 import { loadSeatFile } from './seat-files.js';
 import { Acd } from './service.js';
+import { migrateLegacyAcdKeys } from './key-migration.js';
+import { keyNamespace } from '../util/redis-keys.js';
 
 export interface AcdServices {
   readonly acd: Acd;
@@ -19,9 +21,11 @@ export interface AcdServices {
 
 export function acdFeature(core: Core, deps: { ami: AmiPbx | undefined }): AcdServices & Feature {
   const { config, log, opts } = core;
+  // `<prefix>:acd:…`; before, the prefix was glued to the name (`hotlineagent:1001`): migrated at start.
+  const keyPrefix = keyNamespace(core.prefix, 'acd');
   const acd = new Acd({
     redis: core.redis,
-    keyPrefix: core.prefix,
+    keyPrefix,
     instanceId: core.instanceId,
     logger: log,
     config: defaultAcdConfig({
@@ -42,6 +46,12 @@ export function acdFeature(core: Core, deps: { ami: AmiPbx | undefined }): AcdSe
     acd,
     events,
     async start() {
+      await migrateLegacyAcdKeys(core.redis, core.prefix, keyPrefix)
+        .then((m) => {
+          if (m.renamed > 0) log.info({ renamed: m.renamed }, 'ACD keys moved to the <prefix>:acd: layout');
+          if (m.kept.length > 0) log.warn({ kept: m.kept.slice(0, 20), count: m.kept.length }, 'old ACD keys left in place: their new names already hold data');
+        })
+        .catch((err: Error) => log.warn({ err: err.message }, 'ACD key migration not run; retried at the next start'));
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
       // The seat groups the city's shipped table names (data/seats/<city>.json), created once when missing.
       const seatFile = loadSeatFile(config.city);

@@ -2,7 +2,8 @@
  * The ACD's shared state in Redis, changed only by atomic Lua scripts.
  *
  * @remarks
- * Key layout (every key starts with the configured prefix `P`):
+ * Key layout (every key starts with `P` = `<HOTLINE_KEY_PREFIX>:acd:`, src/util/redis-keys.ts; before, the
+ * bare prefix, migrated at start by key-migration.ts):
  *
  * | key                      | type   | content                                                        |
  * |--------------------------|--------|----------------------------------------------------------------|
@@ -14,6 +15,7 @@
  * | `P q:skills`             | set    | skills that have (had) a queue                                 |
  * | `P callbacks`            | zset   | callback call ids, score = expiry time                         |
  * | `P agent:<id>`           | hash   | runtime state: state, reason, since, idleSince, offerId, callId, owner, misses, loggedIn, registered, pending, resumeState/resumeReason (a pause to return to after re-registering) |
+ * | `P agents`               | set    | ids of every configured agent                                  |
  * | `P agents:wrap`          | zset   | agents in wrap-up, score = wrap-up end                         |
  * | `P offer:<offerId>`      | hash   | callId, agentId, owner, expiresAt, answered, dialString…       |
  * | `P offers:exp`           | zset   | open offers, score = lease expiry                              |

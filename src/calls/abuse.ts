@@ -11,7 +11,7 @@
  * an entry's id cannot be turned back into the number.
  */
 import type { Redis } from 'ioredis';
-import { maskNumber } from '../access/mask.js';
+import { maskNumber } from '../access/mask-numbers.js';
 import { legacyNumberId, type NumberId } from '../access/number-id.js';
 import { withTimeout } from '../telephony/limits.js';
 
@@ -30,6 +30,7 @@ export interface CallerGuardOptions {
 }
 
 import type { CallGuardPort, GuardVerdict } from './abuse-port.js';
+import { redisKey } from '../util/redis-keys.js';
 
 export type { GuardVerdict };
 
@@ -74,7 +75,7 @@ export class CallerGuard implements CallGuardPort {
   ) {}
 
   private key(...parts: string[]): string {
-    return [this.prefix, 'guard', ...parts].join(':');
+    return redisKey(this.prefix, 'guard', ...parts);
   }
 
   /** Count this call and say how to treat the caller. */

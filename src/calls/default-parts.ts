@@ -27,6 +27,7 @@ import { RoutingStore, type LiveRoutingTable } from '../routing/store.js';
 import { createCallFlow } from './flow-binding.js';
 import type { CallFlow, RouteDecision } from './ports.js';
 import type { CallSource } from './record.js';
+import { keyNamespace } from '../util/redis-keys.js';
 
 /** Prompts the session itself plays (queue announcements, callbacks, caller limits). */
 export const SESSION_PROMPTS = [
@@ -115,11 +116,11 @@ export function createDefaultParts(
     validate: { prompts: catalogue, loops },
     extraValidate: (t) => validateTableFlows(t, flows, catalogue, loops),
     ...(deps.seatGroups ? { seatGroups: deps.seatGroups } : {}),
-    keyPrefix: `${config.keyPrefix}:routing:${config.city}:`,
+    keyPrefix: keyNamespace(config.keyPrefix, 'routing', config.city),
     onAuditError: (err) => log.warn({ err: String(err) }, 'routing audit failed'),
   });
   const flows = buildDefaultFlows();
-  const scheduler = new PublishScheduler({ redis: deps.redis, keyPrefix: `${config.keyPrefix}:routing:${config.city}:`, store: routing, log });
+  const scheduler = new PublishScheduler({ redis: deps.redis, keyPrefix: keyNamespace(config.keyPrefix, 'routing', config.city), store: routing, log });
   // Checked at start: a prompt without a catalogue entry has no sound file, and a caller would hear silence.
   const missing = missingPromptsInUse(flows, preset, catalogue);
   if (missing.length > 0) log.error({ missing }, 'prompts used by flows or routes are missing from the catalogue');

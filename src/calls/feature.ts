@@ -4,7 +4,7 @@
  * call ends (its record into the tickets outbox, metrics, the agent consoles told). Its routes are
  * the agent console's, the supervisor's overview and the admin's routing, seats and block list.
  */
-import { maskNumber } from '../access/mask.js';
+import { maskNumber } from '../access/mask-numbers.js';
 import type { AccessServices } from '../access/feature.js';
 import type { AcdServices } from '../acd/feature.js';
 import type { Core } from '../core.js';

@@ -9,7 +9,7 @@
  * a message is still masked.
  */
 import { pino, stdSerializers, type Logger, type DestinationStream } from 'pino';
-import { maskNumber, maskNumbersInText } from '../access/mask.js';
+import { maskNumber, maskNumbersInText } from '../access/mask-numbers.js';
 
 export type { Logger } from 'pino';
 

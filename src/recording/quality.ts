@@ -11,6 +11,7 @@
  */
 import { seededRng } from '../util/random.js';
 import type { Redis } from 'ioredis';
+import { redisKey } from '../util/redis-keys.js';
 
 // ---- forms ------------------------------------------------------------------------------------
 
@@ -358,7 +359,7 @@ export class QualityService {
   }
 
   private k(...parts: string[]): string {
-    return [this.o.prefix, 'qa', ...parts].join(':');
+    return redisKey(this.o.prefix, 'qa', ...parts);
   }
 
   private get source(): SamplingSource {

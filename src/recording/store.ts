@@ -16,6 +16,7 @@
  */
 import type { Redis } from 'ioredis';
 import { hashToMeta, metaToHash, type RecordingGap, type RecordingMeta } from './model.js';
+import { redisKey } from '../util/redis-keys.js';
 
 const MAX_GAPS = 1000;
 
@@ -74,7 +75,7 @@ export class RecordingStore {
   ) {}
 
   private k(...parts: string[]): string {
-    return [this.prefix, 'rec', ...parts].join(':');
+    return redisKey(this.prefix, 'rec', ...parts);
   }
 
   /** Create the metadata of a new segment; false when a recording of that name exists already. */

@@ -29,6 +29,7 @@ import {
   type YearConfirmation,
 } from './calendar.js';
 import { DomainDataError, invalid, type FieldErrors } from './domain-errors.js';
+import { redisKey } from '../util/redis-keys.js';
 
 /** A day override as stored: who entered it and when. */
 export type StoredDayOverride = DayOverride & { by: string; at: number };
@@ -85,8 +86,8 @@ export class CalendarOverridesStore {
     private readonly redis: Redis,
     prefix: string,
   ) {
-    this.key = `${prefix}:calendar:overrides`;
-    this.channel = `${prefix}:calendar:events`;
+    this.key = redisKey(prefix, 'calendar', 'overrides');
+    this.channel = redisKey(prefix, 'calendar', 'events');
   }
 
   async get(): Promise<CalendarOverrides> {

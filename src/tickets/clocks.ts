@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { createJobQueue, type JobQueue } from '../util/jobs.js';
 import type { Ticket, TicketState } from './model.js';
 import type { TicketStore } from './store.js';
+import { redisKey } from '../util/redis-keys.js';
 
 export const CLOCKS_QUEUE = 'ticket-clocks';
 
@@ -104,7 +105,7 @@ export class TicketClocks {
   }
 
   private key(...p: string[]): string {
-    return [this.o.prefix, 'ticket', ...p].join(':');
+    return redisKey(this.o.prefix, 'ticket', ...p);
   }
 
   /** Schedule the ticket's clocks (idempotent) and drop jobs of deadlines no longer in force. */

@@ -30,6 +30,7 @@ import { loadBundledSlaPolicies, resolveSlaPolicy } from './sla.js';
 import { TicketStore } from './store.js';
 import { TicketWebhook } from './webhook.js';
 import { createTicketWorker } from './worker.js';
+import { redisKey } from '../util/redis-keys.js';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
 export const CITY_CODES: Record<Config['city'], string> = {
@@ -132,7 +133,7 @@ export function ticketsFeature(
   let calendarTimer: NodeJS.Timeout | undefined;
 
   // The ticket domain: working-day calendar, the city's SLA policy, dispatch rules, the route's unit.
-  const dispatchRules = new DispatchRulesStore(redis, `${prefix}:ticket:dispatch-rules`, loadBundledDispatchRules(config.city));
+  const dispatchRules = new DispatchRulesStore(redis, redisKey(prefix, 'ticket', 'dispatch-rules'), loadBundledDispatchRules(config.city));
   const domainDeps = {
     cityId: config.city,
     policy,

@@ -21,6 +21,7 @@ import { legacyNumberId, type NumberId } from '../access/number-id.js';
 import type { Redis } from 'ioredis';
 import type { CallRecord } from '../calls/record.js';
 import { REQUESTER_KINDS, TICKET_CATEGORIES, type RequesterKind, type Ticket, type TicketCategory, type Urgency } from './model.js';
+import { redisKey } from '../util/redis-keys.js';
 
 // One vocabulary: the domain model's (re-exported for the agent route's form validation).
 export { REQUESTER_KINDS, TICKET_CATEGORIES };
@@ -146,7 +147,7 @@ export class TicketStore {
   }
 
   private key(...parts: string[]): string {
-    return [this.prefix, ...parts].join(':');
+    return redisKey(this.prefix, ...parts);
   }
 
   /**

@@ -12,7 +12,7 @@
 import { createHmac } from 'node:crypto';
 import type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { maskNumber, maskNumbersInText } from '../access/mask.js';
+import { maskNumber, maskNumbersInText } from '../access/mask-numbers.js';
 import { createJobQueue, type JobQueue } from '../util/jobs.js';
 import type { Ticket } from './model.js';
 

@@ -4,7 +4,7 @@
  */
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { maskNumber } from '../access/mask.js';
+import { maskNumber } from '../access/mask-numbers.js';
 import { CALL_ENDED_JOB, TICKETS_QUEUE, type CallEndedJob } from './queue.js';
 import type { TicketStore } from './store.js';
 

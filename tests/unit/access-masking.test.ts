@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CallRecord } from '../../src/calls/record.js';
-import { maskName, maskRecordForRole, presentNumber, presentRecord, presentRecordFor } from '../../src/access/masking.js';
+import { maskName, maskRecordForRole, presentNumber, presentRecord, presentRecordFor } from '../../src/access/mask-for-role.js';
 
 const supervisor = { username: 'sup', roles: ['supervisor' as const] };
 const agent = { username: 'a', roles: ['agent' as const], agentId: '1001' };

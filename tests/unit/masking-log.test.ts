@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { maskNumber, maskNumbersInText } from '../../src/access/mask.js';
-import { maskRecordForRole } from '../../src/access/masking.js';
+import { maskNumber, maskNumbersInText } from '../../src/access/mask-numbers.js';
+import { maskRecordForRole } from '../../src/access/mask-for-role.js';
 import { createLogger } from '../../src/log/logger.js';
 import { leakedNumbers } from '../support/leaks.js';
 

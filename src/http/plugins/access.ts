@@ -35,6 +35,7 @@ import { applyUserPatch, normalizeUsername, UserStore, validateNewUser, type Use
 import { passwordProblem } from '../../access/password.js';
 import { AppError, bodyOf, errors, isRedisUnavailable, str, versionOf } from '../errors.js';
 import * as S from '../schemas.js';
+import { keyNamespace, redisKey } from '../../util/redis-keys.js';
 
 /** Who may call a route: declared in `config.access` of every route. */
 export type RouteAccess = 'public' | { readonly roles: readonly Role[] } | { readonly permission: Permission };
@@ -260,7 +261,7 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
     max: o.apiRatePerMinute ?? 600,
     timeWindow: 60_000,
     redis: o.redis,
-    nameSpace: `${o.keyPrefix}:ratelimit:`,
+    nameSpace: keyNamespace(o.keyPrefix, 'ratelimit'),
     skipOnError: true,
     keyGenerator: (req) => (req.accessSession ? `u:${req.user.username}` : `ip:${req.ip}`),
     allowList: (req) => req.routeOptions.config?.access === 'public',
@@ -336,7 +337,7 @@ const plugin: FastifyPluginAsync<AccessOptions> = async (app: FastifyInstance, o
 
   // ---- auth ---------------------------------------------------------------------------------
 
-  const failKey = (kind: 'user' | 'ip', id: string) => `${o.keyPrefix}:login-fail:${kind}:${id}`;
+  const failKey = (kind: 'user' | 'ip', id: string) => redisKey(o.keyPrefix, 'login-fail', kind, id);
 
   async function issueSession(reply: FastifyReply, user: User, keep?: { sid: string; csrf: string; sat: number }) {
     const s = keep ?? { sid: randomUUID(), csrf: randomBytes(24).toString('base64url'), sat: Math.floor(Date.now() / 1000) };

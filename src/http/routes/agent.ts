@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type {} from '@fastify/websocket';
 import type { Acd } from '../../acd/service.js';
-import { maskNumber } from '../../access/mask.js';
+import { maskNumber } from '../../access/mask-numbers.js';
 import type { CallManager } from '../../calls/manager.js';
 import type { CallSession } from '../../calls/session.js';
 import { HandoffError, type HandoffKind, type HandoffTarget } from '../../handoff/machine.js';

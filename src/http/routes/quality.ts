@@ -3,8 +3,8 @@
  * roll-ups shown on the supervisor page (`GET /api/quality/summary`).
  */
 import type { FastifyInstance } from 'fastify';
-import { maskNumbersInText } from '../../access/mask.js';
-import { presentRecord } from '../../access/masking.js';
+import { maskNumbersInText } from '../../access/mask-numbers.js';
+import { presentRecord } from '../../access/mask-for-role.js';
 import { QualityError, type QualityService } from '../../recording/quality.js';
 import type { RecordingAudit } from '../../recording/service.js';
 import type { StoredTicket } from '../../tickets/store.js';

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AuditLog } from '../../access/audit.js';
-import { maskNumber, maskNumbersInText } from '../../access/mask.js';
+import { maskNumber, maskNumbersInText } from '../../access/mask-numbers.js';
 import { shanghaiInstant } from '../../tickets/calendar.js';
 import { TICKET_STATES, type Ticket, type TicketState } from '../../tickets/model.js';
 import type { TicketStore } from '../../tickets/store.js';

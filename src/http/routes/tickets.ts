@@ -13,8 +13,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../../access/audit.js';
-import { maskNumber, maskNumbersInText } from '../../access/mask.js';
-import { presentRecord } from '../../access/masking.js';
+import { maskNumber, maskNumbersInText } from '../../access/mask-numbers.js';
+import { presentRecord } from '../../access/mask-for-role.js';
 import { hasPermission, type Role } from '../../access/roles.js';
 import type { TicketClocks } from '../../tickets/clocks.js';
 import { ALLOWED, availableActions, decidedByReview, type TicketAction } from '../../tickets/lifecycle.js';

@@ -11,7 +11,7 @@
  * privileged role the number directly.
  */
 import type { CallRecord } from '../calls/record.js';
-import { maskNumber, maskNumbersInText } from './mask.js';
+import { maskNumber, maskNumbersInText } from './mask-numbers.js';
 import { canSeeFullNumber, type HasRoles } from './roles.js';
 
 /** The number in full for roles allowed it, masked for everyone else (and for no user at all). */

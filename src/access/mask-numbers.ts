@@ -1,7 +1,7 @@
 /**
- * Masking of personal numbers (seeds: 数据脱敏). A caller number is shown as
- * 138****5678 to every role that is not allowed the full number, in every log
- * line, export and webhook unless configured otherwise.
+ * How a number is masked (seeds: 数据脱敏): one number (138****5678) and every number inside free
+ * text — no notion of who reads it. Who sees what (full numbers for roles allowed them, records and
+ * exports masked for the rest) is mask-for-role.ts, built on these.
  */
 
 /** Mask a phone number: keep the first 3 and last 4 digits of long numbers, fewer of short ones. */
