@@ -5,79 +5,35 @@
  * it — and nothing else: routes and start run in this order, stop in reverse (src/features.ts).
  * Adding a feature: one file `src/<area>/feature.ts`, one line here. See ARCHITECTURE.md.
  */
-import type { Queue, Worker } from 'bullmq';
-import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
-import type { AuditLog } from './access/audit.js';
-import { accessFeature } from './access/feature.js';
-import type { UserStore } from './access/users.js';
-import { acdFeature } from './acd/feature.js';
-import type { Acd } from './acd/service.js';
-import type { DefaultParts } from './calls/default-parts.js';
-import { callsFeature } from './calls/feature.js';
-import type { CallManager } from './calls/manager.js';
+import { accessFeature, type AccessServices } from './access/feature.js';
+import { acdFeature, type AcdServices } from './acd/feature.js';
+import { callsFeature, type CallServices } from './calls/feature.js';
 import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.js';
 import type { CallSource } from './calls/record.js';
 import type { Config } from './config/index.js';
-import { coreFeature, type AppOptions } from './core.js';
+import { coreFeature, type AppOptions, type Core } from './core.js';
 import { lifecycle, registerRoutes } from './features.js';
-import type { ConsoleEvents } from './http/events.js';
-import { httpFeature, pagesFeature } from './http/feature.js';
-import type { Logger } from './log/logger.js';
+import { httpFeature, pagesFeature, type HttpServices } from './http/feature.js';
 import { metricsFeature } from './metrics/feature.js';
-import type { Metrics } from './metrics/index.js';
-import { recordingFeature } from './recording/feature.js';
-import type { QualityService } from './recording/quality.js';
-import type { RecordingService } from './recording/service.js';
-import { routingFeature } from './routing/feature.js';
-import type { AmiPbx } from './telephony/ami-pbx.js';
-import type { AriTelephony } from './telephony/ari-telephony.js';
-import { telephonyFeature } from './telephony/feature.js';
-import type { LiveWorkCalendar } from './tickets/calendar-store.js';
-import type { TicketClocks } from './tickets/clocks.js';
-import type { DispatchRulesStore } from './tickets/dispatch-store.js';
-import { ticketsFeature } from './tickets/feature.js';
-import type { TicketOutbox } from './tickets/outbox.js';
-import type { CallEndedJob } from './tickets/queue.js';
-import type { TicketService } from './tickets/service.js';
-import type { TicketStore } from './tickets/store.js';
-import type { TicketWebhook } from './tickets/webhook.js';
+import { recordingFeature, type RecordingServices } from './recording/feature.js';
+import { routingFeature, type RoutingServices } from './routing/feature.js';
+import { telephonyFeature, type TelephonyServices } from './telephony/feature.js';
+import { ticketsFeature, type TicketServices } from './tickets/feature.js';
 
 export type { AppOptions } from './core.js';
 export { CITY_CODES } from './tickets/feature.js';
 
-export interface App {
-  readonly config: Config;
-  readonly log: Logger;
-  readonly instanceId: string;
-  readonly http: FastifyInstance;
-  readonly redis: Redis;
-  readonly telephony: AriTelephony;
-  readonly ami: AmiPbx | undefined;
-  readonly calls: CallManager;
-  readonly acd: Acd;
-  /** Routing store and the table in use, IVR flows. */
-  readonly parts: DefaultParts;
-  readonly tickets: TicketStore;
-  readonly users: UserStore;
-  readonly recordings: RecordingService;
-  /** Quality inspection: calls noted for sampling, samples, scores. */
-  readonly quality: QualityService;
-  /** What is pushed to the agent consoles. */
-  readonly events: ConsoleEvents;
-  readonly audit: AuditLog;
-  readonly ticketsQueue: Queue<CallEndedJob>;
-  readonly outbox: TicketOutbox;
-  readonly worker: Worker<CallEndedJob> | undefined;
-  /** Ticket lifecycle over the store (domain: calendar, SLA policy, dispatch rules). */
-  readonly ticketService: TicketService;
-  readonly ticketClocks: TicketClocks;
-  readonly ticketWebhook: TicketWebhook | undefined;
-  readonly dispatchRules: DispatchRulesStore;
-  /** The working-day calendar in force (package data + statutory fallback + admin overrides, live). */
-  readonly calendar: LiveWorkCalendar;
-  /** Prometheus registry behind GET /metrics. */
-  readonly metrics: Metrics;
+/** What tests, the demo and main.ts use of the server: the features' services, and start/stop. */
+export interface App
+  extends Pick<Core, 'config' | 'log' | 'instanceId' | 'redis' | 'metrics'>,
+    HttpServices,
+    Pick<AccessServices, 'users' | 'audit'>,
+    TelephonyServices,
+    AcdServices,
+    Pick<RoutingServices, 'parts'>,
+    Pick<TicketServices, 'tickets' | 'ticketsQueue' | 'outbox' | 'worker' | 'ticketService' | 'ticketClocks' | 'ticketWebhook' | 'dispatchRules' | 'calendar'>,
+    Pick<RecordingServices, 'recordings' | 'quality'>,
+    Pick<CallServices, 'calls'> {
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */

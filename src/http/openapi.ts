@@ -17,16 +17,15 @@
  * not know, but not for anonymous visitors.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { ROLES, type Role } from '../access/roles.js';
 import { ANY_USER, rolesAllowed, type RouteAccess } from './plugins/access.js';
+import { readPage } from './routes/pages.js';
 import { TAGS, type JsonSchema, type Tag } from './schemas.js';
 
-const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 
 /** The project's package.json (src/http → root; dist/src/http → root in the image). */
 function packageInfo(): { name: string; version: string } {
@@ -187,8 +186,7 @@ export function openapiOptions(o: { sessionCookie: string }): FastifyDynamicSwag
 /** `GET /docs` (our page, public like every page) and `GET /docs/openapi.json` (any logged-in user). */
 export async function docsRoutes(app: FastifyInstance): Promise<void> {
   app.get('/docs', { config: { access: 'public' }, schema: { tags: ['docs'], summary: '接口文档页面 / API documentation page' } }, async (_req, reply) => {
-    const html = await readFile(join(WEB_DIR, 'docs.html'), 'utf8');
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(await readPage('docs.html'));
   });
   app.get(
     '/docs/openapi.json',

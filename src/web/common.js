@@ -1,7 +1,8 @@
 // Shared by every console page: i18n (zh-CN first, English on demand, kept in
-// localStorage), fetch with the CSRF header, the logged-in user, error display
-// that names the field, small DOM helpers and the shared look. No build step,
-// no external resources.
+// localStorage; each page's strings in i18n/<page>.json), fetch with the CSRF header, the
+// logged-in user, the header, error display that names the field, small DOM helpers and the
+// shared look. The document around a page (doctype, meta) is the server's layout
+// (src/http/routes/pages.ts). No build step, no external resources.
 
 const LANG_KEY = 'hotline.lang';
 
@@ -59,6 +60,14 @@ export function onLangChange(fn) {
 /** Page-specific strings: { key: [zh, en] }. */
 export function addStrings(dict) {
   Object.assign(STRINGS, dict);
+}
+
+// A page's own strings are data, src/web/i18n/<page>.json, named by <body data-page="…">: loaded
+// before any page script runs (they import this module), so a page holds only its markup and logic.
+const PAGE = document.body?.dataset.page;
+if (PAGE) {
+  const res = await fetch(`/web/i18n/${encodeURIComponent(PAGE)}.json`).catch(() => undefined);
+  if (res?.ok) addStrings(await res.json());
 }
 
 /** The text of `key` in the current language, `{name}` replaced from `vars`. */
@@ -318,6 +327,25 @@ export function showOk(box, text) {
 export function clearMsg(box) {
   box.className = 'msg';
   box.replaceChildren();
+}
+
+/**
+ * Wire a form: on submit the default is prevented, `box` and the form's field marks are cleared,
+ * then `handler(form)` runs; an error it throws is shown in `box`, naming the field, marked in the
+ * form. `fields` renames a server's field to the form's input (e.g. `{ ticketId: 'ticketNo' }`).
+ */
+export function onSubmit(form, box, handler, fields = {}) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearMsg(box);
+    clearFieldErrors(form);
+    try {
+      await handler(form);
+    } catch (err) {
+      if (err && Object.hasOwn(fields, err.field)) err.field = fields[err.field];
+      showError(box, err, form);
+    }
+  });
 }
 
 /**

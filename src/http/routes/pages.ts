@@ -30,6 +30,46 @@ const PAGES: Record<string, { file: string; summary: string }> = {
   '/tickets': { file: 'tickets.html', summary: '工单办理台页面（承办单位、班长） / ticket desk page (handling units, supervisors)' },
 };
 
+/**
+ * The layout every console page shares. A page file (src/web/<page>.html) holds only its own: its
+ * <head> parts (title, styles) and the <body> line naming its title's string, then its content.
+ * The layout adds the document around them, the page's module (<page>.js, deferred: it runs once
+ * the document is parsed), `data-page` (common.js loads i18n/<page>.json by it) and the <main>
+ * around the content; the optional end tags </body> and </html> are left to the parser.
+ */
+export function layoutPage(name: string, file: string): string {
+  const head = file.indexOf('<head>\n');
+  const headEnd = file.indexOf('</head>\n');
+  const body = /^<body( [^>]*)?>\n/m.exec(file);
+  if (head !== 0 || headEnd < 0 || !body || body.index !== headEnd + '</head>\n'.length) throw new Error(`page ${name}: <head>…</head> then <body …> expected`);
+  return [
+    '<!doctype html>',
+    '<html lang="zh-CN">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    file.slice('<head>\n'.length, headEnd).trimEnd(),
+    `<script type="module" src="/web/${name}.js"></script>`,
+    '</head>',
+    `<body data-page="${name}"${body[1] ?? ''}>`,
+    '<main>',
+    file.slice(body.index + body[0].length).trimEnd(),
+    '</main>',
+    '',
+  ].join('\n');
+}
+
+/** A page file of src/web, in the layout. */
+export async function readPage(file: string): Promise<string> {
+  return layoutPage(file.replace(/\.html$/, ''), await readFile(join(WEB_DIR, file), 'utf8'));
+}
+
+/** The console pages: each is <page>.html (markup), <page>.js (logic) and i18n/<page>.json (strings) in src/web. */
+const CONSOLE_PAGES = ['admin', 'agent', 'audit', 'docs', 'login', 'quality', 'supervisor', 'tickets'];
+const STRING_FILES = new Set(CONSOLE_PAGES);
+/** The scripts served under /web/: the shared module and each page's own. */
+const SCRIPTS = new Set(['common.js', ...CONSOLE_PAGES.map((p) => `${p}.js`)]);
+
 const page = (summary: string, parts?: Parameters<typeof S.route>[2]) => ({ config: { access: 'public' as const }, schema: S.route('pages', summary, parts) });
 
 export interface PagesOptions {
@@ -40,12 +80,31 @@ export interface PagesOptions {
 export async function pageRoutes(app: FastifyInstance, opts: PagesOptions): Promise<void> {
   for (const [url, { file, summary }] of Object.entries(PAGES)) {
     app.get(url, page(summary), async (_req, reply) => {
-      const html = await readFile(join(WEB_DIR, file), 'utf8');
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(await readPage(file));
     });
   }
-  app.get('/web/common.js', page('页面公共脚本 / the pages’ shared script'), async (_req, reply) =>
-    reply.type('text/javascript; charset=utf-8').send(await readFile(join(WEB_DIR, 'common.js'), 'utf8')),
+  app.get(
+    '/web/:file',
+    page('页面脚本：公共脚本 common.js 和各页面的 <页面>.js / the pages’ scripts: the shared common.js and each page’s <page>.js', {
+      params: S.params({ file: S.string('common.js 或 <页面>.js / common.js or <page>.js') }),
+    }),
+    async (req, reply) => {
+      const { file } = req.params as { file: string };
+      if (!SCRIPTS.has(file)) throw errors.notFound(file);
+      return reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-store').send(await readFile(join(WEB_DIR, file), 'utf8'));
+    },
+  );
+  app.get(
+    '/web/i18n/:file',
+    page('页面文字（中文、英文） / a page’s strings (zh-CN, English)', {
+      params: S.params({ file: S.string('<页面>.json / <page>.json') }),
+    }),
+    async (req, reply) => {
+      const { file } = req.params as { file: string };
+      const name = file.endsWith('.json') ? file.slice(0, -'.json'.length) : '';
+      if (!STRING_FILES.has(name)) throw errors.notFound(file);
+      return reply.type('application/json; charset=utf-8').header('cache-control', 'no-store').send(await readFile(join(WEB_DIR, 'i18n', `${name}.json`), 'utf8'));
+    },
   );
   app.get(
     '/vendor/uplot/:file',
