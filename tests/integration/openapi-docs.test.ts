@@ -267,13 +267,23 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(doc.components?.securitySchemes ?? {}).sort()).toEqual(['bearer', 'session']);
   });
 
-  it('GIVEN the page WHEN GET /docs without a login THEN the static page (public like every page), which loads the document', async () => {
+  it('GIVEN the page WHEN GET /docs without a login THEN the static page (public like every page), its script loads the document, its strings in both languages', async () => {
     const page = await app.http.inject({ method: 'GET', url: '/docs' });
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
-    expect(page.body).toContain('/docs/openapi.json');
+    expect(page.body).toMatch(/^<!doctype html>/);
     expect(page.body).toContain('接口文档');
-    expect(page.body).toContain('API documentation');
+    // The page is its markup, its module and its strings (src/web/docs.html, docs.js, i18n/docs.json), all public.
+    expect(page.body).toContain('<script type="module" src="/web/docs.js"></script>');
+    const script = await app.http.inject({ method: 'GET', url: '/web/docs.js' });
+    expect(script.statusCode).toBe(200);
+    expect(script.headers['content-type']).toMatch(/^text\/javascript/);
+    expect(script.body).toContain('/docs/openapi.json');
+    const strings = await app.http.inject({ method: 'GET', url: '/web/i18n/docs.json' });
+    expect(strings.statusCode).toBe(200);
+    expect(strings.json()['docs.title']).toEqual(['接口文档', 'API documentation']);
+    expect((await app.http.inject({ method: 'GET', url: '/web/i18n/nothing.json' })).statusCode).toBe(404);
+    expect((await app.http.inject({ method: 'GET', url: '/web/server.js' })).statusCode).toBe(404);
   });
 });
 
