@@ -12,7 +12,7 @@ import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.
 import type { CallSource } from './calls/record.js';
 import type { Config } from './config/index.js';
 import { coreFeature, type AppOptions, type Core } from './core.js';
-import { lifecycle, registerRoutes } from './features.js';
+import { lifecycle, registerRoutes, type Feature } from './features.js';
 import { httpFeature, pagesFeature, type HttpServices } from './http/feature.js';
 import { metricsFeature } from './metrics/feature.js';
 import { recordingFeature, type RecordingServices } from './recording/feature.js';
@@ -49,17 +49,19 @@ export interface AppParts {
 
 export async function buildApp(config: Config, opts: AppOptions = {}, parts: Partial<AppParts> = {}): Promise<App> {
   const core = coreFeature(config, opts);
-  const http = httpFeature(core);
-  const access = accessFeature(core);
-  const telephony = telephonyFeature(core);
-  const acd = acdFeature(core, { ami: telephony.ami });
-  const routing = routingFeature(core, { acd: acd.acd }, parts);
-  const tickets = ticketsFeature(core, { access, acd: acd.acd, routeUnit: routing.routeUnit }, parts);
-  const recording = recordingFeature(core, { telephony: telephony.telephony, access, acd: acd.acd, tickets });
-  const calls = callsFeature(core, { telephony: telephony.telephony, access, acd, routing, tickets, recording });
-  const metrics = metricsFeature(core, { telephony, acd, tickets, recording });
-  const pages = pagesFeature(core);
-  const features = [core, http, access, telephony, acd, routing, tickets, recording, calls, metrics, pages];
+  const features: Feature[] = [core];
+  // One line a feature, in order: each takes the services of those above it.
+  const add = <F extends Feature>(feature: F): F => (features.push(feature), feature);
+  const http = add(httpFeature(core));
+  const access = add(accessFeature(core));
+  const telephony = add(telephonyFeature(core));
+  const acd = add(acdFeature(core, { ami: telephony.ami }));
+  const routing = add(routingFeature(core, { acd: acd.acd }, parts));
+  const tickets = add(ticketsFeature(core, { access, acd: acd.acd, routeUnit: routing.routeUnit }, parts));
+  const recording = add(recordingFeature(core, { telephony: telephony.telephony, access, acd: acd.acd, tickets }));
+  const calls = add(callsFeature(core, { telephony: telephony.telephony, access, acd, routing, tickets, recording }));
+  add(metricsFeature(core, { telephony, acd, tickets, recording }));
+  add(pagesFeature(core));
 
   await registerRoutes(http.http, features);
   return {
