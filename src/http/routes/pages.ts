@@ -66,9 +66,10 @@ export async function readPage(file: string): Promise<string> {
 
 /** The console pages: each is <page>.html (markup), <page>.js (logic) and i18n/<page>.json (strings) in src/web. */
 const CONSOLE_PAGES = ['admin', 'agent', 'audit', 'docs', 'login', 'quality', 'supervisor', 'tickets'];
-const STRING_FILES = new Set(CONSOLE_PAGES);
 /** The scripts served under /web/: the shared module and each page's own. */
-const SCRIPTS = new Set(['common.js', ...CONSOLE_PAGES.map((p) => `${p}.js`)]);
+const SCRIPTS: Record<string, string> = Object.fromEntries(['common', ...CONSOLE_PAGES].map((p) => [`${p}.js`, 'text/javascript; charset=utf-8']));
+/** The pages' strings served under /web/i18n/. */
+const STRINGS: Record<string, string> = Object.fromEntries(CONSOLE_PAGES.map((p) => [`${p}.json`, 'application/json; charset=utf-8']));
 
 const page = (summary: string, parts?: Parameters<typeof S.route>[2]) => ({ config: { access: 'public' as const }, schema: S.route('pages', summary, parts) });
 
@@ -83,40 +84,30 @@ export async function pageRoutes(app: FastifyInstance, opts: PagesOptions): Prom
       return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(await readPage(file));
     });
   }
-  app.get(
-    '/web/:file',
-    page('页面脚本：公共脚本 common.js 和各页面的 <页面>.js / the pages’ scripts: the shared common.js and each page’s <page>.js', {
-      params: S.params({ file: S.string('common.js 或 <页面>.js / common.js or <page>.js') }),
-    }),
-    async (req, reply) => {
+  // The pages' own files: a fixed list each, nothing else from the folder.
+  const files = (url: string, summary: string, param: string, dir: string, allowed: Record<string, string>, cache: string) =>
+    app.get(url, page(summary, { params: S.params({ file: S.string(param) }) }), async (req, reply) => {
       const { file } = req.params as { file: string };
-      if (!SCRIPTS.has(file)) throw errors.notFound(file);
-      return reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-store').send(await readFile(join(WEB_DIR, file), 'utf8'));
-    },
-  );
-  app.get(
-    '/web/i18n/:file',
-    page('页面文字（中文、英文） / a page’s strings (zh-CN, English)', {
-      params: S.params({ file: S.string('<页面>.json / <page>.json') }),
-    }),
-    async (req, reply) => {
-      const { file } = req.params as { file: string };
-      const name = file.endsWith('.json') ? file.slice(0, -'.json'.length) : '';
-      if (!STRING_FILES.has(name)) throw errors.notFound(file);
-      return reply.type('application/json; charset=utf-8').header('cache-control', 'no-store').send(await readFile(join(WEB_DIR, 'i18n', `${name}.json`), 'utf8'));
-    },
-  );
-  app.get(
-    '/vendor/uplot/:file',
-    page('uPlot 图表库（uPlot.iife.min.js、uPlot.min.css） / the uPlot chart library (uPlot.iife.min.js, uPlot.min.css)', {
-      params: S.params({ file: S.string('文件名 / file name') }),
-    }),
-    async (req, reply) => {
-      const { file } = req.params as { file: string };
-      const type = Object.hasOwn(UPLOT_FILES, file) ? UPLOT_FILES[file] : undefined;
+      const type = Object.hasOwn(allowed, file) ? allowed[file] : undefined;
       if (!type) throw errors.notFound(file);
-      return reply.type(type).header('cache-control', 'public, max-age=3600').send(await readFile(join(UPLOT_DIR, file), 'utf8'));
-    },
+      return reply.type(type).header('cache-control', cache).send(await readFile(join(dir, file), 'utf8'));
+    });
+  files(
+    '/web/:file',
+    '页面脚本：公共脚本 common.js 和各页面的 <页面>.js / the pages’ scripts: the shared common.js and each page’s <page>.js',
+    'common.js 或 <页面>.js / common.js or <page>.js',
+    WEB_DIR,
+    SCRIPTS,
+    'no-store',
+  );
+  files('/web/i18n/:file', '页面文字（中文、英文） / a page’s strings (zh-CN, English)', '<页面>.json / <page>.json', join(WEB_DIR, 'i18n'), STRINGS, 'no-store');
+  files(
+    '/vendor/uplot/:file',
+    'uPlot 图表库（uPlot.iife.min.js、uPlot.min.css） / the uPlot chart library (uPlot.iife.min.js, uPlot.min.css)',
+    '文件名 / file name',
+    UPLOT_DIR,
+    UPLOT_FILES,
+    'public, max-age=3600',
   );
   app.get('/web/softphone-config.json', page('网页软电话配置（注册地址、ICE 服务器） / browser softphone settings (where to register, ICE servers)'), async () => opts.softphone);
   app.get(
