@@ -66,7 +66,8 @@ describe('agent SIP naming', () => {
   });
 
   it('the softphone page registers as agent<extension>', () => {
-    const page = readFileSync(join(ROOT, 'src', 'web', 'agent.html'), 'utf8');
+    // The page's logic (its markup is agent.html).
+    const page = readFileSync(join(ROOT, 'src', 'web', 'agent.js'), 'utf8');
     expect(page).toContain('`agent${agent.extension}`');
   });
 });
