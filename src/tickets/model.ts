@@ -79,11 +79,16 @@ export const TICKET_STATES = [
   'rated', // 评价
   'closed', // 办结
   'reopened', // 重办: sent back to the unit after an unsatisfactory callback
+  'reply-review', // 审核: the unit's reply waits for the centre's reviewer before it goes to the caller or upstream
 ] as const;
 export type TicketState = (typeof TICKET_STATES)[number];
 
-/** Kinds of history entries: every state entered, plus `extended` (延期) which keeps the state. */
-export type TicketEventType = TicketState | 'extended';
+/**
+ * Kinds of history entries: every state entered, plus `extended` (延期) which
+ * keeps the state, and `reply-refused` (审核退回: the reviewer sent the reply
+ * back; the ticket is `in-progress` again).
+ */
+export type TicketEventType = TicketState | 'extended' | 'reply-refused';
 
 /** Who did something: an agent, a handling unit's user, a supervisor or the system (jobs, IVR). */
 export interface Actor {

@@ -8,7 +8,7 @@ import type { TicketLookupResult } from '../ivr/types.js';
 import { shanghaiDateOf, type WorkCalendar } from './calendar.js';
 import { suggestDispatch, type DispatchRuleSet } from './dispatch-rules.js';
 import type { TicketError } from './domain-errors.js';
-import { apply, type TicketAction } from './lifecycle.js';
+import { apply, type ReplyReviewRule, type TicketAction } from './lifecycle.js';
 import { findRepeatOf } from './repeat.js';
 import { newTicket, type Actor, type Ticket, type TicketChannel, type TicketState } from './model.js';
 import { dispatchDeadline, type SlaPolicy } from './sla.js';
@@ -25,6 +25,8 @@ export interface TicketDomainDeps {
   now: () => number;
   /** Days within which the same caller, unit and category make a repeat (重复诉求); 0 = off. */
   repeatWindowDays?: number;
+  /** 审核: units' replies wait for the centre's reviewer (lifecycle.ts `replyReview`); absent = no review step. */
+  replyReview?: ReplyReviewRule;
 }
 
 export const SYSTEM: Actor = { id: 'system', role: 'system' };
@@ -100,7 +102,7 @@ export class TicketService {
     let refused: TicketError | undefined;
     const res = await this.store.update(ticketNo, (st) => {
       refused = undefined;
-      const r = apply(st.ticket, action, { now: this.d.now(), actor, calendar: this.d.calendar, policy: this.d.policy });
+      const r = apply(st.ticket, action, { now: this.d.now(), actor, calendar: this.d.calendar, policy: this.d.policy, ...(this.d.replyReview ? { replyReview: this.d.replyReview } : {}) });
       if (!r.ok) {
         refused = r.error;
         return undefined;
