@@ -65,6 +65,7 @@ import { ticketAdminRoutes } from './http/routes/ticket-admin.js';
 import type { CallSource } from './calls/record.js';
 import { Metrics } from './metrics/index.js';
 import { metricsRoutes } from './http/routes/metrics.js';
+import { registerSupervision, type ReviewedReplySink, type Supervision } from './supervision/index.js';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
 export const CITY_CODES: Record<Config['city'], string> = {
@@ -75,6 +76,8 @@ export const CITY_CODES: Record<Config['city'], string> = {
 };
 
 export interface AppOptions {
+  /** Where an approved (reviewed) reply goes upstream; see supervision/index.ts. */
+  reviewedReply?: ReviewedReplySink;
   /** Where logs go (tests capture them); default stdout. */
   logDestination?: DestinationStream;
   instanceId?: string;
@@ -124,6 +127,8 @@ export interface App {
   readonly dispatchRules: DispatchRulesStore;
   /** The working-day calendar in force (package data + statutory fallback + admin overrides, live). */
   readonly calendar: LiveWorkCalendar;
+  /** 督办单, 红黄蓝榜, bulletins. */
+  readonly supervision: Supervision;
   /** Prometheus registry behind GET /metrics. */
   readonly metrics: Metrics;
   /** Connect everything and start handling calls (does not listen on HTTP). */
@@ -261,6 +266,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     routeUnit: (routeId: string) => defaults.current().table.routes.find((r) => r.id === routeId)?.unit,
     now: ticketNow,
     repeatWindowDays: config.tickets.repeatWindowDays,
+    ...(config.tickets.replyReviewHours ? { replyReview: { workingHours: config.tickets.replyReviewHours } } : {}),
   };
   tickets.setDomain(createTicketDomain(ticketDomainDeps));
   const ticketService = new TicketService(tickets, ticketDomainDeps);
@@ -453,6 +459,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(recordingRoutes, { service: recordings, audit });
   await http.register(qualityRoutes, { quality, audit, callInfo: callInfoFromTickets(tickets) });
   await http.register(adminRoutes, { routing: defaults.routing, scheduler: defaults.scheduler, current: defaults.current, flow, flowFor: defaults.flowFor, acd, audit, guard });
+  const sv = config.supervision ?? { satisfactionMin: 0.9, onTimeMin: 0.9, redMin: 0.95, minSample: 5, orderWorkingDays: 3 };
+  const supervision = await registerSupervision(http, { redis, prefix, connection: jobConnection, tickets, clocks: ticketClocks, calendar, audit, log, now: ticketNow, thresholds: sv, orderWorkingDays: sv.orderWorkingDays, title: `${policy.name} 12345`, worker: opts.ticketWorker !== false, ...(opts.reviewedReply ? { reviewedReply: opts.reviewedReply } : {}) });
   await http.register(pageRoutes, {
     softphone: { wsUrl: config.softphone.wsUrl, sipDomain: config.softphone.sipDomain, iceServers: config.softphone.iceServers },
   });
@@ -484,6 +492,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     dispatchRules,
     calendar,
     metrics,
+    supervision,
     async start() {
       if (started) return;
       started = true;
@@ -506,6 +515,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       calendarTimer.unref();
       await dispatchRules.refresh().catch((err: Error) => log.warn({ err: err.message }, 'dispatch rules not loaded; using the bundled ones'));
       await recordingJobs.schedule().catch((err: Error) => log.warn({ err: err.message }, 'recording jobs not scheduled'));
+      await supervision.start();
       const admin = config.access.bootstrapAdmin;
       if (admin) {
         try {
@@ -544,6 +554,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await step('tickets queue', ticketsQueue.close());
       await step('ticket clocks', ticketClocks.close());
       await step('ticket webhook', ticketWebhook?.close());
+      await step('supervision jobs', supervision.close());
       redis.disconnect();
       log.info('hotline server stopped');
     },

@@ -111,11 +111,22 @@ export interface Config {
   };
   /** GET /metrics: allowed with the bearer token (when set) or from these networks. */
   readonly metrics: { readonly token: string; readonly allow: readonly string[] };
+  /** 督办 and 红黄蓝榜 (src/supervision): the district's 双率 requirement and the orders' deadline. */
+  readonly supervision?: {
+    /** 0..1 */
+    readonly satisfactionMin: number;
+    readonly onTimeMin: number;
+    readonly redMin: number;
+    readonly minSample: number;
+    readonly orderWorkingDays: number;
+  };
   readonly tickets: {
     /** SLA policy id (data/sla/<id>.json); empty = the city's own policy. */
     readonly slaPolicy: string;
     /** Same caller, unit and category within this many days = a repeat request (0 = off). */
     readonly repeatWindowDays: number;
+    /** 审核: working hours the centre's reviewer has for a unit's reply (0 = replies are not reviewed). */
+    readonly replyReviewHours?: number;
     /** Delivery to the city's work-order system; absent when no URL is set. */
     readonly webhook?: {
       readonly url: string;
@@ -225,6 +236,12 @@ export const VARIABLES: Record<string, VariableSpec> = {
   CALLBACK_RING_SEC: { description: 'Seconds a citizen’s phone rings on a callback', default: '30' },
   TICKET_SLA_POLICY: { description: 'SLA policy of ticket deadlines (data/sla/<id>.json, e.g. yantai-laishan); empty = the city’s (or district’s) own. Every preset city has one; a city without must name one or the server refuses to start', default: '' },
   TICKET_REPEAT_WINDOW_DAYS: { description: 'Days within which the same caller, handling unit and category count as a repeat request (重复诉求); 0 = off', default: '30' },
+  TICKET_REPLY_REVIEW_HOURS: { description: 'Working hours the centre’s reviewer has to approve or refuse a unit’s reply before it goes to the caller or upstream (审核; 24 = one working day); 0 = replies are not reviewed', default: '0' },
+  SUPERVISION_SATISFACTION_MIN_PCT: { description: '满意率 below this (percent) fails the district’s 双率 requirement (blue list; 2 and 3 weeks in a row → automatic 督办单 and escalation). The seeds leave the figure to the district', default: '90' },
+  SUPERVISION_ON_TIME_MIN_PCT: { description: '按时办结率 below this (percent) fails the 双率 requirement, as SUPERVISION_SATISFACTION_MIN_PCT', default: '90' },
+  SUPERVISION_RED_MIN_PCT: { description: 'Red list (红榜): both rates meet the requirement and their mean reaches this (percent)', default: '95' },
+  SUPERVISION_MIN_SAMPLE: { description: 'A unit’s rate is judged (ranking, 双率) only over at least this many tickets', default: '5' },
+  SUPERVISION_ORDER_WORKING_DAYS: { description: 'Working days a unit has to answer a 督办单 (again after each escalation)', default: '3' },
   TICKET_WEBHOOK_URL: { description: 'URL of the city’s work-order system receiving tickets and state changes (empty = no delivery)', default: '' },
   TICKET_WEBHOOK_SECRET: { description: 'HMAC-SHA256 secret signing webhook bodies (x-hotline-signature); required with TICKET_WEBHOOK_URL, at least 16 characters', secret: true, default: '' },
   TICKET_WEBHOOK_FULL_NUMBERS: { description: 'Send full caller numbers to the work-order system (false = masked 138****5678)', default: 'false' },
@@ -482,15 +499,23 @@ export function loadConfig(env: Env = process.env): Config {
     tickets: (() => {
       const slaPolicy = r.name('TICKET_SLA_POLICY', /^[a-z0-9-]{0,40}$/, 'a policy id like yantai-laishan (or empty)', true);
       const repeatWindowDays = r.int('TICKET_REPEAT_WINDOW_DAYS', 0, 365);
+      const replyReviewHours = r.int('TICKET_REPLY_REVIEW_HOURS', 0, 720);
       const webhookUrl = r.str('TICKET_WEBHOOK_URL');
       const fullNumbers = r.bool('TICKET_WEBHOOK_FULL_NUMBERS');
       const attempts = r.int('TICKET_WEBHOOK_ATTEMPTS', 1, 100);
       const backoffMs = r.int('TICKET_WEBHOOK_BACKOFF_MS', 10, 3_600_000);
-      if (!webhookUrl) return { slaPolicy, repeatWindowDays };
+      if (!webhookUrl) return { slaPolicy, repeatWindowDays, replyReviewHours };
       const url0 = r.url('TICKET_WEBHOOK_URL', ['http:', 'https:']);
       const secret = r.raw('TICKET_WEBHOOK_SECRET') ?? '';
       if (secret.length < 16) r.fail(new ConfigError('TICKET_WEBHOOK_SECRET', 'must have at least 16 characters when TICKET_WEBHOOK_URL is set'));
-      return { slaPolicy, repeatWindowDays, webhook: { url: url0, secret, fullNumbers, attempts, backoffMs } };
+      return { slaPolicy, repeatWindowDays, replyReviewHours, webhook: { url: url0, secret, fullNumbers, attempts, backoffMs } };
+    })(),
+    supervision: (() => {
+      const satisfactionMin = r.int('SUPERVISION_SATISFACTION_MIN_PCT', 0, 100) / 100;
+      const onTimeMin = r.int('SUPERVISION_ON_TIME_MIN_PCT', 0, 100) / 100;
+      const redMin = r.int('SUPERVISION_RED_MIN_PCT', 0, 100) / 100;
+      if (redMin < Math.max(satisfactionMin, onTimeMin)) r.fail(new ConfigError('SUPERVISION_RED_MIN_PCT', 'must not be below SUPERVISION_SATISFACTION_MIN_PCT and SUPERVISION_ON_TIME_MIN_PCT'));
+      return { satisfactionMin, onTimeMin, redMin, minSample: r.int('SUPERVISION_MIN_SAMPLE', 1, 10_000), orderWorkingDays: r.int('SUPERVISION_ORDER_WORKING_DAYS', 1, 30) };
     })(),
   };
   if (r.problems.length > 0) throw r.problems.length === 1 ? r.problems[0]! : new ConfigErrors(r.problems);

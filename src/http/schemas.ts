@@ -47,6 +47,7 @@ export const TAGS = {
   'ticket-admin': '派单规则与推送 / Dispatch rules and webhook',
   calendar: '工作日历与调休 / Working-day calendar and overrides',
   reports: '报表与导出 / KPIs and exports',
+  supervision: '督办、红黄蓝榜与通报 / Supervision orders, rankings and bulletins',
   agent: '座席控制台 / Agent console',
   supervisor: '班长监控 / Supervisor view',
   tickets: '工单 / Tickets',
