@@ -56,9 +56,12 @@ export async function registerSupervision(http: FastifyInstance, d: SupervisionD
   const store = new SupervisionStore(d.redis, d.prefix);
   const service = new SupervisionService({ store, tickets: d.tickets, ...(d.clocks ? { clocks: d.clocks } : {}), calendar: d.calendar, audit: d.audit, log: d.log.child({ component: 'supervision' }), now: d.now, thresholds: d.thresholds, orderWorkingDays: d.orderWorkingDays, title: d.title });
   const jobs = createSupervisionJobs({ connection: d.connection, prefix: d.prefix, service, log: d.log, worker: d.worker });
-  // The reviewed reply's call site: the approval (reply-review → replied) of a committed version.
-  d.tickets.onChange(async (t, previous) => {
-    if (previous?.state !== 'reply-review' || t.ticket.state !== 'replied' || !d.reviewedReply) return;
+  // The reviewed reply's call site: a committed version whose latest event is the approval (审核通过).
+  // Judged on the ticket itself, not on the previous state, so a re-announced version hands it again
+  // (at least once; the sink is idempotent per version) and a later change (a rating) does not.
+  d.tickets.onChange(async (t) => {
+    const last = t.ticket.history.at(-1);
+    if (!d.reviewedReply || t.ticket.state !== 'replied' || last?.type !== 'replied' || last.data?.reviewed !== true) return;
     await d.reviewedReply(t.ticket, t.version);
   });
   await http.register(supervisionRoutes, { service, store, audit: d.audit, now: d.now });
