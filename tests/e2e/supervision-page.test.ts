@@ -124,9 +124,10 @@ describe('supervision pages (Chromium)', () => {
     // ---- the unit answers its order; the supervisor closes it (销号)
     const unit = await openBrowser();
     await login(unit, base, 'sv-housing', '/tickets');
-    await unit.page.goto(`${base}/supervision`);
+    await Promise.all([unit.page.waitForURL(`${base}/supervision`), unit.page.click('#supervision-link')]);
     await expectCount(unit.page.locator('#orders tbody tr[data-id]'), 1);
     await expectVisible(unit.page.locator('#rank-h'), false);
+    await expectText(unit.page.locator('#back-link'), '← 工单办理台');
     await unit.page.click('#orders tbody tr[data-id]');
     await unit.page.click('#respond');
     await expectContains(unit.page.locator('#act-msg'), 'text');
