@@ -64,8 +64,8 @@ import { ticketExportRoutes } from './http/routes/ticket-export.js';
 import { ticketAdminRoutes } from './http/routes/ticket-admin.js';
 import type { CallSource } from './calls/record.js';
 import { Metrics } from './metrics/index.js';
-import { metricsRoutes } from './http/routes/metrics.js';
 import { registerSupervision, type ReviewedReplySink, type Supervision } from './supervision/index.js';
+import { metricsRoutes } from './http/routes/metrics.js';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
 export const CITY_CODES: Record<Config['city'], string> = {
