@@ -159,7 +159,7 @@ export interface HttpTls {
 }
 
 /** Who reads a variable: this server, Asterisk's entrypoint (asterisk/docker-entrypoint.sh) or docker compose itself. */
-export type VariableReader = 'server' | 'asterisk' | 'compose';
+export type VariableReader = 'server' | 'asterisk' | 'sipproxy' | 'compose';
 
 export interface VariableSpec {
   /** One line, rendered into .env.example and the README table (src/config/docs.ts). */
@@ -243,7 +243,10 @@ export const VARIABLES: Record<string, VariableSpec> = {
   SOFTPHONE_WS_URL: { description: 'SIP over WebSocket URL for the agent softphone (wss://asterisk:8089/ws in production)', default: 'ws://127.0.0.1:8088/ws' },
   SOFTPHONE_SIP_DOMAIN: { description: 'SIP domain agents register in', default: 'hotline.local' },
   SOFTPHONE_ICE_SERVERS: { description: 'Comma-separated STUN/TURN URLs for the softphone (empty: host candidates only)', default: '' },
-  AGENT_DIAL_TEMPLATE: { description: 'Dial string of an agent’s softphone; {ext} is replaced by the extension', default: 'PJSIP/agent{ext}' },
+  AGENT_DIAL_TEMPLATE: {
+    description: 'Dial string of an agent’s softphone; {ext} is replaced by the extension. Behind the cluster’s SIP proxy: PJSIP/carrier/sip:agent{ext}@<proxy>:<port> (any node reaches any agent)',
+    default: 'PJSIP/agent{ext}',
+  },
   ACD_REQUIRE_REGISTRATION: { description: 'Offer calls only to agents whose softphone is registered (AMI ContactStatus)', default: 'true' },
   ACD_NO_ANSWER_SEC: { description: 'Seconds an agent may ring before the call goes to the next agent', default: '15' },
   ACD_WRAP_UP_SEC: { description: 'After-call work (话后处理) seconds before the agent is offered the next call', default: '30' },
@@ -264,7 +267,15 @@ export const VARIABLES: Record<string, VariableSpec> = {
   // --- read by asterisk/docker-entrypoint.sh (passed by docker-compose.yml) ---
   HOTLINE_ENV: { description: 'Asterisk entrypoint mode: production (refuses missing, placeholder or short secrets) or development', default: 'production', readBy: ['asterisk'] },
   AMI_PERMIT: { description: 'Networks (CIDR, comma-separated) allowed to log in to AMI; compose’s internal network by default', default: '172.30.12.0/24', readBy: ['asterisk'] },
-  AGENT_SIP_PASSWORDS: { description: 'Agents’ SIP passwords for Asterisk, e.g. agent1001:pw1,agent1002:pw2 (each at least 12 characters in production)', secret: true, readBy: ['asterisk'] },
+  AGENT_SIP_PASSWORDS: { description: 'Agents’ SIP passwords for Asterisk, e.g. agent1001:pw1,agent1002:pw2 (each at least 12 characters in production); in a cluster the SIP proxy authenticates agents’ registrations with the same list', secret: true, readBy: ['asterisk', 'sipproxy'] },
+  ASTERISK_SYSTEM_NAME: {
+    description: 'asterisk.conf systemname: prefixes channel ids; REQUIRED and distinct on every node of a cluster (calls and their tickets are named by channel ids, which collide between nodes otherwise)',
+    default: '',
+    readBy: ['asterisk'],
+  },
+  SIP_PROXY_LISTEN: { description: 'Cluster only: address:port the SIP proxy (kamailio/run.sh) listens on for carriers, agents and its /RPC', default: '', readBy: ['sipproxy'] },
+  SIP_PROXY_NODES: { description: 'Cluster only: the Asterisk nodes behind the SIP proxy, space-separated sip:host:port (OPTIONS-probed, round robin)', default: '', readBy: ['sipproxy'] },
+  SIP_PROXY_REALM: { description: 'Cluster only: digest realm of agents’ registrations at the SIP proxy', default: 'hotline', readBy: ['sipproxy'] },
   AGENT_MEDIA_ADDRESS: { description: 'Address Asterisk announces in agents’ SDP (media_address) when agents reach it through NAT (empty = its own)', default: '', readBy: ['asterisk'] },
   ASTERISK_HTTP_PORT: { description: 'Port of Asterisk’s HTTP server (ARI and SIP over WebSocket for softphones)', default: '8088', readBy: ['asterisk'] },
   ASTERISK_HTTPS_PORT: { description: 'TLS port of Asterisk’s HTTP server: wss://…:8089/ws for agents’ softphones (with ASTERISK_TLS_CERT/KEY)', default: '8089', readBy: ['asterisk'] },
@@ -302,6 +313,8 @@ export const VARIABLES: Record<string, VariableSpec> = {
   PUBLISH_ADDR: { description: 'Host address compose publishes SIP, ARI/WS, RTP and the app on (a private interface on a real site; never the internet)', default: '127.0.0.1', readBy: ['compose'] },
   APP_PUBLISH_PORT: { description: 'Host port compose publishes the app’s HTTP port 8080 on', default: '8080', readBy: ['compose'] },
   ASTERISK_IMAGE: { description: 'Asterisk 22 container image', default: 'andrius/asterisk:22', readBy: ['compose'] },
+  KAMAILIO_IMAGE: { description: 'Cluster profile: Kamailio 5.6 container image (Debian-based, with /bin/sh) running kamailio/run.sh', default: 'kamailio/kamailio:5.6.3-bookworm', readBy: ['compose'] },
+  APP_B_PUBLISH_PORT: { description: 'Cluster profile: host port of the second server instance (app-b)', default: '8081', readBy: ['compose'] },
 };
 
 type Env = Record<string, string | undefined>;
@@ -496,7 +509,7 @@ export function loadConfig(env: Env = process.env): Config {
       })(),
     },
     acd: {
-      dialTemplate: r.name('AGENT_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{ext\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {ext}, e.g. PJSIP/agent{ext}'),
+      dialTemplate: r.name('AGENT_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}:\/-]*\{ext\}[A-Za-z0-9_.@{}:\/-]*$/, 'a dial string containing {ext}, e.g. PJSIP/agent{ext} (or PJSIP/carrier/sip:agent{ext}@proxy:5060 behind the cluster\'s SIP proxy)'),
       requireRegistration: r.bool('ACD_REQUIRE_REGISTRATION'),
       noAnswerSec: r.int('ACD_NO_ANSWER_SEC', 3, 120),
       wrapUpSec: r.int('ACD_WRAP_UP_SEC', 0, 600),
