@@ -117,6 +117,7 @@ export async function intakeRoutes(app: FastifyInstance, o: IntakeRouteOptions):
       // Before the body schema: an unsigned request is refused for its signature, not its shape.
       preValidation: async (req) => {
         const { channel } = req.params as { channel: string };
+        if (!(INTAKE_CHANNELS as readonly string[]).includes(channel)) throw errors.invalid('channel', `必须是 ${INTAKE_CHANNELS.join(', ')} 之一 / must be one of ${INTAKE_CHANNELS.join(', ')}`);
         const secret = Object.hasOwn(o.channelSecrets, channel) ? o.channelSecrets[channel] : undefined;
         if (!secret) throw new AppError('channel-not-enabled', 404, `channel: 渠道 ${channel} 未启用（无密钥） / channel ${channel} is not enabled (no secret configured)`, 'channel');
         verify(req, secret);
@@ -152,6 +153,7 @@ export async function intakeRoutes(app: FastifyInstance, o: IntakeRouteOptions):
       }),
       preValidation: async (req) => {
         const { platform } = req.params as { platform: string };
+        if (!(UPSTREAM_PLATFORMS as readonly string[]).includes(platform)) throw errors.invalid('platform', `必须是 ${UPSTREAM_PLATFORMS.join(', ')} 之一 / must be one of ${UPSTREAM_PLATFORMS.join(', ')}`);
         const secret = Object.hasOwn(o.platformSecrets, platform) ? o.platformSecrets[platform] : undefined;
         if (!secret) throw new AppError('platform-not-enabled', 404, `platform: 平台 ${platform} 未启用（无密钥） / platform ${platform} is not enabled (no secret configured)`, 'platform');
         verify(req, secret);
