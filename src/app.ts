@@ -452,7 +452,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(ticketExportRoutes, { tickets, audit });
   await http.register(ticketKpiRoutes, { tickets, acd, now: ticketNow, clocks: ticketClocks, audit });
   await http.register(ticketAdminRoutes, { rules: dispatchRules, ...(ticketWebhook ? { webhook: ticketWebhook } : {}), audit });
-  const intake = await registerIntake({ http, config: config.intake, tickets, redis, prefix, connection: jobConnection, log, now: ticketNow, instanceId, worker: opts.ticketWorker !== false });
+  const intake = await registerIntake({ http, config: config.intake, tickets, redis, prefix, connection: jobConnection, log, now: ticketNow, instanceId, worker: opts.ticketWorker !== false, resync: (st) => syncTicket(st) });
   await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
   await http.register(supervisorRoutes, { acd, calls, calendar: calendarCoverage });
   await http.register(calendarAdminRoutes, { store: calendarStore, calendar, audit, now: ticketNow, source: calendarSource });

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { UpstreamPlatform } from '../tickets/model.js';
-import type { TicketStore } from '../tickets/store.js';
+import type { StoredTicket, TicketStore } from '../tickets/store.js';
 import { intakeRoutes } from './routes.js';
 import { IntakeService } from './service.js';
 import { UpstreamPush, type UpstreamPort, type UpstreamTarget } from './upstream.js';
@@ -35,10 +35,12 @@ export interface IntakeDeps {
   instanceId: string;
   /** Run the push worker in this process (the app's `ticketWorker` option). */
   worker: boolean;
+  /** The app's idempotent after-change work (repeat link, clocks, webhook), re-run on a repeated delivery. */
+  resync?: (st: StoredTicket) => Promise<void>;
 }
 
 export async function registerIntake(d: IntakeDeps): Promise<IntakeFeature> {
-  const service = new IntakeService({ tickets: d.tickets, now: d.now, instanceId: d.instanceId });
+  const service = new IntakeService({ tickets: d.tickets, now: d.now, instanceId: d.instanceId, ...(d.resync ? { resync: d.resync } : {}) });
   const up = d.config.upstream;
   const targets = new Map<UpstreamPlatform, UpstreamTarget>(Object.entries(up.urls).map(([p, url]) => [p as UpstreamPlatform, { url, secret: up.secrets[p]! }]));
   const upstream = targets.size

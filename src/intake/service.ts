@@ -6,7 +6,7 @@
  * listeners then schedule the clocks, link repeats and deliver the webhook as for a call.
  */
 import type { Ticket, UpstreamPlatform } from '../tickets/model.js';
-import type { IntakeRecord, TicketStore } from '../tickets/store.js';
+import type { IntakeRecord, StoredTicket, TicketStore } from '../tickets/store.js';
 import { messageHash, type IntakeChannelKind, type IntakeMessage, type WorkOrder } from './model.js';
 
 export type IntakeResult =
@@ -20,13 +20,23 @@ export class IntakeService {
       tickets: TicketStore;
       now: () => number;
       instanceId: string;
+      /**
+       * The app's after-change work (repeat link, clocks, webhook), idempotent. The store runs it
+       * after every commit; a repeated delivery runs it again, as the ticket worker does for a
+       * call's job, in case the process died between the commit and that work.
+       */
+      resync?: (st: StoredTicket) => Promise<void>;
     },
   ) {}
 
   private async create(intake: IntakeRecord): Promise<IntakeResult> {
     const r = await this.d.tickets.createFromIntake(intake, this.d.instanceId, this.d.now());
     if (!r.sameMessage) return { ok: false, ticketNo: r.ticketNo };
-    const st = await this.d.tickets.get(r.ticketNo);
+    let st = await this.d.tickets.get(r.ticketNo);
+    if (!r.created && st && this.d.resync) {
+      await this.d.resync(st);
+      st = await this.d.tickets.get(r.ticketNo);
+    }
     return { ok: true, ticketNo: r.ticketNo, created: r.created, ticket: st?.ticket };
   }
 

@@ -14,6 +14,7 @@ import type { App } from '../../src/app.js';
 import { numberIds } from '../../src/access/number-id.js';
 import { messageHash, parseIntakeMessage } from '../../src/intake/model.js';
 import { clockInstants, clockJobId } from '../../src/tickets/clocks.js';
+import { createTicketDomain } from '../../src/tickets/service.js';
 import { TicketStore } from '../../src/tickets/store.js';
 import { useHarness } from '../support/harness.js';
 import { leakedNumbers } from '../support/leaks.js';
@@ -135,6 +136,24 @@ describe('intake from other channels', () => {
     expect(retry.json()).toMatchObject({ ticketNo: step1.ticketNo, created: false, state: 'dispatched', units: ['市住房城乡建设局'] });
     expect((await app.tickets.get(step1.ticketNo))!.ticket!.channel).toEqual({ kind: 'wechat', messageId: 'wx-crash-1' });
     expect(await ticketCount(app)).toBe(1);
+
+    // A crash after the commit, before the after-change work: a store with the domain but none of the
+    // app's listeners writes the ticket, no clock is scheduled; the channel's retry runs that work.
+    const m2 = message('wx-crash-2', { phone: '13912345607' });
+    const p2 = parseIntakeMessage(m2);
+    if (!p2.ok) throw new Error(p2.message);
+    const noListeners = new TicketStore(app.redis, app.config.keyPrefix, '0632', numberIds(app.config.access.numberIdKey), createTicketDomain(app.ticketService.d));
+    const { messageId: _id, ...rest } = p2.value;
+    const committed = await noListeners.createFromIntake({ channel: { kind: 'wechat', messageId: 'wx-crash-2' }, ...rest, receivedAt: Date.now(), hash: messageHash(p2.value) });
+    const t2 = (await app.tickets.get(committed.ticketNo))!.ticket!;
+    expect(t2.deadlines).toBeDefined();
+    const clocks = clockInstants(t2);
+    expect(clocks.length).toBeGreaterThan(0);
+    for (const j of clocks) expect(await app.ticketClocks.queue.getJob(clockJobId(j))).toBeFalsy();
+    const retry2 = await post(app, '/api/intake/wechat', WECHAT, m2);
+    expect(retry2.statusCode).toBe(200);
+    expect(retry2.json()).toMatchObject({ ticketNo: committed.ticketNo, created: false });
+    for (const j of clocks) expect(await app.ticketClocks.queue.getJob(clockJobId(j)), clockJobId(j)).toBeTruthy();
   });
 
   it('GIVEN bad signatures, stale timestamps, disabled channels and bad fields WHEN posted THEN each is refused naming the header or field, and nothing is created', async () => {
