@@ -8,8 +8,9 @@
  * Answers: 201 with the new ticket; 200 with the same ticket when the id was seen with the same
  * message; 409 `message-id-reused` (nothing created) when the id came with another message;
  * 401 naming the header for a bad or stale signature; 400 naming the field; 404 for a channel or
- * platform without a configured secret. The signature is checked on the raw bytes before the body
- * is read, so an unsigned request learns nothing about our validation.
+ * platform without a configured secret. The signature is checked on the raw bytes before the body's
+ * fields are (only the server-wide control-character rule, http/free-text.ts, runs earlier), so an
+ * unsigned request learns next to nothing about our validation.
  *
  * The public form is not signed: a browser cannot keep a secret, so "signing" in the page would
  * prove nothing, and the server signing its own request to itself would only add a loopback hop.
