@@ -48,7 +48,7 @@ import { AmiPbx } from './telephony/ami-pbx.js';
 import { AriTelephony } from './telephony/ari-telephony.js';
 import { withTimeout } from './telephony/limits.js';
 import { TicketOutbox } from './tickets/outbox.js';
-import { createTicketsQueue, type CallEndedJob } from './tickets/queue.js';
+import { createTicketsQueue, replicaAckedSink, type CallEndedJob } from './tickets/queue.js';
 import { TicketStore } from './tickets/store.js';
 import { createTicketWorker } from './tickets/worker.js';
 import { CHINESE_DAYS_VERSION, chineseDaysYears, loadBundledCalendarData, statutoryYear } from './tickets/calendar-source.js';
@@ -66,6 +66,7 @@ import type { CallSource } from './calls/record.js';
 import { Metrics } from './metrics/index.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { registerIntake, type IntakeFeature } from './intake/index.js';
+import { redisConnectionOptions } from './util/redis-connection.js';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
 export const CITY_CODES: Record<Config['city'], string> = {
@@ -135,18 +136,6 @@ export interface App {
   stop(): Promise<void>;
 }
 
-function redisConnectionOptions(url: string): { host: string; port: number; password?: string; username?: string; db?: number; tls?: object } {
-  const u = new URL(url);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 6379),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
-}
-
 export interface AppParts {
   flow: CallFlow;
   resolveRoute: (q: { dialed: string; source: CallSource; at: Date; area?: string }) => RouteDecision;
@@ -163,7 +152,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     instance: instanceId,
   });
   const metrics = new Metrics();
-  const redisOpts = redisConnectionOptions(config.redisUrl);
+  const redisOpts = redisConnectionOptions(config);
   const redis = new Redis({ ...redisOpts, maxRetriesPerRequest: 2, lazyConnect: true });
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis error'));
   let redisWasReady = false;
@@ -181,7 +170,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   const tickets = new TicketStore(redis, prefix, CITY_CODES[config.city], numberId);
   const outbox = new TicketOutbox({
     dir: join(config.dataDir, 'outbox', instanceId.replace(/[^A-Za-z0-9_-]/g, '_')),
-    sink: ticketsQueue,
+    sink: replicaAckedSink(ticketsQueue, config.redisReplicaAcks),
     logger: log,
     ...(opts.outboxRetryMs ? { retryMs: opts.outboxRetryMs } : {}),
   });

@@ -23,6 +23,14 @@ export class ConfigError extends Error {
   }
 }
 
+export interface RedisSentinelConfig {
+  readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+  /** The monitored primary's name (sentinel.conf `sentinel monitor <name> …`). */
+  readonly master: string;
+  /** Password of the Sentinels themselves (requirepass in sentinel.conf), if any. */
+  readonly password?: string;
+}
+
 export const CITY_PRESETS = ['zaozhuang', 'yantai', 'luan', 'zhengzhou'] as const;
 export type CityPreset = (typeof CITY_PRESETS)[number];
 
@@ -45,6 +53,16 @@ export interface Config {
     readonly secret: string;
   };
   readonly redisUrl: string;
+  /**
+   * Redis behind Sentinel (absent = the single server of `redisUrl`). The data nodes' password, db and
+   * TLS still come from `redisUrl`; its host and port are then not used.
+   */
+  readonly redisSentinel?: RedisSentinelConfig;
+  /**
+   * Replicas that must hold a spooled ticket job before the outbox deletes its file (Redis `WAIT`):
+   * with Sentinel, a job acknowledged only by a primary that dies the next moment would be lost.
+   */
+  readonly redisReplicaAcks: { readonly count: number; readonly timeoutMs: number };
   readonly keyPrefix: string;
   readonly http: {
     readonly host: string;
@@ -191,7 +209,18 @@ export const VARIABLES: Record<string, VariableSpec> = {
   AMI_PORT: { description: 'AMI port (manager.conf)', default: '5038' },
   AMI_USER: { description: 'AMI user (manager.conf)', default: 'hotline' },
   AMI_SECRET: { description: 'AMI secret (manager.conf; also rendered into Asterisk’s manager.conf by the entrypoint)', secret: true, readBy: ['server', 'asterisk'] },
-  REDIS_URL: { description: 'Redis URL, e.g. redis://redis:6379', default: 'redis://127.0.0.1:6379' },
+  REDIS_URL: { description: 'Redis URL, e.g. redis://redis:6379 (with REDIS_SENTINELS: only its password, db and rediss: are used)', default: 'redis://127.0.0.1:6379' },
+  REDIS_SENTINELS: {
+    description: 'Redis Sentinel addresses host:port,host:port,… (empty = the single Redis of REDIS_URL); the server and every job queue follow the primary through failovers',
+    default: '',
+  },
+  REDIS_SENTINEL_MASTER: { description: 'Name of the primary the Sentinels monitor (sentinel monitor <name> …)', default: 'mymaster' },
+  REDIS_SENTINEL_PASSWORD: { description: 'Password of the Sentinels themselves (empty = none)', default: '', secret: true },
+  REDIS_REPLICA_ACKS: {
+    description: 'Replicas that must confirm a spooled ticket job (Redis WAIT) before the outbox deletes its file; 1 with Sentinel so that a failover loses no ticket, 0 for a single Redis',
+    default: '0',
+  },
+  REDIS_REPLICA_ACK_TIMEOUT_MS: { description: 'How long the outbox waits for REDIS_REPLICA_ACKS replicas before keeping the job and retrying', default: '1000' },
   HOTLINE_KEY_PREFIX: { description: 'Prefix of every Redis key and BullMQ queue', default: 'hotline' },
   HTTP_HOST: { description: 'Address the HTTP server binds to', default: '127.0.0.1' },
   HTTP_PORT: { description: 'HTTP port (HTTPS when HTTP_TLS_CERT is set)', default: '8080' },
@@ -424,6 +453,11 @@ export function loadConfig(env: Env = process.env): Config {
       secret: amiEnabled ? r.str('AMI_SECRET', { required: true }) : (r.raw('AMI_SECRET') ?? ''),
     },
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    ...(() => {
+      const sentinel = readRedisSentinel(r);
+      return sentinel ? { redisSentinel: sentinel } : {};
+    })(),
+    redisReplicaAcks: { count: r.int('REDIS_REPLICA_ACKS', 0, 16), timeoutMs: r.int('REDIS_REPLICA_ACK_TIMEOUT_MS', 10, 60_000) },
     keyPrefix: r.name('HOTLINE_KEY_PREFIX', /^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ -'),
     http: (() => {
       const tls = readHttpTls(r, r.str('HTTP_TLS_CERT'), r.str('HTTP_TLS_KEY'));
@@ -675,5 +709,25 @@ export function describeConfig(config: Config): Record<string, unknown> {
       ? { ...config.http, tls: { certFile: config.http.tls.certFile, keyFile: config.http.tls.keyFile, names: config.http.tls.names, validTo: config.http.tls.validTo } }
       : config.http,
     redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//[secret]@'),
+    ...(config.redisSentinel ? { redisSentinel: { ...config.redisSentinel, ...(config.redisSentinel.password ? { password: '[secret]' } : {}) } } : {}),
   };
+}
+
+/** `REDIS_SENTINELS=host:port,…` → the Sentinel set, or undefined when empty; each bad entry named. */
+function readRedisSentinel(r: Reader): RedisSentinelConfig | undefined {
+  const list = r.str('REDIS_SENTINELS');
+  const master = r.name('REDIS_SENTINEL_MASTER', /^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . -');
+  const password = r.raw('REDIS_SENTINEL_PASSWORD') ?? '';
+  if (list.trim() === '') return undefined;
+  const sentinels: { host: string; port: number }[] = [];
+  for (const entry of list.split(',').map((e) => e.trim())) {
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+    const port = m ? Number(m[2]) : 0;
+    if (!m || port < 1 || port > 65535) {
+      r.fail(new ConfigError('REDIS_SENTINELS', `entry "${entry}" must be host:port (port 1-65535)`));
+      continue;
+    }
+    sentinels.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
+  }
+  return { sentinels, master, ...(password ? { password } : {}) };
 }
