@@ -20,6 +20,9 @@ const NO_PBX = [
   'tests/integration/seats-data.test.ts', // seat files loaded into the ACD on Redis
   'tests/integration/sim-pbx-smoke.test.ts', // the simulator itself
   'tests/integration/sim-pbx-traces.test.ts', // the simulator against recorded real traces
+  'tests/integration/intake-channels.test.ts', // channel messages and the public form over HTTP into Redis tickets, no calls
+  'tests/integration/intake-upstream.test.ts', // work orders over HTTP, pushes to a loopback receiver, no calls
+  'tests/e2e/request-form.test.ts', // the public form in Chromium into a web ticket, no calls
 ];
 
 /** Files only the real half runs: they need a real Asterisk's own parts (its log, SIP), which the simulated PBX does not have. */

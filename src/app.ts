@@ -65,6 +65,7 @@ import { ticketAdminRoutes } from './http/routes/ticket-admin.js';
 import type { CallSource } from './calls/record.js';
 import { Metrics } from './metrics/index.js';
 import { metricsRoutes } from './http/routes/metrics.js';
+import { registerIntake, type IntakeFeature } from './intake/index.js';
 import { redisConnectionOptions } from './util/redis-connection.js';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
@@ -127,6 +128,8 @@ export interface App {
   readonly calendar: LiveWorkCalendar;
   /** Prometheus registry behind GET /metrics. */
   readonly metrics: Metrics;
+  /** Other channels, the public form, higher platforms' work orders and the pushes back (src/intake/). */
+  readonly intake: IntakeFeature;
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -427,6 +430,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       'ticket-clocks': () => ticketClocks.queue.getJobCounts(),
       ...(ticketWebhook ? { 'ticket-webhook': () => ticketWebhook.queue.getJobCounts() } : {}),
       recordings: () => recordingJobs.queue.getJobCounts(),
+      // Bound at scrape time: the intake feature is registered with the routes below.
+      ...(config.intake.upstream.urls && Object.keys(config.intake.upstream.urls).length ? { 'upstream-push': () => intake.upstream!.queue.getJobCounts() } : {}),
     }),
     overdueTickets: async () => (await ticketClocks.overdue()).length,
   });
@@ -436,6 +441,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(ticketExportRoutes, { tickets, audit });
   await http.register(ticketKpiRoutes, { tickets, acd, now: ticketNow, clocks: ticketClocks, audit });
   await http.register(ticketAdminRoutes, { rules: dispatchRules, ...(ticketWebhook ? { webhook: ticketWebhook } : {}), audit });
+  const intake = await registerIntake({ http, config: config.intake, tickets, redis, prefix, connection: jobConnection, log, now: ticketNow, instanceId, worker: opts.ticketWorker !== false, resync: (st) => syncTicket(st) });
   await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
   await http.register(supervisorRoutes, { acd, calls, calendar: calendarCoverage });
   await http.register(calendarAdminRoutes, { store: calendarStore, calendar, audit, now: ticketNow, source: calendarSource });
@@ -473,6 +479,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     dispatchRules,
     calendar,
     metrics,
+    intake,
     async start() {
       if (started) return;
       started = true;
@@ -533,6 +540,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await step('tickets queue', ticketsQueue.close());
       await step('ticket clocks', ticketClocks.close());
       await step('ticket webhook', ticketWebhook?.close());
+      await step('upstream push', intake.close());
       redis.disconnect();
       log.info('hotline server stopped');
     },

@@ -127,6 +127,22 @@ export interface Config {
     readonly callbackDialTemplate: string;
     readonly callbackRingSec: number;
   };
+  /** Requests from other channels and higher platforms' work orders (src/intake/). */
+  readonly intake: {
+    /** Signing secret per channel kind; a channel without one is refused. */
+    readonly secrets: Readonly<Record<string, string>>;
+    readonly replayWindowSec: number;
+    readonly formEnabled: boolean;
+    readonly formPerHour: number;
+    readonly upstream: {
+      /** Secret per platform: verifies its work orders, signs our pushes. */
+      readonly secrets: Readonly<Record<string, string>>;
+      /** Push target per platform. */
+      readonly urls: Readonly<Record<string, string>>;
+      readonly attempts: number;
+      readonly backoffMs: number;
+    };
+  };
   /** GET /metrics: allowed with the bearer token (when set) or from these networks. */
   readonly metrics: { readonly token: string; readonly allow: readonly string[] };
   readonly tickets: {
@@ -262,6 +278,14 @@ export const VARIABLES: Record<string, VariableSpec> = {
   TICKET_WEBHOOK_FULL_NUMBERS: { description: 'Send full caller numbers to the work-order system (false = masked 138****5678)', default: 'false' },
   TICKET_WEBHOOK_ATTEMPTS: { description: 'Delivery attempts per ticket version before it goes to the dead-letter list', default: '10' },
   TICKET_WEBHOOK_BACKOFF_MS: { description: 'First retry delay of webhook delivery in ms (doubles each attempt)', default: '2000' },
+  INTAKE_SECRETS: { description: 'Signing secrets of the intake channels, channel=secret comma-separated (web, wechat, mini-program, app, sms, mailbox; each at least 16 characters); a channel without one is not accepted', secret: true, default: '' },
+  INTAKE_REPLAY_WINDOW_SEC: { description: 'Seconds a signed intake or work-order request’s x-hotline-timestamp may differ from the server’s clock (older = refused as a replay)', default: '300' },
+  INTAKE_FORM_ENABLED: { description: 'Serve the public request form (/request) and its POST /api/public/requests (true/false)', default: 'true' },
+  INTAKE_FORM_PER_HOUR: { description: 'Requests per hour one address may submit through the public form', default: '5' },
+  UPSTREAM_SECRETS: { description: 'Secrets of the higher platforms, platform=secret comma-separated (national, provincial, city, zhengqitong, jiesujiban; each at least 16 characters): they sign the work orders they send and we sign our pushes with them', secret: true, default: '' },
+  UPSTREAM_URLS: { description: 'Where state changes and reviewed replies are pushed, platform=URL comma-separated (a platform listed needs a secret in UPSTREAM_SECRETS; empty = no pushes)', default: '' },
+  UPSTREAM_ATTEMPTS: { description: 'Push attempts per ticket version before it goes to the upstream dead-letter list', default: '10' },
+  UPSTREAM_BACKOFF_MS: { description: 'First retry delay of upstream pushes in ms (doubles each attempt)', default: '2000' },
   METRICS_TOKEN: { description: 'Bearer token Prometheus sends to GET /metrics (at least 24 characters; empty = only METRICS_ALLOW networks)', secret: true, default: '' },
   METRICS_ALLOW: { description: 'Networks (CIDR, comma-separated) that may scrape GET /metrics without the token; empty = token only', default: '127.0.0.1/32,::1/128' },
   // --- read by asterisk/docker-entrypoint.sh (passed by docker-compose.yml) ---
@@ -519,6 +543,45 @@ export function loadConfig(env: Env = process.env): Config {
       callbackDialTemplate: r.name('CALLBACK_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{number\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {number}, e.g. PJSIP/{number}@carrier'),
       callbackRingSec: r.int('CALLBACK_RING_SEC', 5, 120),
     },
+    intake: (() => {
+      const channels = ['web', 'wechat', 'mini-program', 'app', 'sms', 'mailbox'];
+      const platforms = ['national', 'provincial', 'city', 'zhengqitong', 'jiesujiban'];
+      const pairs = (name: string, keys: string[], value: (v: string) => string | undefined): Record<string, string> => {
+        const out: Record<string, string> = {};
+        const raw = (r.raw(name) ?? '').trim();
+        if (!raw) return out;
+        for (const item of raw.split(',').map((x) => x.trim()).filter(Boolean)) {
+          const i = item.indexOf('=');
+          const k = i > 0 ? item.slice(0, i) : '';
+          if (!keys.includes(k)) {
+            r.fail(new ConfigError(name, `has "${i > 0 ? k : item}": each entry must be <name>=<value> with a name among ${keys.join(', ')}`));
+            continue;
+          }
+          const problem = value(item.slice(i + 1));
+          if (problem) r.fail(new ConfigError(name, `${k}: ${problem}`));
+          else out[k] = item.slice(i + 1);
+        }
+        return out;
+      };
+      const secret = (v: string) => (v.length >= 16 ? undefined : 'the secret must have at least 16 characters');
+      const secrets = pairs('INTAKE_SECRETS', channels, secret);
+      const upSecrets = pairs('UPSTREAM_SECRETS', platforms, secret);
+      const urls = pairs('UPSTREAM_URLS', platforms, (v) => {
+        try {
+          return ['http:', 'https:'].includes(new URL(v).protocol) ? undefined : 'must be an http(s) URL';
+        } catch {
+          return 'is not a valid URL';
+        }
+      });
+      for (const k of Object.keys(urls)) if (!upSecrets[k]) r.fail(new ConfigError('UPSTREAM_SECRETS', `${k}: a secret is required for the platform UPSTREAM_URLS pushes to`));
+      return {
+        secrets,
+        replayWindowSec: r.int('INTAKE_REPLAY_WINDOW_SEC', 10, 3600),
+        formEnabled: r.bool('INTAKE_FORM_ENABLED'),
+        formPerHour: r.int('INTAKE_FORM_PER_HOUR', 1, 10_000),
+        upstream: { secrets: upSecrets, urls, attempts: r.int('UPSTREAM_ATTEMPTS', 1, 100), backoffMs: r.int('UPSTREAM_BACKOFF_MS', 10, 3_600_000) },
+      };
+    })(),
     metrics: (() => {
       const token = r.raw('METRICS_TOKEN') ?? '';
       if (token && token.length < 24) r.fail(new ConfigError('METRICS_TOKEN', 'must have at least 24 characters (or be empty)'));
@@ -649,6 +712,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
       ...(config.access.bootstrapAdmin ? { bootstrapAdmin: { username: config.access.bootstrapAdmin.username, password: '[secret]' } } : {}),
     },
     metrics: { ...config.metrics, token: config.metrics.token ? '[secret]' : '' },
+    intake: {
+      ...config.intake,
+      secrets: Object.fromEntries(Object.keys(config.intake.secrets).map((k) => [k, '[secret]'])),
+      upstream: { ...config.intake.upstream, secrets: Object.fromEntries(Object.keys(config.intake.upstream.secrets).map((k) => [k, '[secret]'])) },
+    },
     tickets: { ...config.tickets, ...(config.tickets.webhook ? { webhook: { ...config.tickets.webhook, secret: '[secret]' } } : {}) },
     http: config.http.tls
       ? { ...config.http, tls: { certFile: config.http.tls.certFile, keyFile: config.http.tls.keyFile, names: config.http.tls.names, validTo: config.http.tls.validTo } }
