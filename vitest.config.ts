@@ -22,6 +22,9 @@ const NO_PBX = [
   'tests/integration/sim-pbx-traces.test.ts', // the simulator against recorded real traces
   'tests/integration/supervision.test.ts', // 督办单, rankings, bulletins, reply review: tickets from call records, Redis and HTTP, no calls
   'tests/e2e/supervision-page.test.ts', // the supervision and calendar pages in Chromium over Redis and HTTP, no calls
+  'tests/integration/intake-channels.test.ts', // channel messages and the public form over HTTP into Redis tickets, no calls
+  'tests/integration/intake-upstream.test.ts', // work orders over HTTP, pushes to a loopback receiver, no calls
+  'tests/e2e/request-form.test.ts', // the public form in Chromium into a web ticket, no calls
 ];
 
 /** Files only the real half runs: they need a real Asterisk's own parts (its log, SIP), which the simulated PBX does not have. */
@@ -29,6 +32,7 @@ const REAL_ONLY = [
   'tests/integration/asterisk-start.test.ts', // reads Asterisk's own log for ERROR lines of our configuration
   'tests/integration/sip-calls.test.ts', // SIPp over the carrier trunk: the simulated PBX has no SIP, RTP or RFC 4733
   'tests/e2e/agent-tls.test.ts', // HTTPS page + softphone over WSS to Asterisk's TLS server: the sim has no TLS, SIP or media
+  'tests/integration/cluster-sip.test.ts', // Kamailio + SIPp in front of two Asterisk nodes: the sim has no SIP stack
 ];
 
 export default defineConfig({

@@ -48,7 +48,7 @@ import { AmiPbx } from './telephony/ami-pbx.js';
 import { AriTelephony } from './telephony/ari-telephony.js';
 import { withTimeout } from './telephony/limits.js';
 import { TicketOutbox } from './tickets/outbox.js';
-import { createTicketsQueue, type CallEndedJob } from './tickets/queue.js';
+import { createTicketsQueue, replicaAckedSink, type CallEndedJob } from './tickets/queue.js';
 import { TicketStore } from './tickets/store.js';
 import { createTicketWorker } from './tickets/worker.js';
 import { CHINESE_DAYS_VERSION, chineseDaysYears, loadBundledCalendarData, statutoryYear } from './tickets/calendar-source.js';
@@ -64,8 +64,10 @@ import { ticketExportRoutes } from './http/routes/ticket-export.js';
 import { ticketAdminRoutes } from './http/routes/ticket-admin.js';
 import type { CallSource } from './calls/record.js';
 import { Metrics } from './metrics/index.js';
-import { registerSupervision, type ReviewedReplySink, type Supervision } from './supervision/index.js';
+import { pushReviewedReply, registerSupervision, type ReviewedReplySink, type Supervision } from './supervision/index.js';
 import { metricsRoutes } from './http/routes/metrics.js';
+import { registerIntake, type IntakeFeature } from './intake/index.js';
+import { redisConnectionOptions } from './util/redis-connection.js';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
 export const CITY_CODES: Record<Config['city'], string> = {
@@ -131,22 +133,12 @@ export interface App {
   readonly supervision: Supervision;
   /** Prometheus registry behind GET /metrics. */
   readonly metrics: Metrics;
+  /** Other channels, the public form, higher platforms' work orders and the pushes back (src/intake/). */
+  readonly intake: IntakeFeature;
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
   stop(): Promise<void>;
-}
-
-function redisConnectionOptions(url: string): { host: string; port: number; password?: string; username?: string; db?: number; tls?: object } {
-  const u = new URL(url);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 6379),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
 }
 
 export interface AppParts {
@@ -165,7 +157,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     instance: instanceId,
   });
   const metrics = new Metrics();
-  const redisOpts = redisConnectionOptions(config.redisUrl);
+  const redisOpts = redisConnectionOptions(config);
   const redis = new Redis({ ...redisOpts, maxRetriesPerRequest: 2, lazyConnect: true });
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis error'));
   let redisWasReady = false;
@@ -183,7 +175,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   const tickets = new TicketStore(redis, prefix, CITY_CODES[config.city], numberId);
   const outbox = new TicketOutbox({
     dir: join(config.dataDir, 'outbox', instanceId.replace(/[^A-Za-z0-9_-]/g, '_')),
-    sink: ticketsQueue,
+    sink: replicaAckedSink(ticketsQueue, config.redisReplicaAcks),
     logger: log,
     ...(opts.outboxRetryMs ? { retryMs: opts.outboxRetryMs } : {}),
   });
@@ -444,6 +436,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       'ticket-clocks': () => ticketClocks.queue.getJobCounts(),
       ...(ticketWebhook ? { 'ticket-webhook': () => ticketWebhook.queue.getJobCounts() } : {}),
       recordings: () => recordingJobs.queue.getJobCounts(),
+      // Bound at scrape time: the intake feature is registered with the routes below.
+      ...(config.intake.upstream.urls && Object.keys(config.intake.upstream.urls).length ? { 'upstream-push': () => intake.upstream!.queue.getJobCounts() } : {}),
     }),
     overdueTickets: async () => (await ticketClocks.overdue()).length,
   });
@@ -453,6 +447,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(ticketExportRoutes, { tickets, audit });
   await http.register(ticketKpiRoutes, { tickets, acd, now: ticketNow, clocks: ticketClocks, audit });
   await http.register(ticketAdminRoutes, { rules: dispatchRules, ...(ticketWebhook ? { webhook: ticketWebhook } : {}), audit });
+  const intake = await registerIntake({ http, config: config.intake, tickets, redis, prefix, connection: jobConnection, log, now: ticketNow, instanceId, worker: opts.ticketWorker !== false, resync: (st) => syncTicket(st) });
   await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
   await http.register(supervisorRoutes, { acd, calls, calendar: calendarCoverage });
   await http.register(calendarAdminRoutes, { store: calendarStore, calendar, audit, now: ticketNow, source: calendarSource });
@@ -460,7 +455,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(qualityRoutes, { quality, audit, callInfo: callInfoFromTickets(tickets) });
   await http.register(adminRoutes, { routing: defaults.routing, scheduler: defaults.scheduler, current: defaults.current, flow, flowFor: defaults.flowFor, acd, audit, guard });
   const sv = config.supervision ?? { satisfactionMin: 0.9, onTimeMin: 0.9, redMin: 0.95, minSample: 5, orderWorkingDays: 3 };
-  const supervision = await registerSupervision(http, { redis, prefix, connection: jobConnection, tickets, clocks: ticketClocks, calendar, audit, log, now: ticketNow, thresholds: sv, orderWorkingDays: sv.orderWorkingDays, title: `${policy.name} 12345`, worker: opts.ticketWorker !== false, ...(opts.reviewedReply ? { reviewedReply: opts.reviewedReply } : {}) });
+  // An approved reply (审核通过) goes back to the platform a work order came from (intake's push).
+  const reviewedReply = opts.reviewedReply ?? (intake.upstream ? pushReviewedReply(intake.upstream) : undefined);
+  const supervision = await registerSupervision(http, { redis, prefix, connection: jobConnection, tickets, clocks: ticketClocks, calendar, audit, log, now: ticketNow, thresholds: sv, orderWorkingDays: sv.orderWorkingDays, title: `${policy.name} 12345`, worker: opts.ticketWorker !== false, ...(reviewedReply ? { reviewedReply } : {}) });
   await http.register(pageRoutes, {
     softphone: { wsUrl: config.softphone.wsUrl, sipDomain: config.softphone.sipDomain, iceServers: config.softphone.iceServers },
   });
@@ -493,6 +490,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     calendar,
     metrics,
     supervision,
+    intake,
     async start() {
       if (started) return;
       started = true;
@@ -555,6 +553,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await step('ticket clocks', ticketClocks.close());
       await step('ticket webhook', ticketWebhook?.close());
       await step('supervision jobs', supervision.close());
+      await step('upstream push', intake.close());
       redis.disconnect();
       log.info('hotline server stopped');
     },

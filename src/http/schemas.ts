@@ -51,6 +51,7 @@ export const TAGS = {
   agent: '座席控制台 / Agent console',
   supervisor: '班长监控 / Supervisor view',
   tickets: '工单 / Tickets',
+  intake: '多渠道受理与上级平台工单 / Other channels and higher platforms’ work orders',
   recordings: '录音 / Recordings',
   quality: '质检 / Quality inspection',
   pages: '页面 / Pages',

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../access/audit.js';
+import type { UpstreamPort } from '../intake/upstream.js';
 import type { WorkCalendar } from '../tickets/calendar.js';
 import type { TicketClocks } from '../tickets/clocks.js';
 import type { Ticket } from '../tickets/model.js';
@@ -25,6 +26,14 @@ import { SupervisionStore } from './store.js';
  * version after a restart, so the sink must be idempotent per version.
  */
 export type ReviewedReplySink = (ticket: Ticket, version: number) => Promise<void>;
+
+/** The sink that hands an approved reply to intake's upstream push (src/intake/upstream.ts): the approval's reviewer, instant and content. */
+export function pushReviewedReply(port: UpstreamPort): ReviewedReplySink {
+  return async (t, version) => {
+    const approval = t.history.at(-1)!;
+    await port.pushReply(t, version, { reviewedBy: approval.actor.id, reviewedAt: approval.at, ...(typeof approval.data?.content === 'string' ? { content: approval.data.content } : {}) });
+  };
+}
 
 export interface SupervisionDeps {
   redis: Redis;

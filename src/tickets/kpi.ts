@@ -39,7 +39,7 @@
  * (replay a snapshot to report on the past; later events are not filtered out).
  */
 import type { CallRecord } from '../calls/record.js';
-import type { Satisfaction, Ticket, TicketEvent } from './model.js';
+import { channelDimension, type Satisfaction, type Ticket, type TicketEvent } from './model.js';
 
 export interface Rate {
   numerator: number;
@@ -259,4 +259,28 @@ export function ticketKpisByUnit(tickets: readonly Ticket[], opts: TicketKpiOpti
     out.set(u, { ...k, returns: returnsBy.get(u) ?? 0 });
   }
   return out;
+}
+
+/** The reporting dimensions besides the unit: where a request came in, and which platform it came from. */
+export const KPI_DIMENSIONS = ['unit', 'channel', 'origin'] as const;
+export type KpiDimension = (typeof KPI_DIMENSIONS)[number];
+
+/** The value of a ticket on a dimension other than the unit: `channelDimension` or `origin` (absent = `direct`). */
+export function dimensionOf(t: Ticket, by: Exclude<KpiDimension, 'unit'>): string {
+  return by === 'channel' ? channelDimension(t.channel) : (t.origin ?? 'direct');
+}
+
+/**
+ * The same KPIs per channel (12345, legacy-line, web, wechat, …, upstream:<platform>) or per
+ * origin (direct, national, provincial, city, zhengqitong, jiesujiban): each ticket counts once,
+ * under its value, so the groups add up to the whole.
+ */
+export function ticketKpisBy(tickets: readonly Ticket[], by: Exclude<KpiDimension, 'unit'>, opts: TicketKpiOptions): Map<string, TicketKpis> {
+  const groups = new Map<string, Ticket[]>();
+  for (const t of tickets) {
+    if (!inPeriod(t.receivedAt, opts.period)) continue;
+    const k = dimensionOf(t, by);
+    groups.set(k, [...(groups.get(k) ?? []), t]);
+  }
+  return new Map([...groups].sort(([a], [b]) => a.localeCompare(b)).map(([k, ts]) => [k, ticketKpis(ts, opts)]));
 }
