@@ -21,6 +21,7 @@ const NO_PBX = [
   'tests/integration/sim-pbx-smoke.test.ts', // the simulator itself
   'tests/integration/sim-pbx-traces.test.ts', // the simulator against recorded real traces
   'tests/integration/supervision.test.ts', // 督办单, rankings, bulletins, reply review: tickets from call records, Redis and HTTP, no calls
+  'tests/integration/supervision-upstream.test.ts', // a work order's reviewed reply to a loopback receiver, no calls
   'tests/e2e/supervision-page.test.ts', // the supervision and calendar pages in Chromium over Redis and HTTP, no calls
   'tests/integration/intake-channels.test.ts', // channel messages and the public form over HTTP into Redis tickets, no calls
   'tests/integration/intake-upstream.test.ts', // work orders over HTTP, pushes to a loopback receiver, no calls
