@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import type { Queue, Worker } from 'bullmq';
 import type { DestinationStream } from 'pino';
 import { defaultAcdConfig } from './acd/model.js';
+import { ControllerPortSlot, registerController } from './controller/index.js';
 import { Acd } from './acd/service.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
@@ -293,19 +294,16 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   tickets.onChange((t, previous) => syncTicket(t, previous));
   const lookupTicket = parts?.lookupTicket ?? ((no: string) => ticketService.lookup(no));
 
-  const acd = new Acd({
-    redis,
-    keyPrefix: prefix,
-    instanceId,
-    logger: log,
-    config: defaultAcdConfig({
-      dialTemplate: config.acd.dialTemplate,
-      requireRegistration: config.acd.requireRegistration,
-      noAnswerSec: config.acd.noAnswerSec,
-      wrapUpSec: config.acd.wrapUpSec,
-      ...opts.acdOverrides,
-    }),
+  const acdConfig = defaultAcdConfig({
+    dialTemplate: config.acd.dialTemplate,
+    requireRegistration: config.acd.requireRegistration,
+    noAnswerSec: config.acd.noAnswerSec,
+    wrapUpSec: config.acd.wrapUpSec,
+    ...opts.acdOverrides,
   });
+  // The answer-rate controller's tuning, read by the ACD router and the sessions (src/controller).
+  const controllerPort = new ControllerPortSlot();
+  const acd = new Acd({ redis, keyPrefix: prefix, instanceId, logger: log, config: acdConfig, tuning: controllerPort });
   seatGroups = async () => (await acd.listGroups()).map((g) => g.id);
   if (ami) acd.attachPbx(ami);
   const consoleEvents = new ConsoleEvents();
@@ -358,6 +356,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     queueAnnounceEverySec: config.acd.queueAnnounceEverySec,
     handoffRingSec: config.acd.handoffRingSec,
     callbackOfferAfterSec: config.acd.callbackOfferAfterSec,
+    tuning: (skill) => controllerPort.tuning(skill),
     callback: { dialTemplate: config.acd.callbackDialTemplate, ringSec: config.acd.callbackRingSec },
     notifyAgent: (agentId, callId, n) => consoleEvents.publish({ type: 'handoff', agentId, callId, ...n, at: Date.now() }),
     onAgentConnected: (agentId, s) => consoleEvents.publish(callPop(agentId, s, 'connected')),
@@ -449,6 +448,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(ticketAdminRoutes, { rules: dispatchRules, ...(ticketWebhook ? { webhook: ticketWebhook } : {}), audit });
   await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
   await http.register(supervisorRoutes, { acd, calls, calendar: calendarCoverage });
+  const controller = await registerController({ http, redis, instanceId, acd, acdConfig, config: config.controller, audit, logger: log, port: controllerPort });
   await http.register(calendarAdminRoutes, { store: calendarStore, calendar, audit, now: ticketNow, source: calendarSource });
   await http.register(recordingRoutes, { service: recordings, audit });
   await http.register(qualityRoutes, { quality, audit, callInfo: callInfoFromTickets(tickets) });
@@ -491,6 +491,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await outbox.init();
       outbox.start();
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
+      await controller.start().catch((err: Error) => log.error({ err: err.message }, 'answer-rate controller failed to start'));
       // The seat groups the city's shipped table names (data/seats/<city>.json), created once when missing.
       const seatFile = loadSeatFile(config.city);
       if (seatFile !== undefined) {
@@ -531,6 +532,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       calls.stop();
       if (calendarTimer) clearInterval(calendarTimer);
       calendar.close();
+      await step('controller', controller.stop());
       await step('acd', acd.stop());
       await step('ari', telephony.stop());
       await step('ami', ami?.stop());

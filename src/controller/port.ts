@@ -57,3 +57,16 @@ export function callbackOfferAfter(configured: number, t: QueueTuning | undefine
   if (configured <= 0 || t?.callbackOfferAfterSec === undefined) return configured;
   return Math.max(1, Math.min(configured, t.callbackOfferAfterSec));
 }
+
+/**
+ * Seconds until a waiting caller's next position announcement: the configured interval, except that
+ * an announcement falls exactly when the callback offer becomes allowed (earlier under the
+ * controller), so the caller hears the offer then. 0 = announcements off.
+ */
+export function nextAnnouncementSec(everySec: number, callbackAfterSec: number, waitedSec: number): number {
+  if (everySec <= 0) return 0;
+  if (callbackAfterSec > 0 && waitedSec < callbackAfterSec && callbackAfterSec < waitedSec + everySec) {
+    return Math.max(1, callbackAfterSec - waitedSec);
+  }
+  return everySec;
+}
