@@ -14,6 +14,7 @@ import type { Queue, Worker } from 'bullmq';
 import type { DestinationStream } from 'pino';
 import { defaultAcdConfig } from './acd/model.js';
 import { ControllerPortSlot, registerController } from './controller/index.js';
+import type { ControllerRunner } from './controller/runner.js';
 import { Acd } from './acd/service.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
@@ -105,6 +106,8 @@ export interface App {
   readonly ami: AmiPbx | undefined;
   readonly calls: CallManager;
   readonly acd: Acd;
+  /** The answer-rate controller's runner (src/controller). */
+  readonly controller: ControllerRunner;
   /** Routing store and the table in use, IVR flows. */
   readonly parts: DefaultParts;
   readonly tickets: TicketStore;
@@ -468,6 +471,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     ami,
     calls,
     acd,
+    controller,
     parts: defaults,
     tickets,
     users,
