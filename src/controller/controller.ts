@@ -5,7 +5,7 @@
  * @remarks
  * Forecast: Erlang-A (M/M/n+M) from the last minutes — arrival rate from the long window, with a
  * low and a high bound one Poisson standard deviation away (the low bound raised by a surge the short
- * window already shows), handle time = talk + wrap-up, patience =
+ * window already shows), handle time = talk + wrap-up (bounded one standard error either way), patience =
  * waiting time per abandon (the exponential patience's maximum-likelihood estimate), each blended
  * with a prior worth a few calls so that a quiet window does not swing it.
  *
@@ -65,6 +65,11 @@ export function forecastQueue(obs: QueueObservation, cfg: ControllerConfig): For
   const patienceSec = (waitedSec + PRIOR_WEIGHT * cfg.priorPatienceSec) / (obs.long.abandoned + PRIOR_WEIGHT);
   const mu = 1 / handleSec;
   const theta = 1 / patienceSec;
+  // Handle time is an average of ~exponential talk times: its bounds one standard error away, so that
+  // a run of long calls at a safe load is not taken for a higher load either.
+  const se = Z / Math.sqrt(obs.long.ended + PRIOR_WEIGHT);
+  const muHigh = 1 / (talkSec * Math.max(0.5, 1 - se) + cfg.wrapUpSec);
+  const muLow = 1 / (talkSec * (1 + se) + cfg.wrapUpSec);
   const reg = answerRateOf(lambda, mu, theta, obs.regularStaffed);
   const pooled = answerRateOf(lambda, mu, theta, obs.regularStaffed + obs.lendableStaffed);
   return {
@@ -76,8 +81,8 @@ export function forecastQueue(obs: QueueObservation, cfg: ControllerConfig): For
     regularSeats: obs.regularStaffed,
     lendableSeats: obs.lendableStaffed,
     answerRateRegular: round(reg.answerRate, 5),
-    answerRateRegularLowLoad: round(answerRateOf(lambdaLow, mu, theta, obs.regularStaffed).answerRate, 5),
-    answerRateRegularHighLoad: round(answerRateOf(lambdaHigh, mu, theta, obs.regularStaffed).answerRate, 5),
+    answerRateRegularLowLoad: round(answerRateOf(lambdaLow, muHigh, theta, obs.regularStaffed).answerRate, 5),
+    answerRateRegularHighLoad: round(answerRateOf(lambdaHigh, muLow, theta, obs.regularStaffed).answerRate, 5),
     answerRatePooled: round(pooled.answerRate, 5),
     asaRegularSec: round(reg.asa, 1),
     asaPooledSec: round(pooled.asa, 1),

@@ -78,7 +78,7 @@ describe('answer-rate controller: decisions', () => {
   });
 
   it('engages at once at an overload, to the level the shortfall calls for', () => {
-    const out = decide({ now: at(0), queues: [obs(1900)], actions: noActions(), config: cfg() });
+    const out = decide({ now: at(0), queues: [obs(2000)], actions: noActions(), config: cfg() });
     expect(level(out.actions)).toBe(3);
     expect(out.entry.changed).toBe(true);
     expect(out.entry.queues[0]!.why).toBe('engage');
@@ -87,7 +87,7 @@ describe('answer-rate controller: decisions', () => {
   });
 
   it('engages lightly for a small shortfall and not for noise it cannot trust', () => {
-    const small = decide({ now: at(0), queues: [obs(1750)], actions: noActions(), config: cfg() });
+    const small = decide({ now: at(0), queues: [obs(1800)], actions: noActions(), config: cfg() });
     expect(level(small.actions)).toBeGreaterThanOrEqual(1);
     expect(level(small.actions)).toBeLessThan(3);
     const few = decide({ now: at(0), queues: [{ ...obs(1900), regularStaffed: 1, lendableStaffed: 0, long: { ...obs(4).long }, short: obs(4).short }], actions: noActions(), config: cfg() });
