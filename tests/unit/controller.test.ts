@@ -7,7 +7,8 @@ import {
   type ControllerConfig,
   type QueueObservation,
 } from '../../src/controller/model.js';
-import { applyTuning, callbackOfferAfter, tuningFor } from '../../src/controller/port.js';
+import { applyTuning, callbackOfferAfter, nextAnnouncementSec, tuningFor } from '../../src/controller/port.js';
+import { loadConfig } from '../../src/config/index.js';
 import { DEFAULT_RULE } from '../../src/acd/model.js';
 import { route, type RouterSnapshot } from '../../src/acd/router.js';
 
@@ -223,5 +224,31 @@ describe('answer-rate controller: the router under its tuning', () => {
     const lent = base({ general: { ...general, overflowAfterSec: 0 } }, { general: ['support'] });
     lent.agents = lent.agents.filter((a) => a.id === 'S1');
     expect(route(lent, 5000)).toMatchObject([{ agentId: 'S1', tier: 'overflow' }]);
+  });
+});
+
+describe('answer-rate controller: the call path and the configuration', () => {
+  it('the announcement that carries the callback offer comes when the offer becomes allowed', () => {
+    expect(nextAnnouncementSec(45, 60, 0)).toBe(45); // the static rule: every 45 s
+    expect(nextAnnouncementSec(45, 20, 0)).toBe(20); // tuned to 20 s: the first one at 20 s
+    expect(nextAnnouncementSec(45, 20, 20)).toBe(45); // then every 45 s
+    expect(nextAnnouncementSec(0, 20, 0)).toBe(0); // announcements off stay off
+  });
+
+  const env = { ARI_URL: 'http://127.0.0.1:8088', ARI_PASSWORD: 'x', AMI_SECRET: 'y', JWT_SECRET: 'j'.repeat(40) };
+  it('reads its variables, per line targets included', () => {
+    const c = loadConfig({ ...env, CONTROLLER_TARGETS: '12333=0.95, 12345=0.99', CONTROLLER_LEND_GROUPS: 'support', CONTROLLER_MAX_LEVEL: '2' });
+    expect(c.controller).toMatchObject({ enabled: true, target: 0.98, targets: { '12333': 0.95, '12345': 0.99 }, lendGroups: ['support'], maxLevel: 2, intervalSec: 15 });
+  });
+
+  it.each([
+    ['CONTROLLER_TARGET', '98'],
+    ['CONTROLLER_TARGETS', '12333:0.95'],
+    ['CONTROLLER_TARGETS', '12333=1.5'],
+    ['CONTROLLER_MAX_LEVEL', '4'],
+    ['CONTROLLER_LEND_GROUPS', 'sup port'],
+    ['CONTROLLER_ENABLED', 'maybe'],
+  ])('refuses %s=%s naming the variable', (name, value) => {
+    expect(() => loadConfig({ ...env, [name]: value })).toThrow(name);
   });
 });
