@@ -86,4 +86,40 @@ describe('answer-rate controller on live calls', () => {
     expect(record.outcome).toBe('answered');
     expect(record.agents).toEqual(['7001']);
   });
+
+  it('GIVEN the controller engaged WHEN a caller waits THEN the callback is offered at 20 s instead of 60 s, in a short announcement (no position figures), and pressing 1 keeps the place', async () => {
+    // Announcements every 45 s and callbacks after 60 s, as in production.
+    const app = await h.startApp({ CONTROLLER_INTERVAL_SEC: '600', QUEUE_ANNOUNCE_EVERY_SEC: '45', CALLBACK_OFFER_AFTER_SEC: '60' });
+    expect(await app.acd.upsertGroup({ id: 'general', name: '话务受理座席', kind: 'general' })).toEqual({ ok: true });
+    await seedLoad(app, Date.now());
+    const entry = await app.controller.decideOnce();
+    expect(entry!.queues.find((q) => q.skill === 'general')).toMatchObject({ levelAfter: 3, alert: true });
+    expect(app.controller.tuning('general')).toMatchObject({ callbackOfferAfterSec: 20, shortAnnouncements: true });
+
+    const caller = '13900000172';
+    const call = await h.side.call('12345', caller);
+    await call.answered();
+    const s = await sessionByCaller(app, caller);
+    await pressAtWelcome(s, call, '0');
+    const queued = await eventually(() => {
+      const p = s.record.path.find((x) => x.kind === 'queue' && x.detail.startsWith('position'));
+      expect(p).toBeDefined();
+      return p!.at;
+    });
+    // THEN the first announcement is the callback offer alone, long before the static 45 s / 60 s.
+    const offer = await eventually(() => {
+      const p = s.record.path.find((x) => x.kind === 'prompt' && x.detail.includes('callback-offer'));
+      expect(p).toBeDefined();
+      return p!;
+    }, 40_000);
+    expect(offer.detail).not.toContain('queue-position-before');
+    expect(offer.at - queued).toBeLessThan(45_000);
+    // WHEN the caller presses 1 THEN the callback keeps the place in the queue.
+    await call.press('1');
+    await call.ended();
+    const record = await ticketJobRecord(app, s.callId);
+    expect(record.outcome).toBe('callback-requested');
+    const q = (await app.acd.queues()).find((x) => x.skill === 'general');
+    expect(q).toMatchObject({ waiting: 1, callbacks: 1 });
+  });
 });
