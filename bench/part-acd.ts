@@ -6,7 +6,9 @@
  * Two seat set-ups are simulated side by side:
  * - "pooled": all 139 seats are regular seats — the set-up Erlang-A describes (validates the simulator);
  * - "zhengzhou": 114 regular + 25 peak seats under the production queue rule (peak seats take a
- *   general call only once it overflows: more than 20 waiting or 90 s waited).
+ *   general call only once it overflows: more than 20 waiting or 90 s waited);
+ * - "controlled": the same seats under the answer-rate controller (src/controller), which lowers the
+ *   overflow thresholds by level from its own sliding windows (static rule vs controller, side by side).
  */
 import { simulateAcd, type AcdSimResult } from './acd-sim.js';
 import { bisectVolume, erlangA, type ErlangAResult } from './erlang-a.js';
