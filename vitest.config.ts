@@ -12,6 +12,8 @@ const NO_PBX = [
   'tests/integration/access-plugin.test.ts', // access rules over HTTP, no calls
   'tests/integration/access-store.test.ts', // users and audit in Redis
   'tests/integration/acd-redis.test.ts', // ACD scripts on Redis
+  'tests/e2e/supervisor-controller.test.ts', // the wallboard's controller panel over HTTP and Redis, no calls
+  'tests/integration/controller-http.test.ts', // the controller's windows, leader lock and API on Redis, no calls
   'tests/integration/demo.test.ts', // the demo's engine is the simulated PBX by design
   'tests/integration/recording-http.test.ts', // recording files over HTTP
   'tests/integration/recording-quality.test.ts', // quality forms and sampling in Redis

@@ -92,8 +92,23 @@ export function markdown(r: Results): string {
         `| ${x.load} | ${x.callsPerHour} | ${pct(x.erlangA139.answerRate)} / ${pct(x.pooled.answerRate)} / ${pct(x.zhengzhou.answerRate)} / ${pct(x.erlangA114.answerRate)} | ${x.pooledVsFormulaPp} | ${x.erlangA139.asaSec} / ${x.pooled.asaSec} / ${x.zhengzhou.asaSec} | ${pct(x.erlangA139.serviceLevel20s)} / ${pct(x.pooled.serviceLevel20s)} / ${pct(x.zhengzhou.serviceLevel20s)} | ${pct(x.erlangA139.abandonRate)} / ${pct(x.pooled.abandonRate)} / ${pct(x.zhengzhou.abandonRate)} |`,
       );
     }
+    if (ac.rows[0]?.controlled) {
+      L.push('', `### Static rule vs the answer-rate controller (114 + 25 seats)`, '');
+      L.push('Same seeds and arrivals; the controller (src/controller, every 15 s of virtual time on its own 5/15-minute windows) lowers the overflow thresholds by level. Peak-seat time used = busy time of the 25 peak seats / their staffed time.', '');
+      L.push('| calls/h | answer rate static / controller | ASA s static / controller | peak-seat time used static / controller | calls taken by peak seats static / controller | time at level 0/1/2/3 | level changes |');
+      L.push('| ---: | --- | --- | --- | --- | --- | ---: |');
+      for (const x of ac.rows) {
+        const c = x.controlled;
+        L.push(
+          `| ${x.callsPerHour} | ${pct(x.zhengzhou.answerRate)} / **${pct(c.answerRate)}** | ${x.zhengzhou.asaSec} / ${c.asaSec} | ${pct(x.zhengzhou.peakBusyShare)} / ${pct(c.peakBusyShare)} | ${x.zhengzhou.answeredByPeak} / ${c.answeredByPeak} | ${c.levelShare.map((v) => pct(v)).join(' / ')} | ${c.levelChanges} |`,
+        );
+      }
+      if (ac.goal) {
+        L.push('', `Goal ≥ 98 % at ${ac.goal.callsPerHour} calls/h: static ${pct(ac.goal.static.answerRate)}, controller **${pct(ac.goal.controlled.answerRate)}** (ASA ${ac.goal.static.asaSec} / ${ac.goal.controlled.asaSec} s, peak-seat time used ${pct(ac.goal.controlled.peakBusyShare)}).`);
+      }
+    }
     const m = ac.maxVolumePerHour;
-    L.push('', `Highest hourly volume with answer rate ≥ ${ac.scenario.target * 100} % (bisection): Erlang-A on 139 seats **${m.erlangA139}**, simulation pooled **${m.simPooled}** (ratio ${ac.maxVolumeRatioPooled}), simulation 114 + 25 peak under the production rule **${m.simZhengzhou}** (ratio ${ac.maxVolumeRatioZhengzhou}; Erlang-A on 114 seats alone: ${m.erlangA114}).`, '');
+    L.push('', `Highest hourly volume with answer rate ≥ ${ac.scenario.target * 100} % (bisection): Erlang-A on 139 seats **${m.erlangA139}**, simulation pooled **${m.simPooled}** (ratio ${ac.maxVolumeRatioPooled}), simulation 114 + 25 peak under the production rule **${m.simZhengzhou}** (ratio ${ac.maxVolumeRatioZhengzhou}; Erlang-A on 114 seats alone: ${m.erlangA114})${m.simControlled !== undefined ? `, simulation 114 + 25 under the answer-rate controller **${m.simControlled}**` : ''}.`, '');
   }
   L.push(`Wall time per part (s): ${Object.entries(r.wallSec).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
   return L.join('\n');

@@ -13,6 +13,8 @@ import { Redis } from 'ioredis';
 import type { Queue, Worker } from 'bullmq';
 import type { DestinationStream } from 'pino';
 import { defaultAcdConfig } from './acd/model.js';
+import { ControllerPortSlot, registerController } from './controller/index.js';
+import type { ControllerRunner } from './controller/runner.js';
 import { Acd } from './acd/service.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
@@ -109,6 +111,8 @@ export interface App {
   readonly ami: AmiPbx | undefined;
   readonly calls: CallManager;
   readonly acd: Acd;
+  /** The answer-rate controller's runner (src/controller). */
+  readonly controller: ControllerRunner;
   /** Routing store and the table in use, IVR flows. */
   readonly parts: DefaultParts;
   readonly tickets: TicketStore;
@@ -291,19 +295,16 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   tickets.onChange((t, previous) => syncTicket(t, previous));
   const lookupTicket = parts?.lookupTicket ?? ((no: string) => ticketService.lookup(no));
 
-  const acd = new Acd({
-    redis,
-    keyPrefix: prefix,
-    instanceId,
-    logger: log,
-    config: defaultAcdConfig({
-      dialTemplate: config.acd.dialTemplate,
-      requireRegistration: config.acd.requireRegistration,
-      noAnswerSec: config.acd.noAnswerSec,
-      wrapUpSec: config.acd.wrapUpSec,
-      ...opts.acdOverrides,
-    }),
+  const acdConfig = defaultAcdConfig({
+    dialTemplate: config.acd.dialTemplate,
+    requireRegistration: config.acd.requireRegistration,
+    noAnswerSec: config.acd.noAnswerSec,
+    wrapUpSec: config.acd.wrapUpSec,
+    ...opts.acdOverrides,
   });
+  // The answer-rate controller's tuning, read by the ACD router and the sessions (src/controller).
+  const controllerPort = new ControllerPortSlot();
+  const acd = new Acd({ redis, keyPrefix: prefix, instanceId, logger: log, config: acdConfig, tuning: controllerPort });
   seatGroups = async () => (await acd.listGroups()).map((g) => g.id);
   if (ami) acd.attachPbx(ami);
   const consoleEvents = new ConsoleEvents();
@@ -356,6 +357,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     queueAnnounceEverySec: config.acd.queueAnnounceEverySec,
     handoffRingSec: config.acd.handoffRingSec,
     callbackOfferAfterSec: config.acd.callbackOfferAfterSec,
+    tuning: (skill) => controllerPort.tuning(skill),
     callback: { dialTemplate: config.acd.callbackDialTemplate, ringSec: config.acd.callbackRingSec },
     notifyAgent: (agentId, callId, n) => consoleEvents.publish({ type: 'handoff', agentId, callId, ...n, at: Date.now() }),
     onAgentConnected: (agentId, s) => consoleEvents.publish(callPop(agentId, s, 'connected')),
@@ -450,6 +452,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   const intake = await registerIntake({ http, config: config.intake, tickets, redis, prefix, connection: jobConnection, log, now: ticketNow, instanceId, worker: opts.ticketWorker !== false, resync: (st) => syncTicket(st) });
   await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
   await http.register(supervisorRoutes, { acd, calls, calendar: calendarCoverage });
+  const controller = await registerController({ http, redis, instanceId, acd, acdConfig, config: config.controller, audit, logger: log, port: controllerPort });
   await http.register(calendarAdminRoutes, { store: calendarStore, calendar, audit, now: ticketNow, source: calendarSource });
   await http.register(recordingRoutes, { service: recordings, audit });
   await http.register(qualityRoutes, { quality, audit, callInfo: callInfoFromTickets(tickets) });
@@ -473,6 +476,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     ami,
     calls,
     acd,
+    controller,
     parts: defaults,
     tickets,
     users,
@@ -498,6 +502,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await outbox.init();
       outbox.start();
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
+      await controller.start().catch((err: Error) => log.error({ err: err.message }, 'answer-rate controller failed to start'));
       // The seat groups the city's shipped table names (data/seats/<city>.json), created once when missing.
       const seatFile = loadSeatFile(config.city);
       if (seatFile !== undefined) {
@@ -539,6 +544,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       calls.stop();
       if (calendarTimer) clearInterval(calendarTimer);
       calendar.close();
+      await step('controller', controller.stop());
       await step('acd', acd.stop());
       await step('ari', telephony.stop());
       await step('ami', ami?.stop());

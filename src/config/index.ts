@@ -143,6 +143,18 @@ export interface Config {
       readonly backoffMs: number;
     };
   };
+  /** The answer-rate controller (src/controller). */
+  readonly controller: {
+    readonly enabled: boolean;
+    readonly target: number;
+    /** Per line targets, e.g. { '12333': 0.95 }. */
+    readonly targets: Readonly<Record<string, number>>;
+    readonly intervalSec: number;
+    readonly maxLevel: number;
+    readonly releaseHoldSec: number;
+    /** Seat groups lent to general calls at the top level. */
+    readonly lendGroups: readonly string[];
+  };
   /** GET /metrics: allowed with the bearer token (when set) or from these networks. */
   readonly metrics: { readonly token: string; readonly allow: readonly string[] };
   /** 督办 and 红黄蓝榜 (src/supervision): the district's 双率 requirement and the orders' deadline. */
@@ -282,6 +294,13 @@ export const VARIABLES: Record<string, VariableSpec> = {
   CALLBACK_OFFER_AFTER_SEC: { description: 'Seconds of waiting after which a caller may press 1 for a callback (0 = never)', default: '60' },
   CALLBACK_DIAL_TEMPLATE: { description: 'Dial string for calling citizens back; {number} is the citizen’s number', default: 'PJSIP/{number}@carrier' },
   CALLBACK_RING_SEC: { description: 'Seconds a citizen’s phone rings on a callback', default: '30' },
+  CONTROLLER_ENABLED: { description: 'Answer-rate controller on at start (true/false); supervisors switch it at run time on /supervisor, which wins once set', default: 'true' },
+  CONTROLLER_TARGET: { description: 'Target answer rate of every line (0.5–1), e.g. 0.98', default: '0.98' },
+  CONTROLLER_TARGETS: { description: 'Per line targets overriding CONTROLLER_TARGET, e.g. 12333=0.95,12345=0.98 (empty = none)', default: '' },
+  CONTROLLER_INTERVAL_SEC: { description: 'Seconds between two decisions of the answer-rate controller (one instance decides, by a Redis lock)', default: '15' },
+  CONTROLLER_MAX_LEVEL: { description: 'Highest action level of the controller: 0 = watch only, 1–3 = lower the overflow thresholds further (3 also lends CONTROLLER_LEND_GROUPS and alerts supervisors)', default: '3' },
+  CONTROLLER_RELEASE_HOLD_SEC: { description: 'Seconds the forecast must stay safe before the controller gives back one level', default: '300' },
+  CONTROLLER_LEND_GROUPS: { description: 'Seat groups (comma-separated ids, e.g. support) whose seats take overflowed general calls at level 3 (empty = none)', default: '' },
   TICKET_SLA_POLICY: { description: 'SLA policy of ticket deadlines (data/sla/<id>.json, e.g. yantai-laishan); empty = the city’s (or district’s) own. Every preset city has one; a city without must name one or the server refuses to start', default: '' },
   TICKET_REPEAT_WINDOW_DAYS: { description: 'Days within which the same caller, handling unit and category count as a repeat request (重复诉求); 0 = off', default: '30' },
   TICKET_REPLY_REVIEW_HOURS: { description: 'Working hours the centre’s reviewer has to approve or refuse a unit’s reply before it goes to the caller or upstream (审核; 24 = one working day); 0 = replies are not reviewed', default: '0' },
@@ -597,6 +616,34 @@ export function loadConfig(env: Env = process.env): Config {
         formEnabled: r.bool('INTAKE_FORM_ENABLED'),
         formPerHour: r.int('INTAKE_FORM_PER_HOUR', 1, 10_000),
         upstream: { secrets: upSecrets, urls, attempts: r.int('UPSTREAM_ATTEMPTS', 1, 100), backoffMs: r.int('UPSTREAM_BACKOFF_MS', 10, 3_600_000) },
+      };
+    })(),
+    controller: (() => {
+      const rate = (name: string, raw: string): number => {
+        const v = Number(raw);
+        if (raw.trim() === '' || !Number.isFinite(v) || v < 0.5 || v > 1) {
+          r.fail(new ConfigError(name, `must be a rate from 0.5 to 1, e.g. 0.98 (got "${raw}")`));
+          return 0.98;
+        }
+        return v;
+      };
+      const target = rate('CONTROLLER_TARGET', r.str('CONTROLLER_TARGET'));
+      const targets: Record<string, number> = {};
+      for (const item of r.str('CONTROLLER_TARGETS').split(',').map((x) => x.trim()).filter(Boolean)) {
+        const m = /^(\d{3,12})=(.+)$/.exec(item);
+        if (!m) r.fail(new ConfigError('CONTROLLER_TARGETS', `has an invalid entry "${item}" (want line=rate, e.g. 12333=0.95)`));
+        else targets[m[1]!] = rate('CONTROLLER_TARGETS', m[2]!);
+      }
+      const lendGroups = r.str('CONTROLLER_LEND_GROUPS').split(',').map((x) => x.trim()).filter(Boolean);
+      for (const g of lendGroups) if (!/^[A-Za-z0-9_-]{1,32}$/.test(g)) r.fail(new ConfigError('CONTROLLER_LEND_GROUPS', `has an invalid group id "${g}"`));
+      return {
+        enabled: r.bool('CONTROLLER_ENABLED'),
+        target,
+        targets,
+        intervalSec: r.int('CONTROLLER_INTERVAL_SEC', 1, 600),
+        maxLevel: r.int('CONTROLLER_MAX_LEVEL', 0, 3),
+        releaseHoldSec: r.int('CONTROLLER_RELEASE_HOLD_SEC', 0, 7200),
+        lendGroups,
       };
     })(),
     metrics: (() => {
