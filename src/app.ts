@@ -14,6 +14,7 @@ import type { Queue, Worker } from 'bullmq';
 import type { DestinationStream } from 'pino';
 import { defaultAcdConfig } from './acd/model.js';
 import { Acd } from './acd/service.js';
+import { createSelfHealingAcd } from './acd/self-heal.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
 import type { CallSession } from './calls/session.js';
@@ -344,6 +345,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     if (candidate) await quality.noteCall(candidate);
   };
   const guard = new CallerGuard(redis, prefix, { ...config.guard, numberId });
+  // The sessions' ACD port, reconciled with the live calls after reconnects and periodically (acd/self-heal.ts).
+  const healing = createSelfHealingAcd({ acd, instanceId, log, now: opts.now ?? Date.now, intervalMs: config.acd.healSec * 1000, callbackExpirySec: defaultAcdConfig(opts.acdOverrides).callback.expirySec, redis, telephony, onHealed: (k, n) => metrics.acdHealedOf(k, n) });
   const calls = new CallManager({
     guard,
     recording: recordings,
@@ -351,7 +354,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     log,
     instanceId,
     flow,
-    acd,
+    acd: healing.port,
     lookupTicket,
     resolveRoute,
     now: opts.now ?? Date.now,
@@ -369,6 +372,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       for (const agentId of new Set(record.agents)) consoleEvents.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
     },
   });
+
+  healing.bindLiveness((callId) => calls.session(callId)?.isEnded === false);
 
   // Fastify's instance type is generic over the logger; the app exposes the default shape.
   const http = Fastify({
@@ -519,6 +524,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
         }
       }
       calls.start();
+      healing.start();
       telephony.start();
       ami?.start();
       log.info({ app: config.ari.app, city: config.city }, 'hotline server started');
@@ -529,6 +535,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       const step = (what: string, p: Promise<unknown> | undefined) =>
         withTimeout(Promise.resolve(p), 3000, what).catch((err: Error) => log.warn({ err: err.message }, 'stop step failed'));
       calls.stop();
+      healing.stop();
       if (calendarTimer) clearInterval(calendarTimer);
       calendar.close();
       await step('acd', acd.stop());
