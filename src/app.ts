@@ -15,6 +15,8 @@ import type { DestinationStream } from 'pino';
 import { defaultAcdConfig } from './acd/model.js';
 import { Acd } from './acd/service.js';
 import { createSelfHealingAcd } from './acd/self-heal.js';
+import { createAdmission } from './admission/wiring.js';
+import type { AdmissionControl } from './admission/control.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
 import type { CallSession } from './calls/session.js';
@@ -127,6 +129,8 @@ export interface App {
   readonly calendar: LiveWorkCalendar;
   /** Prometheus registry behind GET /metrics. */
   readonly metrics: Metrics;
+  /** Admission control at call entry (limits from config.admission). */
+  readonly admission: AdmissionControl;
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -206,7 +210,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     maxInFlight: config.ari.maxInFlight,
     logger: log,
     ...(opts.ariBackoff ? { backoff: opts.ariBackoff } : {}),
-    observe: (operation, seconds, errorKind) => metrics.ariRequest(operation, seconds, errorKind),
+    observe: (operation, seconds, errorKind) => {
+      metrics.ariRequest(operation, seconds, errorKind);
+      admission?.observeAri(seconds);
+    },
   });
   let ariConnectedBefore = false;
   telephony.onLinkState((state) => {
@@ -344,6 +351,13 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     const candidate = candidateFromRecord(job.record, ticketNo, (id) => groups.get(id));
     if (candidate) await quality.noteCall(candidate);
   };
+  // Over a limit a caller is told busy and cleared at entry; the record still becomes a ticket (admission/).
+  const onEnded = (record: CallRecord) => {
+    metrics.callEnded(record);
+    void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
+    for (const agentId of new Set(record.agents)) consoleEvents.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
+  };
+  const admission = createAdmission({ config, instanceId, log, now: opts.now ?? Date.now, telephony, ami, acd, resolveRoute, liveCalls: () => calls.active.length, metrics, onEnded });
   const guard = new CallerGuard(redis, prefix, { ...config.guard, numberId });
   // The sessions' ACD port, reconciled with the live calls after reconnects and periodically (acd/self-heal.ts).
   const healing = createSelfHealingAcd({ acd, instanceId, log, now: opts.now ?? Date.now, intervalMs: config.acd.healSec * 1000, callbackExpirySec: defaultAcdConfig(opts.acdOverrides).callback.expirySec, redis, telephony, onHealed: (k, n) => metrics.acdHealedOf(k, n) });
@@ -366,11 +380,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     onAgentConnected: (agentId, s) => consoleEvents.publish(callPop(agentId, s, 'connected')),
     onAgentRinging: (agentId, s, change) =>
       consoleEvents.publish(change === 'ringing' ? callPop(agentId, s, 'ringing') : { type: 'call-withdrawn', agentId, callId: s.callId, at: Date.now() }),
-    onEnded: (record: CallRecord) => {
-      metrics.callEnded(record);
-      void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
-      for (const agentId of new Set(record.agents)) consoleEvents.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
-    },
+    onEnded,
+    admit: (channel, args) => admission.gate(channel, args),
   });
 
   healing.bindLiveness((callId) => calls.session(callId)?.isEnded === false);
@@ -489,6 +500,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     dispatchRules,
     calendar,
     metrics,
+    admission,
     async start() {
       if (started) return;
       started = true;
@@ -525,6 +537,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       }
       calls.start();
       healing.start();
+      admission.start();
       telephony.start();
       ami?.start();
       log.info({ app: config.ari.app, city: config.city }, 'hotline server started');
@@ -536,6 +549,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
         withTimeout(Promise.resolve(p), 3000, what).catch((err: Error) => log.warn({ err: err.message }, 'stop step failed'));
       calls.stop();
       healing.stop();
+      admission.stop();
       if (calendarTimer) clearInterval(calendarTimer);
       calendar.close();
       await step('acd', acd.stop());

@@ -713,6 +713,11 @@ export class Acd implements AcdPort {
     await this.drainInbox();
   }
 
+  /** The average handling time the expected waits are computed with (admission control uses it too). */
+  get averageHandleSec(): number {
+    return this.config.averageHandleSec;
+  }
+
   setBeforeDispatch(fn: () => Promise<void>): void {
     this.beforeDispatch = fn;
   }

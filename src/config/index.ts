@@ -118,7 +118,7 @@ export interface Config {
     readonly maxWaitSec: number;
     readonly ariMaxLatencyMs: number;
     readonly ariMaxBacklog: number;
-    readonly maxPbxChannels: number;
+    readonly maxPbxCalls: number;
   };
   /** GET /metrics: allowed with the bearer token (when set) or from these networks. */
   readonly metrics: { readonly token: string; readonly allow: readonly string[] };
@@ -240,7 +240,7 @@ export const VARIABLES: Record<string, VariableSpec> = {
   ADMIT_MAX_WAIT_SEC: { description: 'Expected wait (seconds) of a skill’s queue beyond which new callers for it hear the busy announcement (0 = no limit)', default: '1800' },
   ADMIT_ARI_MAX_LATENCY_MS: { description: 'Recent ARI request latency (ms, smoothed; timeouts count in full) beyond which new calls are shed: Asterisk or the link is saturated (0 = off)', default: '1500' },
   ADMIT_ARI_MAX_BACKLOG: { description: 'ARI requests waiting for the in-flight cap (ARI_MAX_IN_FLIGHT) beyond which new calls are shed (0 = off)', default: '64' },
-  ADMIT_MAX_PBX_CHANNELS: { description: 'Channels on the whole Asterisk (AMI CoreStatus, polled) beyond which new calls are shed (0 = off)', default: '0' },
+  ADMIT_MAX_PBX_CALLS: { description: 'Calls in progress on the whole Asterisk (AMI CoreStatus CoreCurrentCalls, polled every 2 s) beyond which new calls are shed (0 = off)', default: '0' },
   TICKET_SLA_POLICY: { description: 'SLA policy of ticket deadlines (data/sla/<id>.json, e.g. yantai-laishan); empty = the city’s (or district’s) own. Every preset city has one; a city without must name one or the server refuses to start', default: '' },
   TICKET_REPEAT_WINDOW_DAYS: { description: 'Days within which the same caller, handling unit and category count as a repeat request (重复诉求); 0 = off', default: '30' },
   TICKET_WEBHOOK_URL: { description: 'URL of the city’s work-order system receiving tickets and state changes (empty = no delivery)', default: '' },
@@ -497,7 +497,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxWaitSec: r.int('ADMIT_MAX_WAIT_SEC', 0, 86_400),
       ariMaxLatencyMs: r.int('ADMIT_ARI_MAX_LATENCY_MS', 0, 120_000),
       ariMaxBacklog: r.int('ADMIT_ARI_MAX_BACKLOG', 0, 100_000),
-      maxPbxChannels: r.int('ADMIT_MAX_PBX_CHANNELS', 0, 1_000_000),
+      maxPbxCalls: r.int('ADMIT_MAX_PBX_CALLS', 0, 1_000_000),
     },
     metrics: (() => {
       const token = r.raw('METRICS_TOKEN') ?? '';
