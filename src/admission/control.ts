@@ -20,7 +20,7 @@ import type { ChannelInfo, ContinueOptions } from '../telephony/port.js';
 import { expectedWaitSec } from '../acd/router.js';
 import { admit, nextLatency, type AdmissionDecision, type AdmissionLimits, type AdmissionLoad, type ShedReason } from './policy.js';
 
-export const SHED_CONTEXT: Required<Pick<ContinueOptions, 'context' | 'extension' | 'priority'>> = { context: 'hotline-shed', extension: 'busy', priority: 1 };
+export const SHED_CONTEXT: Required<Pick<ContinueOptions, 'context' | 'extension' | 'priority'>> = { context: 'hotline-shed', extension: 's', priority: 1 };
 
 export interface AdmissionDeps {
   limits: AdmissionLimits;
