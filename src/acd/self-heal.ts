@@ -47,8 +47,8 @@ export interface HealInput {
   entries: EntryRecord[];
   agents: { id: string; rt: AgentRuntime }[];
   waiting: ReadonlyMap<string, TrackedWait>;
-  /** callId → agent id of the calls whose agent answered and whose end is not yet settled. */
-  connected: ReadonlyMap<string, string>;
+  /** callId → agents who answered it and whose end is not yet settled (a hand-off to a skill adds a second). */
+  connected: ReadonlyMap<string, ReadonlySet<string>>;
   callbacks: ReadonlyMap<string, TrackedCallback>;
   /** Is this call's session still alive here? */
   isLive: (callId: string) => boolean;
@@ -57,7 +57,7 @@ export interface HealInput {
 export type HealCommand =
   /** An entry whose call is gone: it must never reach an agent. */
   | { kind: 'drop-entry'; callId: string }
-  /** A live waiting caller without an entry: back in the queue, with its original join time. */
+  /** A live waiting caller without an entry (lost with Redis data, swept, or refused while Redis was away): back in the queue, with its original join time. */
   | { kind: 'requeue'; request: EnqueueRequest }
   /** A promised callback whose entry is gone: restored (its original join time kept). */
   | { kind: 'restore-callback'; callback: TrackedCallback }
@@ -90,7 +90,7 @@ export function healPlan(s: HealInput): HealCommand[] {
   for (const { id, rt } of s.agents) {
     if (rt.owner !== s.instanceId || !rt.callId) continue;
     if (rt.state === 'on-call') {
-      if (s.connected.get(rt.callId) === id) continue;
+      if (s.connected.get(rt.callId)?.has(id)) continue;
       // A callback being dialled is on its entry (state connecting), not on a session.
       const e = inRedis.get(rt.callId);
       if (e?.callback && e.agentId === id) continue;
@@ -114,7 +114,7 @@ export function healPlan(s: HealInput): HealCommand[] {
  */
 export class TrackedAcd implements AcdPort {
   readonly waiting = new Map<string, TrackedWait>();
-  readonly connected = new Map<string, string>();
+  readonly connected = new Map<string, Set<string>>();
   readonly callbacks = new Map<string, TrackedCallback>();
   /** Offers handed to sessions, by id, until answered or failed (bounded by their ring time). */
   private readonly offers = new Map<string, { offer: Offer; at: number }>();
@@ -137,9 +137,13 @@ export class TrackedAcd implements AcdPort {
   async enqueue(e: EnqueueRequest): Promise<QueuePosition> {
     const w: TrackedWait = { request: { ...e }, confirmed: false };
     this.waiting.set(e.callId, w);
-    const pos = await this.inner.enqueue(e);
-    w.confirmed = true;
-    return pos;
+    try {
+      return await this.inner.enqueue(e);
+    } finally {
+      // Settled either way: taken by Redis, or refused while it was away (then healing re-queues
+      // the caller once it is back, if the session still waits). Only an enqueue in flight is left alone.
+      w.confirmed = true;
+    }
   }
 
   async leave(callId: string, reason: LeaveReason, at: number): Promise<void> {
@@ -180,7 +184,13 @@ export class TrackedAcd implements AcdPort {
     const o = this.offers.get(offerId);
     this.offers.delete(offerId);
     const ok = await this.inner.offerAnswered(offerId, at);
-    if (ok && o) this.connected.set(o.offer.callId, o.offer.agentId);
+    if (ok && o) {
+      // Answered: Redis dropped the entry; the call no longer waits (never re-queue it).
+      this.waiting.delete(o.offer.callId);
+      const set = this.connected.get(o.offer.callId) ?? new Set<string>();
+      set.add(o.offer.agentId);
+      this.connected.set(o.offer.callId, set);
+    }
     return ok;
   }
 
@@ -190,7 +200,9 @@ export class TrackedAcd implements AcdPort {
   }
 
   async callEnded(callId: string, agentId: string, at: number): Promise<void> {
-    if (this.connected.get(callId) === agentId) this.connected.delete(callId);
+    const set = this.connected.get(callId);
+    set?.delete(agentId);
+    if (set?.size === 0) this.connected.delete(callId);
     await this.inner.callEnded(callId, agentId, at);
   }
 
