@@ -67,6 +67,8 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'info', HOTLINE_DATA_DIR: mkdtempSync(join(tmpdir(), 'hotline-overload-')), JWT_SECRET: randomBytes(32).toString('hex'),
       COOKIE_SECURE: 'false', AGENT_DIAL_TEMPLATE: 'Local/{ext}@hotline-test-agents', ACD_REQUIRE_REGISTRATION: 'false',
       ADMIT_MAX_CALLS: String(capacity),
+      // Watched (AMI CoreStatus) but high enough never to shed: the run reports Asterisk's own count.
+      ADMIT_MAX_PBX_CALLS: '100000',
     }),
     { logDestination: nullLog },
   );
@@ -98,6 +100,8 @@ async function main(): Promise<void> {
   const metricsMs: number[] = [];
   let rssPeak = rssStart;
   let maxLive = 0;
+  let maxPbxCalls = 0;
+  let maxAriLatencyMs = 0;
   let running = true;
   const sampler = (async () => {
     while (running) {
@@ -109,6 +113,9 @@ async function main(): Promise<void> {
       metricsMs.push(performance.now() - t);
       rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
       maxLive = Math.max(maxLive, app.calls.active.length);
+      const load = app.admission.load('12345', 'carrier');
+      maxPbxCalls = Math.max(maxPbxCalls, load.pbxCalls ?? 0);
+      maxAriLatencyMs = Math.max(maxAriLatencyMs, load.ariLatencyMs);
       await sleep(500);
     }
   })();
@@ -133,7 +140,7 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memGb: round(totalmem() / 2 ** 30, 1), node: process.version, commit: execSync('git rev-parse --short HEAD', { cwd: REPO_ROOT }).toString().trim() },
     setup: { capacity, holdSec, sustainableRate: round(sustainable), factor, rate: round(rate), seconds, callsPlaced: total },
     sip: { exitCode: exit, answered, endedByHotline: byHotline, endedByCitizen: byCitizen, errors: stderr.slice(-500) },
-    calls: { records: records.length, served, toldBusy: shed, failed: outcomes.failed ?? 0, outcomes, maxLiveSessions: maxLive, shedByReason: app.admission.shedCounts },
+    calls: { records: records.length, served, toldBusy: shed, failed: outcomes.failed ?? 0, outcomes, maxLiveSessions: maxLive, maxAsteriskCalls: maxPbxCalls, maxSmoothedAriLatencyMs: round(maxAriLatencyMs), shedByReason: app.admission.shedCounts },
     leftAfter5s: { channelsOnAsterisk: left.stasis, sessions: app.calls.active.length },
     httpDuringRunMs: { healthz: summarize(health), metrics: summarize(metricsMs) },
     rssMb: { start: mb(rssStart), peak: mb(rssPeak), end: mb(rssEnd), minuteLater: mb(rssLater), minuteLaterVsStart: round(rssLater / rssStart - 1, 3) },
@@ -158,6 +165,7 @@ async function main(): Promise<void> {
     `| GET /metrics | ${result.httpDuringRunMs.metrics.p50} | ${result.httpDuringRunMs.metrics.p99} | ${result.httpDuringRunMs.metrics.max} |`, '',
     `RSS: start ${result.rssMb.start} MB, peak ${result.rssMb.peak} MB, end ${result.rssMb.end} MB, a minute later ${result.rssMb.minuteLater} MB (${round(result.rssMb.minuteLaterVsStart * 100, 1)} % vs start).`, '',
     `Shed by reason: ${JSON.stringify(result.calls.shedByReason)}; outcomes: ${JSON.stringify(outcomes)}.`, '',
+    `Admission's view at its worst: Asterisk's own calls (AMI CoreStatus) ${maxPbxCalls}, smoothed ARI latency ${round(maxAriLatencyMs)} ms.`, '',
   ].join('\n');
   writeFileSync(join(out, `overload-${day}.md`), md);
   process.stdout.write(md);
