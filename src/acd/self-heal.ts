@@ -237,6 +237,8 @@ export interface HealReport {
 export class AcdHealer {
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
+  /** What the last pass found stale (see the two strikes in healOnce). */
+  private suspects = new Set<string>();
   private running: Promise<HealReport> | undefined;
   private readonly log: Logger;
 
@@ -289,7 +291,7 @@ export class AcdHealer {
     const rts = await inner.store.agentRuntimes(agentList.map((a) => a.id));
     this.dirty = false;
     this.acd.prune(now);
-    const commands = healPlan({
+    let commands = healPlan({
       instanceId: this.opts.instanceId,
       now,
       entries,
@@ -299,6 +301,19 @@ export class AcdHealer {
       callbacks: this.acd.callbacks,
       isLive: (id) => this.acd.liveness(id),
     });
+    // A periodic pass only acts on what the previous pass found as well (two strikes): an entry or
+    // agent state written a moment ago by something other than a session (an admin tool, a test) is
+    // not taken for stale. After a reconnect every finding is acted on at once.
+    const key = (c: HealCommand) => (c.kind === 'drop-entry' ? `e:${c.callId}` : c.kind === 'free-agent' ? `a:${c.agentId}:${c.callId}` : undefined);
+    const found = new Set(commands.map(key).filter((k): k is string => !!k));
+    if (why === 'periodic') {
+      const previous = this.suspects;
+      commands = commands.filter((c) => {
+        const k = key(c);
+        return !k || previous.has(k);
+      });
+    }
+    this.suspects = found;
     let failed = 0;
     for (const c of commands) {
       try {
