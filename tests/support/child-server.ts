@@ -46,6 +46,7 @@ export function childServerEnv(pbx: PbxUnderTest, overrides: Record<string, stri
     CALLBACK_OFFER_AFTER_SEC: '1',
     CALLBACK_DIAL_TEMPLATE: 'Local/{number}@hotline-test-agents',
     CALLBACK_RING_SEC: '5',
+    ADMIT_ARI_MAX_LATENCY_MS: '0', // as tests/support/pbx.ts testConfig
     ...overrides,
   };
 }
