@@ -34,6 +34,7 @@ const NO_PBX = [
 const REAL_ONLY = [
   'tests/integration/asterisk-start.test.ts', // reads Asterisk's own log for ERROR lines of our configuration
   'tests/integration/sip-calls.test.ts', // SIPp over the carrier trunk: the simulated PBX has no SIP, RTP or RFC 4733
+  'tests/integration/asterisk-restart.test.ts', // restarts a throwaway Asterisk of its own (core restart now): the simulated PBX has no restart
   'tests/e2e/agent-tls.test.ts', // HTTPS page + softphone over WSS to Asterisk's TLS server: the sim has no TLS, SIP or media
   'tests/integration/cluster-sip.test.ts', // Kamailio + SIPp in front of two Asterisk nodes: the sim has no SIP stack
 ];

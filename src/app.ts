@@ -16,6 +16,9 @@ import { defaultAcdConfig } from './acd/model.js';
 import { ControllerPortSlot, registerController } from './controller/index.js';
 import type { ControllerRunner } from './controller/runner.js';
 import { Acd } from './acd/service.js';
+import { createSelfHealingAcd } from './acd/self-heal.js';
+import { createAdmission } from './admission/wiring.js';
+import type { AdmissionControl } from './admission/control.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
 import type { CallSession } from './calls/session.js';
@@ -139,6 +142,8 @@ export interface App {
   readonly metrics: Metrics;
   /** Other channels, the public form, higher platforms' work orders and the pushes back (src/intake/). */
   readonly intake: IntakeFeature;
+  /** Admission control at call entry (limits from config.admission). */
+  readonly admission: AdmissionControl;
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -206,7 +211,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     maxInFlight: config.ari.maxInFlight,
     logger: log,
     ...(opts.ariBackoff ? { backoff: opts.ariBackoff } : {}),
-    observe: (operation, seconds, errorKind) => metrics.ariRequest(operation, seconds, errorKind),
+    observe: (operation, seconds, errorKind) => {
+      metrics.ariRequest(operation, seconds, errorKind);
+      admission?.observeAri(seconds);
+    },
   });
   let ariConnectedBefore = false;
   telephony.onLinkState((state) => {
@@ -342,7 +350,16 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     const candidate = candidateFromRecord(job.record, ticketNo, (id) => groups.get(id));
     if (candidate) await quality.noteCall(candidate);
   };
+  // Over a limit a caller is told busy and cleared at entry; the record still becomes a ticket (admission/).
+  const onEnded = (record: CallRecord) => {
+    metrics.callEnded(record);
+    void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
+    for (const agentId of new Set(record.agents)) consoleEvents.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
+  };
+  const admission = createAdmission({ config, instanceId, log, now: opts.now ?? Date.now, telephony, ami, acd, resolveRoute, liveCalls: () => calls.active.length, metrics, onEnded });
   const guard = new CallerGuard(redis, prefix, { ...config.guard, numberId });
+  // The sessions' ACD port, reconciled with the live calls after reconnects and periodically (acd/self-heal.ts).
+  const healing = createSelfHealingAcd({ acd, instanceId, log, now: opts.now ?? Date.now, intervalMs: config.acd.healSec * 1000, callbackExpirySec: defaultAcdConfig(opts.acdOverrides).callback.expirySec, redis, telephony, onHealed: (k, n) => metrics.acdHealedOf(k, n) });
   const calls = new CallManager({
     guard,
     recording: recordings,
@@ -350,7 +367,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     log,
     instanceId,
     flow,
-    acd,
+    acd: healing.port,
     lookupTicket,
     resolveRoute,
     now: opts.now ?? Date.now,
@@ -363,12 +380,11 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     onAgentConnected: (agentId, s) => consoleEvents.publish(callPop(agentId, s, 'connected')),
     onAgentRinging: (agentId, s, change) =>
       consoleEvents.publish(change === 'ringing' ? callPop(agentId, s, 'ringing') : { type: 'call-withdrawn', agentId, callId: s.callId, at: Date.now() }),
-    onEnded: (record: CallRecord) => {
-      metrics.callEnded(record);
-      void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
-      for (const agentId of new Set(record.agents)) consoleEvents.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
-    },
+    onEnded,
+    admit: (channel, args) => admission.gate(channel, args),
   });
+
+  healing.bindLiveness((callId) => calls.session(callId)?.isEnded === false);
 
   // Fastify's instance type is generic over the logger; the app exposes the default shape.
   const http = Fastify({
@@ -495,6 +511,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     metrics,
     supervision,
     intake,
+    admission,
     async start() {
       if (started) return;
       started = true;
@@ -532,6 +549,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
         }
       }
       calls.start();
+      healing.start();
+      admission.start();
       telephony.start();
       ami?.start();
       log.info({ app: config.ari.app, city: config.city }, 'hotline server started');
@@ -542,6 +561,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       const step = (what: string, p: Promise<unknown> | undefined) =>
         withTimeout(Promise.resolve(p), 3000, what).catch((err: Error) => log.warn({ err: err.message }, 'stop step failed'));
       calls.stop();
+      healing.stop();
+      admission.stop();
       if (calendarTimer) clearInterval(calendarTimer);
       calendar.close();
       await step('controller', controller.stop());

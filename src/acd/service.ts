@@ -171,6 +171,8 @@ export class Acd implements AcdPort {
   /** The largest queue lengths this instance wrote for the current quarter (`queueStamp`). */
   private readonly queueMaxSeen = new Map<string, number>();
   private queueStamp = '';
+  /** Run before each router run (the self-healing check after a reconnect, src/acd/self-heal.ts). */
+  private beforeDispatch: (() => Promise<void>) | undefined;
 
   constructor(private readonly opts: AcdOptions) {
     this.store = new RedisAcdStore(opts.redis, opts.keyPrefix);
@@ -714,8 +716,23 @@ export class Acd implements AcdPort {
     await this.drainInbox();
   }
 
+  /** The average handling time the expected waits are computed with (admission control uses it too). */
+  get averageHandleSec(): number {
+    return this.config.averageHandleSec;
+  }
+
+  setBeforeDispatch(fn: () => Promise<void>): void {
+    this.beforeDispatch = fn;
+  }
+
+  /** Renew this instance's heartbeat now (after a Redis reconnect, before anything sweeps). */
+  heartbeat(): Promise<void> {
+    return this.store.heartbeat(this.instanceId, Math.round(this.config.heartbeatTtlSec * 1000));
+  }
+
   /** One router run under the dispatch lock. Returns false when another instance holds the lock. */
   async dispatchOnce(): Promise<boolean> {
+    await this.beforeDispatch?.();
     const token = `${this.instanceId}:${randomUUID()}`;
     const locking = this.opts.dispatchLock !== false;
     if (locking && !(await this.store.tryLock(LOCK, token, 5000))) return false;

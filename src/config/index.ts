@@ -126,6 +126,17 @@ export interface Config {
     /** Dial string for calling a citizen back; `{number}` is the citizen's number. */
     readonly callbackDialTemplate: string;
     readonly callbackRingSec: number;
+    /** Seconds between reconciliations of the ACD state with live calls (0 = only after reconnects). */
+    readonly healSec: number;
+  };
+  /** Admission control (src/admission): limits beyond which new callers hear the busy announcement; 0 = off. */
+  readonly admission: {
+    readonly maxCalls: number;
+    readonly maxQueue: number;
+    readonly maxWaitSec: number;
+    readonly ariMaxLatencyMs: number;
+    readonly ariMaxBacklog: number;
+    readonly maxPbxCalls: number;
   };
   /** Requests from other channels and higher platforms' work orders (src/intake/). */
   readonly intake: {
@@ -301,6 +312,13 @@ export const VARIABLES: Record<string, VariableSpec> = {
   CONTROLLER_MAX_LEVEL: { description: 'Highest action level of the controller: 0 = watch only, 1–3 = lower the overflow thresholds further (3 also lends CONTROLLER_LEND_GROUPS and alerts supervisors)', default: '3' },
   CONTROLLER_RELEASE_HOLD_SEC: { description: 'Seconds the forecast must stay safe before the controller gives back one level', default: '300' },
   CONTROLLER_LEND_GROUPS: { description: 'Seat groups (comma-separated ids, e.g. support) whose seats take overflowed general calls at level 3 (empty = none)', default: '' },
+  ACD_HEAL_SEC: { description: 'Seconds between reconciliations of queue entries, offers, callbacks and agent states with the live calls (also after every Redis or ARI reconnect); 0 = only after reconnects', default: '15' },
+  ADMIT_MAX_CALLS: { description: 'Calls one instance handles at once; callers beyond it hear the busy announcement and are cleared (0 = no limit)', default: '500' },
+  ADMIT_MAX_QUEUE: { description: 'Callers waiting for one skill; a new caller for a fuller queue hears the busy announcement (0 = no limit)', default: '200' },
+  ADMIT_MAX_WAIT_SEC: { description: 'Expected wait (seconds) of a skill’s queue beyond which new callers for it hear the busy announcement (0 = no limit)', default: '1800' },
+  ADMIT_ARI_MAX_LATENCY_MS: { description: 'Recent ARI request latency (ms, smoothed; timeouts count in full) beyond which new calls are shed: Asterisk or the link is saturated (0 = off)', default: '1500' },
+  ADMIT_ARI_MAX_BACKLOG: { description: 'ARI requests waiting for the in-flight cap (ARI_MAX_IN_FLIGHT) beyond which new calls are shed (0 = off)', default: '64' },
+  ADMIT_MAX_PBX_CALLS: { description: 'Calls in progress on the whole Asterisk (AMI CoreStatus CoreCurrentCalls, polled every 2 s) beyond which new calls are shed (0 = off)', default: '0' },
   TICKET_SLA_POLICY: { description: 'SLA policy of ticket deadlines (data/sla/<id>.json, e.g. yantai-laishan); empty = the city’s (or district’s) own. Every preset city has one; a city without must name one or the server refuses to start', default: '' },
   TICKET_REPEAT_WINDOW_DAYS: { description: 'Days within which the same caller, handling unit and category count as a repeat request (重复诉求); 0 = off', default: '30' },
   TICKET_REPLY_REVIEW_HOURS: { description: 'Working hours the centre’s reviewer has to approve or refuse a unit’s reply before it goes to the caller or upstream (审核; 24 = one working day); 0 = replies are not reviewed', default: '0' },
@@ -578,6 +596,15 @@ export function loadConfig(env: Env = process.env): Config {
       callbackOfferAfterSec: r.int('CALLBACK_OFFER_AFTER_SEC', 0, 3600),
       callbackDialTemplate: r.name('CALLBACK_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{number\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {number}, e.g. PJSIP/{number}@carrier'),
       callbackRingSec: r.int('CALLBACK_RING_SEC', 5, 120),
+      healSec: r.int('ACD_HEAL_SEC', 0, 3600),
+    },
+    admission: {
+      maxCalls: r.int('ADMIT_MAX_CALLS', 0, 100_000),
+      maxQueue: r.int('ADMIT_MAX_QUEUE', 0, 100_000),
+      maxWaitSec: r.int('ADMIT_MAX_WAIT_SEC', 0, 86_400),
+      ariMaxLatencyMs: r.int('ADMIT_ARI_MAX_LATENCY_MS', 0, 120_000),
+      ariMaxBacklog: r.int('ADMIT_ARI_MAX_BACKLOG', 0, 100_000),
+      maxPbxCalls: r.int('ADMIT_MAX_PBX_CALLS', 0, 1_000_000),
     },
     intake: (() => {
       const channels = ['web', 'wechat', 'mini-program', 'app', 'sms', 'mailbox'];
