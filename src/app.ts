@@ -65,6 +65,7 @@ import { ticketAdminRoutes } from './http/routes/ticket-admin.js';
 import type { CallSource } from './calls/record.js';
 import { Metrics } from './metrics/index.js';
 import { metricsRoutes } from './http/routes/metrics.js';
+import { registerKnowledge, type KnowledgeFeature } from './knowledge/index.js';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
 export const CITY_CODES: Record<Config['city'], string> = {
@@ -126,6 +127,8 @@ export interface App {
   readonly calendar: LiveWorkCalendar;
   /** Prometheus registry behind GET /metrics. */
   readonly metrics: Metrics;
+  /** The knowledge base (知识库). */
+  readonly knowledge: KnowledgeFeature;
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -219,7 +222,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
 
   // Queue targets are checked against the ACD's seat groups (created below, before anything is published).
   let seatGroups: () => Promise<string[]> = async () => [];
-  const defaults = createDefaultParts(config, { redis, tickets, log, seatGroups: () => seatGroups() });
+  // The knowledge base registers with the routes below; the IVR reads its answers through this late binding.
+  let knowledge: KnowledgeFeature | undefined;
+  const defaults = createDefaultParts(config, { redis, tickets, log, seatGroups: () => seatGroups(), articles: (now) => knowledge?.kb.ivrArticles(now) ?? {} });
   const flow = opts.flow ?? parts?.flow ?? defaults.flow;
   const resolveRoute = opts.resolveRoute ?? parts?.resolveRoute ?? defaults.resolveRoute;
 
@@ -447,7 +452,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(ticketExportRoutes, { tickets, audit });
   await http.register(ticketKpiRoutes, { tickets, acd, now: ticketNow, clocks: ticketClocks, audit });
   await http.register(ticketAdminRoutes, { rules: dispatchRules, ...(ticketWebhook ? { webhook: ticketWebhook } : {}), audit });
-  await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
+  knowledge = await registerKnowledge(http, { redis, keyPrefix: prefix, log, audit, now: ticketNow, config: config.knowledge });
+  await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table, knowledge: knowledge.kb });
   await http.register(supervisorRoutes, { acd, calls, calendar: calendarCoverage });
   await http.register(calendarAdminRoutes, { store: calendarStore, calendar, audit, now: ticketNow, source: calendarSource });
   await http.register(recordingRoutes, { service: recordings, audit });
@@ -484,6 +490,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     dispatchRules,
     calendar,
     metrics,
+    knowledge: knowledge!,
     async start() {
       if (started) return;
       started = true;
@@ -501,6 +508,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       }
       await defaults.start();
       await calendar.watch(redis.duplicate());
+      await knowledge!.start().catch((err: Error) => log.warn({ err: err.message }, 'knowledge base not loaded at start'));
       checkCalendar();
       calendarTimer = setInterval(checkCalendar, 24 * 3600_000);
       calendarTimer.unref();
@@ -531,6 +539,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       calls.stop();
       if (calendarTimer) clearInterval(calendarTimer);
       calendar.close();
+      knowledge?.stop();
       await step('acd', acd.stop());
       await step('ari', telephony.stop());
       await step('ami', ami?.stop());

@@ -52,6 +52,7 @@ export const TAGS = {
   tickets: '工单 / Tickets',
   recordings: '录音 / Recordings',
   quality: '质检 / Quality inspection',
+  knowledge: '知识库 / Knowledge base',
   pages: '页面 / Pages',
   docs: '接口文档 / API documentation',
   demo: '演示（模拟交换机） / Demo (simulated PBX)',
