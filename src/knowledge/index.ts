@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { AuditPort } from '../access/audit.js';
 import type { Config } from '../config/index.js';
 import { knowledgeRoutes } from './routes.js';
@@ -20,9 +20,6 @@ export interface KnowledgeFeature {
   stop(): void;
 }
 
-/** prompts/recorded relative to this module (src/knowledge → repo root): recorded answers win over TTS. */
-const RECORDED_DIR = fileURLToPath(new URL('../../prompts/recorded', import.meta.url));
-
 export async function registerKnowledge(
   http: FastifyInstance,
   d: { redis: Redis; keyPrefix: string; log: Logger; audit: AuditPort; now: () => number; config: Config['knowledge'] },
@@ -34,7 +31,8 @@ export async function registerKnowledge(
     audit: d.audit,
     now: d.now,
     promptsDir: d.config.promptsDir,
-    recordedDir: RECORDED_DIR,
+    // A recorded answer dropped at <dir>/recorded/<lang>/hotline/kb-<id>.wav wins over synthesis at publish.
+    recordedDir: join(d.config.promptsDir, 'recorded'),
     remindDays: d.config.remindDays,
   });
   await http.register(knowledgeRoutes, { kb, publicRatePerMinute: d.config.publicRatePerMinute });
