@@ -80,16 +80,10 @@ export class SearchIndex {
     return this.docs.has(id);
   }
 
-  /** Add or replace an article's published version. */
-  put(a: IndexedArticle): void {
+  /** Add or replace an article's published version (`cached`: its {@link indexTerms}, computed when it was published). */
+  put(a: IndexedArticle, cached?: [string, number][]): void {
     this.remove(a.id);
-    const t = new Map<string, number>();
-    for (const [field, weight] of FIELDS) {
-      const v = a.live[field];
-      terms(Array.isArray(v) ? v.join(' ') : typeof v === 'string' ? v : '', t, weight);
-    }
-    // Keywords are also whole terms (an editor's 社保卡 must match 社保卡 exactly).
-    for (const k of a.live.keywords) t.set(k.normalize('NFKC').toLowerCase(), (t.get(k.normalize('NFKC').toLowerCase()) ?? 0) + 3);
+    const t = cached ? new Map(cached) : indexTerms(a.live);
     let len = 0;
     for (const [term, w] of t) {
       len += w;
@@ -156,7 +150,7 @@ export class SearchIndex {
       for (const id of (q.line && this.byLine.get(q.line)) || []) if (!scores.has(id)) scores.set(id, 0.5);
       for (const id of (q.skill && this.bySkill.get(q.skill)) || []) if (!scores.has(id)) scores.set(id, 0.3);
     }
-    const hits: SearchHit[] = [];
+    const ranked: { a: IndexedArticle; score: number; matched: string[] }[] = [];
     for (const [id, base] of scores) {
       const a = this.docs.get(id)!.a;
       if (!isCurrent(a.live, q.now)) continue;
@@ -173,11 +167,34 @@ export class SearchIndex {
       if (textMatched.has(id)) matched.push('text');
       // Newer versions first among equals: up to +10 % for an article updated today, fading over a year.
       s *= 1 + 0.1 * Math.exp(-Math.max(0, q.now - a.live.publishedAt) / (365 * 86_400_000));
-      hits.push(hitOf(a, s, matched, text || q.context || ''));
+      ranked.push({ a, score: s, matched });
     }
-    hits.sort((x, y) => y.score - x.score || x.id.localeCompare(y.id));
-    return hits.slice(0, limit);
+    ranked.sort((x, y) => y.score - x.score || x.a.id.localeCompare(y.a.id));
+    // Snippets only for what is returned: a common word may score thousands of articles.
+    const words = [...terms(text || q.context || '').keys()];
+    return ranked.slice(0, limit).map((r) => hitOf(r.a, r.score, r.matched, words));
   }
+}
+
+/** Bump when tokenisation or field weights change: cached terms of another version are recomputed. */
+export const TERMS_VERSION = 1;
+
+/**
+ * The weighted terms of a published version. Segmentation is the costly part of indexing (about a
+ * millisecond per article), so the store keeps these with the version and a rebuild only reads them.
+ */
+export function indexTerms(live: LiveVersion): Map<string, number> {
+  const t = new Map<string, number>();
+  for (const [field, weight] of FIELDS) {
+    const v = live[field];
+    terms(Array.isArray(v) ? v.join(' ') : typeof v === 'string' ? v : '', t, weight);
+  }
+  // Keywords are also whole terms (an editor's 社保卡 must match 社保卡 exactly).
+  for (const k of live.keywords) {
+    const key = k.normalize('NFKC').toLowerCase();
+    t.set(key, (t.get(key) ?? 0) + 3);
+  }
+  return t;
 }
 
 function setOf(m: Map<string, Set<string>>, k: string): Set<string> {
@@ -187,11 +204,12 @@ function setOf(m: Map<string, Set<string>>, k: string): Set<string> {
 }
 
 /** Up to 80 characters of the body around the first query word found in it. */
-function snippet(body: string, query: string): string {
+function snippet(body: string, words: string[]): string {
   const flat = body.replace(/\s+/g, ' ').trim();
+  const lower = flat.toLowerCase();
   let at = -1;
-  for (const t of terms(query).keys()) {
-    const i = flat.toLowerCase().indexOf(t);
+  for (const t of words) {
+    const i = lower.indexOf(t);
     if (i >= 0 && (at < 0 || i < at)) at = i;
   }
   const start = Math.max(0, at - 20);
@@ -199,14 +217,14 @@ function snippet(body: string, query: string): string {
   return (start > 0 ? '…' : '') + s + (start + 80 < flat.length ? '…' : '');
 }
 
-function hitOf(a: IndexedArticle, score: number, matched: string[], query: string): SearchHit {
+function hitOf(a: IndexedArticle, score: number, matched: string[], words: string[]): SearchHit {
   const l = a.live;
   return {
     id: a.id,
     version: l.version,
     title: l.title,
     shortAnswer: l.shortAnswer,
-    snippet: snippet(l.body, query),
+    snippet: snippet(l.body, words),
     category: l.category,
     lines: l.lines,
     skills: l.skills,

@@ -26,7 +26,7 @@ import {
   type Editor,
   type FieldError,
 } from './model.js';
-import { SearchIndex, type SearchHit, type SearchQuery } from './search-index.js';
+import { indexTerms, SearchIndex, TERMS_VERSION, type SearchHit, type SearchQuery } from './search-index.js';
 import { ArticleStore } from './store.js';
 import { buildAnswerPrompt } from './tts.js';
 
@@ -107,9 +107,9 @@ export class KnowledgeBase {
     this.rebuilding ??= (async () => {
       try {
         const rev = await this.store.rev();
-        const all = await this.store.all();
+        const all = await this.store.all(true);
         this.index.clear();
-        for (const a of all) this.apply(a);
+        for (const { article, terms } of all) this.apply(article, undefined, terms);
         this.appliedRev = Math.max(this.appliedRev, rev);
         this.o.log.info({ articles: all.length, published: this.index.size, rev }, 'knowledge index loaded');
       } finally {
@@ -119,8 +119,8 @@ export class KnowledgeBase {
     return this.rebuilding;
   }
 
-  private apply(a: Article | undefined, id?: string): void {
-    if (a && a.live && a.status !== 'retired') this.index.put({ id: a.id, ownerUnit: a.ownerUnit, live: a.live });
+  private apply(a: Article | undefined, id?: string, cachedTerms?: string): void {
+    if (a && a.live && a.status !== 'retired') this.index.put({ id: a.id, ownerUnit: a.ownerUnit, live: a.live }, cachedTermsOf(cachedTerms, a.live.version));
     else this.index.remove(a?.id ?? id ?? '');
   }
 
@@ -130,7 +130,8 @@ export class KnowledgeBase {
     if (!id || !Number.isInteger(rev) || rev <= this.appliedRev) return;
     if (rev !== this.appliedRev + 1) return this.rebuild();
     this.appliedRev = rev;
-    this.apply(await this.store.get(id), id);
+    const [a, terms] = await Promise.all([this.store.get(id), this.store.terms(id)]);
+    this.apply(a, id, terms);
   }
 
   private async checkRev(): Promise<void> {
@@ -140,7 +141,7 @@ export class KnowledgeBase {
   // ---- editing ------------------------------------------------------------------------------
 
   private async commit(next: Article, expected: number | 'new', event: ArticleEvent): Promise<Article> {
-    const r = await this.store.write(next, expected, event);
+    const r = await this.store.write(next, expected, event, termsJson(next));
     if (!r.ok) {
       if (r.reason === 'conflict') throw staleVersion(r.current);
       if (r.reason === 'not-found') throw errors.notFound(`知识 ${next.id}`);
@@ -148,7 +149,7 @@ export class KnowledgeBase {
     }
     // This instance sees its own write at once; the others through the notification.
     if (r.rev === this.appliedRev + 1) this.appliedRev = r.rev;
-    this.apply(next);
+    this.apply(next, undefined, termsJson(next));
     await this.o.audit.record({ actor: event.actor, action: ACTION_AUDIT[event.action], target: `kb:${next.id}`, detail: `v${next.version}${event.note ? ` ${event.note}` : ''}` });
     return next;
   }
@@ -284,6 +285,22 @@ export class KnowledgeBase {
       sent++;
     }
     return sent;
+  }
+}
+
+/** The cached index terms of an article's live version (stored with it; '' when nothing is live). */
+export function termsJson(a: Article): string {
+  if (!a.live || a.status === 'retired') return '';
+  return JSON.stringify({ v: TERMS_VERSION, version: a.live.version, terms: [...indexTerms(a.live)] });
+}
+
+function cachedTermsOf(json: string | undefined, version: number): [string, number][] | undefined {
+  if (!json) return undefined;
+  try {
+    const c = JSON.parse(json) as { v: number; version: number; terms: [string, number][] };
+    return c.v === TERMS_VERSION && c.version === version && Array.isArray(c.terms) ? c.terms : undefined;
+  } catch {
+    return undefined;
   }
 }
 

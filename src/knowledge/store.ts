@@ -14,7 +14,7 @@
 import type { Redis } from 'ioredis';
 import type { Article, ArticleEvent } from './model.js';
 
-// KEYS: article, versions, history, ids, rev. ARGV: expected version (-1: create), new version, json, event json, channel, id.
+// KEYS: article, versions, history, ids, rev, terms. ARGV: expected version (-1: create), new version, json, event json, channel, id, terms json ('' = none).
 const WRITE = `
 local cur = redis.call('HGET', KEYS[1], 'version')
 local expected = tonumber(ARGV[1])
@@ -28,6 +28,7 @@ redis.call('HSET', KEYS[1], 'version', ARGV[2], 'json', ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('RPUSH', KEYS[3], ARGV[4])
 redis.call('SADD', KEYS[4], ARGV[6])
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[6], ARGV[6], ARGV[7]) else redis.call('HDEL', KEYS[6], ARGV[6]) end
 local rev = redis.call('INCR', KEYS[5])
 redis.call('PUBLISH', ARGV[5], rev .. ' ' .. ARGV[6])
 return {rev, tonumber(ARGV[2])}
@@ -49,21 +50,24 @@ export class ArticleStore {
     return this.k('changed');
   }
 
-  async write(a: Article, expectedVersion: number | 'new', event: ArticleEvent): Promise<WriteResult> {
+  /** `terms`: the published version's index terms (search-index.ts), kept so that a rebuild need not segment again. */
+  async write(a: Article, expectedVersion: number | 'new', event: ArticleEvent, terms?: string): Promise<WriteResult> {
     const r = (await this.redis.eval(
       WRITE,
-      5,
+      6,
       this.k('article', a.id),
       this.k('article', a.id, 'versions'),
       this.k('article', a.id, 'history'),
       this.k('ids'),
       this.k('rev'),
+      this.k('terms'),
       expectedVersion === 'new' ? -1 : expectedVersion,
       a.version,
       JSON.stringify(a),
       JSON.stringify(event),
       this.channel,
       a.id,
+      terms ?? '',
     )) as [number, number];
     if (r[0] === -1) return { ok: false, reason: 'exists', current: r[1] };
     if (r[0] === -2) return { ok: false, reason: 'conflict', current: r[1] };
@@ -85,16 +89,32 @@ export class ArticleStore {
     return (await this.redis.lrange(this.k('article', id, 'history'), 0, -1)).map((j) => JSON.parse(j) as ArticleEvent);
   }
 
-  /** Every article (latest versions), read in batches. */
-  async all(): Promise<Article[]> {
+  /** Every article (latest versions), read in batches; with `terms`, the cached index terms too. */
+  async all(): Promise<Article[]>;
+  async all(withTerms: true): Promise<{ article: Article; terms?: string }[]>;
+  async all(withTerms = false): Promise<Article[] | { article: Article; terms?: string }[]> {
     const ids = await this.redis.smembers(this.k('ids'));
-    const out: Article[] = [];
+    const out: { article: Article; terms?: string }[] = [];
     for (let i = 0; i < ids.length; i += 500) {
       const p = this.redis.pipeline();
-      for (const id of ids.slice(i, i + 500)) p.hget(this.k('article', id), 'json');
-      for (const [err, json] of (await p.exec()) ?? []) if (!err && typeof json === 'string') out.push(JSON.parse(json) as Article);
+      for (const id of ids.slice(i, i + 500)) {
+        p.hget(this.k('article', id), 'json');
+        if (withTerms) p.hget(this.k('terms'), id);
+      }
+      const res = (await p.exec()) ?? [];
+      const step = withTerms ? 2 : 1;
+      for (let j = 0; j < res.length; j += step) {
+        const [err, json] = res[j]!;
+        if (err || typeof json !== 'string') continue;
+        const terms = withTerms ? res[j + 1]?.[1] : undefined;
+        out.push({ article: JSON.parse(json) as Article, ...(typeof terms === 'string' ? { terms } : {}) });
+      }
     }
-    return out;
+    return withTerms ? out : out.map((x) => x.article);
+  }
+
+  async terms(id: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.k('terms'), id)) ?? undefined;
   }
 
   async rev(): Promise<number> {
