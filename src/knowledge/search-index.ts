@@ -169,7 +169,8 @@ export class SearchIndex {
       s *= 1 + 0.1 * Math.exp(-Math.max(0, q.now - a.live.publishedAt) / (365 * 86_400_000));
       ranked.push({ a, score: s, matched });
     }
-    ranked.sort((x, y) => y.score - x.score || x.a.id.localeCompare(y.a.id));
+    // Plain code-unit order for ties (localeCompare is collation: far slower over thousands of hits).
+    ranked.sort((x, y) => y.score - x.score || (x.a.id < y.a.id ? -1 : x.a.id > y.a.id ? 1 : 0));
     // Snippets only for what is returned: a common word may score thousands of articles.
     const words = [...terms(text || q.context || '').keys()];
     return ranked.slice(0, limit).map((r) => hitOf(r.a, r.score, r.matched, words));
