@@ -18,6 +18,7 @@ const NO_PBX = [
   'tests/integration/recording-http.test.ts', // recording files over HTTP
   'tests/integration/recording-quality.test.ts', // quality forms and sampling in Redis
   'tests/integration/recording-retention.test.ts', // retention of files
+  'tests/integration/knowledge-http.test.ts', // knowledge base over HTTP and Redis, no calls (calls: knowledge-calls.test.ts)
   'tests/integration/routing-store.test.ts', // routing versions in Redis
   'tests/integration/seats-data.test.ts', // seat files loaded into the ACD on Redis
   'tests/integration/sim-pbx-smoke.test.ts', // the simulator itself

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --part callpath|concurrency|tickets|acd]`: runs the benchmark parts and writes
+ * `npm run bench [-- --part callpath|concurrency|tickets|acd|knowledge]`: runs the benchmark parts and writes
  * bench/results/<yyyy-mm-dd>.json and .md. With --part, the other parts of an existing file of the
  * same day are kept. Figures are reported, never asserted.
  */
@@ -8,19 +8,20 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runAcd, type AcdResult } from './part-acd.js';
+import { runKnowledge, type KnowledgeResult } from './part-knowledge.js';
 import { runCallPath, type CallPathResult } from './part-callpath.js';
 import { runConcurrency, type ConcurrencyResult } from './part-concurrency.js';
 import { runTickets, type TicketsResult } from './part-tickets.js';
 import { REPO } from './sim-client.js';
 import { round } from './stats.js';
 
-const PARTS = ['callpath', 'concurrency', 'tickets', 'acd'] as const;
+const PARTS = ['callpath', 'concurrency', 'tickets', 'acd', 'knowledge'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Results {
   date: string;
   machine: { cpus: number; cpuModel: string; memGb: number; node: string; commit: string };
-  parts: { callpath?: CallPathResult; concurrency?: ConcurrencyResult; tickets?: TicketsResult; acd?: AcdResult };
+  parts: { callpath?: CallPathResult; concurrency?: ConcurrencyResult; tickets?: TicketsResult; acd?: AcdResult; knowledge?: KnowledgeResult };
   wallSec: Partial<Record<Part, number>>;
 }
 
@@ -110,6 +111,16 @@ export function markdown(r: Results): string {
     const m = ac.maxVolumePerHour;
     L.push('', `Highest hourly volume with answer rate ≥ ${ac.scenario.target * 100} % (bisection): Erlang-A on 139 seats **${m.erlangA139}**, simulation pooled **${m.simPooled}** (ratio ${ac.maxVolumeRatioPooled}), simulation 114 + 25 peak under the production rule **${m.simZhengzhou}** (ratio ${ac.maxVolumeRatioZhengzhou}; Erlang-A on 114 seats alone: ${m.erlangA114})${m.simControlled !== undefined ? `, simulation 114 + 25 under the answer-rate controller **${m.simControlled}**` : ''}.`, '');
   }
+  const kb = r.parts.knowledge;
+  if (kb) {
+    L.push('## 5. Knowledge-base search', '');
+    L.push(`${kb.articles} published articles (5 % past valid-until) in one throwaway Redis; one instance's in-memory index (Intl.Segmenter words + bigrams, BM25, line/skill preference) rebuilt from Redis in **${kb.rebuildMs} ms** (${kb.terms} terms, heap +${kb.heapMb} MB).`, '');
+    L.push('| what | p50 ms | p99 ms | max ms | n |', '| --- | ---: | ---: | ---: | ---: |');
+    L.push(`| typed query (line + skill preferred) | ${kb.typed.p50} | **${kb.typed.p99}** | ${kb.typed.max} | ${kb.typed.n} |`);
+    L.push(`| call-pop suggestions (line, skill, IVR path) | ${kb.suggestions.p50} | **${kb.suggestions.p99}** | ${kb.suggestions.max} | ${kb.suggestions.n} |`);
+    L.push(`| publish on instance A → found by B’s search | ${kb.propagationMs.p50} | ${kb.propagationMs.p99} | ${kb.propagationMs.max} | ${kb.propagationMs.n} |`);
+    L.push('', `Target: results in under ${kb.limitMs} ms at ${kb.articles} articles.`, '');
+  }
   L.push(`Wall time per part (s): ${Object.entries(r.wallSec).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
   return L.join('\n');
 }
@@ -141,6 +152,7 @@ async function main(): Promise<void> {
     if (part === 'concurrency') results.parts.concurrency = await runConcurrency(log);
     if (part === 'tickets') results.parts.tickets = await runTickets(log);
     if (part === 'acd') results.parts.acd = await runAcd(log);
+    if (part === 'knowledge') results.parts.knowledge = await runKnowledge(log);
     results.wallSec[part] = round((Date.now() - t0) / 1000, 1);
     log(`   ${part}: ${results.wallSec[part]} s`);
     // Written after every part, so a later failure keeps what was measured.

@@ -73,6 +73,7 @@ import { pushReviewedReply, registerSupervision, type ReviewedReplySink, type Su
 import { metricsRoutes } from './http/routes/metrics.js';
 import { registerIntake, type IntakeFeature } from './intake/index.js';
 import { redisConnectionOptions } from './util/redis-connection.js';
+import { registerKnowledge, type KnowledgeFeature } from './knowledge/index.js';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
 export const CITY_CODES: Record<Config['city'], string> = {
@@ -144,6 +145,8 @@ export interface App {
   readonly intake: IntakeFeature;
   /** Admission control at call entry (limits from config.admission). */
   readonly admission: AdmissionControl;
+  /** The knowledge base (知识库). */
+  readonly knowledge: KnowledgeFeature;
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -228,7 +231,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
 
   // Queue targets are checked against the ACD's seat groups (created below, before anything is published).
   let seatGroups: () => Promise<string[]> = async () => [];
-  const defaults = createDefaultParts(config, { redis, tickets, log, seatGroups: () => seatGroups() });
+  // The knowledge base registers with the routes below; the IVR reads its answers through this late binding.
+  let knowledge: KnowledgeFeature | undefined;
+  const defaults = createDefaultParts(config, { redis, tickets, log, seatGroups: () => seatGroups(), articles: (now) => knowledge?.kb.ivrArticles(now) ?? {} });
   const flow = opts.flow ?? parts?.flow ?? defaults.flow;
   const resolveRoute = opts.resolveRoute ?? parts?.resolveRoute ?? defaults.resolveRoute;
 
@@ -466,7 +471,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(ticketKpiRoutes, { tickets, acd, now: ticketNow, clocks: ticketClocks, audit });
   await http.register(ticketAdminRoutes, { rules: dispatchRules, ...(ticketWebhook ? { webhook: ticketWebhook } : {}), audit });
   const intake = await registerIntake({ http, config: config.intake, tickets, redis, prefix, connection: jobConnection, log, now: ticketNow, instanceId, worker: opts.ticketWorker !== false, resync: (st) => syncTicket(st) });
-  await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
+  knowledge = await registerKnowledge(http, { redis, keyPrefix: prefix, log, audit, now: ticketNow, config: config.knowledge });
+  await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table, knowledge: knowledge.kb });
   await http.register(supervisorRoutes, { acd, calls, calendar: calendarCoverage });
   const controller = await registerController({ http, redis, instanceId, acd, acdConfig, config: config.controller, audit, logger: log, port: controllerPort });
   await http.register(calendarAdminRoutes, { store: calendarStore, calendar, audit, now: ticketNow, source: calendarSource });
@@ -512,6 +518,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     supervision,
     intake,
     admission,
+    knowledge: knowledge!,
     async start() {
       if (started) return;
       started = true;
@@ -530,6 +537,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       }
       await defaults.start();
       await calendar.watch(redis.duplicate());
+      await knowledge!.start().catch((err: Error) => log.warn({ err: err.message }, 'knowledge base not loaded at start'));
       checkCalendar();
       calendarTimer = setInterval(checkCalendar, 24 * 3600_000);
       calendarTimer.unref();
@@ -566,6 +574,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       if (calendarTimer) clearInterval(calendarTimer);
       calendar.close();
       await step('controller', controller.stop());
+      knowledge?.stop();
       await step('acd', acd.stop());
       await step('ari', telephony.stop());
       await step('ami', ami?.stop());

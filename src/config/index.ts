@@ -99,6 +99,13 @@ export interface Config {
     readonly retentionDays: number;
     readonly qualitySamplePercent: number;
   };
+  /** Knowledge base (src/knowledge). */
+  readonly knowledge: {
+    /** Where published answers' prompts are written (Asterisk reads `<dir>/<lang>/hotline/`). */
+    readonly promptsDir: string;
+    readonly remindDays: number;
+    readonly publicRatePerMinute: number;
+  };
   readonly guard: {
     readonly maxCalls: number;
     readonly windowSec: number;
@@ -286,6 +293,9 @@ export const VARIABLES: Record<string, VariableSpec> = {
   RECORDINGS_DIR: { description: 'Asterisk’s recordings directory as this server sees it (a shared volume)', default: '/var/spool/asterisk/recording' },
   RECORDING_RETENTION_DAYS: { description: 'Days recordings are kept before scheduled deletion (0 = keep); legal holds are never deleted', default: '180' },
   QUALITY_SAMPLE_PERCENT: { description: 'Share of each agent’s calls sampled for quality inspection (plus every flagged call)', default: '5' },
+  KB_PROMPTS_DIR: { description: 'Prompt root the server writes published knowledge-base answers into (<dir>/<lang>/hotline/kb-*.wav; the folder Asterisk plays our prompts from)', default: './sounds/build' },
+  KB_REMIND_DAYS: { description: 'Days before a knowledge-base article’s valid-until that its unit’s editors are reminded', default: '14' },
+  KB_PUBLIC_RATE_PER_MINUTE: { description: 'Requests per minute per address to the public knowledge-base API (/api/public/kb)', default: '60' },
   CALLER_MAX_CALLS: { description: 'Calls from one number within CALLER_WINDOW_SEC before a notice and lower priority', default: '20' },
   CALLER_WINDOW_SEC: { description: 'Window of the per-caller limits in seconds', default: '3600' },
   CALLER_MAX_SILENT: { description: 'Silent calls (no key, no agent) within the window before a notice and lower priority', default: '3' },
@@ -563,6 +573,11 @@ export function loadConfig(env: Env = process.env): Config {
       dir: r.str('RECORDINGS_DIR'),
       retentionDays: r.int('RECORDING_RETENTION_DAYS', 0, 36_500),
       qualitySamplePercent: r.int('QUALITY_SAMPLE_PERCENT', 0, 100),
+    },
+    knowledge: {
+      promptsDir: r.str('KB_PROMPTS_DIR'),
+      remindDays: r.int('KB_REMIND_DAYS', 1, 365),
+      publicRatePerMinute: r.int('KB_PUBLIC_RATE_PER_MINUTE', 1, 100_000),
     },
     guard: {
       maxCalls: r.int('CALLER_MAX_CALLS', 1, 100_000),

@@ -54,6 +54,7 @@ export const TAGS = {
   intake: '多渠道受理与上级平台工单 / Other channels and higher platforms’ work orders',
   recordings: '录音 / Recordings',
   quality: '质检 / Quality inspection',
+  knowledge: '知识库 / Knowledge base',
   pages: '页面 / Pages',
   docs: '接口文档 / API documentation',
   demo: '演示（模拟交换机） / Demo (simulated PBX)',

@@ -41,6 +41,8 @@ export interface TicketForm {
   urgency?: Urgency;
   /** Topic classes matched by SLA rules (`utility-outage`, `safety-hazard` …). */
   topics?: string[];
+  /** Knowledge-base articles the agent used on the call, and whether each helped (问题解决率, gaps in the knowledge base). */
+  knowledge?: { articleId: string; version: number; title: string; helped: boolean }[];
   by: string;
   at: number;
 }
