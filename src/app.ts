@@ -11,12 +11,16 @@ import { callsFeature, type CallServices } from './calls/feature.js';
 import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.js';
 import type { CallSource } from './calls/record.js';
 import type { Config } from './config/index.js';
+import { controllerFeature, type ControllerServices } from './controller/feature.js';
 import { coreFeature, type AppOptions, type Core } from './core.js';
 import { lifecycle, registerRoutes, type Feature } from './features.js';
 import { httpFeature, pagesFeature, type HttpServices } from './http/feature.js';
+import { intakeFeature, type IntakeServices } from './intake/feature.js';
+import { knowledgeFeature, type KnowledgeServices } from './knowledge/feature.js';
 import { metricsFeature } from './metrics/feature.js';
 import { recordingFeature, type RecordingServices } from './recording/feature.js';
 import { routingFeature, type RoutingServices } from './routing/feature.js';
+import { supervisionFeature, type SupervisionServices } from './supervision/feature.js';
 import { telephonyFeature, type TelephonyServices } from './telephony/feature.js';
 import { ticketsFeature, type TicketServices } from './tickets/feature.js';
 
@@ -28,12 +32,16 @@ export interface App
   extends Pick<Core, 'config' | 'log' | 'instanceId' | 'redis' | 'metrics'>,
     HttpServices,
     Pick<AccessServices, 'users' | 'audit'>,
-    TelephonyServices,
-    AcdServices,
+    Pick<TelephonyServices, 'telephony' | 'ami'>,
+    Pick<AcdServices, 'acd' | 'events'>,
     Pick<RoutingServices, 'parts'>,
     Pick<TicketServices, 'tickets' | 'ticketsQueue' | 'outbox' | 'worker' | 'ticketService' | 'ticketClocks' | 'ticketWebhook' | 'dispatchRules' | 'calendar'>,
     Pick<RecordingServices, 'recordings' | 'quality'>,
-    Pick<CallServices, 'calls'> {
+    Pick<CallServices, 'calls' | 'admission'>,
+    ControllerServices,
+    KnowledgeServices,
+    IntakeServices,
+    SupervisionServices {
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -55,12 +63,16 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts: Par
   const http = add(httpFeature(core));
   const access = add(accessFeature(core));
   const telephony = add(telephonyFeature(core));
-  const acd = add(acdFeature(core, { ami: telephony.ami }));
-  const routing = add(routingFeature(core, { acd: acd.acd }, parts));
+  const acd = add(acdFeature(core, { ami: telephony.ami, telephony: telephony.telephony }));
+  const controller = add(controllerFeature(core, { acd, access }));
+  const knowledge = add(knowledgeFeature(core, { access }));
+  const routing = add(routingFeature(core, { acd: acd.acd, knowledge }, parts));
   const tickets = add(ticketsFeature(core, { access, acd: acd.acd, routeUnit: routing.routeUnit }, parts));
+  const intake = add(intakeFeature(core, { tickets }));
+  const supervision = add(supervisionFeature(core, { access, tickets, intake }));
   const recording = add(recordingFeature(core, { telephony: telephony.telephony, access, acd: acd.acd, tickets }));
-  const calls = add(callsFeature(core, { telephony: telephony.telephony, access, acd, routing, tickets, recording }));
-  add(metricsFeature(core, { telephony, acd, tickets, recording }));
+  const calls = add(callsFeature(core, { telephony, access, acd, routing, tickets, recording, knowledge }));
+  add(metricsFeature(core, { telephony, acd, tickets, recording, intake }));
   add(pagesFeature(core));
 
   await registerRoutes(http.http, features);
@@ -74,7 +86,11 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts: Par
     ...pick(routing, 'parts'),
     ...pick(tickets, 'tickets', 'ticketsQueue', 'outbox', 'worker', 'ticketService', 'ticketClocks', 'ticketWebhook', 'dispatchRules', 'calendar'),
     ...pick(recording, 'recordings', 'quality'),
-    ...pick(calls, 'calls'),
+    ...pick(calls, 'calls', 'admission'),
+    ...pick(controller, 'controller'),
+    ...pick(knowledge, 'knowledge'),
+    ...pick(intake, 'intake'),
+    ...pick(supervision, 'supervision'),
   };
 }
 

@@ -13,8 +13,12 @@ import type { Config } from './config/index.js';
 import type { Feature } from './features.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { Metrics } from './metrics/index.js';
+import type { ReviewedReplySink } from './supervision/index.js';
+import { redisConnectionOptions, type RedisConnectionOptions } from './util/redis-connection.js';
 
 export interface AppOptions {
+  /** Where an approved (reviewed) reply goes upstream; see supervision/index.ts. */
+  reviewedReply?: ReviewedReplySink;
   /** Where logs go (tests capture them); default stdout. */
   logDestination?: DestinationStream;
   instanceId?: string;
@@ -34,7 +38,7 @@ export interface AppOptions {
   ticketWorkerLock?: { lockDurationMs: number; stalledIntervalMs: number };
 }
 
-export type RedisOptions = { host: string; port: number; password?: string; username?: string; db?: number; tls?: object };
+export type { RedisConnectionOptions as RedisOptions } from './util/redis-connection.js';
 
 export interface Core {
   readonly config: Config;
@@ -45,7 +49,7 @@ export interface Core {
   readonly prefix: string;
   readonly redis: Redis;
   /** Connection options for the extra connections BullMQ and subscribers open. */
-  readonly redisOpts: RedisOptions;
+  readonly redisOpts: RedisConnectionOptions;
   readonly metrics: Metrics;
   /** The clock of routing, records and ticket deadlines (tests move it). */
   readonly now: () => number;
@@ -53,24 +57,13 @@ export interface Core {
   readonly workers: boolean;
 }
 
-export function redisConnectionOptions(url: string): RedisOptions {
-  const u = new URL(url);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 6379),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
-}
-
 export function coreFeature(config: Config, opts: AppOptions): Core & Feature {
   const instanceId = opts.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
   const log = createLogger({ level: config.logLevel, ...(opts.logDestination ? { destination: opts.logDestination } : {}) }).child({
     instance: instanceId,
   });
-  const redisOpts = redisConnectionOptions(config.redisUrl);
+  // REDIS_URL, or the Sentinels of REDIS_SENTINELS: every connection follows a failover (util/redis-connection.ts).
+  const redisOpts = redisConnectionOptions(config);
   const redis = new Redis({ ...redisOpts, maxRetriesPerRequest: 2, lazyConnect: true });
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis error'));
   let redisWasReady = false;

@@ -7,7 +7,10 @@ import type { Core } from '../core.js';
 import type { Feature } from '../features.js';
 import { ConsoleEvents } from '../http/events.js';
 import type { AmiPbx } from '../telephony/ami-pbx.js';
-import { defaultAcdConfig } from './model.js';
+import type { AriTelephony } from '../telephony/ari-telephony.js';
+import { ControllerPortSlot } from '../controller/port.js';
+import { defaultAcdConfig, type AcdConfig } from './model.js';
+import { createSelfHealingAcd, type TrackedAcd } from './self-heal.js';
 import { loadSeatFile } from './seat-files.js';
 import { Acd } from './service.js';
 import { migrateLegacyAcdKeys } from './key-migration.js';
@@ -17,34 +20,55 @@ export interface AcdServices {
   readonly acd: Acd;
   /** What is pushed to the agent consoles. */
   readonly events: ConsoleEvents;
+  /** The ACD's settings (configuration + test overrides). */
+  readonly acdConfig: AcdConfig;
+  /** The answer-rate controller's tuning, read by the router and the sessions; the controller feature attaches to it. */
+  readonly tuning: ControllerPortSlot;
+  /** The sessions' ACD port: what is live is recorded and reconciled after reconnects and periodically (self-heal.ts). */
+  readonly sessionsPort: TrackedAcd;
+  /** Which calls are live (the calls feature tells). */
+  bindLiveness(fn: (callId: string) => boolean): void;
 }
 
-export function acdFeature(core: Core, deps: { ami: AmiPbx | undefined }): AcdServices & Feature {
-  const { config, log, opts } = core;
+export function acdFeature(core: Core, deps: { ami: AmiPbx | undefined; telephony: Pick<AriTelephony, 'onLinkState'> }): AcdServices & Feature {
+  const { config, log, opts, metrics } = core;
   // `<prefix>:acd:…`; before, the prefix was glued to the name (`hotlineagent:1001`): migrated at start.
   const keyPrefix = keyNamespace(core.prefix, 'acd');
-  const acd = new Acd({
-    redis: core.redis,
-    keyPrefix,
-    instanceId: core.instanceId,
-    logger: log,
-    config: defaultAcdConfig({
-      dialTemplate: config.acd.dialTemplate,
-      requireRegistration: config.acd.requireRegistration,
-      noAnswerSec: config.acd.noAnswerSec,
-      wrapUpSec: config.acd.wrapUpSec,
-      ...opts.acdOverrides,
-    }),
+  const acdConfig = defaultAcdConfig({
+    dialTemplate: config.acd.dialTemplate,
+    requireRegistration: config.acd.requireRegistration,
+    noAnswerSec: config.acd.noAnswerSec,
+    wrapUpSec: config.acd.wrapUpSec,
+    ...opts.acdOverrides,
   });
+  // The answer-rate controller's tuning, read by the ACD router and the sessions (src/controller).
+  const tuning = new ControllerPortSlot();
+  const acd = new Acd({ redis: core.redis, keyPrefix, instanceId: core.instanceId, logger: log, config: acdConfig, tuning });
   if (deps.ami) acd.attachPbx(deps.ami);
   const events = new ConsoleEvents();
   acd.onAgentEvent((e) => {
     if (e.type === 'agent') events.publish({ type: 'agent-state', agentId: e.agentId, state: e.state, reason: e.reason, at: e.at });
   });
+  // The sessions' ACD port, reconciled with the live calls after reconnects and periodically.
+  const healing = createSelfHealingAcd({
+    acd,
+    instanceId: core.instanceId,
+    log,
+    now: core.now,
+    intervalMs: config.acd.healSec * 1000,
+    callbackExpirySec: defaultAcdConfig(opts.acdOverrides).callback.expirySec,
+    redis: core.redis,
+    telephony: deps.telephony,
+    onHealed: (k, n) => metrics.acdHealedOf(k, n),
+  });
   return {
     name: 'acd',
     acd,
     events,
+    acdConfig,
+    tuning,
+    sessionsPort: healing.port,
+    bindLiveness: (fn) => healing.bindLiveness(fn),
     async start() {
       await migrateLegacyAcdKeys(core.redis, core.prefix, keyPrefix)
         .then((m) => {
@@ -55,11 +79,19 @@ export function acdFeature(core: Core, deps: { ami: AmiPbx | undefined }): AcdSe
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
       // The seat groups the city's shipped table names (data/seats/<city>.json), created once when missing.
       const seatFile = loadSeatFile(config.city);
-      if (seatFile === undefined) return;
-      await acd
-        .ensureGroups(seatFile)
-        .then((r) => (r.ok ? undefined : log.error({ errors: r.errors }, 'seat file invalid')))
-        .catch((err: Error) => log.warn({ err: err.message }, 'seat groups not created'));
+      if (seatFile !== undefined) {
+        await acd
+          .ensureGroups(seatFile)
+          .then((r) => (r.ok ? undefined : log.error({ errors: r.errors }, 'seat file invalid')))
+          .catch((err: Error) => log.warn({ err: err.message }, 'seat groups not created'));
+      }
+    },
+    // Healing starts with the calls (it judges the calls the call manager holds) and stops with them.
+    open() {
+      healing.start();
+    },
+    async close() {
+      healing.stop();
     },
     async stop(step) {
       await step('acd', acd.stop());

@@ -13,6 +13,8 @@ import type { Redis } from 'ioredis';
 export const LEGACY_ACD_PATTERNS = [
   'hb:*', 'instances', 'inst:*', 'entry:*', 'q:*', 'callbacks', 'agent:*', 'agents', 'agents:*', 'offer:*', 'offers:*',
   'inbox:*', 'cfg:*', 'stats:*', 'series:*', 'lock:*',
+  // The answer-rate controller's per-minute windows and its state (switch, actions, log, leader), kept in the ACD's space.
+  'win:*', 'ctl:*',
 ] as const;
 
 export interface AcdKeyMigration {

@@ -15,8 +15,11 @@ import { agentRoutes } from '../http/routes/agent.js';
 import { supervisorRoutes } from '../http/routes/supervisor.js';
 import type { RecordingServices } from '../recording/feature.js';
 import type { RoutingServices } from '../routing/feature.js';
-import type { AriTelephony } from '../telephony/ari-telephony.js';
 import type { TicketServices } from '../tickets/feature.js';
+import type { KnowledgeServices } from '../knowledge/feature.js';
+import type { TelephonyServices } from '../telephony/feature.js';
+import type { AdmissionControl } from '../admission/control.js';
+import { createAdmission } from '../admission/wiring.js';
 import { CallerGuard } from './abuse.js';
 import { CallManager } from './manager.js';
 import type { CallRecord } from './record.js';
@@ -26,48 +29,73 @@ export interface CallServices {
   readonly calls: CallManager;
   /** Caller limits and the block list. */
   readonly guard: CallerGuard;
+  /** Admission control at call entry (limits from config.admission). */
+  readonly admission: AdmissionControl;
 }
 
 export function callsFeature(
   core: Core,
   deps: {
-    telephony: AriTelephony;
+    telephony: Pick<TelephonyServices, 'telephony' | 'ami' | 'onAriLatency'>;
     access: Pick<AccessServices, 'audit' | 'numberId' | 'numbers'>;
     acd: AcdServices;
     routing: RoutingServices;
     tickets: Pick<TicketServices, 'tickets' | 'outbox' | 'lookupTicket' | 'calendarCoverage'>;
     recording: Pick<RecordingServices, 'recordings'>;
+    knowledge: KnowledgeServices;
   },
 ): CallServices & Feature {
   const { config, log, metrics } = core;
   const { acd, events } = deps.acd;
+  const { telephony, ami } = deps.telephony;
   const { parts, flow } = deps.routing;
   const guard = new CallerGuard(core.redis, core.prefix, { ...config.guard, numberId: deps.access.numberId });
+  // Every ended call: its record into the tickets outbox, metrics, the agents' consoles told.
+  const onEnded = (record: CallRecord) => {
+    metrics.callEnded(record);
+    void deps.tickets.outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
+    for (const agentId of new Set(record.agents)) events.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
+  };
+  // Over a limit a caller is told busy and cleared at entry; the record still becomes a ticket (admission/).
+  const admission = createAdmission({
+    config,
+    instanceId: core.instanceId,
+    log,
+    now: core.now,
+    telephony,
+    ami,
+    acd,
+    resolveRoute: deps.routing.resolveRoute,
+    liveCalls: () => calls.active.length,
+    metrics,
+    onEnded,
+  });
+  deps.telephony.onAriLatency((seconds) => admission.observeAri(seconds));
   const calls = new CallManager({
     guard,
     recording: deps.recording.recordings,
-    telephony: deps.telephony,
+    telephony,
     log,
     instanceId: core.instanceId,
     flow,
-    acd,
+    // The sessions' port records what is live, for the ACD's self-healing.
+    acd: deps.acd.sessionsPort,
     lookupTicket: deps.tickets.lookupTicket,
     resolveRoute: deps.routing.resolveRoute,
     now: core.now,
     queueAnnounceEverySec: config.acd.queueAnnounceEverySec,
     handoffRingSec: config.acd.handoffRingSec,
     callbackOfferAfterSec: config.acd.callbackOfferAfterSec,
+    tuning: (skill) => deps.acd.tuning.tuning(skill),
     callback: { dialTemplate: config.acd.callbackDialTemplate, ringSec: config.acd.callbackRingSec },
     notifyAgent: (agentId, callId, n) => events.publish({ type: 'handoff', agentId, callId, ...n, at: Date.now() }),
     onAgentConnected: (agentId, s) => events.publish(callPop(agentId, s, 'connected')),
     onAgentRinging: (agentId, s, change) =>
       events.publish(change === 'ringing' ? callPop(agentId, s, 'ringing') : { type: 'call-withdrawn', agentId, callId: s.callId, at: Date.now() }),
-    onEnded: (record: CallRecord) => {
-      metrics.callEnded(record);
-      void deps.tickets.outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
-      for (const agentId of new Set(record.agents)) events.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
-    },
+    onEnded,
+    admit: (channel, args) => admission.gate(channel, args),
   });
+  deps.acd.bindLiveness((callId) => calls.session(callId)?.isEnded === false);
   // A call in progress: its caller from the live session (an ended one's comes through its ticket).
   deps.access.numbers.provide((kind, id) => (kind === 'call' ? calls.session(id)?.record.caller.number : undefined));
   const { audit } = deps.access;
@@ -75,17 +103,20 @@ export function callsFeature(
     name: 'calls',
     calls,
     guard,
+    admission,
     async routes(http) {
-      await http.register(agentRoutes, { acd, calls, tickets: deps.tickets.tickets, events, routingTable: () => parts.current().table });
+      await http.register(agentRoutes, { acd, calls, tickets: deps.tickets.tickets, events, routingTable: () => parts.current().table, knowledge: deps.knowledge.knowledge.kb });
       await http.register(supervisorRoutes, { acd, calls, calendar: deps.tickets.calendarCoverage });
       await http.register(adminRoutes, { routing: parts.routing, scheduler: parts.scheduler, current: parts.current, flow, flowFor: parts.flowFor, acd, audit, guard });
     },
     async start() {
       calls.start();
+      admission.start();
     },
     // First to close: no new call is taken before the PBX link goes down; live calls stay for another instance.
     async close() {
       calls.stop();
+      admission.stop();
     },
   };
 }

@@ -10,6 +10,7 @@ import { metricsRoutes } from '../http/routes/metrics.js';
 import type { RecordingServices } from '../recording/feature.js';
 import type { TelephonyServices } from '../telephony/feature.js';
 import type { TicketServices } from '../tickets/feature.js';
+import type { IntakeServices } from '../intake/feature.js';
 
 export function metricsFeature(
   core: Core,
@@ -18,12 +19,14 @@ export function metricsFeature(
     acd: Pick<AcdServices, 'acd'>;
     tickets: Pick<TicketServices, 'outbox' | 'ticketsQueue' | 'ticketClocks' | 'ticketWebhook' | 'calendarCoverage'>;
     recording: Pick<RecordingServices, 'recordingJobs'>;
+    intake: IntakeServices;
   },
 ): Feature {
   const { config, metrics, redis } = core;
   const { telephony, ami } = deps.telephony;
   const { acd } = deps.acd;
   const { outbox, ticketsQueue, ticketClocks, ticketWebhook } = deps.tickets;
+  const { upstream } = deps.intake.intake;
   metrics.attach({
     queues: () => acd.queues(),
     agents: () => acd.agents(),
@@ -38,6 +41,7 @@ export function metricsFeature(
       'ticket-clocks': () => ticketClocks.queue.getJobCounts(),
       ...(ticketWebhook ? { 'ticket-webhook': () => ticketWebhook.queue.getJobCounts() } : {}),
       recordings: () => deps.recording.recordingJobs.queue.getJobCounts(),
+      ...(upstream ? { 'upstream-push': () => upstream.queue.getJobCounts() } : {}),
     }),
     overdueTickets: async () => (await ticketClocks.overdue()).length,
   });

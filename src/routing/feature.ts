@@ -9,6 +9,7 @@ import type { CallFlow, RouteDecision } from '../calls/ports.js';
 import type { CallSource } from '../calls/record.js';
 import type { Core } from '../core.js';
 import type { Feature } from '../features.js';
+import type { KnowledgeServices } from '../knowledge/feature.js';
 
 export interface RoutingServices {
   /** Routing store and the table in use, IVR flows. */
@@ -22,7 +23,7 @@ export interface RoutingServices {
 
 export function routingFeature(
   core: Core,
-  deps: { acd: Pick<Acd, 'listGroups'> },
+  deps: { acd: Pick<Acd, 'listGroups'>; knowledge: KnowledgeServices },
   own: { flow?: CallFlow; resolveRoute?: RoutingServices['resolveRoute'] } = {},
 ): RoutingServices & Feature {
   // Queue targets are checked against the ACD's seat groups on every draft save, publish and rollback.
@@ -30,6 +31,8 @@ export function routingFeature(
     redis: core.redis,
     log: core.log,
     seatGroups: async () => (await deps.acd.listGroups()).map((g) => g.id),
+    // The flows' `article` nodes read the knowledge base's published answers, taken at call start.
+    articles: (now) => deps.knowledge.knowledge.kb.ivrArticles(now),
   });
   return {
     name: 'routing',

@@ -11,10 +11,13 @@ import { AriTelephony } from './ari-telephony.js';
 export interface TelephonyServices {
   readonly telephony: AriTelephony;
   readonly ami: AmiPbx | undefined;
+  /** Listen to every ARI request's latency (admission control smooths it). */
+  onAriLatency(fn: (seconds: number) => void): void;
 }
 
 export function telephonyFeature(core: Core): TelephonyServices & Feature {
   const { config, log, metrics, opts } = core;
+  const latency: Array<(seconds: number) => void> = [];
   const telephony = new AriTelephony({
     url: config.ari.url,
     user: config.ari.user,
@@ -24,7 +27,10 @@ export function telephonyFeature(core: Core): TelephonyServices & Feature {
     maxInFlight: config.ari.maxInFlight,
     logger: log,
     ...(opts.ariBackoff ? { backoff: opts.ariBackoff } : {}),
-    observe: (operation, seconds, errorKind) => metrics.ariRequest(operation, seconds, errorKind),
+    observe: (operation, seconds, errorKind) => {
+      metrics.ariRequest(operation, seconds, errorKind);
+      for (const fn of latency) fn(seconds);
+    },
   });
   let ariConnectedBefore = false;
   telephony.onLinkState((state) => {
@@ -39,6 +45,7 @@ export function telephonyFeature(core: Core): TelephonyServices & Feature {
     name: 'telephony',
     telephony,
     ami,
+    onAriLatency: (fn) => void latency.push(fn),
     open() {
       telephony.start();
       ami?.start();

@@ -24,10 +24,10 @@ import { CalendarOverridesStore, coverageWarning, LiveWorkCalendar } from './cal
 import { TicketClocks } from './clocks.js';
 import { DispatchRulesStore, loadBundledDispatchRules } from './dispatch-store.js';
 import { TicketOutbox } from './outbox.js';
-import { createTicketsQueue, type CallEndedJob } from './queue.js';
+import { createTicketsQueue, replicaAckedSink, type CallEndedJob } from './queue.js';
 import { createTicketDomain, TicketService } from './service.js';
-import { loadBundledSlaPolicies, resolveSlaPolicy } from './sla.js';
-import { TicketStore } from './store.js';
+import { loadBundledSlaPolicies, resolveSlaPolicy, type SlaPolicy } from './sla.js';
+import { TicketStore, type StoredTicket } from './store.js';
 import { TicketWebhook } from './webhook.js';
 import { createTicketWorker } from './worker.js';
 import { redisKey } from '../util/redis-keys.js';
@@ -65,6 +65,10 @@ export interface TicketServices {
   readonly lookupTicket: TicketStatusLookup;
   /** Add a step the worker runs after each ticket, after the ones added before. */
   afterTicket(step: AfterTicket): void;
+  /** The city's SLA policy in force. */
+  readonly policy: SlaPolicy;
+  /** The idempotent after-change work of a ticket (repeat link, clocks, webhook), for a re-delivered request. */
+  syncTicket(t: StoredTicket): Promise<void>;
 }
 
 export function ticketsFeature(
@@ -87,7 +91,8 @@ export function ticketsFeature(
   const tickets = new TicketStore(redis, prefix, CITY_CODES[config.city], deps.access.numberId);
   const outbox = new TicketOutbox({
     dir: join(config.dataDir, 'outbox', core.instanceId.replace(/[^A-Za-z0-9_-]/g, '_')),
-    sink: ticketsQueue,
+    // With Sentinel, a job counts as handed over once replicas acknowledged it (REDIS_REPLICA_ACKS).
+    sink: replicaAckedSink(ticketsQueue, config.redisReplicaAcks),
     logger: log,
     ...(opts.outboxRetryMs ? { retryMs: opts.outboxRetryMs } : {}),
   });
@@ -142,6 +147,7 @@ export function ticketsFeature(
     routeUnit: deps.routeUnit,
     now,
     repeatWindowDays: config.tickets.repeatWindowDays,
+    ...(config.tickets.replyReviewHours ? { replyReview: { workingHours: config.tickets.replyReviewHours } } : {}),
   };
   tickets.setDomain(createTicketDomain(domainDeps));
   const ticketService = new TicketService(tickets, domainDeps);
@@ -199,6 +205,8 @@ export function ticketsFeature(
     calendarCoverage,
     lookupTicket: own.lookupTicket ?? ((no: string) => ticketService.lookup(no)),
     afterTicket: (step) => void afterSteps.push(step),
+    policy,
+    syncTicket: (t) => syncTicket(t),
     async routes(http) {
       await http.register(ticketRoutes, { tickets, service: ticketService, clocks: ticketClocks, audit });
       await http.register(ticketExportRoutes, { tickets, audit });

@@ -4,6 +4,8 @@
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { CallRecord } from '../calls/record.js';
+import type { JobSink } from './outbox.js';
+import type { Redis } from 'ioredis';
 
 export const TICKETS_QUEUE = 'tickets';
 export const CALL_ENDED_JOB = 'call-ended';
@@ -32,4 +34,25 @@ export function createTicketsQueue(connection: ConnectionOptions, prefix: string
       removeOnFail: { age: KEEP_FINISHED_SECONDS },
     },
   });
+}
+
+/**
+ * The queue as the outbox's sink, confirming each job on `count` replicas (Redis `WAIT` on the
+ * connection that wrote it) before the outbox deletes its spooled file. Behind Sentinel an
+ * acknowledged write may still be lost when the primary dies before replicating it; a job held by too
+ * few replicas is reported as failed, so the outbox keeps the file and submits it again (same job id:
+ * a no-op if it did survive).
+ */
+export function replicaAckedSink(queue: Queue<CallEndedJob>, acks: { count: number; timeoutMs: number }): JobSink {
+  if (acks.count === 0) return queue;
+  return {
+    async add(name, data, opts) {
+      const job = await queue.add(name as typeof CALL_ENDED_JOB, data, opts);
+      // BullMQ's client is the ioredis connection that ran the add script.
+      const client = (await queue.client) as unknown as Redis;
+      const held = await client.wait(acks.count, acks.timeoutMs);
+      if (held < acks.count) throw new Error(`ticket job ${opts.jobId} confirmed by ${held} of ${acks.count} replicas`);
+      return job;
+    },
+  };
 }

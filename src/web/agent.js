@@ -13,6 +13,7 @@ async function start() {
   wireSession();
   wireState();
   wireTicket();
+  wireKnowledge();
   wireHandoff();
   wireSoftphone();
   await loadState();
@@ -260,6 +261,7 @@ function renderCall() {
       : [h('li', { class: 'muted' }, t('call.noEarlier'))]),
   );
   $('#t-for').textContent = t('ticket.for', { id: call.callId });
+  suggestForCall();
   updateHandoffButtons();
   tick();
 }
@@ -268,6 +270,8 @@ function renderCall() {
 
 function resetTicketForm() {
   const f = $('#ticket-form');
+  kbRefs = [];
+  renderKbRefs();
   f.reset();
   clearFieldErrors(f);
   clearMsg($('#ticket-msg'));
@@ -283,6 +287,7 @@ function wireTicket() {
       requesterKind: f.requesterKind.value,
       summary: f.summary.value.trim(),
       unitSuggestion: f.unitSuggestion.value.trim(),
+      knowledge: kbRefs.map((r) => ({ articleId: r.articleId, helped: r.helped })),
     };
     $('#t-save').disabled = true;
     try {
@@ -302,6 +307,87 @@ function wireTicket() {
       $('#t-save').disabled = !call;
     }
   });
+}
+
+// ---- knowledge base ------------------------------------------------------------------------------------
+
+let kbRefs = [];          // articles put on the ticket form: { articleId, version, title, helped }
+let kbSuggestedFor = '';  // the call (and its path) the suggestions were made for
+let kbHits = [];
+
+function callWords() {
+  // The IVR path's node names and choices say what the caller chose (e.g. "pension", "medical-insurance").
+  return (call?.ivrPath ?? []).join(' ').replace(/[._:→-]+/g, ' ').slice(0, 400);
+}
+
+function callQuery(extra) {
+  const q = new URLSearchParams(extra);
+  const line = call?.line?.number ?? (call?.dialed && /^123\d\d$/.test(call.dialed) ? call.dialed : '');
+  if (line && /^[0-9]{3,8}$/.test(line)) q.set('line', line);
+  if (call?.line?.skill) q.set('skill', call.line.skill);
+  return q;
+}
+
+function renderKbResults(title) {
+  $('#kb-for').textContent = title;
+  $('#kb-results').replaceChildren(...(kbHits.length ? kbHits.map((x) => {
+    const added = kbRefs.some((r) => r.articleId === x.id);
+    return h('li', { dataset: { id: x.id } },
+      h('div', {}, h('span', { class: 'kb-title' }, x.title), ' ', h('span', { class: 'muted' }, `v${x.version}${x.sourceDepartment ? ' · ' + x.sourceDepartment : ''}${x.validUntil ? ' · ' + t('kb.validUntil', { d: fmtTime(x.validUntil).slice(0, 10) }) : ''}`)),
+      x.shortAnswer ? h('div', { class: 'kb-short' }, x.shortAnswer) : '',
+      h('div', { class: 'muted' }, x.snippet),
+      h('button', { type: 'button', class: 'kb-insert', disabled: !call || added, onclick: () => addKbRef(x) }, t(added ? 'kb.inserted' : 'kb.insert')));
+  }) : [h('li', { class: 'muted' }, t('kb.none'))]));
+}
+
+async function kbSearch(params, title) {
+  const msg = $('#kb-msg');
+  clearMsg(msg);
+  try {
+    kbHits = (await api('GET', `/api/kb/search?${params}`)).results;
+    renderKbResults(typeof title === 'function' ? title(kbHits) : title);
+  } catch (err) {
+    showError(msg, err, $('#kb-search'));
+  }
+}
+
+/** On call pop (and when the call's details arrive): suggestions from its line, skill and IVR path. */
+function suggestForCall() {
+  if (!call) return;
+  const key = `${call.callId}|${call.line?.number ?? ''}|${call.line?.skill ?? ''}|${(call.ivrPath ?? []).length}`;
+  if (key === kbSuggestedFor || $('#kb-q').value.trim()) return;
+  kbSuggestedFor = key;
+  const q = callQuery({ limit: '5' });
+  const words = callWords();
+  if (words) q.set('context', words);
+  void kbSearch(q, () => t('kb.suggested', { w: [q.get('line'), q.get('skill')].filter(Boolean).join(' · ') || t('call.hotline') }));
+}
+
+function addKbRef(x) {
+  if (!call || kbRefs.some((r) => r.articleId === x.id)) return;
+  kbRefs.push({ articleId: x.id, version: x.version, title: x.title, helped: true });
+  renderKbRefs();
+  renderKbResults($('#kb-for').textContent);
+}
+
+function renderKbRefs() {
+  const ul = $('#t-kb');
+  if (!ul) return;
+  ul.replaceChildren(...(kbRefs.length ? kbRefs.map((r) => h('li', { dataset: { id: r.articleId } },
+    h('span', {}, `${r.title} (v${r.version})`),
+    h('label', { class: 'inline' }, h('input', { type: 'checkbox', class: 'kb-helped', checked: r.helped, onchange: (e) => { r.helped = e.target.checked; } }), t('kb.helped')),
+    h('button', { type: 'button', class: 'kb-remove', onclick: () => { kbRefs = kbRefs.filter((y) => y !== r); renderKbRefs(); renderKbResults($('#kb-for').textContent); } }, t('kb.remove'))))
+    : [h('li', { class: 'muted' }, t('kb.noRefs'))]));
+}
+
+function wireKnowledge() {
+  $('#kb-search').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = $('#kb-q').value.trim();
+    if (!text) { kbSuggestedFor = ''; suggestForCall(); return; }
+    void kbSearch(callQuery({ q: text, limit: '10' }), (hits) => t('kb.results', { n: hits.length }));
+  });
+  renderKbRefs();
 }
 
 // ---- hand-offs -------------------------------------------------------------------------------------------

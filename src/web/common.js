@@ -70,6 +70,18 @@ if (PAGE) {
   if (res?.ok) addStrings(await res.json());
 }
 
+/** The request categories (诉求类别) in their order; each page's strings name them `cat.<value>`. */
+export const CATEGORIES = ['consult', 'help', 'complaint', 'report', 'suggestion'];
+// A <select data-categories> gets one option per category after the ones it holds (a "choose" option).
+for (const sel of document.querySelectorAll('select[data-categories]')) {
+  for (const value of CATEGORIES) {
+    const o = document.createElement('option');
+    o.value = value;
+    o.dataset.i18n = `cat.${value}`;
+    sel.append(o);
+  }
+}
+
 /** The text of `key` in the current language, `{name}` replaced from `vars`. */
 export function t(key, vars = {}) {
   const pair = STRINGS[key];

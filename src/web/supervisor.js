@@ -246,6 +246,7 @@ function renderAll() {
   renderWeeks();
   renderQuality();
   renderTicketKpis();
+  renderController();
 }
 
 // ---- ticket KPIs (GET /api/supervisor/kpis), by the day tickets were received -------------------------
@@ -444,6 +445,77 @@ for (const sel of document.querySelectorAll('select[data-periods]')) {
     h('option', { value, 'data-i18n': key, selected: value === sel.dataset.periods }, t(key))));
 }
 
+// ---- answer-rate controller (GET/PUT /api/supervisor/controller) ---------------------------------------
+let ctl = null;
+
+function renderController() {
+  if (!ctl) return;
+  const on = ctl.switch.enabled;
+  const st = $('#ctl-state');
+  st.className = `ctl-state ${on ? 'on' : 'off'}`;
+  st.textContent = t(on ? 'ctl.on' : 'ctl.off') + (ctl.switch.by ? ` · ${t('ctl.switched', { who: ctl.switch.by, when: fmtTimeTz(ctl.switch.at) })}` : '');
+  $('#ctl-toggle').textContent = t(on ? 'ctl.turnOff' : 'ctl.turnOn');
+  const alert = $('#ctl-alert');
+  if (ctl.actions.alerts.length) { alert.textContent = t('ctl.alert', { q: ctl.actions.alerts.join(getLang() === 'en' ? ', ' : '、') }); alert.classList.remove('hidden'); }
+  else { alert.textContent = ''; alert.classList.add('hidden'); }
+  const table = $('#ctl-windows');
+  table.tHead.replaceChildren(h('tr', {}, h('th', {}, t('ctl.dim')), ...['off15', 'rate5', 'rate15', 'ab15', 'asa15'].map((k) => h('th', { class: 'num' }, t('ctl.' + k))), h('th', { class: 'num' }, t('ctl.level'))));
+  const dims = Object.entries(ctl.windows).filter(([d]) => d === 'all' || d.startsWith('line:') || d.startsWith('group:'));
+  const settled = (w) => w.answered + w.abandoned;
+  table.tBodies[0].replaceChildren(...(dims.length ? dims.map(([d, w]) => {
+    const skill = d === 'line:12345' ? 'general' : d.startsWith('line:') ? d.slice(5) : undefined;
+    const level = skill ? ctl.actions.queues[skill]?.level ?? 0 : undefined;
+    return h('tr', { dataset: { dim: d } },
+      h('td', {}, d === 'all' ? t('sup.trendAll') : d.startsWith('line:') ? t('ctl.lineDim', { n: d.slice(5) }) : t('ctl.groupDim', { n: d.slice(6) })),
+      h('td', { class: 'num' }, w.long.offered),
+      h('td', { class: 'num' }, settled(w.short) ? fmtPercent(w.short.answerRate) : '–'),
+      h('td', { class: 'num' }, settled(w.long) ? fmtPercent(w.long.answerRate) : '–'),
+      h('td', { class: 'num' }, settled(w.long) ? fmtPercent(w.long.abandonRate) : '–'),
+      h('td', { class: 'num' }, w.long.answered ? `${w.long.asaSec.toFixed(1)} s` : '–'),
+      h('td', { class: 'num' }, level === undefined ? '' : h('span', { class: `level l${level}` }, level)));
+  }) : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, t('sup.empty')))]));
+  const items = [];
+  for (const e of ctl.timeline) {
+    for (const q of e.queues) {
+      if (q.levelBefore === q.levelAfter && !q.alert && e.enabled) continue;
+      const dir = !e.enabled ? 'off' : q.levelAfter > q.levelBefore ? 'up' : q.levelAfter < q.levelBefore ? 'down' : '';
+      const f = q.forecast;
+      const why = q.levelBefore === q.levelAfter && q.alert ? 'alert' : q.why;
+      items.push(h('li', { class: dir, dataset: { skill: q.skill, why } },
+        h('span', { class: 'when' }, fmtClock(e.at)),
+        h('span', { class: `level l${q.levelBefore}` }, q.levelBefore), ' → ', h('span', { class: `level l${q.levelAfter}` }, q.levelAfter), ' ',
+        h('strong', {}, t(`ctl.why.${why}`) || why), ' · ', t('ctl.queue', { q: q.skill, l: q.line, t: fmtPercent(q.target) }),
+        h('div', { class: 'inputs' }, t('ctl.inputs', {
+          a: Math.round(f.arrivalsPerHour), h: Math.round(f.handleSec), p: Math.round(f.patienceSec), r: f.regularSeats, k: f.lendableSeats,
+          f: fmtPercent(f.answerRateRegular), g: fmtPercent(f.answerRatePooled),
+          o: q.inputs.short.answered + q.inputs.short.abandoned ? fmtPercent(q.inputs.short.answerRate) : '–', w: q.inputs.waiting,
+        }))));
+    }
+  }
+  $('#ctl-timeline').replaceChildren(...(items.length ? items : [h('li', { class: 'muted' }, t('ctl.noEntries'))]));
+}
+
+async function loadController() {
+  const data = await loadPanel($('#ctl-msg'), 'ctl.error', '/api/supervisor/controller?limit=30');
+  if (data) { ctl = data; renderController(); }
+}
+
+function startController() {
+  $('#ctl-toggle').addEventListener('click', async () => {
+    if (!ctl) return;
+    const msg = $('#ctl-msg');
+    try {
+      await api('PUT', '/api/supervisor/controller', { enabled: !ctl.switch.enabled, version: ctl.switch.version });
+      clearMsg(msg);
+    } catch (err) {
+      showError(msg, err);
+    }
+    await loadController();
+  });
+  void loadController();
+  setInterval(() => void loadController(), 5000);
+}
+
 const user = await requireUser(['supervisor', 'admin']);
 if (user) {
   renderHeader(user, 'sup.title');
@@ -453,6 +525,7 @@ if (user) {
   else $('#reveal-form').closest('section').classList.add('hidden');
   void poll();
   startTrend();
+  startController();
   void startQuality();
   void startTicketKpis(user);
   setInterval(render, 1000); // times in state tick between polls

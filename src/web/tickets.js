@@ -1,12 +1,13 @@
 // The tickets page's logic (its markup: tickets.html, its strings: i18n/tickets.json).
 import { applyI18n, api, requireUser, renderHeader, onLangChange, getLang, t, $, $$, h, showError, showOk, clearMsg, clearFieldErrors, fmtTime, fmtShort as fmtShortCity } from './common.js';
 
-const STATES = ['received', 'answered-directly', 'dispatched', 'accepted', 'returned', 'supervisor-review', 'in-progress', 'replied', 'called-back', 'rated', 'closed', 'reopened'];
+const STATES = ['received', 'answered-directly', 'dispatched', 'accepted', 'returned', 'supervisor-review', 'in-progress', 'reply-review', 'replied', 'called-back', 'rated', 'closed', 'reopened'];
 /** States whose finish clock still runs (the unit has not replied yet). */
 const CLOCK_RUNS = ['dispatched', 'accepted', 'in-progress', 'reopened'];
 const STATE_CLASS = {
   received: 'st-warn', 'answered-directly': 'st-done', dispatched: 'st-open', accepted: 'st-open', returned: 'st-warn', 'supervisor-review': 'st-warn',
   'in-progress': 'st-open', replied: 'st-done', 'called-back': 'st-done', rated: 'st-done', closed: 'st-closed', reopened: 'st-open',
+  'reply-review': 'st-warn', 'reply-refused': 'st-warn',
 };
 
 // What the user may do comes with the ticket (GET /api/tickets/:no → actions, each with the role acted as);
@@ -14,9 +15,9 @@ const STATE_CLASS = {
 /** The desk's work per acting role: a unit handles, a supervisor dispatches, supervises and closes. */
 const DESK = {
   unit: ['accept', 'start', 'return', 'extend', 'plan', 'reply'],
-  supervisor: ['dispatch', 'extend', 'plan', 'callback', 'rate', 'reopen', 'close'],
+  supervisor: ['dispatch', 'approve-reply', 'refuse-reply', 'extend', 'plan', 'callback', 'rate', 'reopen', 'close'],
 };
-const ORDER = ['accept', 'start', 'reply', 'dispatch', 'callback', 'rate', 'close', 'extend', 'plan', 'return', 'reopen'];
+const ORDER = ['accept', 'start', 'reply', 'approve-reply', 'refuse-reply', 'dispatch', 'callback', 'rate', 'close', 'extend', 'plan', 'return', 'reopen'];
 
 // City time (common.js), whatever the browser's zone; the headers say so.
 const fmtSh = (ms) => (ms ? fmtTime(ms) : '–');
@@ -175,7 +176,9 @@ function renderDetail() {
   const ch = tk.channel;
   const channel = ch.kind === 'legacy-line'
     ? [t('tk.legacy', { number: ch.number }), ch.unit ? ` · ${t('tk.lineUnit', { unit: ch.unit })}` : '']
-    : [t('tk.line12345')];
+    : ch.kind === 'upstream'
+      ? [tOr('tk.ch.' + ch.platform, ch.platform), tk.upstream ? ` · ${t('tk.upstreamNo', { no: tk.upstream.orderNo, due: `${fmtSh(tk.upstream.finishBy)} ${t('tz.short')}` })}` : '']
+      : ch.kind === '12345' ? [t('tk.line12345')] : [tOr('tk.ch.' + ch.kind, ch.kind)];
   $('#info').replaceChildren(
     ...kv('tk.channel', channel),
     ...kv('tk.category', tOr('cat.' + tk.category, tk.category)),
@@ -248,6 +251,15 @@ function facts(e) {
       break;
     case 'replied':
       if (d.late) out.push(t('fact.late'));
+      if (d.reviewed) out.push(t('fact.reviewed'));
+      if (d.reviewLate) out.push(t('fact.reviewLate'));
+      break;
+    case 'reply-review':
+      if (d.reviewBy) out.push(t('tk.reviewBy', { at: fmtShort(d.reviewBy) }));
+      if (d.late) out.push(t('fact.late'));
+      break;
+    case 'reply-refused':
+      if (d.reviewLate) out.push(t('fact.reviewLate'));
       break;
     case 'called-back':
       out.push(t(d.reached ? 'fact.reached' : 'fact.notReached'));
@@ -339,6 +351,9 @@ const FORMS = {
     body: (f) => compact({ ground: f.elements.ground.value, reason: readText(f, 'reason') }),
   },
   close: { fields: () => [textarea('reason', 'f.closeReason', 1000)], body: (f) => compact({ reason: readText(f, 'reason') }) },
+  // 审核: the pending reply is shown above the forms (#pending-reply).
+  'approve-reply': { fields: () => [textarea('note', 'f.reviewNote', 1000)], body: (f) => compact({ note: readText(f, 'note') }) },
+  'refuse-reply': { fields: () => [textarea('reason', 'f.refuseReason', 1000)], body: (f) => compact({ reason: readText(f, 'reason') }) },
 };
 
 const actionKey = (a, tk) => (a === 'dispatch' && tk.state === 'supervisor-review' ? 'act.decide' : 'act.' + a);
@@ -361,6 +376,11 @@ function renderActions() {
         h('ul', {}, returns.map((e) => h('li', {}, t('tk.reviewItem', { u: e.data?.unit ?? actorText(e.actor), at: fmtShort(e.at), r: e.reason ?? '' }),
           e.data?.suggestedUnit ? t('tk.reviewSuggested', { u: e.data.suggestedUnit }) : '')))));
     }
+  }
+  if (tk.state === 'reply-review') {
+    const p = [...tk.history].reverse().find((e) => e.type === 'reply-review');
+    if (p) review.append(h('div', { class: 'review', id: 'pending-reply' }, h('h3', { 'data-i18n': 'tk.pendingReply' }, t('tk.pendingReply')),
+      h('p', { class: 'text' }, p.data?.content ?? ''), h('p', { class: 'muted' }, `${actorText(p.actor)} · ${fmtShort(p.at)} · ${t('tk.reviewBy', { at: fmtShort(p.data?.reviewBy) })}`)));
   }
   if (!user.roles.includes('supervisor') && !user.roles.includes('unit')) {
     forms.append(h('p', { class: 'muted', id: 'no-actions' }, t('tk.readOnly')));
@@ -392,7 +412,7 @@ function actionForm(a, tk) {
   const hintKey = 'hint.' + a;
   const hint = spec.hint ? spec.hint(tk) : tOr(hintKey, '');
   const box = h('div', { class: 'msg', 'aria-live': 'polite' });
-  const submit = h('button', { type: 'submit', class: a === 'return' || a === 'reopen' ? 'danger' : 'primary', id: `submit-${a}` }, t(actionKey(a, tk)));
+  const submit = h('button', { type: 'submit', class: a === 'return' || a === 'reopen' || a === 'refuse-reply' ? 'danger' : 'primary', id: `submit-${a}` }, t(actionKey(a, tk)));
   const form = h('form', { class: `action-form${a === chosen ? '' : ' hidden'}`, id: `form-${a}`, dataset: { action: a }, novalidate: true },
     hint ? h('p', { class: 'muted hint' }, hint) : '',
     ...spec.fields(tk),

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, ConfigErrors, describeConfig, loadConfig } from '../../src/config/index.js';
+import { redisConnectionOptions } from '../../src/util/redis-connection.js';
 
 // Absolute, so that the child can run from a folder without node_modules.
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -43,6 +44,10 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'must be one of'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET', 'at least 32'],
     [{ HOTLINE_ADMIN_USER: 'root', HOTLINE_ADMIN_PASSWORD: 'weak' }, 'HOTLINE_ADMIN_PASSWORD', 'at least 10'],
+    [{ REDIS_SENTINELS: '127.0.0.1:26379,sentinel-b' }, 'REDIS_SENTINELS', 'entry "sentinel-b" must be host:port'],
+    [{ REDIS_SENTINELS: '127.0.0.1:263790' }, 'REDIS_SENTINELS', 'must be host:port'],
+    [{ REDIS_SENTINEL_MASTER: 'my master' }, 'REDIS_SENTINEL_MASTER', 'letters, digits'],
+    [{ REDIS_REPLICA_ACKS: '17' }, 'REDIS_REPLICA_ACKS', 'between 0 and 16'],
   ])('GIVEN %o WHEN loaded THEN the error names %s', (patch, variable, problem) => {
     const env: Record<string, string | undefined> = { ...valid, ...patch };
     let caught: unknown;
@@ -56,9 +61,23 @@ describe('configuration', () => {
     expect((caught as ConfigError).message).toContain(problem);
   });
 
+  it('GIVEN Sentinels WHEN loaded THEN every connection is made through them to the named primary, with the URL\'s password and db', () => {
+    const c = loadConfig({ ...valid, REDIS_URL: 'redis://:data-pass@ignored:6379/2', REDIS_SENTINELS: 's1:26379, [::1]:26380', REDIS_SENTINEL_MASTER: 'hotline', REDIS_REPLICA_ACKS: '1' });
+    expect(c.redisSentinel).toEqual({ sentinels: [{ host: 's1', port: 26379 }, { host: '::1', port: 26380 }], master: 'hotline' });
+    expect(c.redisReplicaAcks).toEqual({ count: 1, timeoutMs: 1000 });
+    const o = redisConnectionOptions(c);
+    expect(o).toMatchObject({ sentinels: [{ host: 's1', port: 26379 }, { host: '::1', port: 26380 }], name: 'hotline', password: 'data-pass', db: 2 });
+    expect(o.host).toBeUndefined();
+    expect(o.reconnectOnError?.(new Error("READONLY You can't write against a read only replica."))).toBe(2);
+    expect(o.reconnectOnError?.(new Error('ERR other'))).toBe(false);
+    // Without Sentinels: the URL's host and port.
+    expect(redisConnectionOptions(loadConfig(valid))).toEqual({ host: '127.0.0.1', port: 6379 });
+  });
+
   it('GIVEN secrets WHEN the config is described for logs THEN no secret appears', () => {
-    const c = loadConfig({ ...valid, REDIS_URL: 'redis://user:redis-pass@127.0.0.1:6379' });
+    const c = loadConfig({ ...valid, REDIS_URL: 'redis://user:redis-pass@127.0.0.1:6379', REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_PASSWORD: 'sentinel-pass' });
     const text = JSON.stringify(describeConfig(c));
+    expect(text).not.toContain('sentinel-pass');
     expect(text).not.toContain('ari-secret-value');
     expect(text).not.toContain('ami-secret-value');
     expect(text).not.toContain('redis-pass');

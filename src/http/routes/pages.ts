@@ -1,6 +1,7 @@
 /**
  * The pages we ship (login, agent console, supervisor wallboard, admin, audit,
- * quality inspection, ticket desk) and
+ * quality inspection, ticket desk, supervision, calendar; the public request form and the
+ * knowledge-base pages are served by their features through {@link readPage}) and
  * the browser build of sip.js. The pages are static shells; everything they
  * show comes from the role-checked APIs.
  */
@@ -28,6 +29,8 @@ const PAGES: Record<string, { file: string; summary: string }> = {
   '/audit': { file: 'audit.html', summary: '审计日志页面 / audit log page' },
   '/quality': { file: 'quality.html', summary: '质检页面 / quality inspection page' },
   '/tickets': { file: 'tickets.html', summary: '工单办理台页面（承办单位、班长） / ticket desk page (handling units, supervisors)' },
+  '/supervision': { file: 'supervision.html', summary: '督办、红黄蓝榜与通报页面 / supervision orders, rankings and bulletins page' },
+  '/calendar': { file: 'calendar.html', summary: '工作日历管理页面 / working-day calendar admin page' },
 };
 
 /**
@@ -65,7 +68,7 @@ export async function readPage(file: string): Promise<string> {
 }
 
 /** The console pages: each is <page>.html (markup), <page>.js (logic) and i18n/<page>.json (strings) in src/web. */
-const CONSOLE_PAGES = ['admin', 'agent', 'audit', 'docs', 'login', 'quality', 'supervisor', 'tickets'];
+const CONSOLE_PAGES = ['admin', 'agent', 'audit', 'calendar', 'docs', 'kb', 'kb-public', 'login', 'quality', 'request', 'supervision', 'supervisor', 'tickets'];
 /** The scripts served under /web/: the shared module and each page's own. */
 const SCRIPTS: Record<string, string> = Object.fromEntries(['common', ...CONSOLE_PAGES].map((p) => [`${p}.js`, 'text/javascript; charset=utf-8']));
 /** The pages' strings served under /web/i18n/. */
