@@ -1,6 +1,6 @@
 /**
  * Admission control's registration: one function taking the app's parts
- * explicitly (the app calls it once; see src/app.ts).
+ * explicitly (the calls feature calls it once; see src/calls/feature.ts).
  */
 import type { Logger } from 'pino';
 import type { Acd } from '../acd/service.js';

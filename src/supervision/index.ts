@@ -1,6 +1,6 @@
 /**
  * The supervision feature (督办单, 红黄蓝榜, bulletins, and the reviewed-reply
- * call site) registered with explicit dependencies: one call from buildApp.
+ * call site) with explicit dependencies; wired by supervision/feature.ts.
  */
 import type { ConnectionOptions } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
