@@ -66,6 +66,8 @@ import type { CallSource } from './calls/record.js';
 import { Metrics } from './metrics/index.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { redisConnectionOptions } from './util/redis-connection.js';
+import { registerOutbound } from './outbound/index.js';
+import type { OutboundService } from './outbound/service.js';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
 export const CITY_CODES: Record<Config['city'], string> = {
@@ -127,6 +129,8 @@ export interface App {
   readonly calendar: LiveWorkCalendar;
   /** Prometheus registry behind GET /metrics. */
   readonly metrics: Metrics;
+  /** Click-to-call from tickets (src/outbound/). */
+  readonly outbound: OutboundService;
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -324,7 +328,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     worker: opts.ticketWorker !== false,
   });
   afterTicket = async (ticketNo, job) => {
-    if (job.record.callbackOf) await ticketService.applyCallbackRecord(ticketNo, job.record);
+    // A user's click-to-call is contact during handling, not the lifecycle's 回访.
+    if (job.record.callbackOf && !job.record.outbound) await ticketService.applyCallbackRecord(ticketNo, job.record);
     const st = await tickets.get(ticketNo);
     if (st) await syncTicket(st);
     await recordings.linkTicket(job.record.callId, ticketNo);
@@ -442,6 +447,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(recordingRoutes, { service: recordings, audit });
   await http.register(qualityRoutes, { quality, audit, callInfo: callInfoFromTickets(tickets) });
   await http.register(adminRoutes, { routing: defaults.routing, scheduler: defaults.scheduler, current: defaults.current, flow, flowFor: defaults.flowFor, acd, audit, guard });
+  const outbound = await registerOutbound({ config, http, redis, telephony, calls, acd, recordings, tickets, audit, log, instanceId, now: ticketNow, submitRecord: async (r) => void (await outbox.submit(r)) });
   await http.register(pageRoutes, {
     softphone: { wsUrl: config.softphone.wsUrl, sipDomain: config.softphone.sipDomain, iceServers: config.softphone.iceServers },
   });
@@ -473,6 +479,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     dispatchRules,
     calendar,
     metrics,
+    outbound,
     async start() {
       if (started) return;
       started = true;

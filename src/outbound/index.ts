@@ -1,0 +1,59 @@
+/**
+ * The outbound feature (外呼 from a ticket): one registration function taking
+ * its dependencies explicitly, so the composition root wires it in a few lines.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Acd } from '../acd/service.js';
+import type { AuditLog } from '../access/audit.js';
+import type { CallManager } from '../calls/manager.js';
+import type { CallRecord } from '../calls/record.js';
+import type { Config } from '../config/index.js';
+import type { RecordingService } from '../recording/service.js';
+import type { Telephony } from '../telephony/port.js';
+import type { TicketStore } from '../tickets/store.js';
+import { outboundRoutes } from './routes.js';
+import { OutboundService } from './service.js';
+
+export interface OutboundDeps {
+  config: Config;
+  http: FastifyInstance;
+  redis: Redis;
+  telephony: Telephony;
+  calls: CallManager;
+  acd: Acd;
+  recordings: RecordingService;
+  tickets: TicketStore;
+  audit: AuditLog;
+  log: Logger;
+  instanceId: string;
+  now: () => number;
+  submitRecord: (record: CallRecord) => Promise<void>;
+}
+
+export async function registerOutbound(d: OutboundDeps): Promise<OutboundService> {
+  const c = d.config;
+  const service = new OutboundService({
+    redis: d.redis,
+    prefix: c.keyPrefix,
+    telephony: d.telephony,
+    index: d.calls,
+    recording: d.recordings,
+    audit: d.audit,
+    log: d.log,
+    instanceId: d.instanceId,
+    now: d.now,
+    limits: { maxPerUserDay: c.outbound.maxPerUserDay, maxPerTicketDay: c.outbound.maxPerTicketDay },
+    userDialTemplate: c.acd.dialTemplate,
+    citizenDialTemplate: c.acd.callbackDialTemplate,
+    callerId: c.outbound.callerId,
+    userExtensions: c.outbound.userExtensions,
+    userRingSec: c.outbound.userRingSec,
+    citizenRingSec: c.acd.callbackRingSec,
+    agentExtension: async (agentId) => (await d.acd.listAgents()).find((a) => a.id === agentId)?.extension,
+    submitRecord: d.submitRecord,
+  });
+  await d.http.register(outboundRoutes, { service, tickets: d.tickets });
+  return service;
+}

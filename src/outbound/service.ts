@@ -1,0 +1,185 @@
+/**
+ * Click-to-call (外呼) from a ticket: checks (pure {@link decideClickToCall}),
+ * per-user and per-ticket daily limits (one Redis script, so instances share
+ * them and two clicks at once cannot both pass the last slot), the call itself
+ * ({@link ClickToCall}), and what remains: one audit entry per call with its
+ * outcome, the ticket's list of outbound calls (no numbers in it), the
+ * recording linked to the ticket, and the answered call's record handed to the
+ * ticket pipeline (attached to the ticket like a callback).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { CallRecord } from '../calls/record.js';
+import type { SessionIndex } from '../calls/session.js';
+import type { StoredTicket } from '../tickets/store.js';
+import type { Telephony } from '../telephony/port.js';
+import { ClickToCall, type ClickToCallDeps, type ClickToCallResult } from './click-to-call.js';
+import { decideClickToCall, limitDay, limitRefusal, type OutboundLimits, type Refusal } from './policy.js';
+
+export interface OutboundServiceDeps {
+  redis: Redis;
+  prefix: string;
+  telephony: Telephony;
+  index: SessionIndex;
+  recording: ClickToCallDeps['recording'] & { linkTicket(callId: string, ticketNo: string): Promise<void> };
+  audit: { record(e: { actor: string; action: string; target?: string; detail?: string; ip?: string }): Promise<void> };
+  log: Logger;
+  instanceId: string;
+  now: () => number;
+  limits: OutboundLimits;
+  /** Dial strings: the user's softphone (`{ext}`) and the citizen (`{number}`). */
+  userDialTemplate: string;
+  citizenDialTemplate: string;
+  callerId: string;
+  userExtensions: Readonly<Record<string, string>>;
+  userRingSec: number;
+  citizenRingSec: number;
+  /** The ACD's extension of an agent id. */
+  agentExtension: (agentId: string) => Promise<string | undefined>;
+  /** The answered call's record into the ticket pipeline (the outbox). */
+  submitRecord: (record: CallRecord) => Promise<void>;
+}
+
+/** What the API shows of an outbound call: never a number. */
+export interface OutboundCallView {
+  id: string;
+  ticketNo: string;
+  by: string;
+  state: 'ringing-user' | 'ringing-citizen' | 'talking' | 'ended';
+  outcome?: ClickToCallResult['outcome'];
+  startedAt: number;
+  endedAt?: number;
+  talkSec?: number;
+  recording?: string;
+}
+
+export class OutboundRefused extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.message);
+  }
+}
+
+// KEYS[1] user counter, KEYS[2] ticket counter; ARGV[1] user max, ARGV[2] ticket max, ARGV[3] ttl sec.
+// Both limits checked and both counters taken in one step: 0 ok, 1 user limit, 2 ticket limit.
+const TAKE = `
+local u = tonumber(redis.call('GET', KEYS[1]) or '0')
+local t = tonumber(redis.call('GET', KEYS[2]) or '0')
+if u >= tonumber(ARGV[1]) then return {1, u + 1, t + 1} end
+if t >= tonumber(ARGV[2]) then return {2, u + 1, t + 1} end
+redis.call('INCR', KEYS[1]); redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('INCR', KEYS[2]); redis.call('EXPIRE', KEYS[2], ARGV[3])
+return {0, u + 1, t + 1}
+`;
+
+const HISTORY_KEEP = 200;
+
+export class OutboundService {
+  private readonly live = new Map<string, ClickToCall>();
+  private readonly log: Logger;
+
+  constructor(private readonly d: OutboundServiceDeps) {
+    this.log = d.log.child({ component: 'outbound' });
+  }
+
+  private key(...parts: (string | number)[]): string {
+    return [this.d.prefix, 'outbound', ...parts].join(':');
+  }
+
+  /**
+   * Place a call from `user` to the citizen of `st`. Resolves once the user's
+   * phone is being rung; refusals throw {@link OutboundRefused} and change nothing.
+   */
+  async clickToCall(st: StoredTicket, user: { username: string; roles: readonly string[]; agentId?: string }, ip?: string): Promise<OutboundCallView> {
+    const number = st.record.caller.number;
+    const agentExtension = user.agentId ? await this.d.agentExtension(user.agentId) : undefined;
+    const configuredExtension = this.d.userExtensions[user.username];
+    const decision = decideClickToCall({
+      username: user.username,
+      roles: user.roles,
+      ...(agentExtension ? { agentExtension } : {}),
+      ...(configuredExtension ? { configuredExtension } : {}),
+      ticketHasNumber: /^\+?\d{3,20}$/.test(number ?? ''),
+      ticketReady: !!st.ticket,
+      userBusy: [...this.live.values()].some((c) => c.plan.username === user.username),
+    });
+    if (!decision.ok) throw new OutboundRefused(decision.refusal);
+    const day = limitDay(this.d.now());
+    const [code, users, tickets] = (await this.d.redis.eval(
+      TAKE,
+      2,
+      this.key('count', 'user', user.username, day),
+      this.key('count', 'ticket', st.ticketNo, day),
+      this.d.limits.maxPerUserDay,
+      this.d.limits.maxPerTicketDay,
+      2 * 86_400,
+    )) as [number, number, number];
+    if (code !== 0) throw new OutboundRefused(limitRefusal({ user: users, ticket: tickets }, this.d.limits)!);
+
+    const id = `out-${randomUUID().slice(0, 12)}`;
+    const call = new ClickToCall(
+      { telephony: this.d.telephony, index: this.d.index, recording: this.d.recording, log: this.log, instanceId: this.d.instanceId, now: this.d.now },
+      {
+        id,
+        ticketNo: st.ticketNo,
+        ticketCallId: st.record.callId,
+        username: user.username,
+        ...(user.agentId ? { agentId: user.agentId } : {}),
+        userEndpoint: this.d.userDialTemplate.replace('{ext}', decision.extension),
+        citizenEndpoint: this.d.citizenDialTemplate.replace('{number}', number),
+        citizenNumber: number,
+        callerId: this.d.callerId,
+        userRingSec: this.d.userRingSec,
+        citizenRingSec: this.d.citizenRingSec,
+      },
+      (r) => void this.finished(r, ip).catch((err: Error) => this.log.error({ err: err.message, outbound: id }, 'outbound call not settled')),
+    );
+    this.live.set(id, call);
+    await call.start();
+    return this.view(call);
+  }
+
+  private async finished(r: ClickToCallResult, ip?: string): Promise<void> {
+    this.live.delete(r.id);
+    const view: OutboundCallView = {
+      id: r.id,
+      ticketNo: r.ticketNo,
+      by: r.username,
+      state: 'ended',
+      outcome: r.outcome,
+      startedAt: r.startedAt,
+      endedAt: r.endedAt,
+      talkSec: r.talkSec,
+      ...(r.recording ? { recording: r.recording } : {}),
+    };
+    const list = this.key('ticket', r.ticketNo);
+    await this.d.redis.multi().lpush(list, JSON.stringify(view)).ltrim(list, 0, HISTORY_KEEP - 1).exec();
+    await this.d.audit.record({
+      actor: r.username,
+      action: 'outbound-call',
+      target: `ticket:${r.ticketNo}`,
+      detail: `${r.id}: ${r.outcome}${r.talkSec ? `, ${r.talkSec} s` : ''}`,
+      ...(ip ? { ip } : {}),
+    });
+    if (r.record) {
+      await this.d.recording.linkTicket(r.record.callId, r.ticketNo);
+      await this.d.submitRecord(r.record);
+    }
+  }
+
+  private view(c: ClickToCall): OutboundCallView {
+    return { id: c.plan.id, ticketNo: c.plan.ticketNo, by: c.plan.username, state: c.phase, startedAt: c.startedAt };
+  }
+
+  /** The ticket's outbound calls, newest first: live ones on this instance, then finished ones. */
+  async list(ticketNo: string): Promise<OutboundCallView[]> {
+    const live = [...this.live.values()].filter((c) => c.plan.ticketNo === ticketNo).map((c) => this.view(c));
+    const done = (await this.d.redis.lrange(this.key('ticket', ticketNo), 0, HISTORY_KEEP - 1)).map((x) => JSON.parse(x) as OutboundCallView);
+    return [...live, ...done];
+  }
+
+  /** Calls in progress on this instance (tests, shutdown). */
+  get active(): number {
+    return this.live.size;
+  }
+}
