@@ -73,6 +73,7 @@ export class ClickToCall implements CallParty {
   private userAnswered = false;
   private citizenAnswered = false;
   private citizenCause: number | undefined;
+  private citizenDialStatus: string | undefined;
   private error = false;
   private bridged = false;
   private recordingName: string | undefined;
@@ -118,6 +119,10 @@ export class ClickToCall implements CallParty {
     if (e.type === 'StasisStart') {
       if (e.channel.id === this.userLegId) return this.onUserAnswered();
       if (e.channel.id === this.citizenLegId) return this.onCitizenAnswered();
+      return;
+    }
+    if (e.type === 'Dial') {
+      if (e.peerId === this.citizenLegId && e.dialstatus) this.citizenDialStatus = e.dialstatus;
       return;
     }
     if (e.type === 'ChannelDestroyed') {
@@ -198,6 +203,7 @@ export class ClickToCall implements CallParty {
       userAnswered: this.userAnswered,
       citizenAnswered: this.citizenAnswered,
       ...(this.citizenCause !== undefined ? { citizenCause: this.citizenCause } : {}),
+      ...(this.citizenDialStatus ? { citizenDialStatus: this.citizenDialStatus } : {}),
       error: this.error,
     });
     const talkSec = this.answeredAt ? Math.max(0, Math.round((endedAt - this.answeredAt) / 1000)) : 0;

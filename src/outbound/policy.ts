@@ -76,15 +76,30 @@ export const OUTCOME_LABELS: Record<OutboundOutcome, string> = {
 
 /**
  * The outcome of an attempt from what happened to its legs: the user's leg
- * answered or not, the citizen's leg answered or not, and the hangup cause of
- * the leg that ended unanswered (Q.850: 17 busy, 18/19/21 no answer).
+ * answered or not, the citizen's leg answered or not, and why the citizen's
+ * leg failed. The Dial status comes first (on a real Asterisk an originated
+ * Local channel whose far half is busy reports `Dial` BUSY while our half ends
+ * with cause 0); the Q.850 cause is the fallback (17 busy, 18/19 no answer).
  */
-export function outcomeOf(o: { userAnswered: boolean; citizenAnswered: boolean; citizenCause?: number; error?: boolean }): OutboundOutcome {
+export function outcomeOf(o: { userAnswered: boolean; citizenAnswered: boolean; citizenDialStatus?: string; citizenCause?: number; error?: boolean }): OutboundOutcome {
   if (o.citizenAnswered) return 'answered';
   if (o.error) return 'failed';
   if (!o.userAnswered) return 'user-no-answer';
+  switch (o.citizenDialStatus) {
+    case 'BUSY':
+      return 'citizen-busy';
+    case 'NOANSWER':
+    case 'CANCEL':
+      return 'citizen-no-answer';
+    case 'CONGESTION':
+    case 'CHANUNAVAIL':
+    case 'INVALIDARGS':
+      return 'failed';
+    default:
+      break;
+  }
   if (o.citizenCause === 17) return 'citizen-busy';
-  if (o.citizenCause === undefined || [16, 18, 19, 21, 0].includes(o.citizenCause)) return 'citizen-no-answer';
+  if (o.citizenCause === undefined || [0, 16, 18, 19, 21].includes(o.citizenCause)) return 'citizen-no-answer';
   return 'failed';
 }
 

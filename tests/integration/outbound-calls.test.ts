@@ -128,4 +128,23 @@ describe('click-to-call from a ticket', () => {
     for (const body of seen) expect(body).not.toContain(citizen);
     await eventually(async () => expect(await h.side.channels()).toEqual([]), 15_000);
   });
+
+  it('GIVEN a citizen whose line is busy WHEN a unit user calls THEN the outcome is citizen-busy: audited once, nothing recorded or attached to the ticket, the user’s leg released', async () => {
+    const app = await h.startApp({ OUTBOUND_USER_EXTENSIONS: 'unit-zj:8802', CALLBACK_DIAL_TEMPLATE: 'Local/{number}@hotline-test-busy' });
+    const citizen = '13644445555';
+    const st = await ticketFromRecord(app, callRecord(citizen, Date.now()), FORM);
+    const unit = await userApi(app, 'unit-zj', ['unit'], { unitId: UNIT });
+    const placed = await unit('POST', `/api/tickets/${st.ticketNo}/calls`);
+    expect(placed.status, JSON.stringify(placed.body)).toBe(202);
+    const id = placed.body.call.id as string;
+    await eventually(async () => {
+      const done = await unit('GET', `/api/tickets/${st.ticketNo}/calls`);
+      expect(done.body.calls[0]).toMatchObject({ id, state: 'ended', outcome: 'citizen-busy', talkSec: 0 });
+    }, 15_000);
+    const audit = (await app.audit.query({ target: `ticket:${st.ticketNo}` })).filter((e) => e.action === 'outbound-call');
+    expect(audit.map((e) => e.detail)).toEqual([`${id}: citizen-busy`]);
+    expect(await app.recordings.store.byTicket(st.ticketNo)).toEqual([]);
+    expect((await app.tickets.get(st.ticketNo))?.callbacks).toEqual([]);
+    await eventually(async () => expect(await h.side.channels()).toEqual([]), 15_000);
+  });
 });

@@ -38,6 +38,10 @@ describe('click-to-call decision', () => {
     expect(outcomeOf({ userAnswered: true, citizenAnswered: true })).toBe('answered');
     expect(outcomeOf({ userAnswered: false, citizenAnswered: false })).toBe('user-no-answer');
     expect(outcomeOf({ userAnswered: true, citizenAnswered: false, citizenCause: 17 })).toBe('citizen-busy');
+    // A real Asterisk: our Local half ends with cause 0, the Dial status says BUSY.
+    expect(outcomeOf({ userAnswered: true, citizenAnswered: false, citizenDialStatus: 'BUSY', citizenCause: 0 })).toBe('citizen-busy');
+    expect(outcomeOf({ userAnswered: true, citizenAnswered: false, citizenDialStatus: 'NOANSWER' })).toBe('citizen-no-answer');
+    expect(outcomeOf({ userAnswered: true, citizenAnswered: false, citizenDialStatus: 'CHANUNAVAIL' })).toBe('failed');
     expect(outcomeOf({ userAnswered: true, citizenAnswered: false, citizenCause: 19 })).toBe('citizen-no-answer');
     expect(outcomeOf({ userAnswered: true, citizenAnswered: false, citizenCause: 34 })).toBe('failed');
     expect(outcomeOf({ userAnswered: true, citizenAnswered: false, error: true })).toBe('failed');
