@@ -55,5 +55,8 @@ export async function registerOutbound(d: OutboundDeps): Promise<OutboundService
     submitRecord: d.submitRecord,
   });
   await d.http.register(outboundRoutes, { service, tickets: d.tickets });
+  d.telephony.onLinkState((state, snap) => {
+    if (state === 'connected' && snap) void service.resync(snap.bridges.map((b) => b.id)).catch((err: Error) => d.log.warn({ err: err.message }, 'outbound resync failed'));
+  });
   return service;
 }

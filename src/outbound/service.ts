@@ -140,6 +140,8 @@ export class OutboundService {
       (r) => void this.finished(r, ip).catch((err: Error) => this.log.error({ err: err.message, outbound: id }, 'outbound call not settled')),
     );
     this.live.set(id, call);
+    // Audited when placed as well as when it ends: a call cut off by a restart still leaves its trace.
+    await this.d.audit.record({ actor: user.username, action: 'outbound-call-placed', target: `ticket:${st.ticketNo}`, detail: id, ...(ip ? { ip } : {}) });
     await call.start();
     return this.view(call);
   }
@@ -181,6 +183,19 @@ export class OutboundService {
     const live = [...this.live.values()].filter((c) => c.plan.ticketNo === ticketNo).map((c) => this.view(c));
     const done = (await this.d.redis.lrange(this.key('ticket', ticketNo), 0, HISTORY_KEEP - 1)).map((x) => JSON.parse(x) as OutboundCallView);
     return [...live, ...done];
+  }
+
+  /**
+   * After a (re)connect: click-to-call bridges no live call of this instance owns are left from
+   * before a restart (the call manager hangs up their legs, see calls/manager.ts); destroy them.
+   */
+  async resync(bridgeIds: readonly string[]): Promise<void> {
+    const owned = new Set([...this.live.values()].map((c) => c.bridgeId));
+    for (const id of bridgeIds) {
+      if (!id.startsWith('outbound-out-') || owned.has(id)) continue;
+      this.log.info({ bridge: id }, 'click-to-call bridge left from before a restart; destroying it');
+      await this.d.telephony.destroyBridge(id).catch((err: Error) => this.log.warn({ err: err.message, bridge: id }, 'stale bridge not destroyed'));
+    }
   }
 
   /** Calls in progress on this instance (tests, shutdown). */

@@ -147,4 +147,24 @@ describe('click-to-call from a ticket', () => {
     expect((await app.tickets.get(st.ticketNo))?.callbacks).toEqual([]);
     await eventually(async () => expect(await h.side.channels()).toEqual([]), 15_000);
   });
+
+  it('GIVEN a click-to-call in progress WHEN the server restarts THEN the new instance hangs up both legs and removes the bridge (never adopts them as callers); the call was audited when placed', async () => {
+    const env = { OUTBOUND_USER_EXTENSIONS: 'unit-zj:8803' };
+    const app = await h.startApp(env);
+    const citizen = '13511112222';
+    const st = await ticketFromRecord(app, callRecord(citizen, Date.now()), FORM);
+    const unit = await userApi(app, 'unit-zj', ['unit'], { unitId: UNIT });
+    const placed = await unit('POST', `/api/tickets/${st.ticketNo}/calls`);
+    expect(placed.status, JSON.stringify(placed.body)).toBe(202);
+    const id = placed.body.call.id as string;
+    await eventually(async () => expect((await h.side.request('GET', `/bridges/outbound-${id}`)).body?.channels).toHaveLength(2), 15_000);
+    expect((await app.audit.query({ target: `ticket:${st.ticketNo}` })).filter((e) => e.action === 'outbound-call-placed').map((e) => e.detail)).toEqual([id]);
+    await h.stopApp(app);
+    const next = await h.startApp(env);
+    await eventually(async () => {
+      expect(await h.side.channels()).toEqual([]);
+      expect((await h.side.request('GET', '/bridges')).body).toEqual([]);
+    }, 15_000);
+    expect(next.calls.active).toEqual([]);
+  });
 });
