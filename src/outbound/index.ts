@@ -52,6 +52,11 @@ export async function registerOutbound(d: OutboundDeps): Promise<OutboundService
     userRingSec: c.outbound.userRingSec,
     citizenRingSec: c.acd.callbackRingSec,
     agentExtension: async (agentId) => (await d.acd.listAgents()).find((a) => a.id === agentId)?.extension,
+    agentState: async (agentId) => {
+      const a = (await d.acd.agents()).find((x) => x.id === agentId);
+      return a ? { state: a.state, reason: a.reason } : undefined;
+    },
+    setAgentState: (agentId, state, reason) => d.acd.setAgentState(agentId, state, reason),
     submitRecord: d.submitRecord,
   });
   await d.http.register(outboundRoutes, { service, tickets: d.tickets });

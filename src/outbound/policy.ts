@@ -32,7 +32,12 @@ export interface ClickToCallFacts {
   ticketReady: boolean;
   /** A call of this user is already in progress (one at a time per user). */
   userBusy: boolean;
+  /** The agent's ACD state (agents only): ringing or on a call means busy. */
+  agentState?: string;
 }
+
+/** The ACD reason an agent is paused with while on a click-to-call (so that only ours is undone). */
+export const OUTBOUND_PAUSE_REASON = '外呼中 / on an outbound call';
 
 export type Refusal = { code: string; status: 409 | 400; field?: string; message: string };
 
@@ -42,7 +47,7 @@ export type ClickToCallDecision = { ok: true; extension: string } | { ok: false;
 export function decideClickToCall(f: ClickToCallFacts): ClickToCallDecision {
   if (!f.ticketReady) return refuse('ticket-not-ready', '工单尚在生成中，请稍后 / the ticket is still being created, retry shortly');
   if (!f.ticketHasNumber) return refuse('no-number', '该工单没有可回拨的号码 / this ticket has no number to call');
-  if (f.userBusy) return refuse('call-in-progress', '您已有一通外呼正在进行 / you already have an outbound call in progress');
+  if (f.userBusy || f.agentState === 'ringing' || f.agentState === 'on-call') return refuse('call-in-progress', '您已有一通外呼正在进行 / you already have an outbound call in progress');
   const extension = f.agentExtension ?? f.configuredExtension;
   if (!extension) return refuse('no-phone', '未为您配置话机分机，请联系管理员（OUTBOUND_USER_EXTENSIONS） / no phone is configured for you (OUTBOUND_USER_EXTENSIONS)');
   return { ok: true, extension };

@@ -15,7 +15,7 @@ import type { SessionIndex } from '../calls/session.js';
 import type { StoredTicket } from '../tickets/store.js';
 import type { Telephony } from '../telephony/port.js';
 import { ClickToCall, type ClickToCallDeps, type ClickToCallResult } from './click-to-call.js';
-import { decideClickToCall, limitDay, limitRefusal, type OutboundLimits, type Refusal } from './policy.js';
+import { decideClickToCall, limitDay, limitRefusal, OUTBOUND_PAUSE_REASON, type OutboundLimits, type Refusal } from './policy.js';
 
 export interface OutboundServiceDeps {
   redis: Redis;
@@ -37,6 +37,9 @@ export interface OutboundServiceDeps {
   citizenRingSec: number;
   /** The ACD's extension of an agent id. */
   agentExtension: (agentId: string) => Promise<string | undefined>;
+  /** The agent's ACD state, and setting it (an available agent is paused while on a click-to-call, so no queue call rings them). */
+  agentState: (agentId: string) => Promise<{ state: string; reason: string } | undefined>;
+  setAgentState: (agentId: string, state: 'available' | 'paused', reason?: string) => Promise<unknown>;
   /** The answered call's record into the ticket pipeline (the outbox). */
   submitRecord: (record: CallRecord) => Promise<void>;
 }
@@ -81,6 +84,8 @@ function callId(): string {
 
 export class OutboundService {
   private readonly live = new Map<string, ClickToCall>();
+  /** Calls whose agent we paused: call id → agent id. */
+  private readonly paused = new Map<string, string>();
   private readonly log: Logger;
 
   constructor(private readonly d: OutboundServiceDeps) {
@@ -99,6 +104,7 @@ export class OutboundService {
     const number = st.record.caller.number;
     const agentExtension = user.agentId ? await this.d.agentExtension(user.agentId) : undefined;
     const configuredExtension = this.d.userExtensions[user.username];
+    const agentState = user.agentId ? await this.d.agentState(user.agentId) : undefined;
     const decision = decideClickToCall({
       username: user.username,
       roles: user.roles,
@@ -107,6 +113,7 @@ export class OutboundService {
       ticketHasNumber: /^\+?\d{3,20}$/.test(number ?? ''),
       ticketReady: !!st.ticket,
       userBusy: [...this.live.values()].some((c) => c.plan.username === user.username),
+      ...(agentState ? { agentState: agentState.state } : {}),
     });
     if (!decision.ok) throw new OutboundRefused(decision.refusal);
     const day = limitDay(this.d.now());
@@ -140,6 +147,10 @@ export class OutboundService {
       (r) => void this.finished(r, ip).catch((err: Error) => this.log.error({ err: err.message, outbound: id }, 'outbound call not settled')),
     );
     this.live.set(id, call);
+    if (user.agentId && agentState?.state === 'available') {
+      await this.d.setAgentState(user.agentId, 'paused', OUTBOUND_PAUSE_REASON);
+      this.paused.set(id, user.agentId);
+    }
     // Audited when placed as well as when it ends: a call cut off by a restart still leaves its trace.
     await this.d.audit.record({ actor: user.username, action: 'outbound-call-placed', target: `ticket:${st.ticketNo}`, detail: id, ...(ip ? { ip } : {}) });
     await call.start();
@@ -148,6 +159,13 @@ export class OutboundService {
 
   private async finished(r: ClickToCallResult, ip?: string): Promise<void> {
     this.live.delete(r.id);
+    const agentId = this.paused.get(r.id);
+    if (agentId) {
+      this.paused.delete(r.id);
+      // Undo only our own pause: an agent who chose 示忙 meanwhile stays so.
+      const now = await this.d.agentState(agentId);
+      if (now?.state === 'paused' && now.reason === OUTBOUND_PAUSE_REASON) await this.d.setAgentState(agentId, 'available');
+    }
     const view: OutboundCallView = {
       id: r.id,
       ticketNo: r.ticketNo,

@@ -32,7 +32,7 @@ function legOf(ext: string, since: number): Promise<AriEvent> {
   return h.side.waitFor((e) => e.type === 'StasisStart' && e.args?.[0] === 'agent' && String(e.args[1]) === ext && h.side.events.indexOf(e) >= since, 15_000, `leg to ${ext}`);
 }
 
-async function talkedAndHungUp(app: App, api: Api, ticketNo: string, userExt: string, citizen: string) {
+async function talkedAndHungUp(app: App, api: Api, ticketNo: string, userExt: string, citizen: string, whileTalking?: () => Promise<void>) {
   const before = h.side.events.length;
   const placed = await api('POST', `/api/tickets/${ticketNo}/calls`);
   expect(placed.status, JSON.stringify(placed.body)).toBe(202);
@@ -52,6 +52,7 @@ async function talkedAndHungUp(app: App, api: Api, ticketNo: string, userExt: st
   expect(bridge.channels.sort()).toEqual([`${id}-c`, `${id}-u`].sort());
   const live = await api('GET', `/api/tickets/${ticketNo}/calls`);
   expect(live.body.calls[0]).toMatchObject({ id, state: 'talking' });
+  await whileTalking?.();
   // The recording runs on the bridge (started once the citizen answered).
   await eventually(async () => expect((await app.recordings.store.byCall(`${id}-c`)).map((m) => m.name)).toEqual([`call-${id}-c-seg1`]), 15_000);
   // The citizen hangs up.
@@ -117,14 +118,19 @@ describe('click-to-call from a ticket', () => {
     await eventually(async () => expect(await h.side.channels()).toEqual([]), 15_000);
   });
 
-  it('GIVEN the agent who took the call WHEN they call the citizen back from the ticket THEN their softphone (the ACD extension) rings first and the citizen is bridged with caller id 12345', async () => {
+  it('GIVEN the agent who took the call WHEN they call the citizen back from the ticket THEN their softphone (the ACD extension) rings first, the citizen is bridged with caller id 12345, and the agent is paused in the ACD for the call', async () => {
     const app = await h.startApp();
     await addAgent(app, '9001');
     const citizen = '13722223333';
     const st = await ticketFromRecord(app, callRecord(citizen, Date.now()), FORM);
     const seen: string[] = [];
     const agent = recorder(await userApi(app, 'agent9001', ['agent'], { agentId: '9001' }), seen);
-    await talkedAndHungUp(app, agent, st.ticketNo, '9001', citizen);
+    const stateOf = async () => (await app.acd.agents()).find((a) => a.id === '9001');
+    // No queue call rings the agent meanwhile: paused for the outbound call, available again after it.
+    await talkedAndHungUp(app, agent, st.ticketNo, '9001', citizen, async () => {
+      expect(await stateOf()).toMatchObject({ state: 'paused', reason: '外呼中 / on an outbound call' });
+    });
+    await eventually(async () => expect((await stateOf())?.state).toBe('available'));
     for (const body of seen) expect(body).not.toContain(citizen);
     await eventually(async () => expect(await h.side.channels()).toEqual([]), 15_000);
   });

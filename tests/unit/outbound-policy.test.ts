@@ -20,6 +20,8 @@ describe('click-to-call decision', () => {
     expect(decideClickToCall({ ...base, configuredExtension: '1', ticketReady: false })).toMatchObject({ refusal: { code: 'ticket-not-ready' } });
     expect(decideClickToCall({ ...base, configuredExtension: '1', ticketHasNumber: false })).toMatchObject({ refusal: { code: 'no-number' } });
     expect(decideClickToCall({ ...base, configuredExtension: '1', userBusy: true })).toMatchObject({ refusal: { code: 'call-in-progress' } });
+    expect(decideClickToCall({ ...base, agentExtension: '9001', agentState: 'on-call' })).toMatchObject({ refusal: { code: 'call-in-progress' } });
+    expect(decideClickToCall({ ...base, agentExtension: '9001', agentState: 'paused' })).toEqual({ ok: true, extension: '9001' });
   });
 
   it('GIVEN counts including the asked call WHEN over a limit THEN the user limit is named first, then the ticket limit', () => {
