@@ -28,6 +28,9 @@ ENV NODE_ENV=production \
     HTTP_PORT=8080 \
     HOTLINE_DATA_DIR=/app/var
 WORKDIR /app
+# espeak-ng + sox: a knowledge-base article's short answer becomes a prompt when it is published
+# (src/knowledge/tts.ts), the same pipeline as prompts/build.ts.
+RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng sox && rm -rf /var/lib/apt/lists/*
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --chown=root:root package.json ./
 COPY --from=build --chown=root:root /app/dist/src ./dist/src

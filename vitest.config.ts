@@ -12,21 +12,32 @@ const NO_PBX = [
   'tests/integration/access-plugin.test.ts', // access rules over HTTP, no calls
   'tests/integration/access-store.test.ts', // users and audit in Redis
   'tests/integration/acd-redis.test.ts', // ACD scripts on Redis
+  'tests/e2e/supervisor-controller.test.ts', // the wallboard's controller panel over HTTP and Redis, no calls
+  'tests/integration/controller-http.test.ts', // the controller's windows, leader lock and API on Redis, no calls
   'tests/integration/demo.test.ts', // the demo's engine is the simulated PBX by design
   'tests/integration/recording-http.test.ts', // recording files over HTTP
   'tests/integration/recording-quality.test.ts', // quality forms and sampling in Redis
   'tests/integration/recording-retention.test.ts', // retention of files
+  'tests/integration/knowledge-http.test.ts', // knowledge base over HTTP and Redis, no calls (calls: knowledge-calls.test.ts)
   'tests/integration/routing-store.test.ts', // routing versions in Redis
   'tests/integration/seats-data.test.ts', // seat files loaded into the ACD on Redis
   'tests/integration/sim-pbx-smoke.test.ts', // the simulator itself
   'tests/integration/sim-pbx-traces.test.ts', // the simulator against recorded real traces
+  'tests/integration/supervision.test.ts', // 督办单, rankings, bulletins, reply review: tickets from call records, Redis and HTTP, no calls
+  'tests/integration/supervision-upstream.test.ts', // a work order's reviewed reply to a loopback receiver, no calls
+  'tests/e2e/supervision-page.test.ts', // the supervision and calendar pages in Chromium over Redis and HTTP, no calls
+  'tests/integration/intake-channels.test.ts', // channel messages and the public form over HTTP into Redis tickets, no calls
+  'tests/integration/intake-upstream.test.ts', // work orders over HTTP, pushes to a loopback receiver, no calls
+  'tests/e2e/request-form.test.ts', // the public form in Chromium into a web ticket, no calls
 ];
 
 /** Files only the real half runs: they need a real Asterisk's own parts (its log, SIP), which the simulated PBX does not have. */
 const REAL_ONLY = [
   'tests/integration/asterisk-start.test.ts', // reads Asterisk's own log for ERROR lines of our configuration
   'tests/integration/sip-calls.test.ts', // SIPp over the carrier trunk: the simulated PBX has no SIP, RTP or RFC 4733
+  'tests/integration/asterisk-restart.test.ts', // restarts a throwaway Asterisk of its own (core restart now): the simulated PBX has no restart
   'tests/e2e/agent-tls.test.ts', // HTTPS page + softphone over WSS to Asterisk's TLS server: the sim has no TLS, SIP or media
+  'tests/integration/cluster-sip.test.ts', // Kamailio + SIPp in front of two Asterisk nodes: the sim has no SIP stack
 ];
 
 export default defineConfig({

@@ -21,6 +21,8 @@
 #   ASTERISK_SIP_BIND    -> generated/transport-udp-bind.conf (default 0.0.0.0)
 #   ASTERISK_SIP_PORT    -> generated/transport-udp-bind.conf (default 5060)
 #   RTP_PORT_START, RTP_PORT_END -> generated/rtp-ice.conf   (optional, default 10000-12999)
+#   ASTERISK_SYSTEM_NAME -> asterisk.conf systemname           (optional; REQUIRED and distinct per node in a
+#                           cluster: it prefixes channel ids, which name calls and their tickets)
 #   AGENT_SIP_PASSWORDS  -> generated/agents.conf            ("agent1001:pw,agent1002:pw": endpoint, aor, auth each)
 #   AGENT_MEDIA_ADDRESS  -> generated/agent-media.conf       (media_address, optional)
 #   RTP_ICE_PERMIT       -> generated/rtp-ice.conf           (ICE host candidate networks, optional)
@@ -137,6 +139,15 @@ for f in "$ASTERISK_CONF_SRC"/*.conf; do
 done
 set -f
 cp "$DIALPLAN_SRC/extensions.conf" "$ASTERISK_ETC/extensions.conf"
+
+# Channel ids are <epoch>.<seq>: two nodes of a cluster create the same ids in the same second, and
+# the server names calls (and their ticket jobs) by them. A system name per node prefixes them.
+ASTERISK_SYSTEM_NAME=${ASTERISK_SYSTEM_NAME:-}
+if [ -n "$ASTERISK_SYSTEM_NAME" ]; then
+  printf '%s' "$ASTERISK_SYSTEM_NAME" | grep -Eq '^[A-Za-z0-9_-]{1,32}$' || die "ASTERISK_SYSTEM_NAME must be 1-32 letters, digits, _ or - (got '$ASTERISK_SYSTEM_NAME')"
+  sed -i "s/^\[options\]\$/[options]\nsystemname = $ASTERISK_SYSTEM_NAME/" "$ASTERISK_ETC/asterisk.conf"
+  grep -q "^systemname = $ASTERISK_SYSTEM_NAME\$" "$ASTERISK_ETC/asterisk.conf" || die "asterisk.conf has no [options] section to put systemname in"
+fi
 
 # ---------------------------------------------------------------------- http
 ASTERISK_HTTP_BIND=${ASTERISK_HTTP_BIND:-0.0.0.0}

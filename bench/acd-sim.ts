@@ -11,6 +11,9 @@
 import { seededRng } from '../src/util/random.js';
 import { defaultAcdConfig, SKILL_GENERAL, type QueueRule } from '../src/acd/model.js';
 import { route, type RouterAgent, type RouterSnapshot, type WaitingCall } from '../src/acd/router.js';
+import { decide } from '../src/controller/controller.js';
+import { addCounts, emptyCounts, noActions, type ControllerActions, type ControllerConfig, type WindowCounts } from '../src/controller/model.js';
+import { applyTuning, tuningFor } from '../src/controller/port.js';
 
 export interface AcdSimScenario {
   callsPerHour: number;
@@ -31,6 +34,12 @@ export interface AcdSimScenario {
   hardStopSec?: number;
   /** Queue rule for `general`; default the production rule. */
   rule?: QueueRule;
+  /**
+   * The answer-rate controller (src/controller), run every `controllerIntervalSec` of virtual time on
+   * the simulation's own sliding windows; its level tunes the `general` rule as in production.
+   */
+  controller?: ControllerConfig;
+  controllerIntervalSec?: number;
 }
 
 export interface AcdSimResult {
@@ -49,6 +58,11 @@ export interface AcdSimResult {
   answeredByPeak: number;
   routeCalls: number;
   simulatedHours: number;
+  /** Busy time of the peak seats in the counted window / (peak seats × counted time). */
+  peakBusyShare: number;
+  /** With a controller: share of the counted time spent at each level, and the level changes. */
+  levelShare?: number[];
+  levelChanges?: number;
 }
 
 /** The project's seeded PRNG (mulberry32). */
@@ -58,7 +72,8 @@ type Ev =
   | { t: number; kind: 'arrival' }
   | { t: number; kind: 'abandon'; callId: string }
   | { t: number; kind: 'done'; agent: RouterAgent }
-  | { t: number; kind: 'recheck' };
+  | { t: number; kind: 'recheck' }
+  | { t: number; kind: 'tick' };
 
 /** Binary min-heap on event time (ties: insertion order). */
 class Heap {
@@ -114,7 +129,8 @@ export function simulateAcd(s: AcdSimScenario): AcdSimResult {
   const rand = rng(s.seed ?? 12345);
   const exp = (mean: number) => -Math.log(1 - rand()) * mean;
   const base = defaultAcdConfig();
-  const rule = s.rule ?? base.rules[SKILL_GENERAL] ?? base.defaultRule;
+  const staticRule = s.rule ?? base.rules[SKILL_GENERAL] ?? base.defaultRule;
+  let rule = staticRule;
   const config: RouterSnapshot['config'] = {
     rules: { [SKILL_GENERAL]: rule },
     defaultRule: base.defaultRule,
@@ -147,6 +163,37 @@ export function simulateAcd(s: AcdSimScenario): AcdSimResult {
   let now = 0;
   let free = agents.length;
 
+  // Busy time of peak seats within the counted window.
+  const busyFrom = new Map<string, number>();
+  let peakBusyMs = 0;
+  const clip = (a: number, b: number) => Math.max(0, Math.min(b, endMs) - Math.max(a, warmMs));
+
+  // The controller's sliding windows: counts per minute of virtual time.
+  const ctl = s.controller;
+  const tickMs = (s.controllerIntervalSec ?? 15) * 1000;
+  const buckets = new Map<number, WindowCounts>();
+  const note = (c: Partial<WindowCounts>) => {
+    if (!ctl) return;
+    const m = Math.floor(now / 60_000);
+    buckets.set(m, addCounts(buckets.get(m) ?? emptyCounts(), c));
+  };
+  const windowOf = (sec: number): WindowCounts => {
+    let c = emptyCounts();
+    const last = Math.floor(now / 60_000);
+    for (let m = last - Math.ceil(sec / 60) + 1; m <= last; m++) c = addCounts(c, buckets.get(m) ?? {});
+    return c;
+  };
+  let actions: ControllerActions = noActions();
+  let level = 0;
+  let levelAt = 0;
+  let levelChanges = 0;
+  const levelMs = [0, 0, 0, 0];
+  const setLevelTime = (until: number) => {
+    levelMs[level]! += clip(levelAt, until);
+    levelAt = until;
+  };
+  if (ctl) heap.push({ t: tickMs, kind: 'tick' });
+
   const dispatch = () => {
     if (free === 0 || waiting.size === 0) return;
     routeCalls++;
@@ -159,6 +206,8 @@ export function simulateAcd(s: AcdSimScenario): AcdSimResult {
       waiting.delete(d.callId);
       agent.available = false;
       free--;
+      busyFrom.set(agent.id, now);
+      note({ answered: 1, waitAnsweredMs: now - w.call.joinedAt });
       if (w.counted) {
         countedWaiting--;
         answered++;
@@ -183,6 +232,7 @@ export function simulateAcd(s: AcdSimScenario): AcdSimResult {
         const callId = `c${String(++seq).padStart(9, '0')}`;
         const call: WaitingCall = { callId, skill: SKILL_GENERAL, priority: 0, joinedAt: now };
         waiting.set(callId, { call, counted });
+        note({ offered: 1 });
         if (counted) {
           offered++;
           countedWaiting++;
@@ -197,23 +247,71 @@ export function simulateAcd(s: AcdSimScenario): AcdSimResult {
         const w = waiting.get(ev.callId);
         if (!w) break; // already answered
         waiting.delete(ev.callId);
+        note({ abandoned: 1, waitAbandonedMs: now - w.call.joinedAt });
         if (w.counted) {
           countedWaiting--;
           abandoned++;
         }
         break;
       }
-      case 'done':
+      case 'done': {
+        const from = busyFrom.get(ev.agent.id);
+        if (from !== undefined) {
+          if (ev.agent.peak) peakBusyMs += clip(from, now);
+          busyFrom.delete(ev.agent.id);
+        }
+        note({ ended: 1, talkMs: now - (from ?? now) });
         ev.agent.available = true;
         ev.agent.idleSince = now;
         free++;
         break;
+      }
       case 'recheck':
         break;
+      case 'tick': {
+        const out = decide({
+          now,
+          actions,
+          config: ctl!,
+          queues: [
+            {
+              skill: SKILL_GENERAL,
+              line: '12345',
+              short: windowOf(ctl!.shortWindowSec),
+              long: windowOf(ctl!.longWindowSec),
+              regularStaffed: s.regular,
+              lendableStaffed: s.peak,
+              waiting: waiting.size,
+            },
+          ],
+        });
+        actions = out.actions;
+        const t = tuningFor(actions, SKILL_GENERAL, []);
+        const newLevel = t?.level ?? 0;
+        if (newLevel !== level) {
+          setLevelTime(now);
+          if (now >= warmMs && now < endMs) levelChanges++;
+          level = newLevel;
+          rule = applyTuning(staticRule, t);
+          config.rules = { [SKILL_GENERAL]: rule };
+          // calls already waiting reach the new wait threshold at their own time
+          if (rule.overflowAfterSec !== undefined) {
+            for (const w of waiting.values()) {
+              const at = w.call.joinedAt + rule.overflowAfterSec * 1000;
+              if (at > now) heap.push({ t: at, kind: 'recheck' });
+            }
+          }
+        }
+        if (now < endMs || countedWaiting > 0) heap.push({ t: now + tickMs, kind: 'tick' });
+        break;
+      }
     }
     dispatch();
   }
-  return {
+  for (const [id, from] of busyFrom) if (byId.get(id)!.peak) peakBusyMs += clip(from, now);
+  setLevelTime(now);
+  const countedMs = Math.max(1, Math.min(now, endMs) - warmMs);
+  const result: AcdSimResult = {
     offered,
     answered,
     abandoned,
@@ -225,5 +323,11 @@ export function simulateAcd(s: AcdSimScenario): AcdSimResult {
     answeredByPeak,
     routeCalls,
     simulatedHours: now / 3600_000,
+    peakBusyShare: s.peak > 0 ? peakBusyMs / (s.peak * countedMs) : 0,
   };
+  if (ctl) {
+    result.levelShare = levelMs.map((ms) => ms / countedMs);
+    result.levelChanges = levelChanges;
+  }
+  return result;
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --part callpath|concurrency|tickets|acd]`: runs the benchmark parts and writes
+ * `npm run bench [-- --part callpath|concurrency|tickets|acd|knowledge]`: runs the benchmark parts and writes
  * bench/results/<yyyy-mm-dd>.json and .md. With --part, the other parts of an existing file of the
  * same day are kept. Figures are reported, never asserted.
  */
@@ -8,19 +8,20 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runAcd, type AcdResult } from './part-acd.js';
+import { runKnowledge, type KnowledgeResult } from './part-knowledge.js';
 import { runCallPath, type CallPathResult } from './part-callpath.js';
 import { runConcurrency, type ConcurrencyResult } from './part-concurrency.js';
 import { runTickets, type TicketsResult } from './part-tickets.js';
 import { REPO } from './sim-client.js';
 import { round } from './stats.js';
 
-const PARTS = ['callpath', 'concurrency', 'tickets', 'acd'] as const;
+const PARTS = ['callpath', 'concurrency', 'tickets', 'acd', 'knowledge'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Results {
   date: string;
   machine: { cpus: number; cpuModel: string; memGb: number; node: string; commit: string };
-  parts: { callpath?: CallPathResult; concurrency?: ConcurrencyResult; tickets?: TicketsResult; acd?: AcdResult };
+  parts: { callpath?: CallPathResult; concurrency?: ConcurrencyResult; tickets?: TicketsResult; acd?: AcdResult; knowledge?: KnowledgeResult };
   wallSec: Partial<Record<Part, number>>;
 }
 
@@ -92,8 +93,33 @@ export function markdown(r: Results): string {
         `| ${x.load} | ${x.callsPerHour} | ${pct(x.erlangA139.answerRate)} / ${pct(x.pooled.answerRate)} / ${pct(x.zhengzhou.answerRate)} / ${pct(x.erlangA114.answerRate)} | ${x.pooledVsFormulaPp} | ${x.erlangA139.asaSec} / ${x.pooled.asaSec} / ${x.zhengzhou.asaSec} | ${pct(x.erlangA139.serviceLevel20s)} / ${pct(x.pooled.serviceLevel20s)} / ${pct(x.zhengzhou.serviceLevel20s)} | ${pct(x.erlangA139.abandonRate)} / ${pct(x.pooled.abandonRate)} / ${pct(x.zhengzhou.abandonRate)} |`,
       );
     }
+    if (ac.rows[0]?.controlled) {
+      L.push('', `### Static rule vs the answer-rate controller (114 + 25 seats)`, '');
+      L.push('Same seeds and arrivals; the controller (src/controller, every 15 s of virtual time on its own 5/15-minute windows) lowers the overflow thresholds by level. Peak-seat time used = busy time of the 25 peak seats / their staffed time.', '');
+      L.push('| calls/h | answer rate static / controller | ASA s static / controller | peak-seat time used static / controller | calls taken by peak seats static / controller | time at level 0/1/2/3 | level changes |');
+      L.push('| ---: | --- | --- | --- | --- | --- | ---: |');
+      for (const x of ac.rows) {
+        const c = x.controlled;
+        L.push(
+          `| ${x.callsPerHour} | ${pct(x.zhengzhou.answerRate)} / **${pct(c.answerRate)}** | ${x.zhengzhou.asaSec} / ${c.asaSec} | ${pct(x.zhengzhou.peakBusyShare)} / ${pct(c.peakBusyShare)} | ${x.zhengzhou.answeredByPeak} / ${c.answeredByPeak} | ${c.levelShare.map((v) => pct(v)).join(' / ')} | ${c.levelChanges} |`,
+        );
+      }
+      if (ac.goal) {
+        L.push('', `Goal ≥ 98 % at ${ac.goal.callsPerHour} calls/h: static ${pct(ac.goal.static.answerRate)}, controller **${pct(ac.goal.controlled.answerRate)}** (ASA ${ac.goal.static.asaSec} / ${ac.goal.controlled.asaSec} s, peak-seat time used ${pct(ac.goal.controlled.peakBusyShare)}).`);
+      }
+    }
     const m = ac.maxVolumePerHour;
-    L.push('', `Highest hourly volume with answer rate ≥ ${ac.scenario.target * 100} % (bisection): Erlang-A on 139 seats **${m.erlangA139}**, simulation pooled **${m.simPooled}** (ratio ${ac.maxVolumeRatioPooled}), simulation 114 + 25 peak under the production rule **${m.simZhengzhou}** (ratio ${ac.maxVolumeRatioZhengzhou}; Erlang-A on 114 seats alone: ${m.erlangA114}).`, '');
+    L.push('', `Highest hourly volume with answer rate ≥ ${ac.scenario.target * 100} % (bisection): Erlang-A on 139 seats **${m.erlangA139}**, simulation pooled **${m.simPooled}** (ratio ${ac.maxVolumeRatioPooled}), simulation 114 + 25 peak under the production rule **${m.simZhengzhou}** (ratio ${ac.maxVolumeRatioZhengzhou}; Erlang-A on 114 seats alone: ${m.erlangA114})${m.simControlled !== undefined ? `, simulation 114 + 25 under the answer-rate controller **${m.simControlled}**` : ''}.`, '');
+  }
+  const kb = r.parts.knowledge;
+  if (kb) {
+    L.push('## 5. Knowledge-base search', '');
+    L.push(`${kb.articles} published articles (5 % past valid-until) in one throwaway Redis; one instance's in-memory index (Intl.Segmenter words + bigrams, BM25, line/skill preference) rebuilt from Redis in **${kb.rebuildMs} ms** (${kb.terms} terms, heap +${kb.heapMb} MB).`, '');
+    L.push('| what | p50 ms | p99 ms | max ms | n |', '| --- | ---: | ---: | ---: | ---: |');
+    L.push(`| typed query (line + skill preferred) | ${kb.typed.p50} | **${kb.typed.p99}** | ${kb.typed.max} | ${kb.typed.n} |`);
+    L.push(`| call-pop suggestions (line, skill, IVR path) | ${kb.suggestions.p50} | **${kb.suggestions.p99}** | ${kb.suggestions.max} | ${kb.suggestions.n} |`);
+    L.push(`| publish on instance A → found by B’s search | ${kb.propagationMs.p50} | ${kb.propagationMs.p99} | ${kb.propagationMs.max} | ${kb.propagationMs.n} |`);
+    L.push('', `Target: results in under ${kb.limitMs} ms at ${kb.articles} articles.`, '');
   }
   L.push(`Wall time per part (s): ${Object.entries(r.wallSec).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
   return L.join('\n');
@@ -126,6 +152,7 @@ async function main(): Promise<void> {
     if (part === 'concurrency') results.parts.concurrency = await runConcurrency(log);
     if (part === 'tickets') results.parts.tickets = await runTickets(log);
     if (part === 'acd') results.parts.acd = await runAcd(log);
+    if (part === 'knowledge') results.parts.knowledge = await runKnowledge(log);
     results.wallSec[part] = round((Date.now() - t0) / 1000, 1);
     log(`   ${part}: ${results.wallSec[part]} s`);
     // Written after every part, so a later failure keeps what was measured.

@@ -41,6 +41,12 @@ export async function startServer(sim: SimProcess, redisUrl: string, overrides: 
     AGENT_DIAL_TEMPLATE: 'Local/{ext}@hotline-test-agents',
     ACD_REQUIRE_REGISTRATION: 'false',
     ACD_WRAP_UP_SEC: '0',
+    // These parts measure the server's own capacity: no admission limits (bench/overload.ts measures those).
+    ADMIT_MAX_CALLS: '0',
+    ADMIT_MAX_QUEUE: '0',
+    ADMIT_MAX_WAIT_SEC: '0',
+    ADMIT_ARI_MAX_LATENCY_MS: '0',
+    ADMIT_ARI_MAX_BACKLOG: '0',
     ...overrides,
   });
   // Logs at info, as in production, serialized and dropped.

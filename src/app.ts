@@ -13,7 +13,12 @@ import { Redis } from 'ioredis';
 import type { Queue, Worker } from 'bullmq';
 import type { DestinationStream } from 'pino';
 import { defaultAcdConfig } from './acd/model.js';
+import { ControllerPortSlot, registerController } from './controller/index.js';
+import type { ControllerRunner } from './controller/runner.js';
 import { Acd } from './acd/service.js';
+import { createSelfHealingAcd } from './acd/self-heal.js';
+import { createAdmission } from './admission/wiring.js';
+import type { AdmissionControl } from './admission/control.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
 import type { CallSession } from './calls/session.js';
@@ -64,10 +69,13 @@ import { ticketExportRoutes } from './http/routes/ticket-export.js';
 import { ticketAdminRoutes } from './http/routes/ticket-admin.js';
 import type { CallSource } from './calls/record.js';
 import { Metrics } from './metrics/index.js';
+import { pushReviewedReply, registerSupervision, type ReviewedReplySink, type Supervision } from './supervision/index.js';
 import { metricsRoutes } from './http/routes/metrics.js';
+import { registerIntake, type IntakeFeature } from './intake/index.js';
 import { redisConnectionOptions } from './util/redis-connection.js';
 import { registerOutbound } from './outbound/index.js';
 import type { OutboundService } from './outbound/service.js';
+import { registerKnowledge, type KnowledgeFeature } from './knowledge/index.js';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
 export const CITY_CODES: Record<Config['city'], string> = {
@@ -78,6 +86,8 @@ export const CITY_CODES: Record<Config['city'], string> = {
 };
 
 export interface AppOptions {
+  /** Where an approved (reviewed) reply goes upstream; see supervision/index.ts. */
+  reviewedReply?: ReviewedReplySink;
   /** Where logs go (tests capture them); default stdout. */
   logDestination?: DestinationStream;
   instanceId?: string;
@@ -107,6 +117,8 @@ export interface App {
   readonly ami: AmiPbx | undefined;
   readonly calls: CallManager;
   readonly acd: Acd;
+  /** The answer-rate controller's runner (src/controller). */
+  readonly controller: ControllerRunner;
   /** Routing store and the table in use, IVR flows. */
   readonly parts: DefaultParts;
   readonly tickets: TicketStore;
@@ -127,10 +139,18 @@ export interface App {
   readonly dispatchRules: DispatchRulesStore;
   /** The working-day calendar in force (package data + statutory fallback + admin overrides, live). */
   readonly calendar: LiveWorkCalendar;
+  /** 督办单, 红黄蓝榜, bulletins. */
+  readonly supervision: Supervision;
   /** Prometheus registry behind GET /metrics. */
   readonly metrics: Metrics;
   /** Click-to-call from tickets (src/outbound/). */
   readonly outbound: OutboundService;
+  /** Other channels, the public form, higher platforms' work orders and the pushes back (src/intake/). */
+  readonly intake: IntakeFeature;
+  /** Admission control at call entry (limits from config.admission). */
+  readonly admission: AdmissionControl;
+  /** The knowledge base (知识库). */
+  readonly knowledge: KnowledgeFeature;
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -198,7 +218,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     maxInFlight: config.ari.maxInFlight,
     logger: log,
     ...(opts.ariBackoff ? { backoff: opts.ariBackoff } : {}),
-    observe: (operation, seconds, errorKind) => metrics.ariRequest(operation, seconds, errorKind),
+    observe: (operation, seconds, errorKind) => {
+      metrics.ariRequest(operation, seconds, errorKind);
+      admission?.observeAri(seconds);
+    },
   });
   let ariConnectedBefore = false;
   telephony.onLinkState((state) => {
@@ -212,7 +235,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
 
   // Queue targets are checked against the ACD's seat groups (created below, before anything is published).
   let seatGroups: () => Promise<string[]> = async () => [];
-  const defaults = createDefaultParts(config, { redis, tickets, log, seatGroups: () => seatGroups() });
+  // The knowledge base registers with the routes below; the IVR reads its answers through this late binding.
+  let knowledge: KnowledgeFeature | undefined;
+  const defaults = createDefaultParts(config, { redis, tickets, log, seatGroups: () => seatGroups(), articles: (now) => knowledge?.kb.ivrArticles(now) ?? {} });
   const flow = opts.flow ?? parts?.flow ?? defaults.flow;
   const resolveRoute = opts.resolveRoute ?? parts?.resolveRoute ?? defaults.resolveRoute;
 
@@ -254,6 +279,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     routeUnit: (routeId: string) => defaults.current().table.routes.find((r) => r.id === routeId)?.unit,
     now: ticketNow,
     repeatWindowDays: config.tickets.repeatWindowDays,
+    ...(config.tickets.replyReviewHours ? { replyReview: { workingHours: config.tickets.replyReviewHours } } : {}),
   };
   tickets.setDomain(createTicketDomain(ticketDomainDeps));
   const ticketService = new TicketService(tickets, ticketDomainDeps);
@@ -286,19 +312,16 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   tickets.onChange((t, previous) => syncTicket(t, previous));
   const lookupTicket = parts?.lookupTicket ?? ((no: string) => ticketService.lookup(no));
 
-  const acd = new Acd({
-    redis,
-    keyPrefix: prefix,
-    instanceId,
-    logger: log,
-    config: defaultAcdConfig({
-      dialTemplate: config.acd.dialTemplate,
-      requireRegistration: config.acd.requireRegistration,
-      noAnswerSec: config.acd.noAnswerSec,
-      wrapUpSec: config.acd.wrapUpSec,
-      ...opts.acdOverrides,
-    }),
+  const acdConfig = defaultAcdConfig({
+    dialTemplate: config.acd.dialTemplate,
+    requireRegistration: config.acd.requireRegistration,
+    noAnswerSec: config.acd.noAnswerSec,
+    wrapUpSec: config.acd.wrapUpSec,
+    ...opts.acdOverrides,
   });
+  // The answer-rate controller's tuning, read by the ACD router and the sessions (src/controller).
+  const controllerPort = new ControllerPortSlot();
+  const acd = new Acd({ redis, keyPrefix: prefix, instanceId, logger: log, config: acdConfig, tuning: controllerPort });
   seatGroups = async () => (await acd.listGroups()).map((g) => g.id);
   if (ami) acd.attachPbx(ami);
   const consoleEvents = new ConsoleEvents();
@@ -337,7 +360,16 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     const candidate = candidateFromRecord(job.record, ticketNo, (id) => groups.get(id));
     if (candidate) await quality.noteCall(candidate);
   };
+  // Over a limit a caller is told busy and cleared at entry; the record still becomes a ticket (admission/).
+  const onEnded = (record: CallRecord) => {
+    metrics.callEnded(record);
+    void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
+    for (const agentId of new Set(record.agents)) consoleEvents.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
+  };
+  const admission = createAdmission({ config, instanceId, log, now: opts.now ?? Date.now, telephony, ami, acd, resolveRoute, liveCalls: () => calls.active.length, metrics, onEnded });
   const guard = new CallerGuard(redis, prefix, { ...config.guard, numberId });
+  // The sessions' ACD port, reconciled with the live calls after reconnects and periodically (acd/self-heal.ts).
+  const healing = createSelfHealingAcd({ acd, instanceId, log, now: opts.now ?? Date.now, intervalMs: config.acd.healSec * 1000, callbackExpirySec: defaultAcdConfig(opts.acdOverrides).callback.expirySec, redis, telephony, onHealed: (k, n) => metrics.acdHealedOf(k, n) });
   const calls = new CallManager({
     guard,
     recording: recordings,
@@ -345,24 +377,24 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     log,
     instanceId,
     flow,
-    acd,
+    acd: healing.port,
     lookupTicket,
     resolveRoute,
     now: opts.now ?? Date.now,
     queueAnnounceEverySec: config.acd.queueAnnounceEverySec,
     handoffRingSec: config.acd.handoffRingSec,
     callbackOfferAfterSec: config.acd.callbackOfferAfterSec,
+    tuning: (skill) => controllerPort.tuning(skill),
     callback: { dialTemplate: config.acd.callbackDialTemplate, ringSec: config.acd.callbackRingSec },
     notifyAgent: (agentId, callId, n) => consoleEvents.publish({ type: 'handoff', agentId, callId, ...n, at: Date.now() }),
     onAgentConnected: (agentId, s) => consoleEvents.publish(callPop(agentId, s, 'connected')),
     onAgentRinging: (agentId, s, change) =>
       consoleEvents.publish(change === 'ringing' ? callPop(agentId, s, 'ringing') : { type: 'call-withdrawn', agentId, callId: s.callId, at: Date.now() }),
-    onEnded: (record: CallRecord) => {
-      metrics.callEnded(record);
-      void outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
-      for (const agentId of new Set(record.agents)) consoleEvents.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
-    },
+    onEnded,
+    admit: (channel, args) => admission.gate(channel, args),
   });
+
+  healing.bindLiveness((callId) => calls.session(callId)?.isEnded === false);
 
   // Fastify's instance type is generic over the logger; the app exposes the default shape.
   const http = Fastify({
@@ -432,6 +464,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       'ticket-clocks': () => ticketClocks.queue.getJobCounts(),
       ...(ticketWebhook ? { 'ticket-webhook': () => ticketWebhook.queue.getJobCounts() } : {}),
       recordings: () => recordingJobs.queue.getJobCounts(),
+      // Bound at scrape time: the intake feature is registered with the routes below.
+      ...(config.intake.upstream.urls && Object.keys(config.intake.upstream.urls).length ? { 'upstream-push': () => intake.upstream!.queue.getJobCounts() } : {}),
     }),
     overdueTickets: async () => (await ticketClocks.overdue()).length,
   });
@@ -441,13 +475,20 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   await http.register(ticketExportRoutes, { tickets, audit });
   await http.register(ticketKpiRoutes, { tickets, acd, now: ticketNow, clocks: ticketClocks, audit });
   await http.register(ticketAdminRoutes, { rules: dispatchRules, ...(ticketWebhook ? { webhook: ticketWebhook } : {}), audit });
-  await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table });
+  const intake = await registerIntake({ http, config: config.intake, tickets, redis, prefix, connection: jobConnection, log, now: ticketNow, instanceId, worker: opts.ticketWorker !== false, resync: (st) => syncTicket(st) });
+  knowledge = await registerKnowledge(http, { redis, keyPrefix: prefix, log, audit, now: ticketNow, config: config.knowledge });
+  await http.register(agentRoutes, { acd, calls, tickets, events: consoleEvents, routingTable: () => defaults.current().table, knowledge: knowledge.kb });
   await http.register(supervisorRoutes, { acd, calls, calendar: calendarCoverage });
+  const controller = await registerController({ http, redis, instanceId, acd, acdConfig, config: config.controller, audit, logger: log, port: controllerPort });
   await http.register(calendarAdminRoutes, { store: calendarStore, calendar, audit, now: ticketNow, source: calendarSource });
   await http.register(recordingRoutes, { service: recordings, audit });
   await http.register(qualityRoutes, { quality, audit, callInfo: callInfoFromTickets(tickets) });
   await http.register(adminRoutes, { routing: defaults.routing, scheduler: defaults.scheduler, current: defaults.current, flow, flowFor: defaults.flowFor, acd, audit, guard });
   const outbound = await registerOutbound({ config, http, redis, telephony, calls, acd, recordings, tickets, audit, log, instanceId, now: ticketNow, submitRecord: async (r) => void (await outbox.submit(r)) });
+  const sv = config.supervision ?? { satisfactionMin: 0.9, onTimeMin: 0.9, redMin: 0.95, minSample: 5, orderWorkingDays: 3 };
+  // An approved reply (审核通过) goes back to the platform a work order came from (intake's push).
+  const reviewedReply = opts.reviewedReply ?? (intake.upstream ? pushReviewedReply(intake.upstream) : undefined);
+  const supervision = await registerSupervision(http, { redis, prefix, connection: jobConnection, tickets, clocks: ticketClocks, calendar, audit, log, now: ticketNow, thresholds: sv, orderWorkingDays: sv.orderWorkingDays, title: `${policy.name} 12345`, worker: opts.ticketWorker !== false, ...(reviewedReply ? { reviewedReply } : {}) });
   await http.register(pageRoutes, {
     softphone: { wsUrl: config.softphone.wsUrl, sipDomain: config.softphone.sipDomain, iceServers: config.softphone.iceServers },
   });
@@ -463,6 +504,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     ami,
     calls,
     acd,
+    controller,
     parts: defaults,
     tickets,
     users,
@@ -480,6 +522,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     calendar,
     metrics,
     outbound,
+    supervision,
+    intake,
+    admission,
+    knowledge: knowledge!,
     async start() {
       if (started) return;
       started = true;
@@ -487,6 +533,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await outbox.init();
       outbox.start();
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
+      await controller.start().catch((err: Error) => log.error({ err: err.message }, 'answer-rate controller failed to start'));
       // The seat groups the city's shipped table names (data/seats/<city>.json), created once when missing.
       const seatFile = loadSeatFile(config.city);
       if (seatFile !== undefined) {
@@ -497,11 +544,13 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       }
       await defaults.start();
       await calendar.watch(redis.duplicate());
+      await knowledge!.start().catch((err: Error) => log.warn({ err: err.message }, 'knowledge base not loaded at start'));
       checkCalendar();
       calendarTimer = setInterval(checkCalendar, 24 * 3600_000);
       calendarTimer.unref();
       await dispatchRules.refresh().catch((err: Error) => log.warn({ err: err.message }, 'dispatch rules not loaded; using the bundled ones'));
       await recordingJobs.schedule().catch((err: Error) => log.warn({ err: err.message }, 'recording jobs not scheduled'));
+      await supervision.start();
       const admin = config.access.bootstrapAdmin;
       if (admin) {
         try {
@@ -515,6 +564,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
         }
       }
       calls.start();
+      healing.start();
+      admission.start();
       telephony.start();
       ami?.start();
       log.info({ app: config.ari.app, city: config.city }, 'hotline server started');
@@ -525,8 +576,12 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       const step = (what: string, p: Promise<unknown> | undefined) =>
         withTimeout(Promise.resolve(p), 3000, what).catch((err: Error) => log.warn({ err: err.message }, 'stop step failed'));
       calls.stop();
+      healing.stop();
+      admission.stop();
       if (calendarTimer) clearInterval(calendarTimer);
       calendar.close();
+      await step('controller', controller.stop());
+      knowledge?.stop();
       await step('acd', acd.stop());
       await step('ari', telephony.stop());
       await step('ami', ami?.stop());
@@ -540,6 +595,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       await step('tickets queue', ticketsQueue.close());
       await step('ticket clocks', ticketClocks.close());
       await step('ticket webhook', ticketWebhook?.close());
+      await step('supervision jobs', supervision.close());
+      await step('upstream push', intake.close());
       redis.disconnect();
       log.info('hotline server stopped');
     },

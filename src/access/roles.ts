@@ -44,6 +44,10 @@ export const PERMISSIONS = {
   'tickets:export': ['supervisor'],
   'recordings:play': ['supervisor', 'inspector', 'agent'],
   'quality:score': ['inspector', 'supervisor'],
+  /** Knowledge base: units write their own articles; the centre (supervisors, admins) reviews and publishes. */
+  'kb:edit': ['unit', 'supervisor', 'admin'],
+  /** Knowledge base search and published articles (the public reads through the public API). */
+  'kb:read': ['agent', 'supervisor', 'admin', 'unit', 'inspector'],
   /** Webhook targets and whether they receive full numbers. */
   'webhooks:write': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -21,6 +21,7 @@
  * | `P cfg:agents` / `P cfg:groups` / `P cfg:ext` | hash | admin data (JSON) and extension → agent id     |
  * | `P stats:<yyyymmdd>`     | hash   | `<counter>|<dimension>` → integer (kept 10 days)              |
  * | `P series:<yyyymmdd>`    | hash   | `<counter>|<all or line:n>|<quarter 0-95>` → integer, `queue|…` the largest queue (10 days) |
+ * | `P win:<epoch minute>`   | hash   | `<counter>|<dimension>` → integer for the answer-rate controller's windows (2 h); `ended`/`talkMs` per `all` and `group:` of the agent |
  * | `P lock:dispatch`        | string | short dispatch lock (one router run at a time)                 |
  *
  * Pub/sub channels: `P wake` (something to dispatch), `P inbox:<instance>` (offers for it),
@@ -56,7 +57,15 @@ end
 local function wake() redis.call('PUBLISH', K('wake'), '1') end
 -- Counters also kept per quarter hour (series:<day>), for the whole centre and per line: the wallboard's chart.
 local SERIES = {offered = true, answered = true, abandoned = true}
+-- And per minute (win:<epoch minute>, 2 h): the answer-rate controller's sliding windows.
+local WINDOW = {offered = true, answered = true, abandoned = true, waitAnsweredMs = true, waitAbandonedMs = true}
+local function win(dims, field, by)
+  local wk = K('win:' .. string.format('%d', math.floor(NOW / 60000)))
+  for _, d in ipairs(dims) do redis.call('HINCRBY', wk, field .. '|' .. d, by) end
+  redis.call('EXPIRE', wk, 7200)
+end
 local function stat(dims, field, by)
+  if WINDOW[field] then win(dims, field, by) end
   local sk = K('stats:' .. DAY)
   for _, d in ipairs(dims) do redis.call('HINCRBY', sk, field .. '|' .. d, by) end
   redis.call('EXPIRE', sk, 864000)
@@ -314,6 +323,17 @@ local callId, agentId = ARGV[4], ARGV[5]
 local ak = K('agent:' .. agentId)
 local a = hmap(ak)
 if a.state ~= 'on-call' or a.callId ~= callId then return 0 end
+-- Talk time for the controller's handle-time estimate, centre-wide and per seat group of the agent.
+local tdims = {'all'}
+local cfg = redis.call('HGET', K('cfg:agents'), agentId)
+if cfg then
+  local ok, ag = pcall(cjson.decode, cfg)
+  if ok and type(ag.groups) == 'table' then
+    for _, g in ipairs(ag.groups) do table.insert(tdims, 'group:' .. g) end
+  end
+end
+win(tdims, 'ended', 1)
+win(tdims, 'talkMs', math.max(0, NOW - tonumber(a.since or NOW_S)))
 local e = hmap(K('entry:' .. callId))
 if e.state == 'connecting' and e.agentId == agentId then
   -- a callback whose citizen leg never connected: counts as a failed attempt
@@ -771,6 +791,18 @@ export class RedisAcdStore {
   async popInbox(instanceId: string, max = 100): Promise<string[]> {
     const r = await this.redis.lpop(this.key(`inbox:${instanceId}`), max);
     return r ?? [];
+  }
+
+  /** The per-minute counters of the minutes `from` … `to` (epoch minutes), for sliding windows. */
+  async windowHashes(from: number, to: number): Promise<Map<number, Record<string, string>>> {
+    const p = this.redis.pipeline();
+    for (let m = from; m <= to; m++) p.hgetall(this.key(`win:${m}`));
+    const res = (await p.exec()) ?? [];
+    const out = new Map<number, Record<string, string>>();
+    res.forEach(([err, h], i) => {
+      if (!err && h) out.set(from + i, h as Record<string, string>);
+    });
+    return out;
   }
 
   async statsHash(day: string): Promise<RawHash> {

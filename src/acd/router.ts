@@ -15,7 +15,8 @@
  * 2. after `fallbackAfterSec`: regular agents with one of the fallback skills;
  * 3. when the call overflows (waited `overflowAfterSec`, or more than
  *    `overflowQueueLength` calls wait for the skill): peak seats with the
- *    needed skill or one of the overflow skills.
+ *    needed skill or one of the overflow skills, and seats of groups the
+ *    answer-rate controller lent to the queue (`config.lend`).
  */
 import { ruleFor, type QueueRule } from './model.js';
 
@@ -44,6 +45,8 @@ export interface RouterAgent {
   skills: Record<string, number>;
   /** A peak-hour emergency seat: takes overflowed calls only. */
   peak: boolean;
+  /** Seat group ids (for seats the answer-rate controller lends to a queue). */
+  groups?: string[];
 }
 
 export interface RouterSnapshot {
@@ -57,6 +60,12 @@ export interface RouterSnapshot {
     defaultRule: QueueRule;
     missExcludeSec: number;
     languageSkills: Record<string, string>;
+    /**
+     * Seat groups lent to a queue (skill) by the answer-rate controller: their seats take the
+     * queue's overflowed calls like peak seats, when the rule's overflow skills include `general`
+     * (general-knowledge calls); absent = none lent.
+     */
+    lend?: Record<string, string[]>;
   };
 }
 
@@ -102,6 +111,15 @@ export function tierFor(call: WaitingCall, agent: RouterAgent, snapshot: RouterS
   if (!agent.peak) {
     if (hasPrimary) return 'primary';
     if (fallback && rule.fallbackSkills.some((s) => (agent.skills[s] ?? 0) >= 1)) return 'fallback';
+    const lent = snapshot.config.lend?.[call.skill];
+    if (
+      lent?.length &&
+      rule.overflowSkills.includes('general') &&
+      agent.groups?.some((g) => lent.includes(g)) &&
+      isOverflow(call, rule, now, snapshot.queueLength[call.skill] ?? 0)
+    ) {
+      return 'overflow';
+    }
     return undefined;
   }
   if (!isOverflow(call, rule, now, snapshot.queueLength[call.skill] ?? 0)) return undefined;

@@ -31,6 +31,7 @@ import {
 import type { AcdPort, EnqueueRequest, LeaveReason, Offer, OfferFailure, QueuePosition } from './port.js';
 import { RedisAcdStore, type AgentRuntime, type EntryRecord } from './redis-acd.js';
 import { compareCalls, expectedWaitSec, positionOf, route, type RouterSnapshot, type WaitingCall } from './router.js';
+import { applyTuning, type ControllerPort } from '../controller/port.js';
 import { buildSeries, quarterOf, QUARTERS_PER_DAY, type DaySeries } from './series.js';
 
 export interface AcdOptions {
@@ -46,6 +47,8 @@ export interface AcdOptions {
    * global and saves refused decisions. Tests turn it off to prove the scripts alone hold the line.
    */
   dispatchLock?: boolean;
+  /** The answer-rate controller's tuning of the queue rules (absent: the static rules). */
+  tuning?: ControllerPort;
 }
 
 /** Events pushed to consoles (agent and supervisor pages). Never carry phone numbers. */
@@ -168,6 +171,8 @@ export class Acd implements AcdPort {
   /** The largest queue lengths this instance wrote for the current quarter (`queueStamp`). */
   private readonly queueMaxSeen = new Map<string, number>();
   private queueStamp = '';
+  /** Run before each router run (the self-healing check after a reconnect, src/acd/self-heal.ts). */
+  private beforeDispatch: (() => Promise<void>) | undefined;
 
   constructor(private readonly opts: AcdOptions) {
     this.store = new RedisAcdStore(opts.redis, opts.keyPrefix);
@@ -711,8 +716,23 @@ export class Acd implements AcdPort {
     await this.drainInbox();
   }
 
+  /** The average handling time the expected waits are computed with (admission control uses it too). */
+  get averageHandleSec(): number {
+    return this.config.averageHandleSec;
+  }
+
+  setBeforeDispatch(fn: () => Promise<void>): void {
+    this.beforeDispatch = fn;
+  }
+
+  /** Renew this instance's heartbeat now (after a Redis reconnect, before anything sweeps). */
+  heartbeat(): Promise<void> {
+    return this.store.heartbeat(this.instanceId, Math.round(this.config.heartbeatTtlSec * 1000));
+  }
+
   /** One router run under the dispatch lock. Returns false when another instance holds the lock. */
   async dispatchOnce(): Promise<boolean> {
+    await this.beforeDispatch?.();
     const token = `${this.instanceId}:${randomUUID()}`;
     const locking = this.opts.dispatchLock !== false;
     if (locking && !(await this.store.tryLock(LOCK, token, 5000))) return false;
@@ -766,15 +786,32 @@ export class Acd implements AcdPort {
         idleSince: rt.idleSince,
         skills: agent.skills,
         peak,
+        groups: agent.groups,
       })),
       queueLength,
-      config: {
-        rules: this.config.rules,
-        defaultRule: this.config.defaultRule,
-        missExcludeSec: this.config.missExcludeSec,
-        languageSkills: this.config.languageSkills,
-      },
+      config: this.routerConfig(Object.keys(queueLength)),
     };
+  }
+
+  /** The queue rules for a router run, as the answer-rate controller tunes them now. */
+  private routerConfig(skills: string[]): RouterSnapshot['config'] {
+    const base: RouterSnapshot['config'] = {
+      rules: this.config.rules,
+      defaultRule: this.config.defaultRule,
+      missExcludeSec: this.config.missExcludeSec,
+      languageSkills: this.config.languageSkills,
+    };
+    const port = this.opts.tuning;
+    if (!port) return base;
+    const rules = { ...base.rules };
+    const lend: Record<string, string[]> = {};
+    for (const skill of skills) {
+      const t = port.tuning(skill);
+      if (!t) continue;
+      rules[skill] = applyTuning(ruleFor(this.config, skill), t);
+      if (t.lendGroups.length > 0) lend[skill] = t.lendGroups;
+    }
+    return { ...base, rules, lend };
   }
 
   private async loadAgents(): Promise<{ agent: Agent; rt: AgentRuntime; peak: boolean }[]> {

@@ -17,7 +17,7 @@ import { validateFlows } from '../ivr/validate.js';
 import type { FieldError } from '../routing/validate.js';
 import { dialLoopProblem, OWN_STASIS_CONTEXTS, type LoopGuardOptions } from '../routing/loops.js';
 import { ENGINE_PROMPTS } from '../ivr/engine.js';
-import type { Flow } from '../ivr/types.js';
+import type { ArticlePrompt, Flow } from '../ivr/types.js';
 import { buildDefaultFlows } from '../ivr/default-flow.js';
 import type { RoutingTable } from '../routing/model.js';
 import { loadPreset } from '../routing/presets.js';
@@ -100,7 +100,14 @@ export interface DefaultParts {
 
 export function createDefaultParts(
   config: Config,
-  deps: { redis: Redis; tickets: TicketStore; log: Logger; seatGroups?: () => Promise<Iterable<string>> },
+  deps: {
+    redis: Redis;
+    tickets: TicketStore;
+    log: Logger;
+    seatGroups?: () => Promise<Iterable<string>>;
+    /** Knowledge-base answers the flows' `article` nodes may read (published, current). */
+    articles?: (now: number) => Record<string, ArticlePrompt>;
+  },
 ): DefaultParts {
   const log = deps.log.child({ component: 'routing' });
   const preset = loadPreset(config.city);
@@ -126,8 +133,8 @@ export function createDefaultParts(
   const missing = missingPromptsInUse(flows, preset, catalogue);
   if (missing.length > 0) log.error({ missing }, 'prompts used by flows or routes are missing from the catalogue');
   return {
-    flow: createCallFlow({ flows: () => flowsOf(flows, table) }),
-    flowFor: (t) => createCallFlow({ flows: flowsOf(flows, t) }),
+    flow: createCallFlow({ flows: () => flowsOf(flows, table), ...(deps.articles ? { articles: deps.articles } : {}) }),
+    flowFor: (t) => createCallFlow({ flows: flowsOf(flows, t), ...(deps.articles ? { articles: deps.articles } : {}) }),
     // The call's area (from its inbound trunk) selects the list; the configured area is the default.
     resolveRoute: ({ dialed, source, at, area }) =>
       resolveCall(table, { dialed, source, at, ...((area ?? config.area) ? { area: area ?? config.area } : {}) }),

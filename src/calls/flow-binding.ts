@@ -4,7 +4,8 @@
  */
 import * as engine from '../ivr/engine.js';
 import { EN_FLOW_ID, SURVEY_FLOW_ID, ZH_FLOW_ID } from '../ivr/default-flow.js';
-import type { Flow, IvrState, Lang } from '../ivr/types.js';
+import type { ArticlePrompt, Flow, IvrState, Lang } from '../ivr/types.js';
+import { articlesUsedBy } from '../ivr/validate.js';
 import type { CallFlow, RouteDecision } from './ports.js';
 
 export interface FlowBindingOptions {
@@ -12,6 +13,8 @@ export interface FlowBindingOptions {
   flows: Record<string, Flow> | (() => Record<string, Flow>);
   /** Local "YYYY-MM-DD" holidays and adjusted working days, for `when` nodes. */
   calendar?: () => { holidays: string[]; workdays: string[] };
+  /** Knowledge-base articles readable at `now` (published, current, with a spoken answer), for `article` nodes. */
+  articles?: (now: number) => Record<string, ArticlePrompt>;
 }
 
 /**
@@ -55,8 +58,13 @@ export function createCallFlow(o: FlowBindingOptions): CallFlow {
         flow = decisionFlow(decision);
         flows[flow.id] = flow;
       }
+      // Only the articles the flows name travel in the call's state, taken once at call start.
+      const used = o.articles ? articlesUsedBy(Object.values(flows)) : new Set<string>();
+      const readable = used.size > 0 ? o.articles!(now) : {};
+      const articles = Object.fromEntries([...used].flatMap((id) => (readable[id] ? [[id, readable[id]] as const] : [])));
       return engine.start(flow, {
         lang,
+        ...(used.size > 0 ? { articles } : {}),
         announce: decision.announce,
         ...(decision.action === 'hotline' && decision.line ? { skill: decision.skill } : {}),
         priority: decision.action === 'hotline' ? decision.priority : 0,

@@ -20,6 +20,8 @@ export type ManagerDeps = Omit<SessionDeps, 'index' | 'onEnded' | 'log'> & {
   log: Logger;
   onEnded: (record: CallRecord) => void;
   callback: { dialTemplate: string; ringSec: number };
+  /** Admission control (src/admission) at a caller's entry: false = the call was shed (told busy, cleared). */
+  admit?: (channel: ChannelInfo, args: string[]) => Promise<boolean>;
 };
 
 /** StasisStart arguments our own originations use; everything else is a caller. */
@@ -108,6 +110,7 @@ export class CallManager implements SessionIndex {
           return await this.deps.telephony.hangup(e.channel.id);
         }
         if (this.sessions.has(e.channel.id) || this.byChannel.has(e.channel.id)) return;
+        if (this.deps.admit && !(await this.deps.admit(e.channel, e.args))) return;
         return await this.newSession(e.channel, e.args, false).begin();
       }
       const s = this.route(e);

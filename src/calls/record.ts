@@ -16,6 +16,7 @@ export type CallOutcome =
   | 'released' // we ended the call on purpose (cancelled number, closed line)
   | 'transferred' // handed to a target outside 12345 (sub-center, linkage)
   | 'callback-requested'
+  | 'busy' // refused by admission control (over a limit): told busy and cleared, never queued
   | 'failed'; // our error or the PBX's; recorded, never silent
 
 export interface CallPathStep {

@@ -30,6 +30,8 @@ import {
   type HandoffTarget,
 } from '../handoff/machine.js';
 
+import { callbackOfferAfter, nextAnnouncementSec, type QueueTuning } from '../controller/port.js';
+
 export interface SessionDeps {
   telephony: Telephony;
   log: Logger;
@@ -49,6 +51,8 @@ export interface SessionDeps {
   handoffRingSec: number;
   /** Seconds in the queue after which a caller may press 1 for a callback (0 = never). */
   callbackOfferAfterSec: number;
+  /** The answer-rate controller's tuning of a queue (src/controller/port.ts; absent: none). */
+  tuning?: (skill: string) => QueueTuning | undefined;
   mohClass?: string;
   /** Tells the agent's console about a call event (hand-off failures …). */
   notifyAgent?: (agentId: string, callId: string, notice: { code: string; message: string; target?: string; unit?: string }) => void;
@@ -104,6 +108,8 @@ export class CallSession {
   private readonly playbackTokens = new Map<string, string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private announceTimer: NodeJS.Timeout | undefined;
+  /** The queue (skill) the caller waits in, for the controller's tuning. */
+  private queueSkill: string | undefined;
   private agentLeg: { channelId: string; offer: Offer; answered: boolean; dialStatus?: string } | undefined;
   private handoff: HandoffState = { phase: 'idle' };
   private targetLeg: { channelId: string; answered: boolean; dialStatus?: string } | undefined;
@@ -463,6 +469,7 @@ export class CallSession {
     }
     await this.deps.telephony.startMoh(this.callId, this.deps.mohClass);
     this.queuedAt = this.deps.now();
+    this.queueSkill = skill;
     const pos = await acd.enqueue({
       callId: this.callId,
       skill,
@@ -478,8 +485,10 @@ export class CallSession {
 
   private scheduleAnnouncement(): void {
     clearTimeout(this.announceTimer);
-    if (this.deps.queueAnnounceEverySec <= 0) return;
-    this.announceTimer = setTimeout(() => this.guard('announce', () => this.announcePosition()), this.deps.queueAnnounceEverySec * 1000);
+    const waitedSec = this.queuedAt === undefined ? 0 : (this.deps.now() - this.queuedAt) / 1000;
+    const inSec = nextAnnouncementSec(this.deps.queueAnnounceEverySec, callbackOfferAfter(this.deps.callbackOfferAfterSec, this.tuning()), waitedSec);
+    if (inSec <= 0) return;
+    this.announceTimer = setTimeout(() => this.guard('announce', () => this.announcePosition()), inSec * 1000);
   }
 
   private async announcePosition(): Promise<void> {
@@ -487,11 +496,13 @@ export class CallSession {
     try {
       const pos = await this.deps.acd.position(this.callId);
       if (!pos || this.phase !== 'queue') return;
+      // Under pressure the controller shortens announcements to the callback offer, or skips them.
+      if (this.tuning()?.shortAnnouncements && !this.callbackAllowed()) return this.scheduleAnnouncement();
       await this.deps.telephony.stopMoh(this.callId);
       const id = `${this.callId}-p${++this.playSeq}`;
       this.playbackTokens.set(id, `queue-announce-${this.playSeq}`);
       this.deps.index.bindPlayback(id, this);
-      const media: FlowMedia[] = [
+      const media: FlowMedia[] = this.tuning()?.shortAnnouncements ? [{ kind: 'prompt', id: 'callback-offer' }] : [
         { kind: 'prompt', id: 'queue-position-before' },
         { kind: 'number', value: Math.max(0, pos.position - 1) },
         { kind: 'prompt', id: 'queue-position-after' },
@@ -519,9 +530,13 @@ export class CallSession {
     this.scheduleAnnouncement();
   }
 
+  private tuning(): QueueTuning | undefined {
+    return this.queueSkill === undefined ? undefined : this.deps.tuning?.(this.queueSkill);
+  }
+
   /** May this caller ask for a callback now? After a wait, and only with a number we can dial. */
   private callbackAllowed(): boolean {
-    const after = this.deps.callbackOfferAfterSec;
+    const after = callbackOfferAfter(this.deps.callbackOfferAfterSec, this.tuning());
     return (
       after > 0 &&
       this.queuedAt !== undefined &&

@@ -12,6 +12,7 @@ export const README_END = '<!-- config:end -->';
 const SECTIONS: Record<VariableReader, string> = {
   server: 'Read by the server (npm start / dist/src/main.js); validated at start.',
   asterisk: 'Read by asterisk/docker-entrypoint.sh (docker-compose.yml passes them to the asterisk service).',
+  sipproxy: 'Read by kamailio/run.sh, the SIP proxy in front of a cluster of Asterisk nodes (docker compose --profile cluster).',
   compose: 'Interpolated by docker compose itself (docker-compose.yml).',
 };
 

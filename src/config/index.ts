@@ -99,6 +99,13 @@ export interface Config {
     readonly retentionDays: number;
     readonly qualitySamplePercent: number;
   };
+  /** Knowledge base (src/knowledge). */
+  readonly knowledge: {
+    /** Where published answers' prompts are written (Asterisk reads `<dir>/<lang>/hotline/`). */
+    readonly promptsDir: string;
+    readonly remindDays: number;
+    readonly publicRatePerMinute: number;
+  };
   readonly guard: {
     readonly maxCalls: number;
     readonly windowSec: number;
@@ -126,6 +133,45 @@ export interface Config {
     /** Dial string for calling a citizen back; `{number}` is the citizen's number. */
     readonly callbackDialTemplate: string;
     readonly callbackRingSec: number;
+    /** Seconds between reconciliations of the ACD state with live calls (0 = only after reconnects). */
+    readonly healSec: number;
+  };
+  /** Admission control (src/admission): limits beyond which new callers hear the busy announcement; 0 = off. */
+  readonly admission: {
+    readonly maxCalls: number;
+    readonly maxQueue: number;
+    readonly maxWaitSec: number;
+    readonly ariMaxLatencyMs: number;
+    readonly ariMaxBacklog: number;
+    readonly maxPbxCalls: number;
+  };
+  /** Requests from other channels and higher platforms' work orders (src/intake/). */
+  readonly intake: {
+    /** Signing secret per channel kind; a channel without one is refused. */
+    readonly secrets: Readonly<Record<string, string>>;
+    readonly replayWindowSec: number;
+    readonly formEnabled: boolean;
+    readonly formPerHour: number;
+    readonly upstream: {
+      /** Secret per platform: verifies its work orders, signs our pushes. */
+      readonly secrets: Readonly<Record<string, string>>;
+      /** Push target per platform. */
+      readonly urls: Readonly<Record<string, string>>;
+      readonly attempts: number;
+      readonly backoffMs: number;
+    };
+  };
+  /** The answer-rate controller (src/controller). */
+  readonly controller: {
+    readonly enabled: boolean;
+    readonly target: number;
+    /** Per line targets, e.g. { '12333': 0.95 }. */
+    readonly targets: Readonly<Record<string, number>>;
+    readonly intervalSec: number;
+    readonly maxLevel: number;
+    readonly releaseHoldSec: number;
+    /** Seat groups lent to general calls at the top level. */
+    readonly lendGroups: readonly string[];
   };
   /** Outbound calls to citizens from a ticket (src/outbound/). */
   readonly outbound: {
@@ -140,11 +186,22 @@ export interface Config {
   };
   /** GET /metrics: allowed with the bearer token (when set) or from these networks. */
   readonly metrics: { readonly token: string; readonly allow: readonly string[] };
+  /** 督办 and 红黄蓝榜 (src/supervision): the district's 双率 requirement and the orders' deadline. */
+  readonly supervision?: {
+    /** 0..1 */
+    readonly satisfactionMin: number;
+    readonly onTimeMin: number;
+    readonly redMin: number;
+    readonly minSample: number;
+    readonly orderWorkingDays: number;
+  };
   readonly tickets: {
     /** SLA policy id (data/sla/<id>.json); empty = the city's own policy. */
     readonly slaPolicy: string;
     /** Same caller, unit and category within this many days = a repeat request (0 = off). */
     readonly repeatWindowDays: number;
+    /** 审核: working hours the centre's reviewer has for a unit's reply (0 = replies are not reviewed). */
+    readonly replyReviewHours?: number;
     /** Delivery to the city's work-order system; absent when no URL is set. */
     readonly webhook?: {
       readonly url: string;
@@ -170,7 +227,7 @@ export interface HttpTls {
 }
 
 /** Who reads a variable: this server, Asterisk's entrypoint (asterisk/docker-entrypoint.sh) or docker compose itself. */
-export type VariableReader = 'server' | 'asterisk' | 'compose';
+export type VariableReader = 'server' | 'asterisk' | 'sipproxy' | 'compose';
 
 export interface VariableSpec {
   /** One line, rendered into .env.example and the README table (src/config/docs.ts). */
@@ -247,6 +304,9 @@ export const VARIABLES: Record<string, VariableSpec> = {
   RECORDINGS_DIR: { description: 'Asterisk’s recordings directory as this server sees it (a shared volume)', default: '/var/spool/asterisk/recording' },
   RECORDING_RETENTION_DAYS: { description: 'Days recordings are kept before scheduled deletion (0 = keep); legal holds are never deleted', default: '180' },
   QUALITY_SAMPLE_PERCENT: { description: 'Share of each agent’s calls sampled for quality inspection (plus every flagged call)', default: '5' },
+  KB_PROMPTS_DIR: { description: 'Prompt root the server writes published knowledge-base answers into (<dir>/<lang>/hotline/kb-*.wav; the folder Asterisk plays our prompts from)', default: './sounds/build' },
+  KB_REMIND_DAYS: { description: 'Days before a knowledge-base article’s valid-until that its unit’s editors are reminded', default: '14' },
+  KB_PUBLIC_RATE_PER_MINUTE: { description: 'Requests per minute per address to the public knowledge-base API (/api/public/kb)', default: '60' },
   CALLER_MAX_CALLS: { description: 'Calls from one number within CALLER_WINDOW_SEC before a notice and lower priority', default: '20' },
   CALLER_WINDOW_SEC: { description: 'Window of the per-caller limits in seconds', default: '3600' },
   CALLER_MAX_SILENT: { description: 'Silent calls (no key, no agent) within the window before a notice and lower priority', default: '3' },
@@ -254,7 +314,10 @@ export const VARIABLES: Record<string, VariableSpec> = {
   SOFTPHONE_WS_URL: { description: 'SIP over WebSocket URL for the agent softphone (wss://asterisk:8089/ws in production)', default: 'ws://127.0.0.1:8088/ws' },
   SOFTPHONE_SIP_DOMAIN: { description: 'SIP domain agents register in', default: 'hotline.local' },
   SOFTPHONE_ICE_SERVERS: { description: 'Comma-separated STUN/TURN URLs for the softphone (empty: host candidates only)', default: '' },
-  AGENT_DIAL_TEMPLATE: { description: 'Dial string of an agent’s softphone; {ext} is replaced by the extension', default: 'PJSIP/agent{ext}' },
+  AGENT_DIAL_TEMPLATE: {
+    description: 'Dial string of an agent’s softphone; {ext} is replaced by the extension. Behind the cluster’s SIP proxy: PJSIP/carrier/sip:agent{ext}@<proxy>:<port> (any node reaches any agent)',
+    default: 'PJSIP/agent{ext}',
+  },
   ACD_REQUIRE_REGISTRATION: { description: 'Offer calls only to agents whose softphone is registered (AMI ContactStatus)', default: 'true' },
   ACD_NO_ANSWER_SEC: { description: 'Seconds an agent may ring before the call goes to the next agent', default: '15' },
   ACD_WRAP_UP_SEC: { description: 'After-call work (话后处理) seconds before the agent is offered the next call', default: '30' },
@@ -268,19 +331,55 @@ export const VARIABLES: Record<string, VariableSpec> = {
   OUTBOUND_MAX_PER_USER_DAY: { description: 'Outbound calls one user may place per city day', default: '40' },
   OUTBOUND_MAX_PER_TICKET_DAY: { description: 'Outbound calls to one ticket’s citizen per city day (all users together)', default: '3' },
   OUTBOUND_USER_RING_SEC: { description: 'Seconds the user’s own phone rings on click-to-call before the attempt is given up', default: '20' },
+  CONTROLLER_ENABLED: { description: 'Answer-rate controller on at start (true/false); supervisors switch it at run time on /supervisor, which wins once set', default: 'true' },
+  CONTROLLER_TARGET: { description: 'Target answer rate of every line (0.5–1), e.g. 0.98', default: '0.98' },
+  CONTROLLER_TARGETS: { description: 'Per line targets overriding CONTROLLER_TARGET, e.g. 12333=0.95,12345=0.98 (empty = none)', default: '' },
+  CONTROLLER_INTERVAL_SEC: { description: 'Seconds between two decisions of the answer-rate controller (one instance decides, by a Redis lock)', default: '15' },
+  CONTROLLER_MAX_LEVEL: { description: 'Highest action level of the controller: 0 = watch only, 1–3 = lower the overflow thresholds further (3 also lends CONTROLLER_LEND_GROUPS and alerts supervisors)', default: '3' },
+  CONTROLLER_RELEASE_HOLD_SEC: { description: 'Seconds the forecast must stay safe before the controller gives back one level', default: '300' },
+  CONTROLLER_LEND_GROUPS: { description: 'Seat groups (comma-separated ids, e.g. support) whose seats take overflowed general calls at level 3 (empty = none)', default: '' },
+  ACD_HEAL_SEC: { description: 'Seconds between reconciliations of queue entries, offers, callbacks and agent states with the live calls (also after every Redis or ARI reconnect); 0 = only after reconnects', default: '15' },
+  ADMIT_MAX_CALLS: { description: 'Calls one instance handles at once; callers beyond it hear the busy announcement and are cleared (0 = no limit)', default: '500' },
+  ADMIT_MAX_QUEUE: { description: 'Callers waiting for one skill; a new caller for a fuller queue hears the busy announcement (0 = no limit)', default: '200' },
+  ADMIT_MAX_WAIT_SEC: { description: 'Expected wait (seconds) of a skill’s queue beyond which new callers for it hear the busy announcement (0 = no limit)', default: '1800' },
+  ADMIT_ARI_MAX_LATENCY_MS: { description: 'Recent ARI request latency (ms, smoothed; timeouts count in full) beyond which new calls are shed: Asterisk or the link is saturated (0 = off)', default: '1500' },
+  ADMIT_ARI_MAX_BACKLOG: { description: 'ARI requests waiting for the in-flight cap (ARI_MAX_IN_FLIGHT) beyond which new calls are shed (0 = off)', default: '64' },
+  ADMIT_MAX_PBX_CALLS: { description: 'Calls in progress on the whole Asterisk (AMI CoreStatus CoreCurrentCalls, polled every 2 s) beyond which new calls are shed (0 = off)', default: '0' },
   TICKET_SLA_POLICY: { description: 'SLA policy of ticket deadlines (data/sla/<id>.json, e.g. yantai-laishan); empty = the city’s (or district’s) own. Every preset city has one; a city without must name one or the server refuses to start', default: '' },
   TICKET_REPEAT_WINDOW_DAYS: { description: 'Days within which the same caller, handling unit and category count as a repeat request (重复诉求); 0 = off', default: '30' },
+  TICKET_REPLY_REVIEW_HOURS: { description: 'Working hours the centre’s reviewer has to approve or refuse a unit’s reply before it goes to the caller or upstream (审核; 24 = one working day); 0 = replies are not reviewed', default: '0' },
+  SUPERVISION_SATISFACTION_MIN_PCT: { description: '满意率 below this (percent) fails the district’s 双率 requirement (blue list; 2 and 3 weeks in a row → automatic 督办单 and escalation). The seeds leave the figure to the district', default: '90' },
+  SUPERVISION_ON_TIME_MIN_PCT: { description: '按时办结率 below this (percent) fails the 双率 requirement, as SUPERVISION_SATISFACTION_MIN_PCT', default: '90' },
+  SUPERVISION_RED_MIN_PCT: { description: 'Red list (红榜): both rates meet the requirement and their mean reaches this (percent)', default: '95' },
+  SUPERVISION_MIN_SAMPLE: { description: 'A unit’s rate is judged (ranking, 双率) only over at least this many tickets', default: '5' },
+  SUPERVISION_ORDER_WORKING_DAYS: { description: 'Working days a unit has to answer a 督办单 (again after each escalation)', default: '3' },
   TICKET_WEBHOOK_URL: { description: 'URL of the city’s work-order system receiving tickets and state changes (empty = no delivery)', default: '' },
   TICKET_WEBHOOK_SECRET: { description: 'HMAC-SHA256 secret signing webhook bodies (x-hotline-signature); required with TICKET_WEBHOOK_URL, at least 16 characters', secret: true, default: '' },
   TICKET_WEBHOOK_FULL_NUMBERS: { description: 'Send full caller numbers to the work-order system (false = masked 138****5678)', default: 'false' },
   TICKET_WEBHOOK_ATTEMPTS: { description: 'Delivery attempts per ticket version before it goes to the dead-letter list', default: '10' },
   TICKET_WEBHOOK_BACKOFF_MS: { description: 'First retry delay of webhook delivery in ms (doubles each attempt)', default: '2000' },
+  INTAKE_SECRETS: { description: 'Signing secrets of the intake channels, channel=secret comma-separated (web, wechat, mini-program, app, sms, mailbox; each at least 16 characters); a channel without one is not accepted', secret: true, default: '' },
+  INTAKE_REPLAY_WINDOW_SEC: { description: 'Seconds a signed intake or work-order request’s x-hotline-timestamp may differ from the server’s clock (older = refused as a replay)', default: '300' },
+  INTAKE_FORM_ENABLED: { description: 'Serve the public request form (/request) and its POST /api/public/requests (true/false)', default: 'true' },
+  INTAKE_FORM_PER_HOUR: { description: 'Requests per hour one address may submit through the public form', default: '5' },
+  UPSTREAM_SECRETS: { description: 'Secrets of the higher platforms, platform=secret comma-separated (national, provincial, city, zhengqitong, jiesujiban; each at least 16 characters): they sign the work orders they send and we sign our pushes with them', secret: true, default: '' },
+  UPSTREAM_URLS: { description: 'Where state changes and reviewed replies are pushed, platform=URL comma-separated (a platform listed needs a secret in UPSTREAM_SECRETS; empty = no pushes)', default: '' },
+  UPSTREAM_ATTEMPTS: { description: 'Push attempts per ticket version before it goes to the upstream dead-letter list', default: '10' },
+  UPSTREAM_BACKOFF_MS: { description: 'First retry delay of upstream pushes in ms (doubles each attempt)', default: '2000' },
   METRICS_TOKEN: { description: 'Bearer token Prometheus sends to GET /metrics (at least 24 characters; empty = only METRICS_ALLOW networks)', secret: true, default: '' },
   METRICS_ALLOW: { description: 'Networks (CIDR, comma-separated) that may scrape GET /metrics without the token; empty = token only', default: '127.0.0.1/32,::1/128' },
   // --- read by asterisk/docker-entrypoint.sh (passed by docker-compose.yml) ---
   HOTLINE_ENV: { description: 'Asterisk entrypoint mode: production (refuses missing, placeholder or short secrets) or development', default: 'production', readBy: ['asterisk'] },
   AMI_PERMIT: { description: 'Networks (CIDR, comma-separated) allowed to log in to AMI; compose’s internal network by default', default: '172.30.12.0/24', readBy: ['asterisk'] },
-  AGENT_SIP_PASSWORDS: { description: 'Agents’ SIP passwords for Asterisk, e.g. agent1001:pw1,agent1002:pw2 (each at least 12 characters in production)', secret: true, readBy: ['asterisk'] },
+  AGENT_SIP_PASSWORDS: { description: 'Agents’ SIP passwords for Asterisk, e.g. agent1001:pw1,agent1002:pw2 (each at least 12 characters in production); in a cluster the SIP proxy authenticates agents’ registrations with the same list', secret: true, readBy: ['asterisk', 'sipproxy'] },
+  ASTERISK_SYSTEM_NAME: {
+    description: 'asterisk.conf systemname: prefixes channel ids; REQUIRED and distinct on every node of a cluster (calls and their tickets are named by channel ids, which collide between nodes otherwise)',
+    default: '',
+    readBy: ['asterisk'],
+  },
+  SIP_PROXY_LISTEN: { description: 'Cluster only: address:port the SIP proxy (kamailio/run.sh) listens on for carriers, agents and its /RPC', default: '', readBy: ['sipproxy'] },
+  SIP_PROXY_NODES: { description: 'Cluster only: the Asterisk nodes behind the SIP proxy, space-separated sip:host:port (OPTIONS-probed, round robin)', default: '', readBy: ['sipproxy'] },
+  SIP_PROXY_REALM: { description: 'Cluster only: digest realm of agents’ registrations at the SIP proxy', default: 'hotline', readBy: ['sipproxy'] },
   AGENT_MEDIA_ADDRESS: { description: 'Address Asterisk announces in agents’ SDP (media_address) when agents reach it through NAT (empty = its own)', default: '', readBy: ['asterisk'] },
   ASTERISK_HTTP_PORT: { description: 'Port of Asterisk’s HTTP server (ARI and SIP over WebSocket for softphones)', default: '8088', readBy: ['asterisk'] },
   ASTERISK_HTTPS_PORT: { description: 'TLS port of Asterisk’s HTTP server: wss://…:8089/ws for agents’ softphones (with ASTERISK_TLS_CERT/KEY)', default: '8089', readBy: ['asterisk'] },
@@ -318,6 +417,8 @@ export const VARIABLES: Record<string, VariableSpec> = {
   PUBLISH_ADDR: { description: 'Host address compose publishes SIP, ARI/WS, RTP and the app on (a private interface on a real site; never the internet)', default: '127.0.0.1', readBy: ['compose'] },
   APP_PUBLISH_PORT: { description: 'Host port compose publishes the app’s HTTP port 8080 on', default: '8080', readBy: ['compose'] },
   ASTERISK_IMAGE: { description: 'Asterisk 22 container image', default: 'andrius/asterisk:22', readBy: ['compose'] },
+  KAMAILIO_IMAGE: { description: 'Cluster profile: Kamailio 5.6 container image (Debian-based, with /bin/sh) running kamailio/run.sh', default: 'kamailio/kamailio:5.6.3-bookworm', readBy: ['compose'] },
+  APP_B_PUBLISH_PORT: { description: 'Cluster profile: host port of the second server instance (app-b)', default: '8081', readBy: ['compose'] },
 };
 
 type Env = Record<string, string | undefined>;
@@ -489,6 +590,11 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: r.int('RECORDING_RETENTION_DAYS', 0, 36_500),
       qualitySamplePercent: r.int('QUALITY_SAMPLE_PERCENT', 0, 100),
     },
+    knowledge: {
+      promptsDir: r.str('KB_PROMPTS_DIR'),
+      remindDays: r.int('KB_REMIND_DAYS', 1, 365),
+      publicRatePerMinute: r.int('KB_PUBLIC_RATE_PER_MINUTE', 1, 100_000),
+    },
     guard: {
       maxCalls: r.int('CALLER_MAX_CALLS', 1, 100_000),
       windowSec: r.int('CALLER_WINDOW_SEC', 60, 7 * 86_400),
@@ -512,7 +618,7 @@ export function loadConfig(env: Env = process.env): Config {
       })(),
     },
     acd: {
-      dialTemplate: r.name('AGENT_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{ext\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {ext}, e.g. PJSIP/agent{ext}'),
+      dialTemplate: r.name('AGENT_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}:\/-]*\{ext\}[A-Za-z0-9_.@{}:\/-]*$/, 'a dial string containing {ext}, e.g. PJSIP/agent{ext} (or PJSIP/carrier/sip:agent{ext}@proxy:5060 behind the cluster\'s SIP proxy)'),
       requireRegistration: r.bool('ACD_REQUIRE_REGISTRATION'),
       noAnswerSec: r.int('ACD_NO_ANSWER_SEC', 3, 120),
       wrapUpSec: r.int('ACD_WRAP_UP_SEC', 0, 600),
@@ -521,6 +627,7 @@ export function loadConfig(env: Env = process.env): Config {
       callbackOfferAfterSec: r.int('CALLBACK_OFFER_AFTER_SEC', 0, 3600),
       callbackDialTemplate: r.name('CALLBACK_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{number\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {number}, e.g. PJSIP/{number}@carrier'),
       callbackRingSec: r.int('CALLBACK_RING_SEC', 5, 120),
+      healSec: r.int('ACD_HEAL_SEC', 0, 3600),
     },
     outbound: {
       callerId: r.name('OUTBOUND_CALLER_ID', /^\d{3,20}$/, 'digits, e.g. 12345'),
@@ -537,6 +644,81 @@ export function loadConfig(env: Env = process.env): Config {
       maxPerTicketDay: r.int('OUTBOUND_MAX_PER_TICKET_DAY', 1, 100),
       userRingSec: r.int('OUTBOUND_USER_RING_SEC', 5, 120),
     },
+    admission: {
+      maxCalls: r.int('ADMIT_MAX_CALLS', 0, 100_000),
+      maxQueue: r.int('ADMIT_MAX_QUEUE', 0, 100_000),
+      maxWaitSec: r.int('ADMIT_MAX_WAIT_SEC', 0, 86_400),
+      ariMaxLatencyMs: r.int('ADMIT_ARI_MAX_LATENCY_MS', 0, 120_000),
+      ariMaxBacklog: r.int('ADMIT_ARI_MAX_BACKLOG', 0, 100_000),
+      maxPbxCalls: r.int('ADMIT_MAX_PBX_CALLS', 0, 1_000_000),
+    },
+    intake: (() => {
+      const channels = ['web', 'wechat', 'mini-program', 'app', 'sms', 'mailbox'];
+      const platforms = ['national', 'provincial', 'city', 'zhengqitong', 'jiesujiban'];
+      const pairs = (name: string, keys: string[], value: (v: string) => string | undefined): Record<string, string> => {
+        const out: Record<string, string> = {};
+        const raw = (r.raw(name) ?? '').trim();
+        if (!raw) return out;
+        for (const item of raw.split(',').map((x) => x.trim()).filter(Boolean)) {
+          const i = item.indexOf('=');
+          const k = i > 0 ? item.slice(0, i) : '';
+          if (!keys.includes(k)) {
+            r.fail(new ConfigError(name, `has "${i > 0 ? k : item}": each entry must be <name>=<value> with a name among ${keys.join(', ')}`));
+            continue;
+          }
+          const problem = value(item.slice(i + 1));
+          if (problem) r.fail(new ConfigError(name, `${k}: ${problem}`));
+          else out[k] = item.slice(i + 1);
+        }
+        return out;
+      };
+      const secret = (v: string) => (v.length >= 16 ? undefined : 'the secret must have at least 16 characters');
+      const secrets = pairs('INTAKE_SECRETS', channels, secret);
+      const upSecrets = pairs('UPSTREAM_SECRETS', platforms, secret);
+      const urls = pairs('UPSTREAM_URLS', platforms, (v) => {
+        try {
+          return ['http:', 'https:'].includes(new URL(v).protocol) ? undefined : 'must be an http(s) URL';
+        } catch {
+          return 'is not a valid URL';
+        }
+      });
+      for (const k of Object.keys(urls)) if (!upSecrets[k]) r.fail(new ConfigError('UPSTREAM_SECRETS', `${k}: a secret is required for the platform UPSTREAM_URLS pushes to`));
+      return {
+        secrets,
+        replayWindowSec: r.int('INTAKE_REPLAY_WINDOW_SEC', 10, 3600),
+        formEnabled: r.bool('INTAKE_FORM_ENABLED'),
+        formPerHour: r.int('INTAKE_FORM_PER_HOUR', 1, 10_000),
+        upstream: { secrets: upSecrets, urls, attempts: r.int('UPSTREAM_ATTEMPTS', 1, 100), backoffMs: r.int('UPSTREAM_BACKOFF_MS', 10, 3_600_000) },
+      };
+    })(),
+    controller: (() => {
+      const rate = (name: string, raw: string): number => {
+        const v = Number(raw);
+        if (raw.trim() === '' || !Number.isFinite(v) || v < 0.5 || v > 1) {
+          r.fail(new ConfigError(name, `must be a rate from 0.5 to 1, e.g. 0.98 (got "${raw}")`));
+          return 0.98;
+        }
+        return v;
+      };
+      const target = rate('CONTROLLER_TARGET', r.str('CONTROLLER_TARGET'));
+      const targets: Record<string, number> = {};
+      for (const item of r.str('CONTROLLER_TARGETS').split(',').map((x) => x.trim()).filter(Boolean)) {
+        const m = /^(\d{3,12})=(.+)$/.exec(item);
+        if (!m) r.fail(new ConfigError('CONTROLLER_TARGETS', `has an invalid entry "${item}" (want line=rate, e.g. 12333=0.95)`));
+        else targets[m[1]!] = rate('CONTROLLER_TARGETS', m[2]!);
+      }
+      const lendGroups = r.str('CONTROLLER_LEND_GROUPS').split(',').map((x) => x.trim()).filter(Boolean);
+      for (const g of lendGroups) if (!/^[A-Za-z0-9_-]{1,32}$/.test(g)) r.fail(new ConfigError('CONTROLLER_LEND_GROUPS', `has an invalid group id "${g}"`));
+      return {
+        enabled: r.bool('CONTROLLER_ENABLED'),
+        target,
+        targets,
+        intervalSec: r.int('CONTROLLER_INTERVAL_SEC', 1, 600),
+        maxLevel: r.int('CONTROLLER_MAX_LEVEL', 0, 3),
+        releaseHoldSec: r.int('CONTROLLER_RELEASE_HOLD_SEC', 0, 7200),
+        lendGroups,
+      };
+    })(),
     metrics: (() => {
       const token = r.raw('METRICS_TOKEN') ?? '';
       if (token && token.length < 24) r.fail(new ConfigError('METRICS_TOKEN', 'must have at least 24 characters (or be empty)'));
@@ -547,15 +729,23 @@ export function loadConfig(env: Env = process.env): Config {
     tickets: (() => {
       const slaPolicy = r.name('TICKET_SLA_POLICY', /^[a-z0-9-]{0,40}$/, 'a policy id like yantai-laishan (or empty)', true);
       const repeatWindowDays = r.int('TICKET_REPEAT_WINDOW_DAYS', 0, 365);
+      const replyReviewHours = r.int('TICKET_REPLY_REVIEW_HOURS', 0, 720);
       const webhookUrl = r.str('TICKET_WEBHOOK_URL');
       const fullNumbers = r.bool('TICKET_WEBHOOK_FULL_NUMBERS');
       const attempts = r.int('TICKET_WEBHOOK_ATTEMPTS', 1, 100);
       const backoffMs = r.int('TICKET_WEBHOOK_BACKOFF_MS', 10, 3_600_000);
-      if (!webhookUrl) return { slaPolicy, repeatWindowDays };
+      if (!webhookUrl) return { slaPolicy, repeatWindowDays, replyReviewHours };
       const url0 = r.url('TICKET_WEBHOOK_URL', ['http:', 'https:']);
       const secret = r.raw('TICKET_WEBHOOK_SECRET') ?? '';
       if (secret.length < 16) r.fail(new ConfigError('TICKET_WEBHOOK_SECRET', 'must have at least 16 characters when TICKET_WEBHOOK_URL is set'));
-      return { slaPolicy, repeatWindowDays, webhook: { url: url0, secret, fullNumbers, attempts, backoffMs } };
+      return { slaPolicy, repeatWindowDays, replyReviewHours, webhook: { url: url0, secret, fullNumbers, attempts, backoffMs } };
+    })(),
+    supervision: (() => {
+      const satisfactionMin = r.int('SUPERVISION_SATISFACTION_MIN_PCT', 0, 100) / 100;
+      const onTimeMin = r.int('SUPERVISION_ON_TIME_MIN_PCT', 0, 100) / 100;
+      const redMin = r.int('SUPERVISION_RED_MIN_PCT', 0, 100) / 100;
+      if (redMin < Math.max(satisfactionMin, onTimeMin)) r.fail(new ConfigError('SUPERVISION_RED_MIN_PCT', 'must not be below SUPERVISION_SATISFACTION_MIN_PCT and SUPERVISION_ON_TIME_MIN_PCT'));
+      return { satisfactionMin, onTimeMin, redMin, minSample: r.int('SUPERVISION_MIN_SAMPLE', 1, 10_000), orderWorkingDays: r.int('SUPERVISION_ORDER_WORKING_DAYS', 1, 30) };
     })(),
   };
   if (r.problems.length > 0) throw r.problems.length === 1 ? r.problems[0]! : new ConfigErrors(r.problems);
@@ -667,6 +857,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
       ...(config.access.bootstrapAdmin ? { bootstrapAdmin: { username: config.access.bootstrapAdmin.username, password: '[secret]' } } : {}),
     },
     metrics: { ...config.metrics, token: config.metrics.token ? '[secret]' : '' },
+    intake: {
+      ...config.intake,
+      secrets: Object.fromEntries(Object.keys(config.intake.secrets).map((k) => [k, '[secret]'])),
+      upstream: { ...config.intake.upstream, secrets: Object.fromEntries(Object.keys(config.intake.upstream.secrets).map((k) => [k, '[secret]'])) },
+    },
     tickets: { ...config.tickets, ...(config.tickets.webhook ? { webhook: { ...config.tickets.webhook, secret: '[secret]' } } : {}) },
     http: config.http.tls
       ? { ...config.http, tls: { certFile: config.http.tls.certFile, keyFile: config.http.tls.keyFile, names: config.http.tls.names, validTo: config.http.tls.validTo } }

@@ -86,6 +86,7 @@ export function tagOf(url: string): Tag {
     [/^\/api\/admin\/seats/, 'seats'],
     [/^\/api\/admin\/(dispatch-rules|ticket-webhook)/, 'ticket-admin'],
     [/^\/api\/(supervisor\/kpis|tickets\/export)/, 'reports'],
+    [/^\/api\/supervision\//, 'supervision'],
     [/^\/api\/agent\//, 'agent'],
     [/^\/api\/supervisor\//, 'supervisor'],
     [/^\/api\/tickets/, 'tickets'],

@@ -383,6 +383,20 @@ function enter(s: IvrState, nodeId: string, now: number, out: IvrCommand[], type
         s.phase = { kind: 'lookup', token: l, timerToken: t };
         return;
       }
+      case 'article': {
+        const a = s.ctx.articles?.[node.articleId];
+        if (!a || typeof a.promptId !== 'string' || !a.promptId) {
+          // Retired, expired or never published: the caller must not hear an outdated answer.
+          path(s, out, `article ${node.articleId} unavailable → ${node.onUnavailable}`);
+          id = node.onUnavailable;
+          continue;
+        }
+        path(s, out, `article ${node.articleId} v${a.version}`);
+        const bargeIn = node.bargeIn !== false;
+        const t = play(s, out, prompts([a.promptId]), bargeIn);
+        s.phase = { kind: 'playing', token: t, then: { goto: node.next }, bargeIn };
+        return;
+      }
       case 'survey': {
         path(s, out, 'survey');
         const t = play(s, out, prompts(promptList(node.prompt)), true);

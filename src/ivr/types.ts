@@ -163,7 +163,31 @@ export interface SurveyNode {
   next: string;
 }
 
+/**
+ * Read a knowledge-base article's short answer (FAQ menus), then continue. The
+ * flow names the article; which version is spoken is the one published when
+ * the call starts (`StartContext.articles`). An article that is not published,
+ * past its valid-until, or has no spoken answer is skipped to `onUnavailable`.
+ */
+export interface ArticleNode {
+  type: 'article';
+  /** Knowledge-base article id, e.g. "kb-12333-pension-001". */
+  articleId: string;
+  next: string;
+  /** Where the caller goes when the article cannot be read now (an agent, or back to the menu). */
+  onUnavailable: string;
+  /** A digit stops the answer and goes on to `next` (type-ahead into a menu there). Default true. */
+  bargeIn?: boolean;
+}
+
+/** What the engine needs of a published article at call start: the prompt that speaks its answer. */
+export interface ArticlePrompt {
+  promptId: PromptId;
+  version: number;
+}
+
 export type FlowNode =
+  | ArticleNode
   | PlayNode
   | MenuNode
   | CollectNode
@@ -291,6 +315,11 @@ export interface StartContext {
   holidays?: string[];
   /** Adjusted working days on weekends (调休), local "YYYY-MM-DD". */
   workdays?: string[];
+  /**
+   * Articles readable now (published and current), by id, with the prompt of their short answer.
+   * Taken once at call start, so a call hears one version whatever is published meanwhile.
+   */
+  articles?: Record<string, ArticlePrompt>;
   /** ms since epoch (the session clock; the engine never reads Date.now()). */
   now: number;
 }

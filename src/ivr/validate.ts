@@ -19,7 +19,12 @@ export interface ValidateOptions {
   catalogue?: PromptCatalogue;
   /** Flow ids a `subflow` may name (skipped when absent). */
   knownFlowIds?: Iterable<string>;
+  /** Knowledge-base article ids an `article` node may name (skipped when absent). */
+  knownArticleIds?: Iterable<string>;
 }
+
+/** Article ids as the knowledge base makes them (file-safe: they name the answer's prompt). */
+export const ARTICLE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 export class FlowValidationError extends Error {
   readonly code = 'IVR_FLOW_INVALID';
@@ -30,6 +35,7 @@ export class FlowValidationError extends Error {
 }
 
 const NODE_TYPES = new Set([
+  'article',
   'play',
   'menu',
   'collect',
@@ -128,6 +134,13 @@ export function validateFlow(flow: unknown, opts: ValidateOptions = {}): string[
     }
     types.set(id, type);
     switch (type) {
+      case 'article':
+        if (!isStr(node.articleId) || !ARTICLE_ID.test(node.articleId)) errors.push(`${at}.articleId: must be an article id (letters, digits, "-", at most 64)`);
+        else if (opts.knownArticleIds && !new Set(opts.knownArticleIds).has(node.articleId)) errors.push(`${at}.articleId: unknown article "${node.articleId}"`);
+        if (node.bargeIn !== undefined && typeof node.bargeIn !== 'boolean') errors.push(`${at}.bargeIn: must be a boolean`);
+        ref('next', node.next);
+        ref('onUnavailable', node.onUnavailable);
+        break;
       case 'play':
         if (!Array.isArray(node.prompts) || node.prompts.length === 0) errors.push(`${at}.prompts: must list at least one prompt`);
         else node.prompts.forEach((p, i) => checkPrompt(`${at}.prompts.${i}`, p));
@@ -364,6 +377,13 @@ export function validateFlows(flows: Record<string, unknown>, opts: Omit<Validat
 export function assertValidFlows(flows: Record<string, unknown>, opts: Omit<ValidateOptions, 'knownFlowIds'> = {}): void {
   const errors = validateFlows(flows, opts);
   if (errors.length > 0) throw new FlowValidationError(errors);
+}
+
+/** Article ids the flows' `article` nodes name (the call's start context carries only these). */
+export function articlesUsedBy(flows: Iterable<Flow>): Set<string> {
+  const used = new Set<string>();
+  for (const flow of flows) for (const node of Object.values(flow.nodes ?? {})) if (node?.type === 'article' && isStr(node.articleId)) used.add(node.articleId);
+  return used;
 }
 
 /** Every prompt id a flow can play (including the engine's own ticket read-out prompts). */

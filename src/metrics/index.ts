@@ -50,6 +50,8 @@ export class Metrics {
   private readonly ariErrors: Counter<'operation' | 'kind'>;
   private readonly ariReconnects: Counter;
   private readonly clockFired: Counter<'kind'>;
+  private readonly acdHealed: Counter<'kind'>;
+  private readonly shed: Counter<'reason'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -80,6 +82,8 @@ export class Metrics {
     this.ariErrors = new Counter({ name: 'hotline_ari_request_errors_total', help: 'ARI REST requests that failed, by operation and kind', labelNames: ['operation', 'kind'], registers: [r] });
     this.ariReconnects = new Counter({ name: 'hotline_ari_reconnects_total', help: 'ARI (re)connections after the first one (each followed by a resync)', registers: [r] });
     this.clockFired = new Counter({ name: 'hotline_ticket_clock_fired_total', help: 'Ticket clocks that fired: remind (催办), reply-overdue and finish-overdue (督办)', labelNames: ['kind'], registers: [r] });
+    this.acdHealed = new Counter({ name: 'hotline_acd_healed_total', help: 'ACD state reconciled with live calls: entries of gone calls dropped, live callers re-queued, callbacks restored, agents freed, offers to gone calls refused', labelNames: ['kind'], registers: [r] });
+    this.shed = new Counter({ name: 'hotline_calls_shed_total', help: 'Calls refused by admission control (told busy and cleared), by the limit that was over', labelNames: ['reason'], registers: [r] });
     this.httpDuration = new Histogram({
       name: 'hotline_http_request_duration_seconds',
       help: 'HTTP requests by method, route pattern and status',
@@ -230,6 +234,14 @@ export class Metrics {
 
   ariReconnected(): void {
     this.ariReconnects.inc();
+  }
+
+  acdHealedOf(kind: string, n = 1): void {
+    this.acdHealed.inc({ kind }, n);
+  }
+
+  callShed(reason: string): void {
+    this.shed.inc({ reason });
   }
 
   clockFiredOf(kind: string): void {

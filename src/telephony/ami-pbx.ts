@@ -206,6 +206,14 @@ export class AmiPbx implements Pbx {
     );
   }
 
+  /** Calls in progress on the whole Asterisk (CoreStatus): its own load, whoever's calls they are. */
+  async currentCalls(): Promise<number> {
+    const r = await this.action({ action: 'CoreStatus' });
+    const n = Number(r.corecurrentcalls ?? r.CoreCurrentCalls);
+    if (!Number.isFinite(n)) throw new Error('AMI CoreStatus without CoreCurrentCalls');
+    return n;
+  }
+
   async ping(): Promise<number> {
     const t0 = performance.now();
     await this.action({ action: 'Ping' });

@@ -89,6 +89,11 @@ export class AriTelephony implements Telephony {
     return this.state;
   }
 
+  /** ARI requests in flight and waiting for the in-flight cap (admission control watches the backlog). */
+  get load(): { inFlight: number; backlog: number } {
+    return { inFlight: this.gate.inUse, backlog: this.gate.waiting };
+  }
+
   onEvent(listener: (event: TelephonyEvent) => void): () => void {
     this.eventListeners.add(listener);
     return () => this.eventListeners.delete(listener);

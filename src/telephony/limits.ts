@@ -26,6 +26,11 @@ export class Semaphore {
     return this.active;
   }
 
+  /** Holders waiting for a slot (the backlog admission control watches). */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
   async acquire(): Promise<() => void> {
     if (this.active >= this.limit) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));

@@ -27,12 +27,19 @@
  *   reminder or an overdue flag fired, `urged`) / dispatched tickets.
  * - 重复诉求率 repeat rate (枣庄 000 20 “无理重复诉求处置”): tickets linked as a repeat of
  *   an earlier one (`repeatOf`, see repeat.ts) / tickets.
+ * - 审核及时率 review on time (莱山 003 二(三) 审核把关, 郑州 004 三(四)3 审核): replies the
+ *   centre's reviewer approved or refused by the review deadline / decisions made
+ *   plus replies still waiting past it at `asOf`.
+ * - 当天交办 dispatch on time (莱山 003 一: the 89000 line's same-day dispatch): tickets
+ *   whose first dispatch came by `dispatchBy` / tickets with a dispatch clock that
+ *   were dispatched, or are still undispatched past it at `asOf`; `lateDispatch`
+ *   counts the late ones.
  * Tickets are counted in the period they were received; calls in the period they started.
  * `asOf` is the report instant: the history passed in is what is known then
  * (replay a snapshot to report on the past; later events are not filtered out).
  */
 import type { CallRecord } from '../calls/record.js';
-import type { Satisfaction, Ticket, TicketEvent } from './model.js';
+import { channelDimension, type Satisfaction, type Ticket, type TicketEvent } from './model.js';
 
 export interface Rate {
   numerator: number;
@@ -109,6 +116,12 @@ export interface TicketKpis {
   returns: number;
   /** Unreplied tickets past their finish deadline at `asOf` (督办 candidates). */
   overdueOpen: number;
+  /** 审核及时率: review decisions by the review deadline (and pending reviews past it). */
+  reviewOnTime: Rate;
+  /** 交办及时率: first dispatches by the dispatch clock (and undispatched tickets past it). */
+  dispatchOnTime: Rate;
+  /** Late first dispatches, plus tickets still undispatched past their dispatch clock. */
+  lateDispatch: number;
 }
 
 const lastOf = (h: readonly TicketEvent[], pred: (e: TicketEvent) => boolean) => [...h].reverse().find(pred);
@@ -121,6 +134,10 @@ interface TicketFacts {
   replied: boolean;
   reopened: boolean;
   resolved?: boolean;
+  /** Review decisions: on time or late (pending past the deadline counts late). */
+  reviews: { onTime: number; late: number };
+  /** undefined = no dispatch clock, or still within it. */
+  dispatchOnTime?: boolean;
 }
 
 function factsOf(t: Ticket, asOf: number): TicketFacts {
@@ -136,6 +153,21 @@ function factsOf(t: Ticket, asOf: number): TicketFacts {
       overdueOpen = t.state !== 'closed';
     }
   }
+  const reviews = { onTime: 0, late: 0 };
+  for (const e of h) {
+    const decided = (e.type === 'replied' && e.data?.reviewed === true) || e.type === 'reply-refused';
+    if (decided) reviews[e.data?.reviewLate === true ? 'late' : 'onTime']++;
+  }
+  if (t.state === 'reply-review') {
+    const pending = lastOf(h, (e) => e.type === 'reply-review');
+    if (pending && asOf > Number(pending.data?.reviewBy)) reviews.late++;
+  }
+  let dispatchOnTime: boolean | undefined;
+  if (t.dispatchBy !== undefined) {
+    const first = h.find((e) => e.type === 'dispatched');
+    if (first) dispatchOnTime = first.data?.lateDispatch !== true;
+    else if (asOf > t.dispatchBy && t.state !== 'closed' && t.state !== 'answered-directly') dispatchOnTime = false;
+  }
   const rated = lastOf(h, (e) => e.type === 'rated');
   const answer = lastOf(h, (e) => (e.type === 'rated' || e.type === 'called-back') && typeof e.data?.resolved === 'boolean');
   return {
@@ -145,6 +177,8 @@ function factsOf(t: Ticket, asOf: number): TicketFacts {
     replied: !!firstReply,
     reopened: h.some((e) => e.type === 'reopened'),
     ...(answer ? { resolved: answer.data!.resolved as boolean } : {}),
+    reviews,
+    ...(dispatchOnTime !== undefined ? { dispatchOnTime } : {}),
   };
 }
 
@@ -152,7 +186,7 @@ function factsOf(t: Ticket, asOf: number): TicketFacts {
 export function ticketKpis(tickets: readonly Ticket[], opts: TicketKpiOptions): TicketKpis {
   const basic = opts.basicallySatisfiedCounts ?? true;
   let n = 0;
-  const c = { due: 0, onTime: 0, rated: 0, satisfied: 0, replied: 0, reopened: 0, answered: 0, resolved: 0, returns: 0, overdue: 0, dispatched: 0, urged: 0, repeats: 0 };
+  const c = { due: 0, onTime: 0, rated: 0, satisfied: 0, replied: 0, reopened: 0, answered: 0, resolved: 0, returns: 0, overdue: 0, dispatched: 0, urged: 0, repeats: 0, reviewOnTime: 0, reviewLate: 0, dispatchDue: 0, dispatchOnTime: 0 };
   for (const t of tickets) {
     if (!inPeriod(t.receivedAt, opts.period)) continue;
     n++;
@@ -180,6 +214,12 @@ export function ticketKpis(tickets: readonly Ticket[], opts: TicketKpiOptions): 
       if (opts.urged?.has(t.ticketNo)) c.urged++;
     }
     if (t.repeatOf) c.repeats++;
+    c.reviewOnTime += f.reviews.onTime;
+    c.reviewLate += f.reviews.late;
+    if (f.dispatchOnTime !== undefined) {
+      c.dispatchDue++;
+      if (f.dispatchOnTime) c.dispatchOnTime++;
+    }
   }
   return {
     tickets: n,
@@ -191,6 +231,9 @@ export function ticketKpis(tickets: readonly Ticket[], opts: TicketKpiOptions): 
     repeats: rate(c.repeats, n),
     returns: c.returns,
     overdueOpen: c.overdue,
+    reviewOnTime: rate(c.reviewOnTime, c.reviewOnTime + c.reviewLate),
+    dispatchOnTime: rate(c.dispatchOnTime, c.dispatchDue),
+    lateDispatch: c.dispatchDue - c.dispatchOnTime,
   };
 }
 
@@ -216,4 +259,28 @@ export function ticketKpisByUnit(tickets: readonly Ticket[], opts: TicketKpiOpti
     out.set(u, { ...k, returns: returnsBy.get(u) ?? 0 });
   }
   return out;
+}
+
+/** The reporting dimensions besides the unit: where a request came in, and which platform it came from. */
+export const KPI_DIMENSIONS = ['unit', 'channel', 'origin'] as const;
+export type KpiDimension = (typeof KPI_DIMENSIONS)[number];
+
+/** The value of a ticket on a dimension other than the unit: `channelDimension` or `origin` (absent = `direct`). */
+export function dimensionOf(t: Ticket, by: Exclude<KpiDimension, 'unit'>): string {
+  return by === 'channel' ? channelDimension(t.channel) : (t.origin ?? 'direct');
+}
+
+/**
+ * The same KPIs per channel (12345, legacy-line, web, wechat, …, upstream:<platform>) or per
+ * origin (direct, national, provincial, city, zhengqitong, jiesujiban): each ticket counts once,
+ * under its value, so the groups add up to the whole.
+ */
+export function ticketKpisBy(tickets: readonly Ticket[], by: Exclude<KpiDimension, 'unit'>, opts: TicketKpiOptions): Map<string, TicketKpis> {
+  const groups = new Map<string, Ticket[]>();
+  for (const t of tickets) {
+    if (!inPeriod(t.receivedAt, opts.period)) continue;
+    const k = dimensionOf(t, by);
+    groups.set(k, [...(groups.get(k) ?? []), t]);
+  }
+  return new Map([...groups].sort(([a], [b]) => a.localeCompare(b)).map(([k, ts]) => [k, ticketKpis(ts, opts)]));
 }

@@ -61,7 +61,11 @@ export type TicketAction =
   /** 办结 */
   | { type: 'close'; reason?: string }
   /** 重办 */
-  | { type: 'reopen'; ground: 'dissatisfied' | 'not-handled'; reason: string };
+  | { type: 'reopen'; ground: 'dissatisfied' | 'not-handled'; reason: string }
+  /** 审核通过: the centre's reviewer lets the unit's reply go to the caller and upstream. */
+  | { type: 'approve-reply'; note?: string }
+  /** 审核退回: the reviewer sends the reply back to the unit with what to change. */
+  | { type: 'refuse-reply'; reason: string };
 
 export type TicketActionType = TicketAction['type'];
 
@@ -70,6 +74,25 @@ export interface ApplyContext {
   actor: Actor;
   calendar: WorkCalendar;
   policy: SlaPolicy;
+  /**
+   * 审核 (seed 003 二(三), 004 三(四)3): when set, a unit's reply waits in
+   * `reply-review` for the centre's reviewer, who decides within this much
+   * working time; absent = replies go straight to `replied`.
+   */
+  replyReview?: ReplyReviewRule;
+}
+
+export interface ReplyReviewRule {
+  /** Working hours the reviewer has (counted on the working-day calendar). */
+  workingHours: number;
+}
+
+/** The pending reply of a ticket in `reply-review`: the unit's submission and the review deadline. */
+export function pendingReview(t: Ticket): { at: number; content: string; reviewBy: number; late: boolean; actor: Actor } | undefined {
+  if (t.state !== 'reply-review') return undefined;
+  const e = [...t.history].reverse().find((h) => h.type === 'reply-review');
+  if (!e) return undefined;
+  return { at: e.at, content: String(e.data?.content ?? ''), reviewBy: Number(e.data?.reviewBy), late: e.data?.late === true, actor: e.actor };
 }
 
 export type ApplyResult = { ok: true; ticket: Ticket } | { ok: false; error: TicketError };
@@ -98,6 +121,7 @@ export const ALLOWED: Record<TicketState, readonly TicketActionType[]> = {
   rated: ['callback', 'close', 'reopen'],
   closed: ['reopen'],
   reopened: ['accept', 'start', 'extend', 'plan', 'reply'],
+  'reply-review': ['approve-reply', 'refuse-reply'],
 };
 
 const fail = (error: TicketError): ApplyResult => ({ ok: false, error });
@@ -137,7 +161,7 @@ export function apply(ticket: Ticket, action: TicketAction, ctx: ApplyContext): 
   }
 
   const t: Ticket = structuredClone(ticket);
-  const push = (type: TicketEvent['type'], extra: Omit<TicketEvent, 'type' | 'at' | 'actor'> = {}) => {
+  const push = (type: TicketState | 'extended', extra: Omit<TicketEvent, 'type' | 'at' | 'actor'> = {}) => {
     t.history.push({ type, at: now, actor, ...extra });
     if (type !== 'extended') t.state = type;
   };
@@ -255,7 +279,35 @@ export function apply(ticket: Ticket, action: TicketAction, ctx: ApplyContext): 
     case 'reply': {
       if (!nonEmpty(action.content)) return fail(invalid('action.content', '答复内容必填 / the reply is required'));
       const finishBy = ticket.deadlines?.finishBy;
-      push('replied', { data: { content: action.content, late: finishBy !== undefined && now > finishBy } });
+      const late = finishBy !== undefined && now > finishBy;
+      if (ctx.replyReview) {
+        const hours = ctx.replyReview.workingHours;
+        if (!(hours > 0)) return fail(invalid('ctx.replyReview.workingHours', 'must be > 0'));
+        // Lateness is judged at the unit's submission: the review time is the centre's, not the unit's.
+        const reviewBy = ctx.calendar.addWorkingTime(now, hours * 3_600_000);
+        push('reply-review', { data: { content: action.content, late, reviewBy } });
+        return { ok: true, ticket: t };
+      }
+      push('replied', { data: { content: action.content, late } });
+      return { ok: true, ticket: t };
+    }
+
+    case 'approve-reply':
+    case 'refuse-reply': {
+      if (actor.role !== 'supervisor') return fail(ticketError('illegal-transition', 'actor.role: 答复由热线中心审核 / only the centre\'s reviewer (supervisor) reviews a reply', 'actor.role'));
+      const p = pendingReview(ticket);
+      if (!p) return fail(ticketError('illegal-transition', 'action.type: 没有待审核的答复 / no reply awaits review', 'action.type'));
+      const reviewLate = now > p.reviewBy;
+      if (action.type === 'refuse-reply') {
+        if (!nonEmpty(action.reason)) return fail(invalid('action.reason', '退回须提出修改意见 / a refusal needs the changes asked for'));
+        t.history.push({ type: 'reply-refused', at: now, actor, reason: action.reason, data: { submittedAt: p.at, reviewBy: p.reviewBy, reviewLate } });
+        t.state = 'in-progress';
+        return { ok: true, ticket: t };
+      }
+      push('replied', {
+        ...(action.note ? { reason: action.note } : {}),
+        data: { content: p.content, late: p.late, reviewed: true, submittedAt: p.at, submittedBy: p.actor.id, reviewBy: p.reviewBy, reviewLate },
+      });
       return { ok: true, ticket: t };
     }
 

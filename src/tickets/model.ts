@@ -43,7 +43,23 @@ export type RequesterKind = (typeof REQUESTER_KINDS)[number];
 export const URGENCIES = ['normal', 'urgent'] as const;
 export type Urgency = (typeof URGENCIES)[number];
 
-/** Where the call came in: the 12345 number itself, or a merged legacy line (12349, 12315 …) still answered here. */
+/**
+ * The centre's own channels besides the phone (seeds 000 二(三)8, 001 8, 002 一/7, 004 一/三(二)3):
+ * the government website's 12345 column (`web`, also our own public form), the WeChat official
+ * account, the mini-program, the city's app (爱山东·枣庄, 皖事通, 郑州12345), an SMS gateway and the
+ * mayor's mailbox (市长信箱). Each arrives through the signed intake API (src/intake/).
+ */
+export const INTAKE_CHANNELS = ['web', 'wechat', 'mini-program', 'app', 'sms', 'mailbox'] as const;
+export type IntakeChannelKind = (typeof INTAKE_CHANNELS)[number];
+
+/** The higher platforms whose work orders we receive (TICKET_ORIGINS less `direct`). */
+export const UPSTREAM_PLATFORMS = ['national', 'provincial', 'city', 'zhengqitong', 'jiesujiban'] as const;
+export type UpstreamPlatform = (typeof UPSTREAM_PLATFORMS)[number];
+
+/**
+ * Where the request came in: the 12345 number itself, a merged legacy line (12349, 12315 …) still
+ * answered here, one of the centre's own non-phone channels, or a higher platform's work order.
+ */
 export type TicketChannel =
   | { kind: '12345' }
   | {
@@ -52,7 +68,51 @@ export type TicketChannel =
       number: string;
       /** The line's responsible unit (责任单位) from the city's merge list: the default handling unit. */
       unit?: string;
+    }
+  | {
+      kind: IntakeChannelKind;
+      /** The channel's own id of the message (its idempotency key: same id, same ticket). */
+      messageId: string;
+    }
+  | {
+      kind: 'upstream';
+      platform: UpstreamPlatform;
+      /** The platform's own work-order number (kept beside ours). */
+      orderNo: string;
     };
+
+/**
+ * The channel as a reporting dimension (KPIs, exports): the kind, with merged legacy lines
+ * together (`legacy-line`) and work orders by platform (`upstream:zhengqitong`).
+ */
+export const TICKET_CHANNEL_DIMENSIONS = ['12345', 'legacy-line', ...INTAKE_CHANNELS, ...UPSTREAM_PLATFORMS.map((p) => `upstream:${p}` as const)] as const;
+
+export function channelDimension(ch: TicketChannel): string {
+  return ch.kind === 'upstream' ? `upstream:${ch.platform}` : ch.kind;
+}
+
+/** An attachment by reference: where the channel keeps it and the hash of its bytes (we never store bytes). */
+export interface AttachmentRef {
+  /** An https/http URL or the channel's own media id. */
+  ref: string;
+  /** SHA-256 of the bytes, 64 lower-case hex digits. */
+  sha256: string;
+  name?: string;
+  mime?: string;
+  size?: number;
+}
+
+/** A higher platform's work order behind a ticket: its number and its own deadlines, kept beside ours. */
+export interface UpstreamOrder {
+  platform: UpstreamPlatform;
+  orderNo: string;
+  /** When the platform received / issued it. */
+  issuedAt: number;
+  /** The platform's reply (答复) deadline, when it sets one. */
+  replyBy?: number;
+  /** The platform's finish-and-feedback deadline. */
+  finishBy: number;
+}
 
 /**
  * Satisfaction on the hotline's 4-point scale (the IVR survey: 1 very satisfied
@@ -79,11 +139,16 @@ export const TICKET_STATES = [
   'rated', // 评价
   'closed', // 办结
   'reopened', // 重办: sent back to the unit after an unsatisfactory callback
+  'reply-review', // 审核: the unit's reply waits for the centre's reviewer before it goes to the caller or upstream
 ] as const;
 export type TicketState = (typeof TICKET_STATES)[number];
 
-/** Kinds of history entries: every state entered, plus `extended` (延期) which keeps the state. */
-export type TicketEventType = TicketState | 'extended';
+/**
+ * Kinds of history entries: every state entered, plus `extended` (延期) which
+ * keeps the state, and `reply-refused` (审核退回: the reviewer sent the reply
+ * back; the ticket is `in-progress` again).
+ */
+export type TicketEventType = TicketState | 'extended' | 'reply-refused';
 
 /** Who did something: an agent, a handling unit's user, a supervisor or the system (jobs, IVR). */
 export interface Actor {
@@ -151,6 +216,12 @@ export interface Ticket {
   /** The first ticket of the same matter when this one repeats it (重复诉求, see repeat.ts). */
   repeatOf?: string;
   history: TicketEvent[];
+  /** The citizen's name as given on a non-phone channel (masked wherever shown, like the number). */
+  contactName?: string;
+  /** Attachments by reference (non-phone channels and work orders). */
+  attachments?: AttachmentRef[];
+  /** The higher platform's work order, for tickets that came as one (channel `upstream`). */
+  upstream?: UpstreamOrder;
 }
 
 export interface NewTicketInput {

@@ -8,11 +8,11 @@ import type { TicketLookupResult } from '../ivr/types.js';
 import { shanghaiDateOf, type WorkCalendar } from './calendar.js';
 import { suggestDispatch, type DispatchRuleSet } from './dispatch-rules.js';
 import type { TicketError } from './domain-errors.js';
-import { apply, type TicketAction } from './lifecycle.js';
+import { apply, type ReplyReviewRule, type TicketAction } from './lifecycle.js';
 import { findRepeatOf } from './repeat.js';
 import { newTicket, type Actor, type Ticket, type TicketChannel, type TicketState } from './model.js';
 import { dispatchDeadline, type SlaPolicy } from './sla.js';
-import type { StoredTicket, TicketDomain, TicketForm, TicketStore } from './store.js';
+import type { IntakeRecord, StoredTicket, TicketDomain, TicketForm, TicketStore } from './store.js';
 
 export interface TicketDomainDeps {
   cityId: string;
@@ -25,6 +25,8 @@ export interface TicketDomainDeps {
   now: () => number;
   /** Days within which the same caller, unit and category make a repeat (重复诉求); 0 = off. */
   repeatWindowDays?: number;
+  /** 审核: units' replies wait for the centre's reviewer (lifecycle.ts `replyReview`); absent = no review step. */
+  replyReview?: ReplyReviewRule;
 }
 
 export const SYSTEM: Actor = { id: 'system', role: 'system' };
@@ -71,8 +73,44 @@ export function buildTicket(d: TicketDomainDeps, ticketNo: string, record: CallR
   return r.ok ? r.ticket : t;
 }
 
+/**
+ * The domain ticket of a non-phone request (a channel's message or a higher platform's work
+ * order): received at its receipt, the same 交办 clock as a call, and dispatched at `at` by the
+ * same keyword rules a call without the agent's choice gets; no rule → stays `received` for the
+ * centre's manual dispatch (研判), as the seeds have the centre hand work orders on.
+ */
+export function buildIntakeTicket(d: TicketDomainDeps, ticketNo: string, intake: IntakeRecord, at: number): Ticket {
+  const t: Ticket = {
+    ...newTicket({
+      ticketNo,
+      cityId: d.cityId,
+      channel: intake.channel,
+      category: intake.category,
+      requesterKind: intake.requesterKind,
+      urgency: intake.urgency,
+      topics: intake.topics,
+      summary: intake.summary,
+      callerNumber: intake.phone,
+      callIds: [],
+      receivedAt: intake.receivedAt,
+      ...(intake.origin ? { origin: intake.origin } : {}),
+      actor: SYSTEM,
+    }),
+    ...(intake.name ? { contactName: intake.name } : {}),
+    ...(intake.attachments.length ? { attachments: intake.attachments } : {}),
+    ...(intake.upstream ? { upstream: intake.upstream } : {}),
+  };
+  const dispatchBy = dispatchDeadline(d.policy, t.receivedAt, d.calendar);
+  if (dispatchBy !== undefined) t.dispatchBy = dispatchBy;
+  const s = suggestDispatch(t, d.rules());
+  if (s.units.length === 0) return t;
+  const reason = `关键词规则 / keyword rule ${'ruleId' in s ? s.ruleId : ''}`;
+  const r = apply(t, { type: 'dispatch', units: [...s.units], reason }, { now: Math.max(at, t.receivedAt), actor: SYSTEM, calendar: d.calendar, policy: d.policy });
+  return r.ok ? r.ticket : t;
+}
+
 export function createTicketDomain(d: TicketDomainDeps): TicketDomain {
-  return { build: (no, record, form, at) => buildTicket(d, no, record, form, at), now: d.now };
+  return { build: (no, record, form, at) => buildTicket(d, no, record, form, at), buildIntake: (no, intake, at) => buildIntakeTicket(d, no, intake, at), now: d.now };
 }
 
 /** A lifecycle action refused by the domain (illegal transition, window closed …), with the field at fault. */
@@ -100,7 +138,7 @@ export class TicketService {
     let refused: TicketError | undefined;
     const res = await this.store.update(ticketNo, (st) => {
       refused = undefined;
-      const r = apply(st.ticket, action, { now: this.d.now(), actor, calendar: this.d.calendar, policy: this.d.policy });
+      const r = apply(st.ticket, action, { now: this.d.now(), actor, calendar: this.d.calendar, policy: this.d.policy, ...(this.d.replyReview ? { replyReview: this.d.replyReview } : {}) });
       if (!r.ok) {
         refused = r.error;
         return undefined;

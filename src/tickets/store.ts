@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { legacyNumberId, type NumberId } from '../access/number-id.js';
 import type { Redis } from 'ioredis';
 import type { CallRecord } from '../calls/record.js';
-import { REQUESTER_KINDS, TICKET_CATEGORIES, type RequesterKind, type Ticket, type TicketCategory, type Urgency } from './model.js';
+import { REQUESTER_KINDS, TICKET_CATEGORIES, type AttachmentRef, type RequesterKind, type Ticket, type TicketCategory, type TicketChannel, type TicketOrigin, type UpstreamOrder, type Urgency } from './model.js';
 
 // One vocabulary: the domain model's (re-exported for the agent route's form validation).
 export { REQUESTER_KINDS, TICKET_CATEGORIES };
@@ -41,8 +41,32 @@ export interface TicketForm {
   urgency?: Urgency;
   /** Topic classes matched by SLA rules (`utility-outage`, `safety-hazard` …). */
   topics?: string[];
+  /** Knowledge-base articles the agent used on the call, and whether each helped (问题解决率, gaps in the knowledge base). */
+  knowledge?: { articleId: string; version: number; title: string; helped: boolean }[];
   by: string;
   at: number;
+}
+
+/**
+ * A request that did not come by phone (src/intake/): a channel's message or a higher platform's
+ * work order, as accepted, kept on the ticket record so that step 2 of creation (the domain
+ * ticket) can be redone after a crash exactly as for a call.
+ */
+export interface IntakeRecord {
+  channel: Exclude<TicketChannel, { kind: '12345' } | { kind: 'legacy-line' }>;
+  origin?: TicketOrigin;
+  category: TicketCategory;
+  requesterKind: RequesterKind;
+  urgency: Urgency;
+  topics: string[];
+  summary: string;
+  phone: string;
+  name?: string;
+  attachments: AttachmentRef[];
+  receivedAt: number;
+  upstream?: UpstreamOrder;
+  /** Hash of the accepted message (the same id with another body is refused). */
+  hash: string;
 }
 
 /** Builds the domain ticket of a call (pure: same inputs, same ticket). */
@@ -51,6 +75,8 @@ export interface TicketDomain {
    * @param at the instant the ticket is (re)built: a dispatch found here happens at it
    */
   build(ticketNo: string, record: CallRecord, form: TicketForm | undefined, at: number): Ticket;
+  /** The domain ticket of a non-phone request (same dispatch rules and clocks as a call's). */
+  buildIntake?(ticketNo: string, intake: IntakeRecord, at: number): Ticket;
   now(): number;
 }
 
@@ -71,6 +97,8 @@ export interface StoredTicket {
   ticket?: Ticket;
   /** Bumped on every change of `ticket` (0 before the first). */
   version: number;
+  /** The request as accepted, for tickets that came through the intake API (no call). */
+  intake?: IntakeRecord;
 }
 
 // KEYS[1] ticket hash, KEYS[2] all-tickets index, KEYS[3..] per-unit indexes
@@ -110,6 +138,53 @@ redis.call('HSET', KEYS[3] .. no, 'ticketNo', no, 'callId', ARGV[4], 'createdAt'
 redis.call('ZADD', KEYS[4], ARGV[3], no)
 return {no, 1}
 `;
+
+// KEYS[1] by-call index (of the request's synthetic call id), KEYS[2] daily sequence, KEYS[3] ticket hash prefix, KEYS[4] caller index
+// ARGV[1] ticket number prefix, ARGV[2] json record, ARGV[3] now, ARGV[4] call id, ARGV[5] intake json, ARGV[6] message hash
+// Returns {ticket no, 1 = created, hash of the message that made it}.
+const CREATE_FROM_INTAKE = `
+local existing = redis.call('GET', KEYS[1])
+if existing then return {existing, 0, redis.call('HGET', KEYS[3] .. existing, 'intakeHash') or ''} end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], 172800)
+local no = ARGV[1] .. string.format('%06d', seq)
+redis.call('SET', KEYS[1], no)
+redis.call('HSET', KEYS[3] .. no, 'ticketNo', no, 'callId', ARGV[4], 'createdAt', ARGV[3], 'status', 'received', 'record', ARGV[2], 'intake', ARGV[5], 'intakeHash', ARGV[6])
+redis.call('ZADD', KEYS[4], ARGV[3], no)
+return {no, 1, ARGV[6]}
+`;
+
+/**
+ * The call id a non-phone request is indexed under: `intake-<channel>-<hash of its id>` (or
+ * `upstream-<platform>-…` for a work order). Kept out of Asterisk's id space (`<epoch>.<seq>`).
+ */
+export function intakeCallId(channel: IntakeRecord['channel']): string {
+  const [space, id] = channel.kind === 'upstream' ? [`upstream-${channel.platform}`, channel.orderNo] : [`intake-${channel.kind}`, channel.messageId];
+  return `${space}-${createHash('sha256').update(id).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * The record a non-phone request keeps where a call keeps its call record: no PBX events, no
+ * queue, no agent — so call KPIs (接通率) never count it — and the citizen's number where the
+ * audited reveal and the repeat look-up find a caller's.
+ */
+export function intakeCallRecord(intake: IntakeRecord, instance: string): CallRecord {
+  return {
+    callId: intakeCallId(intake.channel),
+    channelName: intake.channel.kind === 'upstream' ? `upstream/${intake.channel.platform}` : `intake/${intake.channel.kind}`,
+    caller: { number: intake.phone, name: '' },
+    dialed: intake.channel.kind,
+    source: 'unknown',
+    language: 'zh',
+    startedAt: intake.receivedAt,
+    endedAt: intake.receivedAt,
+    path: [],
+    agents: [],
+    handoffs: [],
+    recovered: false,
+    instance,
+  };
+}
 
 // KEYS[1] by-call index of the callback, KEYS[2] the ticket's callback list; ARGV[1] ticket no, ARGV[2] record
 const ATTACH_CALLBACK = `
@@ -188,6 +263,34 @@ export class TicketStore {
   }
 
   /**
+   * Create the ticket of a non-phone request, or find the one its id already made
+   * (`created: false`; `sameMessage` tells a repeated delivery from another message under a
+   * used id). Same two idempotent steps as a call's: a crash between them is finished by the
+   * channel's retry.
+   */
+  async createFromIntake(intake: IntakeRecord, instance = 'intake', now = this.domain?.now() ?? Date.now()): Promise<{ ticketNo: string; created: boolean; sameMessage: boolean }> {
+    const record = intakeCallRecord(intake, instance);
+    const day = shanghaiDate(intake.receivedAt);
+    const res = (await this.redis.eval(
+      CREATE_FROM_INTAKE,
+      4,
+      this.key('ticket', 'by-call', record.callId),
+      this.key('ticket', 'seq', this.cityCode, day),
+      this.key('ticket', ''),
+      this.key('ticket', 'by-caller', this.callerKey(intake.phone)),
+      `${this.cityCode}${day}`,
+      JSON.stringify(record),
+      String(now),
+      record.callId,
+      JSON.stringify(intake),
+      intake.hash,
+    )) as [string, number, string];
+    const sameMessage = res[2] === intake.hash;
+    if (sameMessage) await this.ensureDomain(res[0]);
+    return { ticketNo: res[0], created: res[1] === 1, sameMessage };
+  }
+
+  /**
    * Step 2 of creation: build and write the domain ticket if the record has
    * none (idempotent; a no-op when it exists or there is no domain).
    */
@@ -196,7 +299,8 @@ export class TicketStore {
     for (let i = 0; i < 10; i++) {
       const st = await this.get(ticketNo);
       if (!st || st.ticket) return st;
-      const ticket = this.domain.build(ticketNo, st.record, st.form, Math.max(st.createdAt, st.record.startedAt));
+      const at = Math.max(st.createdAt, st.record.startedAt);
+      const ticket = st.intake && this.domain.buildIntake ? this.domain.buildIntake(ticketNo, st.intake, at) : this.domain.build(ticketNo, st.record, st.form, at);
       try {
         return await this.write(st, ticket);
       } catch (err) {
@@ -334,6 +438,7 @@ export class TicketStore {
       callbacks: callbacks.map((c) => JSON.parse(c) as CallRecord),
       units: JSON.parse(h.units ?? '[]') as string[],
       ...(form ? { form: JSON.parse(form) as TicketForm } : {}),
+      ...(h.intake ? { intake: JSON.parse(h.intake) as IntakeRecord } : {}),
     };
   }
 }

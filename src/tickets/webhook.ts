@@ -13,6 +13,7 @@ import { createHmac } from 'node:crypto';
 import type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { maskNumber, maskNumbersInText } from '../access/mask.js';
+import { maskName } from '../access/masking.js';
 import { createJobQueue, type JobQueue } from '../util/jobs.js';
 import type { Ticket } from './model.js';
 
@@ -42,6 +43,19 @@ export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
+/**
+ * One try of a signed delivery: POST the exact body with the given headers. 2xx = delivered, 409 =
+ * the receiver already has it (delivered too); anything else throws, and BullMQ retries with
+ * backoff until the job's attempts are used up (then it stays in the failed set: the dead letters).
+ * Shared by the work-order webhook and the pushes to higher platforms (src/intake/upstream.ts).
+ */
+export async function postSigned(url: string, headers: Record<string, string>, body: string, timeoutMs: number, who = 'work-order system'): Promise<void> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(timeoutMs) });
+  await res.arrayBuffer().catch(() => undefined);
+  if (res.status === 409) return;
+  if (res.status < 200 || res.status >= 300) throw new Error(`${who} answered ${res.status}`);
+}
+
 export function idempotencyKey(ticketNo: string, version: number): string {
   return `${ticketNo}-${version}`;
 }
@@ -57,6 +71,7 @@ export function maskTicketNumbers(t: Ticket): Ticket {
   return {
     ...t,
     callerNumber: maskNumber(t.callerNumber),
+    ...(t.contactName ? { contactName: maskName(t.contactName) } : {}),
     summary: maskNumbersInText(t.summary),
     history: t.history.map((h) => ({
       ...h,
@@ -112,19 +127,7 @@ export class TicketWebhook {
   }
 
   private async post(job: Job<WebhookJob>): Promise<void> {
-    const res = await fetch(this.o.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        [SIGNATURE_HEADER]: signBody(this.o.secret, job.data.body),
-        [IDEMPOTENCY_HEADER]: job.data.key,
-      },
-      body: job.data.body,
-      signal: AbortSignal.timeout(this.o.timeoutMs ?? 10_000),
-    });
-    await res.arrayBuffer().catch(() => undefined);
-    if (res.status === 409) return; // the receiver already has this version
-    if (res.status < 200 || res.status >= 300) throw new Error(`work-order system answered ${res.status}`);
+    await postSigned(this.o.url, { [SIGNATURE_HEADER]: signBody(this.o.secret, job.data.body), [IDEMPOTENCY_HEADER]: job.data.key }, job.data.body, this.o.timeoutMs ?? 10_000);
     this.log.info({ key: job.data.key, attempt: job.attemptsMade + 1 }, 'ticket delivered to the work-order system');
   }
 

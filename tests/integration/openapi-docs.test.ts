@@ -87,7 +87,7 @@ const WITHOUT_SCHEMA: Readonly<Record<string, string>> = {};
 const mustDeclare = (r: AccessRoute) => !(`${r.method} ${r.url}` in WITHOUT_SCHEMA);
 
 /** Writes that take no body (everything else that writes must document one). */
-const NO_BODY = new Set(['POST /api/auth/logout', 'POST /api/auth/refresh', 'POST /api/agent/call/handoff/:command', 'POST /api/demo/calls/:id/agent-hangup', 'POST /api/tickets/:ticketNo/calls']);
+const NO_BODY = new Set(['POST /api/auth/logout', 'POST /api/auth/refresh', 'POST /api/agent/call/handoff/:command', 'POST /api/demo/calls/:id/agent-hangup', 'POST /api/supervision/evaluate', 'POST /api/tickets/:ticketNo/calls']);
 
 /** Query parameters the GET routes read. */
 const QUERIES: Record<string, string[]> = {
@@ -96,6 +96,8 @@ const QUERIES: Record<string, string[]> = {
   'GET /api/supervisor/kpis': ['from', 'to', 'format'],
   'GET /api/tickets/export': ['from', 'to', 'unit', 'state', 'format'],
   'GET /api/tickets': ['unit', 'state', 'overdue', 'limit'],
+  'GET /api/supervision/orders': ['state', 'unit'],
+  'GET /api/supervision/ranking': ['period', 'date'],
   'GET /api/recordings': ['callId', 'ticketNo'],
   'GET /api/recordings/gaps': ['limit'],
   'GET /api/recordings/:name/audio': ['download'],
@@ -109,7 +111,7 @@ const HEADERS: Record<string, string[]> = {
 };
 
 /** The ticket lifecycle's actions, one route each (src/http/routes/tickets.ts ACTIONS). */
-const TICKET_ACTIONS = ['answer-directly', 'dispatch', 'accept', 'return', 'start', 'reply', 'extend', 'plan', 'callback', 'rate', 'reopen', 'close'];
+const TICKET_ACTIONS = ['answer-directly', 'dispatch', 'accept', 'return', 'start', 'reply', 'extend', 'plan', 'callback', 'rate', 'reopen', 'close', 'approve-reply', 'refuse-reply'];
 
 /** A property is typed: a JSON type, or alternatives that each have one. */
 const typed = (s: Schema | undefined): boolean => typeof s?.type === 'string' || (Array.isArray(s?.anyOf) && s.anyOf.length > 0 && s.anyOf.every(typed));

@@ -43,6 +43,14 @@ export interface AsteriskOptions {
   label?: string;
   /** PEM certificate and key: HTTPS + SIP over WSS on a port of its own (`info.httpsPort`). */
   tls?: { certFile: string; keyFile: string };
+  /**
+   * The nodes of one cluster share their ARI password (one rendered configuration); and ari-client
+   * keeps credentials in a process-wide registry, so two servers in one test process must use the
+   * same. Default: a random one.
+   */
+  ariPassword?: string;
+  /** asterisk.conf `systemname` (ASTERISK_SYSTEM_NAME): prefixes channel ids, distinct per cluster node. */
+  systemName?: string;
 }
 
 export interface AsteriskInfo {
@@ -102,6 +110,11 @@ export class AsteriskInstance {
     child.once('exit', () => (this.exited = true));
   }
 
+  /** Still running (not stopped, not crashed). */
+  get running(): boolean {
+    return !this.exited;
+  }
+
   static async start(opts: AsteriskOptions): Promise<AsteriskInstance> {
     const dir = mkdtempSync(join(tmpdir(), `hotline-asterisk-${opts.label ?? ''}`));
     const etc = join(dir, 'etc');
@@ -110,7 +123,7 @@ export class AsteriskInstance {
     const amiPort = await freePort();
     const sipPort = await freePort();
     const httpsPort = opts.tls ? await freePort() : undefined;
-    const ariPassword = `ari-${Math.random().toString(36).slice(2)}-test`;
+    const ariPassword = opts.ariPassword ?? `ari-${Math.random().toString(36).slice(2)}-test`;
     const amiSecret = `ami-${Math.random().toString(36).slice(2)}-test`;
     const agentSipPasswords = opts.agentSipPasswords ?? 'agent1001:sip-test-secret-1001,agent1002:sip-test-secret-1002,agent1003:sip-test-secret-1003';
     const env: Record<string, string> = {
@@ -140,6 +153,7 @@ export class AsteriskInstance {
       ...(opts.tls && httpsPort
         ? { ASTERISK_TLS_CERT: opts.tls.certFile, ASTERISK_TLS_KEY: opts.tls.keyFile, ASTERISK_HTTPS_PORT: String(httpsPort) }
         : {}),
+      ...(opts.systemName ? { ASTERISK_SYSTEM_NAME: opts.systemName } : {}),
       ...(opts.rtpPorts ? { RTP_PORT_START: String(opts.rtpPorts[0]), RTP_PORT_END: String(opts.rtpPorts[1]) } : {}),
     };
     const render = spawnSync('sh', [join(REPO_ROOT, 'asterisk/docker-entrypoint.sh'), '--render-only'], { env, encoding: 'utf8' });

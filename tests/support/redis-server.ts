@@ -76,6 +76,23 @@ export class OwnRedis {
     await new Promise((r) => c.once('exit', r));
   }
 
+  /**
+   * Stop it the way an operator or a crash-restart would: the SHUTDOWN command (`NOSAVE` skips the
+   * RDB snapshot; the append-only file is kept either way), and wait until the process is gone.
+   */
+  async shutdown(mode: 'SAVE' | 'NOSAVE'): Promise<void> {
+    const c = this.child;
+    this.child = undefined;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    const admin = new Redis(this.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    admin.on('error', () => undefined);
+    // The server closes the connection instead of answering.
+    await admin.call('SHUTDOWN', mode).catch(() => undefined);
+    admin.disconnect();
+    await exited;
+  }
+
   async destroy(): Promise<void> {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });

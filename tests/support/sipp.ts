@@ -147,11 +147,11 @@ function udpFree(port: number): Promise<boolean> {
 }
 
 /**
- * Place `calls` at once from one SIPp run to the carrier trunk at 127.0.0.1:`sipPort` (SIPp starts
- * them all within a second and keeps them up side by side), offering and sending `codec` (A-law by
- * default) and RFC 4733 events.
+ * Place `calls` at once from one SIPp run to the carrier trunk at `host` (127.0.0.1 by default; the
+ * cluster's SIP proxy in the cluster test):`sipPort` (SIPp starts them all within a second and keeps
+ * them up side by side), offering and sending `codec` (A-law by default) and RFC 4733 events.
  */
-export async function placeCitizenCalls(sipPort: number, calls: CitizenCall[], opts: { codec?: G711Codec } = {}): Promise<CitizenRun> {
+export async function placeCitizenCalls(sipPort: number, calls: CitizenCall[], opts: { codec?: G711Codec; host?: string } = {}): Promise<CitizenRun> {
   const codec = opts.codec ?? 'PCMA';
   const ok = /^\+?\d{3,20}$/;
   for (const c of calls) {
@@ -174,7 +174,7 @@ export async function placeCitizenCalls(sipPort: number, calls: CitizenCall[], o
   let stderr = '';
   for (let attempt = 1; ; attempt++) {
     const args = [
-      `127.0.0.1:${sipPort}`,
+      `${opts.host ?? '127.0.0.1'}:${sipPort}`,
       '-sf', CITIZEN_SCENARIO,
       '-inf', inf,
       '-i', '127.0.0.1',

@@ -12,7 +12,7 @@ import type { CallSession } from '../../calls/session.js';
 import { HandoffError, type HandoffKind, type HandoffTarget } from '../../handoff/machine.js';
 import type { RoutingTable } from '../../routing/model.js';
 import { handoffTarget } from '../../routing/resolve.js';
-import { TICKET_CATEGORIES, REQUESTER_KINDS, type TicketStore } from '../../tickets/store.js';
+import { TICKET_CATEGORIES, REQUESTER_KINDS, type TicketForm, type TicketStore } from '../../tickets/store.js';
 import { AppError, bodyOf, errors, oneOf, str } from '../errors.js';
 import type { ConsoleEvents } from '../events.js';
 import * as S from '../schemas.js';
@@ -23,6 +23,8 @@ export interface AgentRouteDeps {
   tickets: TicketStore;
   events: ConsoleEvents;
   routingTable: () => RoutingTable;
+  /** The knowledge base: resolves the article references an agent puts on a call's ticket and notes their use. */
+  knowledge?: { linkCall(callId: string, refs: unknown): Promise<NonNullable<TicketForm['knowledge']>> };
 }
 
 const ACCESS = { config: { access: { permission: 'agent:console' as const } } };
@@ -192,6 +194,12 @@ export async function agentRoutes(app: FastifyInstance, d: AgentRouteDeps): Prom
           requesterKind: S.oneOf(REQUESTER_KINDS, '诉求人类型 / requester kind'),
           summary: S.string('诉求内容 / summary', 2000),
           unitSuggestion: S.optional(S.string('建议承办单位 / suggested handling unit', 100)),
+          knowledge: S.optional(
+            S.array(
+              S.object(undefined, { articleId: S.string('知识编号 / article id', 64), helped: S.optional(S.boolean('是否解决了问题（默认是） / whether it answered the question (default true)')) }, ['articleId']),
+              '引用的知识库文章（最多 10 条） / knowledge-base articles used (at most 10)',
+            ),
+          ),
         },
         ['category', 'requesterKind', 'summary'],
       ),
@@ -209,6 +217,7 @@ export async function agentRoutes(app: FastifyInstance, d: AgentRouteDeps): Prom
         requesterKind: oneOf(b, 'requesterKind', REQUESTER_KINDS)!,
         summary: str(b, 'summary', { required: true, max: 2000 })!,
         unitSuggestion: str(b, 'unitSuggestion', { max: 100 }) ?? '',
+        ...(d.knowledge && b.knowledge !== undefined && b.knowledge !== null ? { knowledge: await d.knowledge.linkCall(callId, b.knowledge) } : {}),
         by: agentId,
         at: Date.now(),
       };

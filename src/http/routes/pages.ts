@@ -28,6 +28,8 @@ const PAGES: Record<string, { file: string; summary: string }> = {
   '/audit': { file: 'audit.html', summary: '审计日志页面 / audit log page' },
   '/quality': { file: 'quality.html', summary: '质检页面 / quality inspection page' },
   '/tickets': { file: 'tickets.html', summary: '工单办理台页面（承办单位、班长） / ticket desk page (handling units, supervisors)' },
+  '/supervision': { file: 'supervision.html', summary: '督办、红黄蓝榜与通报页面 / supervision orders, rankings and bulletins page' },
+  '/calendar': { file: 'calendar.html', summary: '工作日历管理页面 / working-day calendar admin page' },
 };
 
 const page = (summary: string, parts?: Parameters<typeof S.route>[2]) => ({ config: { access: 'public' as const }, schema: S.route('pages', summary, parts) });

@@ -11,7 +11,7 @@ import type { Acd } from '../../acd/service.js';
 import { shanghaiInstant } from '../../tickets/calendar.js';
 import type { AuditLog } from '../../access/audit.js';
 import type { TicketClocks } from '../../tickets/clocks.js';
-import { callKpis, ticketKpis, ticketKpisByUnit, type KpiCall, type Period, type Rate, type TicketKpis } from '../../tickets/kpi.js';
+import { callKpis, KPI_DIMENSIONS, ticketKpis, ticketKpisBy, ticketKpisByUnit, type KpiCall, type Period, type Rate, type TicketKpis } from '../../tickets/kpi.js';
 import type { Ticket } from '../../tickets/model.js';
 import type { TicketStore } from '../../tickets/store.js';
 import { errors, oneOf } from '../errors.js';
@@ -40,8 +40,8 @@ export function csvField(v: unknown): string {
 const pct = (r: Rate) => (r.rate === null ? '' : (r.rate * 100).toFixed(2));
 
 /** The per-unit KPI table as CSV (UTF-8 with BOM so spreadsheet programs read the Chinese unit names). */
-export function kpiCsv(rows: ({ unit: string; rank: number } & TicketKpis)[]): string {
-  const head = ['rank', 'unit', 'tickets', 'on_time_pct', 'on_time', 'due', 'satisfaction_pct', 'satisfied', 'rated', 'reopen_pct', 'urge_pct', 'repeat_pct', 'resolution_pct', 'returns', 'overdue_open'];
+export function kpiCsv(rows: ({ unit: string; rank: number } & TicketKpis)[], keyColumn: 'unit' | 'channel' | 'origin' = 'unit'): string {
+  const head = ['rank', keyColumn, 'tickets', 'on_time_pct', 'on_time', 'due', 'satisfaction_pct', 'satisfied', 'rated', 'reopen_pct', 'urge_pct', 'repeat_pct', 'resolution_pct', 'returns', 'overdue_open'];
   const lines = rows.map((r) =>
     [r.rank, r.unit, r.tickets, pct(r.onTimeCompletion), r.onTimeCompletion.numerator, r.onTimeCompletion.denominator, pct(r.satisfaction), r.satisfaction.numerator, r.satisfaction.denominator, pct(r.reopen), pct(r.urge), pct(r.repeats), pct(r.resolution), r.returns, r.overdueOpen]
       .map(csvField)
@@ -56,11 +56,13 @@ export async function ticketKpiRoutes(app: FastifyInstance, d: { tickets: Ticket
       from: S.string('起：YYYY-MM-DD（上海时间，含当天）或毫秒时间戳 / from: YYYY-MM-DD (Shanghai, inclusive) or epoch ms'),
       to: S.string('止：YYYY-MM-DD（含当天）或毫秒时间戳 / to: YYYY-MM-DD (inclusive) or epoch ms'),
       format: S.oneOf(['json', 'csv'], '格式 / format (default json)'),
+      by: S.oneOf(KPI_DIMENSIONS, 'CSV 的分组：承办单位、受理渠道或来源平台（默认 unit） / what the CSV rows are: units, channels or origins (default unit)'),
     }),
   });
   app.get('/api/supervisor/kpis', { config: { access: { permission: 'monitor:read' } }, schema }, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     const format = oneOf(q, 'format', ['json', 'csv'] as const, false) ?? 'json';
+    const by = oneOf(q, 'by', KPI_DIMENSIONS, false) ?? 'unit';
     const now = d.now();
     const from = instant(q.from, 'from', false) ?? 0;
     const to = instant(q.to, 'to', true) ?? now + 1;
@@ -81,12 +83,17 @@ export async function ticketKpiRoutes(app: FastifyInstance, d: { tickets: Ticket
     const score = (r: { rate: number | null }) => (r.rate === null ? -1 : r.rate);
     const ranked = [...units].sort((a, b) => score(b.onTimeCompletion) - score(a.onTimeCompletion) || score(b.satisfaction) - score(a.satisfaction) || a.unit.localeCompare(b.unit)).map((u, i) => ({ ...u, rank: i + 1 }));
     const ranking = ranked.map((u) => ({ rank: u.rank, unit: u.unit }));
+    // Per channel (12345, web, wechat, …, upstream:<platform>) and per origin platform: each ticket once.
+    const byChannel = [...ticketKpisBy(tickets, 'channel', opts)].map(([channel, k]) => ({ channel, ...k }));
+    const byOrigin = [...ticketKpisBy(tickets, 'origin', opts)].map(([origin, k]) => ({ origin, ...k }));
     if (format === 'csv') {
-      await d.audit?.record({ actor: req.user.username, action: 'kpi-export', target: `kpis:${from}-${to}`, detail: `${ranked.length} units, csv`, ip: req.ip });
+      const rows =
+        by === 'unit' ? ranked : (by === 'channel' ? byChannel.map((r) => ({ ...r, unit: r.channel })) : byOrigin.map((r) => ({ ...r, unit: r.origin }))).map((r, i) => ({ ...r, rank: i + 1 }));
+      await d.audit?.record({ actor: req.user.username, action: 'kpi-export', target: `kpis:${from}-${to}`, detail: `${rows.length} ${by === 'unit' ? 'units' : by === 'channel' ? 'channels' : 'origins'}, csv`, ip: req.ip });
       return reply
         .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="kpis-${from}-${to}.csv"`)
-        .send(kpiCsv(ranked));
+        .header('content-disposition', `attachment; filename="kpis-${by === 'unit' ? '' : `${by}-`}${from}-${to}.csv"`)
+        .send(kpiCsv(rows, by));
     }
     const acdToday = (await d.acd.stats(now)).all;
     return {
@@ -101,9 +108,14 @@ export async function ticketKpiRoutes(app: FastifyInstance, d: { tickets: Ticket
       resolution: overall.resolution,
       returns: overall.returns,
       overdueOpen: overall.overdueOpen,
+      reviewOnTime: overall.reviewOnTime,
+      dispatchOnTime: overall.dispatchOnTime,
+      lateDispatch: overall.lateDispatch,
       tickets: overall.tickets,
       units,
       ranking,
+      byChannel,
+      byOrigin,
       acdToday,
     };
   });

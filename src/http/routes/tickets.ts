@@ -270,6 +270,14 @@ const ACTIONS: Record<string, ActionSpec> = {
       return { type: 'reopen', ground, reason: f('reason') };
     },
   ),
+  'approve-reply': action(['supervisor'], '审核通过：答复发送来电人及上级平台 / review: approve the unit’s reply (it goes to the caller and upstream)', { note: text('审核意见 / note', 1000) }, (f) => {
+    const note = f('note');
+    return { type: 'approve-reply', ...(note ? { note } : {}) };
+  }),
+  'refuse-reply': action(['supervisor'], '审核退回：提出修改意见，退回承办单位重新办理 / review: refuse the reply, back to the unit with the changes asked for', { reason: text('修改意见 / the changes asked for', 1000, true) }, (f) => ({
+    type: 'refuse-reply',
+    reason: f('reason'),
+  })),
   close: action(['agent', 'supervisor'], '办结 / close', { reason: text('办结说明 / reason', 1000) }, (f) => {
     const reason = f('reason');
     return { type: 'close', ...(reason ? { reason } : {}) };

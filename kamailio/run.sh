@@ -1,0 +1,49 @@
+#!/bin/sh
+# Start the cluster's SIP front (kamailio.cfg) from the environment, in the foreground:
+#   SIP_PROXY_LISTEN     address:port Kamailio listens on (UDP and TCP; TCP also serves /RPC)
+#   SIP_PROXY_NODES      the Asterisk nodes, space-separated sip:host:port
+#   AGENT_SIP_PASSWORDS  agent1001:secret,agent1002:secret,… (the same list as the Asterisk nodes')
+#   SIP_PROXY_REALM      digest realm of the agents' registrations (default hotline)
+#   SIP_PROXY_DIR        where the rendered files go (default a new temporary directory)
+# Every problem is named before Kamailio starts; secrets never reach the command line or the log.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+fail() { echo "kamailio/run.sh: $*" >&2; exit 2; }
+
+listen=${SIP_PROXY_LISTEN:-}
+nodes=${SIP_PROXY_NODES:-}
+agents=${AGENT_SIP_PASSWORDS:-}
+realm=${SIP_PROXY_REALM:-hotline}
+problems=""
+echo "$listen" | grep -Eq '^[0-9A-Za-z.-]+:[0-9]{1,5}$' || problems="$problems\n  SIP_PROXY_LISTEN must be host:port (got '$listen')"
+[ -n "$nodes" ] || problems="$problems\n  SIP_PROXY_NODES must name at least one Asterisk node (sip:host:port)"
+for n in $nodes; do
+  echo "$n" | grep -Eq '^sip:[0-9A-Za-z.-]+:[0-9]{1,5}$' || problems="$problems\n  SIP_PROXY_NODES entry '$n' must be sip:host:port"
+done
+[ -n "$agents" ] || problems="$problems\n  AGENT_SIP_PASSWORDS must list agent<ext>:<password> pairs"
+echo "$realm" | grep -Eq '^[A-Za-z0-9.-]{1,64}$' || problems="$problems\n  SIP_PROXY_REALM must be letters, digits, . - (got '$realm')"
+if [ -n "$problems" ]; then printf "kamailio/run.sh: configuration errors:$problems\n" >&2; exit 2; fi
+
+dir=${SIP_PROXY_DIR:-$(mktemp -d)}
+mkdir -p "$dir/db" "$dir/run"
+: > "$dir/dispatcher.list"
+for n in $nodes; do echo "1 $n" >> "$dir/dispatcher.list"; done
+printf 'table_name(str) table_version(int)\nsubscriber:7\nlocation:9\n' > "$dir/db/version"
+umask 077
+printf 'id(int,auto) username(str) domain(str,null) password(str) ha1(str,null) ha1b(str,null)\n' > "$dir/db/subscriber"
+i=0
+for pair in $(echo "$agents" | tr ',' ' '); do
+  user=${pair%%:*}
+  pass=${pair#*:}
+  echo "$user" | grep -Eq '^agent[0-9]{2,8}$' || fail "AGENT_SIP_PASSWORDS entry for '$user' must be agent<digits>:<password>"
+  [ -n "$pass" ] && [ "$pass" != "$pair" ] || fail "AGENT_SIP_PASSWORDS entry for '$user' has no password"
+  case "$pass" in *:*|*'\'*) fail "AGENT_SIP_PASSWORDS password of '$user' must not contain : or \\";; esac
+  i=$((i + 1))
+  echo "$i:$user::$pass::" >> "$dir/db/subscriber"
+done
+
+host=${listen%:*}
+port=${listen##*:}
+exec kamailio -DD -E -f "$here/kamailio.cfg" -Y "$dir/run" \
+  -l "udp:$host:$port" -l "tcp:$host:$port" \
+  -A "DS_LIST=\"$dir/dispatcher.list\"" -A "AUTH_DB=\"text://$dir/db\"" -A "SIP_REALM=\"$realm\""

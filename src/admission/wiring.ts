@@ -1,0 +1,57 @@
+/**
+ * Admission control's registration: one function taking the app's parts
+ * explicitly (the app calls it once; see src/app.ts).
+ */
+import type { Logger } from 'pino';
+import type { Acd } from '../acd/service.js';
+import type { CallRecord, CallSource } from '../calls/record.js';
+import type { RouteDecision } from '../calls/ports.js';
+import type { Config } from '../config/index.js';
+import type { Metrics } from '../metrics/index.js';
+import type { AmiPbx } from '../telephony/ami-pbx.js';
+import type { AriTelephony } from '../telephony/ari-telephony.js';
+import { AdmissionControl } from './control.js';
+
+export interface AdmissionWiring {
+  config: Config;
+  instanceId: string;
+  log: Logger;
+  now: () => number;
+  telephony: AriTelephony;
+  ami: AmiPbx | undefined;
+  acd: Acd;
+  resolveRoute: (q: { dialed: string; source: CallSource; at: Date; area?: string }) => RouteDecision;
+  liveCalls: () => number;
+  metrics: Metrics;
+  /** Where every ended call's record goes (metrics, outbox → ticket). */
+  onEnded: (record: CallRecord) => void;
+}
+
+/** The skill of the queue a routing decision leads to: the hotline's skill, or a seat-group target. */
+export function skillOfDecision(d: RouteDecision): string | undefined {
+  if (d.action === 'hotline') return d.skill;
+  if (d.action === 'target' && d.targetSpec.kind === 'queue') return d.targetSpec.group;
+  return undefined;
+}
+
+export function createAdmission(w: AdmissionWiring): AdmissionControl {
+  const { config } = w;
+  return new AdmissionControl({
+    limits: config.admission,
+    instanceId: w.instanceId,
+    log: w.log,
+    now: w.now,
+    telephony: w.telephony,
+    liveCalls: w.liveCalls,
+    routeSkill: (dialed, source) =>
+      skillOfDecision(w.resolveRoute({ dialed, source: source as CallSource, at: new Date(w.now()), ...(config.area ? { area: config.area } : {}) })),
+    queues: () => w.acd.queues(),
+    agents: () => w.acd.agents(),
+    averageHandleSec: w.acd.averageHandleSec,
+    ...(w.ami ? { pbxCalls: () => w.ami!.currentCalls() } : {}),
+    onShed: (record, reason) => {
+      w.metrics.callShed(reason);
+      w.onEnded(record);
+    },
+  });
+}

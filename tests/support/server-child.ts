@@ -1,0 +1,20 @@
+/**
+ * A server instance in its own process, for tests that kill it for real
+ * (SIGKILL): the real app (`buildApp` + `start`) from the environment in
+ * CHILD_ENV (JSON), with the instance id in CHILD_INSTANCE when given.
+ * It sends `{ ready: true }` over the IPC channel once started and connected
+ * to ARI; logs go to stdout as JSON lines (the test feeds them to its capture).
+ */
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/index.js';
+
+const env = JSON.parse(process.env.CHILD_ENV ?? '{}') as Record<string, string>;
+const app = await buildApp(loadConfig(env), {
+  ...(process.env.CHILD_INSTANCE ? { instanceId: process.env.CHILD_INSTANCE } : {}),
+  ariBackoff: { initialMs: 50, maxMs: 500 },
+  outboxRetryMs: 200,
+  acdOverrides: { dispatchIntervalMs: 100 },
+});
+await app.start();
+await app.telephony.whenConnected(20_000);
+process.send?.({ ready: true, instanceId: app.instanceId, pid: process.pid });
