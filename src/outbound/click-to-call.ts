@@ -1,8 +1,8 @@
 /**
  * The executor of one click-to-call (外呼) over the telephony port: ring the
  * user's own phone first, and once they answer dial the citizen from the
- * ticket's stored number with the hotline's caller id, bridge the two and
- * record the bridge under the ticket.
+ * ticket's stored number with the hotline's caller id, play the citizen the
+ * recording notice, bridge the two and record the bridge under the ticket.
  *
  * @remarks
  * Number privacy (虚拟拨号): the user's leg is originated before the citizen's
@@ -25,7 +25,13 @@ import { outcomeOf, type OutboundOutcome } from './policy.js';
 export interface ClickToCallDeps {
   telephony: Telephony;
   index: SessionIndex;
-  recording: { segmentStarted(s: SegmentStart): Promise<SegmentResult>; segmentEnded(s: { callId: string; segment: number }): Promise<void>; callEnded(callId: string): Promise<void> };
+  recording: {
+    /** The notice prompt (`recording-notice`): the citizen hears it before being bridged, as callers do. */
+    readonly announcementPrompt: string;
+    segmentStarted(s: SegmentStart): Promise<SegmentResult>;
+    segmentEnded(s: { callId: string; segment: number }): Promise<void>;
+    callEnded(callId: string): Promise<void>;
+  };
   log: Logger;
   instanceId: string;
   now: () => number;
@@ -78,6 +84,8 @@ export class ClickToCall implements CallParty {
   private bridged = false;
   private recordingName: string | undefined;
   private answeredAt: number | undefined;
+  private noticePlayed = false;
+  private readonly noticeId: string;
   readonly startedAt: number;
   private readonly log: Logger;
 
@@ -89,6 +97,7 @@ export class ClickToCall implements CallParty {
     this.userLegId = `${plan.id}-u`;
     this.citizenLegId = `${plan.id}-c`;
     this.bridgeId = `outbound-${plan.id}`;
+    this.noticeId = `${plan.id}-notice`;
     this.startedAt = deps.now();
     this.log = deps.log.child({ outbound: plan.id, ticketNo: plan.ticketNo });
   }
@@ -119,6 +128,10 @@ export class ClickToCall implements CallParty {
     if (e.type === 'StasisStart') {
       if (e.channel.id === this.userLegId) return this.onUserAnswered();
       if (e.channel.id === this.citizenLegId) return this.onCitizenAnswered();
+      return;
+    }
+    if (e.type === 'PlaybackFinished') {
+      if (e.playbackId === this.noticeId && this.citizenAnswered) return this.bridgeCitizen();
       return;
     }
     if (e.type === 'Dial') {
@@ -163,6 +176,21 @@ export class ClickToCall implements CallParty {
   private async onCitizenAnswered(): Promise<void> {
     this.citizenAnswered = true;
     this.answeredAt = this.deps.now();
+    // The citizen is told the call is recorded before the user is connected (the same notice callers hear).
+    this.deps.index.bindPlayback(this.noticeId, this);
+    try {
+      await this.deps.telephony.play(this.citizenLegId, [`sound:hotline/${this.deps.recording.announcementPrompt}`], { playbackId: this.noticeId, lang: 'zh' });
+      this.noticePlayed = true;
+    } catch (err) {
+      if (isNotFound(err)) return;
+      this.log.warn({ err: (err as Error).message }, 'recording notice not played; connecting without it');
+      await this.bridgeCitizen();
+    }
+  }
+
+  private async bridgeCitizen(): Promise<void> {
+    if (this.phase !== 'ringing-citizen') return;
+    this.deps.index.unbindPlayback(this.noticeId);
     this.phase = 'talking';
     const t = this.deps.telephony;
     try {
@@ -178,7 +206,7 @@ export class ClickToCall implements CallParty {
       segment: 1,
       ...(this.plan.agentId ? { agentId: this.plan.agentId } : {}),
       recordingEnabled: true,
-      announce: false,
+      announce: this.noticePlayed,
     });
     if (r.status !== 'off') this.recordingName = r.name;
   }
@@ -189,6 +217,7 @@ export class ClickToCall implements CallParty {
     const t = this.deps.telephony;
     this.deps.index.unbindChannel(this.userLegId);
     this.deps.index.unbindChannel(this.citizenLegId);
+    this.deps.index.unbindPlayback(this.noticeId);
     if (this.citizenAnswered) {
       await this.deps.recording.segmentEnded({ callId: this.citizenLegId, segment: 1 });
       await this.deps.recording.callEnded(this.citizenLegId);
@@ -236,7 +265,10 @@ export class ClickToCall implements CallParty {
       endedAt,
       endedBy: 'system',
       outcome: 'answered',
-      path: [{ at: this.startedAt, kind: 'agent', detail: `click-to-call by ${this.plan.username} (ticket ${this.plan.ticketNo})` }],
+      path: [
+        { at: this.startedAt, kind: 'agent', detail: `click-to-call by ${this.plan.username} (ticket ${this.plan.ticketNo})` },
+        ...(this.noticePlayed && this.answeredAt ? [{ at: this.answeredAt, kind: 'prompt' as const, detail: `play ${this.deps.recording.announcementPrompt}`, lang: 'zh' }] : []),
+      ],
       agents: this.plan.agentId ? [this.plan.agentId] : [],
       handoffs: [],
       recovered: false,

@@ -90,6 +90,8 @@ describe('click-to-call from a ticket', () => {
       const t = await app.tickets.get(no);
       expect(t?.callbacks.map((c) => c.callId)).toEqual([`${id}-c`]);
       expect(t?.callbacks[0]?.outbound).toEqual({ kind: 'click-to-call', by: 'unit-zj' });
+      // The citizen heard the recording notice before being connected.
+      expect(t?.callbacks[0]?.path.map((p) => p.detail)).toContain('play recording-notice');
     }, 15_000);
     const page = await unit('GET', `/api/tickets/${no}`);
     expect(page.status).toBe(200);
