@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --part callpath|concurrency|tickets|acd]`: runs the benchmark parts and writes
+ * `npm run bench [-- --part callpath|concurrency|tickets|acd|asterisk]`: runs the benchmark parts and writes
  * bench/results/<yyyy-mm-dd>.json and .md. With --part, the other parts of an existing file of the
  * same day are kept. Figures are reported, never asserted.
  */
@@ -8,19 +8,20 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runAcd, type AcdResult } from './part-acd.js';
+import { runAsterisk, type AsteriskResult } from './part-asterisk.js';
 import { runCallPath, type CallPathResult } from './part-callpath.js';
 import { runConcurrency, type ConcurrencyResult } from './part-concurrency.js';
 import { runTickets, type TicketsResult } from './part-tickets.js';
 import { REPO } from './sim-client.js';
 import { round } from './stats.js';
 
-const PARTS = ['callpath', 'concurrency', 'tickets', 'acd'] as const;
+const PARTS = ['callpath', 'concurrency', 'tickets', 'acd', 'asterisk'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Results {
   date: string;
   machine: { cpus: number; cpuModel: string; memGb: number; node: string; commit: string };
-  parts: { callpath?: CallPathResult; concurrency?: ConcurrencyResult; tickets?: TicketsResult; acd?: AcdResult };
+  parts: { callpath?: CallPathResult; concurrency?: ConcurrencyResult; tickets?: TicketsResult; acd?: AcdResult; asterisk?: AsteriskResult };
   wallSec: Partial<Record<Part, number>>;
 }
 
@@ -95,6 +96,27 @@ export function markdown(r: Results): string {
     const m = ac.maxVolumePerHour;
     L.push('', `Highest hourly volume with answer rate ≥ ${ac.scenario.target * 100} % (bisection): Erlang-A on 139 seats **${m.erlangA139}**, simulation pooled **${m.simPooled}** (ratio ${ac.maxVolumeRatioPooled}), simulation 114 + 25 peak under the production rule **${m.simZhengzhou}** (ratio ${ac.maxVolumeRatioZhengzhou}; Erlang-A on 114 seats alone: ${m.erlangA114}).`, '');
   }
+  const as = r.parts.asterisk;
+  if (as) {
+    L.push('## 5. Set-up on a real Asterisk (SIPp, our server vs pure dialplan)', '');
+    L.push(`${as.asterisk}, ${as.sipp}; ${as.durationSecPerStep} s per step, INVITE → 200 OK → 3 s → BYE, no media from SIPp; RTP ports ${as.rtpPorts[0]}–${as.rtpPorts[1]}. Our path: the compiled server (NODE_ENV=production, logs at info to a file) answering 12345 (welcome prompt); dialplan path: Answer/Playback(hotline/welcome)/Hangup on the same Asterisk, alternating at each rate. CPU per call = /proc utime+stime over the step and 10 s of drain ÷ calls placed.`, '');
+    L.push('| rate/s | path | ok / calls | INVITE→200 p50 / p99 / max ms | failures | retrans | Asterisk CPU ms/call | node CPU ms/call | RSS peak MB (Asterisk / node) | event-loop p50 / p99 / max ms | left in app | calls / tickets | problems |');
+    L.push('| ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | ---: | --- | --- |');
+    for (const s of as.steps) {
+      const probs = { ...s.asteriskProblems, ...(s.serverProblems ?? {}) };
+      L.push(
+        `| ${s.rate} | ${s.path} | ${s.successful} / ${s.calls} | ${s.setupMs.p50} / ${s.setupMs.p99} / ${s.setupMs.max} | ${Object.entries(s.failures).map(([k, v]) => `${k} ${v}`).join(', ') || '–'} | ${s.retransmissions} | ${s.asteriskCpuMsPerCall} | ${s.nodeCpuMsPerCall ?? '–'} | ${s.asteriskRssPeakMb} / ${s.nodeRssPeakMb ?? '–'} | ${s.eventLoopDelayMs ? `${s.eventLoopDelayMs.p50} / ${s.eventLoopDelayMs.p99} / ${s.eventLoopDelayMs.max}` : '–'} | ${s.channelsLeft} | ${s.serverCalls !== undefined ? `${s.serverCalls} / ${s.tickets}` : '–'} | ${Object.entries(probs).map(([k, v]) => `${k} ${v}`).join(', ') || '–'} |`,
+      );
+    }
+    L.push('', '| rate/s | p50 ratio ours/dialplan | p99 ratio | CPU per call (Asterisk + node) / dialplan Asterisk |', '| ---: | ---: | ---: | ---: |');
+    for (const x of as.ratios) L.push(`| ${x.rate} | ${x.p50} | ${x.p99} | ${x.cpuVsDialplan} |`);
+    L.push('', '(Latency ratios use max(dialplan, 1 ms) as the divisor: SIPp reports whole milliseconds.)', '');
+    if (as.profile) {
+      L.push(`CPU profile of the server at ${as.profile.rate} set-ups/s (\`--cpu-prof\`, ${as.profile.file}), self time:`, '', '| function | where | self % |', '| --- | --- | ---: |');
+      for (const t of as.profile.top) L.push(`| ${t.fn} | ${t.where} | ${t.selfPct} |`);
+      L.push('');
+    }
+  }
   L.push(`Wall time per part (s): ${Object.entries(r.wallSec).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
   return L.join('\n');
 }
@@ -126,6 +148,7 @@ async function main(): Promise<void> {
     if (part === 'concurrency') results.parts.concurrency = await runConcurrency(log);
     if (part === 'tickets') results.parts.tickets = await runTickets(log);
     if (part === 'acd') results.parts.acd = await runAcd(log);
+    if (part === 'asterisk') results.parts.asterisk = await runAsterisk(log);
     results.wallSec[part] = round((Date.now() - t0) / 1000, 1);
     log(`   ${part}: ${results.wallSec[part]} s`);
     // Written after every part, so a later failure keeps what was measured.
