@@ -47,6 +47,8 @@ export interface AsteriskStep {
   tickets?: number;
   /** Ours: server log lines that matter (answer timeouts, errors), Asterisk log lines (taskprocessor overload …). */
   serverProblems?: Record<string, number>;
+  /** Ours: ARI requests per call and their mean duration by operation. */
+  ariRequests?: Record<string, { perCall: number; meanMs: number }>;
   asteriskProblems: Record<string, number>;
 }
 
@@ -62,6 +64,7 @@ export interface AsteriskResult {
 
 const RATES = (process.env.BENCH_AST_RATES ?? '20,50,100,150').split(',').map(Number);
 const DURATION_SEC = Number(process.env.BENCH_AST_SEC ?? 15);
+const PATHS = (process.env.BENCH_AST_PATHS ?? 'dialplan,ours').split(',') as ('dialplan' | 'ours')[];
 const HOLD_SEC = 3;
 const SETTLE_MS = 10_000;
 const DIALPLAN_NUMBER = '99999';
@@ -131,6 +134,8 @@ async function startServer(main: string, ast: AsteriskInstance, redisUrl: string
     METRICS_TOKEN: metricsToken,
     ACD_REQUIRE_REGISTRATION: 'false',
     BENCH_ELD_FILE: eldFile,
+    // Extra server variables for an experiment: BENCH_AST_SERVER_ENV='ARI_MAX_IN_FLIGHT=200,LOG_LEVEL=warn'.
+    ...Object.fromEntries((process.env.BENCH_AST_SERVER_ENV ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
   const args = ['--import', join(REPO, 'bench/asterisk/eld.mjs')];
   if (profileDir) args.push('--cpu-prof', '--cpu-prof-dir', profileDir);
@@ -166,6 +171,21 @@ async function metric(s: Server, name: string): Promise<number> {
   let sum = 0;
   for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   return sum;
+}
+
+/** ARI requests of the step by operation: count per call and mean ms (queueing for the in-flight cap included). */
+async function ariOps(s: Server): Promise<Map<string, { count: number; sum: number }>> {
+  const r = await fetch(`http://127.0.0.1:${s.httpPort}/metrics`, { headers: { authorization: `Bearer ${s.metricsToken}` } });
+  const out = new Map<string, { count: number; sum: number }>();
+  for (const line of (await r.text()).split('\n')) {
+    const m = /^hotline_ari_request_duration_seconds_(sum|count)\{operation="([^"]+)"\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const e = out.get(m[2]!) ?? { count: 0, sum: 0 };
+    if (m[1] === 'sum') e.sum = Number(m[3]);
+    else e.count = Number(m[3]);
+    out.set(m[2]!, e);
+  }
+  return out;
 }
 
 async function countKeys(redis: Redis, pattern: string): Promise<number> {
@@ -289,12 +309,13 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
     const server = await startServer(main, ast, redisServer.url, dir);
     try {
       for (const rate of RATES) {
-        for (const path of ['dialplan', 'ours'] as const) {
+        for (const path of PATHS) {
           runNo++;
           const astLogAt = ast.log().length;
           const serverLogAt = readFileSync(server.logFile, 'utf8').length;
           const callsBefore = path === 'ours' ? await metric(server, 'hotline_calls_total') : 0;
           const ticketsBefore = path === 'ours' ? await countKeys(redis, `${server.prefix}:ticket:by-call:*`) : 0;
+          const ops0 = path === 'ours' ? await ariOps(server) : new Map();
           const cpu0 = { ast: procCpuMs(astPid), node: procCpuMs(server.child.pid!) };
           let rss = { ast: procRssMb(astPid), node: procRssMb(server.child.pid!) };
           const rssTimer = setInterval(() => {
@@ -343,13 +364,19 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
               step.serverCalls = (await metric(server, 'hotline_calls_total')) - callsBefore;
               step.tickets = (await countKeys(redis, `${server.prefix}:ticket:by-call:*`)) - ticketsBefore;
             }
+            const ops1 = await ariOps(server);
+            step.ariRequests = {};
+            for (const [op, e] of ops1) {
+              const b = ops0.get(op) ?? { count: 0, sum: 0 };
+              if (e.count > b.count) step.ariRequests[op] = { perCall: round((e.count - b.count) / calls), meanMs: round(((e.sum - b.sum) / (e.count - b.count)) * 1000) };
+            }
             step.serverProblems = problems(readFileSync(server.logFile, 'utf8').slice(serverLogAt), SERVER_PATTERNS);
           }
           steps.push(step);
           log(
             `  ${rate}/s ${path}: setup p50 ${step.setupMs.p50} / p99 ${step.setupMs.p99} ms, ok ${step.successful}/${calls}, failures ${JSON.stringify(failures)}, retrans ${step.retransmissions}, ast cpu ${step.asteriskCpuMsPerCall} ms/call` +
               (path === 'ours'
-                ? `, node cpu ${step.nodeCpuMsPerCall} ms/call, eld p99 ${eld?.p99} ms, left ${step.channelsLeft}, calls ${step.serverCalls} tickets ${step.tickets}, server ${JSON.stringify(step.serverProblems)}`
+                ? `, node cpu ${step.nodeCpuMsPerCall} ms/call, eld p99 ${eld?.p99} ms, left ${step.channelsLeft}, calls ${step.serverCalls} tickets ${step.tickets}, server ${JSON.stringify(step.serverProblems)}, ari ${JSON.stringify(step.ariRequests)}`
                 : `, left ${step.channelsLeft}`) +
               `, asterisk ${JSON.stringify(step.asteriskProblems)}`,
           );
@@ -380,7 +407,7 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
     await redisServer.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
-  const ratios = RATES.map((rate) => {
+  const ratios = RATES.filter(() => PATHS.length === 2).map((rate) => {
     const d = steps.find((s) => s.rate === rate && s.path === 'dialplan')!;
     const o = steps.find((s) => s.rate === rate && s.path === 'ours')!;
     return {
