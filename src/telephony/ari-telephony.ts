@@ -1,18 +1,18 @@
 /**
- * The ARI adapter: the only module that knows ari-client.
+ * The ARI adapter: the only module that talks ARI (through the thin client in ./ari-client.ts).
  *
  * @remarks
  * Lifecycle traps handled here (see ../shared/asterisk-ari/README.md):
- * - ari-client gives up reconnecting after ~10 tries (`WebSocketMaxRetries`);
- *   we then throw the client away and connect a fresh one, for as long as it takes.
- * - its REST promises can hang forever (refused HTTP sessions, a dead link):
+ * - a lost events socket is reconnected by our own loop, for as long as it takes
+ *   (state `reconnecting`, then a resync).
+ * - REST promises can hang (refused HTTP sessions, a dead link):
  *   every request goes through {@link AriTelephony.request}, which caps the
  *   number in flight and rejects with a `timeout` TelephonyError.
  * - Asterisk does not replay missed events: after every (re)connect we take a
  *   snapshot (`GET /applications/<app>`, `/channels`, `/bridges`) and hand it
  *   to the link-state listeners, who resync their sessions from it.
  */
-import ari from 'ari-client';
+import type WebSocket from 'ws';
 import type { Logger } from 'pino';
 import {
   TelephonyError,
@@ -30,14 +30,7 @@ import {
 } from './port.js';
 import { Semaphore, withTimeout, TimeoutError } from './limits.js';
 import { toChannelInfo, toTelephonyEvent } from './ari-events.js';
-
-// ari-client loads Asterisk's Swagger 1.2 resource listing with swagger-client 2.0, which defines a
-// sloppy-mode global `log` that console.logs "This API is using a deprecated version of Swagger!" on
-// every connect (Asterisk serves nothing newer, so it is noise) and keeps every message in `log.history`
-// forever (a slow leak over reconnects). swagger-client calls the global at run time, so replacing it
-// after the import silences it and keeps nothing; its only other messages are load errors, which reach
-// us through ari-client's own error callbacks.
-(globalThis as { log?: unknown }).log = function swaggerClientLog(): void {};
+import { AriRest, openEvents, seg } from './ari-client.js';
 
 export interface AriTelephonyOptions {
   url: string;
@@ -53,14 +46,10 @@ export interface AriTelephonyOptions {
   observe?: (operation: string, seconds: number, errorKind?: TelephonyErrorKind) => void;
 }
 
-// ari-client has no types; this is the little of it we use.
+/** One connection: the REST pool and the events socket of one generation. */
 interface AriClient {
-  on(event: string, listener: (...args: any[]) => void): void;
-  removeAllListeners(): void;
-  start(app: string | string[]): Promise<void>;
-  stop(): void;
-  _ws?: { close(): void; terminate?(): void };
-  [resource: string]: any;
+  rest: AriRest;
+  ws: WebSocket | undefined;
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -136,8 +125,7 @@ export class AriTelephony implements Telephony {
    * against the simulated PBX and a real Asterisk alike.
    */
   dropEventSocket(): void {
-    const ws = this.client?._ws;
-    if (ws) (ws.terminate ?? ws.close).call(ws);
+    this.client?.ws?.terminate();
   }
 
   private setState(state: LinkState, snapshot?: TelephonySnapshot): void {
@@ -163,123 +151,120 @@ export class AriTelephony implements Telephony {
     this.client = undefined;
     this.generation++;
     if (!c) return Promise.resolve();
-    c.removeAllListeners();
-    c.on('error', () => undefined);
-    // ari-client may have a reconnect timer pending that would open a new socket
-    // after stop() — a zombie that keeps our app registered. Close any such socket
-    // the moment it opens.
-    c.on('WebSocketConnected', () => {
-      try {
-        c.stop();
-      } catch {
-        // already closed
-      }
-    });
-    const ws = c._ws as (AriClient['_ws'] & { readyState?: number; once?(ev: string, fn: () => void): void }) | undefined;
+    const ws = c.ws;
     const closed =
-      ws && ws.readyState !== undefined && ws.readyState < 3 && ws.once
-        ? withTimeout(new Promise<void>((resolve) => ws.once!('close', () => resolve())), 2000, 'ARI socket close').catch(() => undefined)
+      ws && ws.readyState < 2
+        ? withTimeout(new Promise<void>((resolve) => ws.once('close', () => resolve())), 2000, 'ARI socket close').catch(() => undefined)
         : Promise.resolve();
     try {
-      if (ws) c.stop();
+      ws?.close();
     } catch {
       // the socket may already be gone
     }
+    // In-flight requests finish on their sockets; idle ones close now.
+    c.rest.close();
     return closed;
   }
 
-  /** Our own reconnect loop around ari-client: runs until stop(). */
+  /** Our own reconnect loop: runs until stop(). */
   private async supervise(): Promise<void> {
     let delay = this.backoff.initialMs;
     let first = true;
     while (!this.stopped) {
-      this.setState(first ? 'connecting' : 'reconnecting');
+      if (this.state !== 'reconnecting') this.setState(first ? 'connecting' : 'reconnecting');
       first = false;
       const gen = ++this.generation;
       const lost = new Promise<void>((resolve) => (this.wakeLoop = resolve));
+      let wasConnected = false;
       try {
-        const client = (await withTimeout(
-          ari.connect(this.opts.url, this.opts.user, this.opts.password) as Promise<AriClient>,
+        const client: AriClient = {
+          rest: new AriRest({ url: this.opts.url, user: this.opts.user, password: this.opts.password, maxSockets: this.opts.maxInFlight }),
+          ws: undefined,
+        };
+        this.client = client;
+        client.ws = await withTimeout(
+          openEvents(
+            { url: this.opts.url, user: this.opts.user, password: this.opts.password, app: this.opts.app },
+            {
+              onEvent: (raw) => {
+                if (gen === this.generation) this.dispatch(raw);
+              },
+              onClose: (why) => {
+                if (gen !== this.generation) return;
+                this.log.warn({ why }, 'ARI events socket lost; reconnecting');
+                // Reported at once (readiness turns false), then the loop reconnects and resyncs.
+                this.setState('reconnecting');
+                this.wakeLoop?.();
+              },
+              onError: (err) => {
+                if (gen === this.generation) this.log.warn({ err: describeError(err) }, 'ARI events socket error');
+              },
+            },
+          ),
           CONNECT_TIMEOUT_MS,
-          'ARI connect',
-        )) as AriClient;
+          'ARI events socket',
+        );
         if (this.stopped || gen !== this.generation) {
-          client.removeAllListeners();
+          client.ws.terminate();
+          client.rest.close();
           continue;
         }
-        this.client = client;
-        this.wire(client, gen);
-        await withTimeout(client.start(this.opts.app), CONNECT_TIMEOUT_MS, 'ARI events socket');
         delay = this.backoff.initialMs;
-        await this.onConnected(gen);
-        await lost; // until ari-client gives up or we stop
+        wasConnected = await this.onConnected(gen);
+        await lost; // until the socket is lost or we stop
       } catch (err) {
         if (this.stopped) break;
         this.log.warn({ err: describeError(err), retryInMs: delay }, 'ARI connection attempt failed');
       }
       if (this.stopped) break;
       await this.dropClient();
+      if (wasConnected && this.state === 'reconnecting') {
+        // A lost socket: try again at once, as the link was fine a moment ago.
+        await sleep(Math.min(100, delay));
+        continue;
+      }
       this.setState('disconnected');
       await sleep(delay);
       delay = Math.min(delay * 2, this.backoff.maxMs);
     }
   }
 
-  private wire(client: AriClient, gen: number): void {
-    client.setMaxListeners?.(0);
-    client.on('*', (raw: Record<string, unknown>) => {
-      if (gen !== this.generation) return;
-      const event = toTelephonyEvent(raw);
-      if (!event) return;
-      for (const l of this.eventListeners) {
-        try {
-          l(event);
-        } catch (err) {
-          this.log.error({ err, eventType: event.type }, 'telephony event listener failed');
-        }
+  private dispatch(raw: Record<string, unknown>): void {
+    const event = toTelephonyEvent(raw);
+    if (!event) return;
+    for (const l of this.eventListeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.log.error({ err, eventType: event.type }, 'telephony event listener failed');
       }
-    });
-    client.on('WebSocketReconnecting', (err?: Error) => {
-      if (gen !== this.generation) return;
-      this.log.warn({ err: describeError(err) }, 'ARI events socket lost; ari-client reconnecting');
-      this.setState('reconnecting');
-    });
-    client.on('WebSocketConnected', () => {
-      if (gen !== this.generation || this.state === 'connecting') return;
-      // An automatic reconnect by ari-client: events may have been missed.
-      void this.onConnected(gen);
-    });
-    client.on('WebSocketMaxRetries', () => {
-      if (gen !== this.generation) return;
-      this.log.warn('ari-client gave up reconnecting; starting a fresh client');
-      this.wakeLoop?.();
-    });
-    client.on('APILoadError', (err: Error) => this.log.warn({ err: describeError(err) }, 'ARI API load error'));
+    }
   }
 
-  private async onConnected(gen: number): Promise<void> {
+  private async onConnected(gen: number): Promise<boolean> {
     let snapshot: TelephonySnapshot | undefined;
     try {
       snapshot = await this.snapshot();
     } catch (err) {
       this.log.warn({ err: describeError(err) }, 'resync snapshot failed; reconnecting');
       if (gen === this.generation) this.dropEventSocket();
-      return;
+      return false;
     }
-    if (gen !== this.generation) return;
+    if (gen !== this.generation) return false;
     this.log.info(
       { channels: snapshot.appChannelIds.length, bridges: snapshot.appBridgeIds.length },
       'ARI connected; resynced from Asterisk',
     );
     this.setState('connected', snapshot);
+    return true;
   }
 
   /**
    * Run one ARI operation with the in-flight cap and the timeout.
    * Errors become {@link TelephonyError}s with a stable kind.
    */
-  private async request<T>(operation: string, call: (client: AriClient) => Promise<T>): Promise<T> {
-    const client = this.client;
+  private async request<T>(operation: string, call: (rest: AriRest) => Promise<T>): Promise<T> {
+    const client = this.client?.rest;
     if (!client) throw new TelephonyError('disconnected', operation, 'ARI is not connected');
     const started = performance.now();
     const release = await this.gate.acquire();
@@ -297,7 +282,7 @@ export class AriTelephony implements Telephony {
   }
 
   /** Like request() but a vanished channel/bridge/playback is a normal outcome. */
-  private async cleanup(operation: string, call: (client: AriClient) => Promise<unknown>): Promise<void> {
+  private async cleanup(operation: string, call: (rest: AriRest) => Promise<unknown>): Promise<void> {
     try {
       await this.request(operation, call);
     } catch (err) {
@@ -307,61 +292,60 @@ export class AriTelephony implements Telephony {
   }
 
   answer(channelId: string): Promise<void> {
-    return this.request('answer', (c) => c.channels.answer({ channelId }));
+    return this.request('answer', (r) => r.call('POST', `/channels/${seg(channelId)}/answer`));
   }
 
   hangup(channelId: string, reason = 'normal'): Promise<void> {
-    return this.cleanup('hangup', (c) => c.channels.hangup({ channelId, reason }));
+    return this.cleanup('hangup', (r) => r.call('DELETE', `/channels/${seg(channelId)}`, { reason }));
   }
 
   ring(channelId: string): Promise<void> {
-    return this.request('ring', (c) => c.channels.ring({ channelId }));
+    return this.request('ring', (r) => r.call('POST', `/channels/${seg(channelId)}/ring`));
   }
 
   ringStop(channelId: string): Promise<void> {
-    return this.cleanup('ringStop', (c) => c.channels.ringStop({ channelId }));
+    return this.cleanup('ringStop', (r) => r.call('DELETE', `/channels/${seg(channelId)}/ring`));
   }
 
   async play(channelId: string, media: string | string[], options: PlayOptions = {}): Promise<string> {
-    const params: Record<string, unknown> = { channelId, media: Array.isArray(media) ? media.join(',') : media };
-    if (options.lang) params.lang = options.lang;
+    const q = { media: Array.isArray(media) ? media.join(',') : media, lang: options.lang || undefined };
     if (options.playbackId) {
-      params.playbackId = options.playbackId;
-      await this.request('play', (c) => c.channels.playWithId(params));
-      return options.playbackId;
+      const id = options.playbackId;
+      await this.request('play', (r) => r.call('POST', `/channels/${seg(channelId)}/play/${seg(id)}`, q));
+      return id;
     }
-    const pb = await this.request('play', (c) => c.channels.play(params));
-    return String((pb as { id: string }).id);
+    const pb = await this.request('play', (r) => r.call<{ id: string }>('POST', `/channels/${seg(channelId)}/play`, q));
+    return String(pb.id);
   }
 
   stopPlayback(playbackId: string): Promise<void> {
-    return this.cleanup('stopPlayback', (c) => c.playbacks.stop({ playbackId }));
+    return this.cleanup('stopPlayback', (r) => r.call('DELETE', `/playbacks/${seg(playbackId)}`));
   }
 
   startMoh(channelId: string, mohClass?: string): Promise<void> {
-    return this.request('startMoh', (c) => c.channels.startMoh(mohClass ? { channelId, mohClass } : { channelId }));
+    return this.request('startMoh', (r) => r.call('POST', `/channels/${seg(channelId)}/moh`, { mohClass: mohClass || undefined }));
   }
 
   stopMoh(channelId: string): Promise<void> {
-    return this.cleanup('stopMoh', (c) => c.channels.stopMoh({ channelId }));
+    return this.cleanup('stopMoh', (r) => r.call('DELETE', `/channels/${seg(channelId)}/moh`));
   }
 
   hold(channelId: string): Promise<void> {
-    return this.request('hold', (c) => c.channels.hold({ channelId }));
+    return this.request('hold', (r) => r.call('POST', `/channels/${seg(channelId)}/hold`));
   }
 
   unhold(channelId: string): Promise<void> {
-    return this.cleanup('unhold', (c) => c.channels.unhold({ channelId }));
+    return this.cleanup('unhold', (r) => r.call('DELETE', `/channels/${seg(channelId)}/hold`));
   }
 
   sendDtmf(channelId: string, dtmf: string): Promise<void> {
-    return this.request('sendDtmf', (c) => c.channels.sendDTMF({ channelId, dtmf }));
+    return this.request('sendDtmf', (r) => r.call('POST', `/channels/${seg(channelId)}/dtmf`, { dtmf }));
   }
 
   async getVariable(channelId: string, variable: string): Promise<string | undefined> {
     try {
-      const v = await this.request('getVariable', (c) => c.channels.getChannelVar({ channelId, variable }));
-      return (v as { value?: string }).value;
+      const v = await this.request('getVariable', (r) => r.call<{ value?: string } | undefined>('GET', `/channels/${seg(channelId)}/variable`, { variable }));
+      return v?.value;
     } catch (err) {
       if (err instanceof TelephonyError && err.kind === 'not-found' && /variable/i.test(err.message)) return undefined;
       throw err;
@@ -369,29 +353,33 @@ export class AriTelephony implements Telephony {
   }
 
   setVariable(channelId: string, variable: string, value: string): Promise<void> {
-    return this.request('setVariable', (c) => c.channels.setChannelVar({ channelId, variable, value }));
+    return this.request('setVariable', (r) => r.call('POST', `/channels/${seg(channelId)}/variable`, { variable, value }));
   }
 
   continueInDialplan(channelId: string, options: ContinueOptions = {}): Promise<void> {
-    return this.request('continue', (c) => c.channels.continueInDialplan({ channelId, ...options }));
+    return this.request('continue', (r) =>
+      r.call('POST', `/channels/${seg(channelId)}/continue`, { context: options.context, extension: options.extension, priority: options.priority, label: options.label }),
+    );
   }
 
   async originate(o: OriginateOptions): Promise<ChannelInfo> {
-    const params: Record<string, unknown> = { endpoint: o.endpoint, app: o.app };
-    if (o.appArgs) params.appArgs = o.appArgs.join(',');
-    if (o.callerId) params.callerId = o.callerId;
-    if (o.timeoutSec !== undefined) params.timeout = o.timeoutSec;
-    if (o.channelId) params.channelId = o.channelId;
-    if (o.otherChannelId) params.otherChannelId = o.otherChannelId;
-    if (o.variables) params.variables = { variables: o.variables };
-    const ch = await this.request('originate', (c) => c.channels.originate(params));
-    return toChannelInfo(ch as Record<string, unknown>);
+    const q = {
+      endpoint: o.endpoint,
+      app: o.app,
+      appArgs: o.appArgs ? o.appArgs.join(',') : undefined,
+      callerId: o.callerId || undefined,
+      timeout: o.timeoutSec,
+      channelId: o.channelId || undefined,
+      otherChannelId: o.otherChannelId || undefined,
+    };
+    const ch = await this.request('originate', (r) => r.call<Record<string, unknown>>('POST', '/channels', q, o.variables ? { variables: o.variables } : undefined));
+    return toChannelInfo(ch);
   }
 
   async getChannel(channelId: string): Promise<ChannelInfo | undefined> {
     try {
-      const ch = await this.request('getChannel', (c) => c.channels.get({ channelId }));
-      return toChannelInfo(ch as Record<string, unknown>);
+      const ch = await this.request('getChannel', (r) => r.call<Record<string, unknown>>('GET', `/channels/${seg(channelId)}`));
+      return toChannelInfo(ch);
     } catch (err) {
       if (err instanceof TelephonyError && err.kind === 'not-found') return undefined;
       throw err;
@@ -399,40 +387,35 @@ export class AriTelephony implements Telephony {
   }
 
   createBridge(bridgeId: string, type: 'mixing' | 'holding', name?: string): Promise<void> {
-    return this.request('createBridge', (c) =>
-      c.bridges.createWithId({ bridgeId, type, ...(name ? { name } : {}) }),
-    );
+    return this.request('createBridge', (r) => r.call('POST', `/bridges/${seg(bridgeId)}`, { type, name: name || undefined }));
   }
 
   destroyBridge(bridgeId: string): Promise<void> {
-    return this.cleanup('destroyBridge', (c) => c.bridges.destroy({ bridgeId }));
+    return this.cleanup('destroyBridge', (r) => r.call('DELETE', `/bridges/${seg(bridgeId)}`));
   }
 
   addToBridge(bridgeId: string, channelIds: string[], role?: string): Promise<void> {
-    return this.request('addToBridge', (c) =>
-      c.bridges.addChannel({ bridgeId, channel: channelIds.join(','), ...(role ? { role } : {}) }),
-    );
+    return this.request('addToBridge', (r) => r.call('POST', `/bridges/${seg(bridgeId)}/addChannel`, { channel: channelIds.join(','), role: role || undefined }));
   }
 
   removeFromBridge(bridgeId: string, channelIds: string[]): Promise<void> {
-    return this.cleanup('removeFromBridge', (c) => c.bridges.removeChannel({ bridgeId, channel: channelIds.join(',') }));
+    return this.cleanup('removeFromBridge', (r) => r.call('POST', `/bridges/${seg(bridgeId)}/removeChannel`, { channel: channelIds.join(',') }));
   }
 
   startBridgeMoh(bridgeId: string, mohClass?: string): Promise<void> {
-    return this.request('startBridgeMoh', (c) => c.bridges.startMoh(mohClass ? { bridgeId, mohClass } : { bridgeId }));
+    return this.request('startBridgeMoh', (r) => r.call('POST', `/bridges/${seg(bridgeId)}/moh`, { mohClass: mohClass || undefined }));
   }
 
   stopBridgeMoh(bridgeId: string): Promise<void> {
-    return this.cleanup('stopBridgeMoh', (c) => c.bridges.stopMoh({ bridgeId }));
+    return this.cleanup('stopBridgeMoh', (r) => r.call('DELETE', `/bridges/${seg(bridgeId)}/moh`));
   }
 
   recordBridge(bridgeId: string, o: RecordOptions): Promise<void> {
-    return this.request('recordBridge', (c) =>
-      c.bridges.record({
-        bridgeId,
+    return this.request('recordBridge', (r) =>
+      r.call('POST', `/bridges/${seg(bridgeId)}/record`, {
         name: o.name,
         format: o.format ?? 'wav',
-        ...(o.maxDurationSeconds !== undefined ? { maxDurationSeconds: o.maxDurationSeconds } : {}),
+        maxDurationSeconds: o.maxDurationSeconds,
         ifExists: o.ifExists ?? 'fail',
         beep: o.beep ?? false,
       }),
@@ -440,21 +423,20 @@ export class AriTelephony implements Telephony {
   }
 
   stopRecording(name: string): Promise<void> {
-    return this.cleanup('stopRecording', (c) => c.recordings.stop({ recordingName: name }));
+    return this.cleanup('stopRecording', (r) => r.call('POST', `/recordings/live/${seg(name)}/stop`));
   }
 
   async snapshot(): Promise<TelephonySnapshot> {
     const [app, channels, bridges] = await Promise.all([
-      this.request('getApplication', (c) => c.applications.get({ applicationName: this.opts.app })),
-      this.request('listChannels', (c) => c.channels.list()),
-      this.request('listBridges', (c) => c.bridges.list()),
+      this.request('getApplication', (r) => r.call<{ channel_ids?: string[]; bridge_ids?: string[] }>('GET', `/applications/${seg(this.opts.app)}`)),
+      this.request('listChannels', (r) => r.call<Record<string, unknown>[]>('GET', '/channels')),
+      this.request('listBridges', (r) => r.call<Record<string, unknown>[]>('GET', '/bridges')),
     ]);
-    const a = app as { channel_ids?: string[]; bridge_ids?: string[] };
     return {
-      appChannelIds: [...(a.channel_ids ?? [])],
-      appBridgeIds: [...(a.bridge_ids ?? [])],
-      channels: (channels as Record<string, unknown>[]).map(toChannelInfo),
-      bridges: (bridges as Record<string, unknown>[]).map(toBridgeInfo),
+      appChannelIds: [...(app.channel_ids ?? [])],
+      appBridgeIds: [...(app.bridge_ids ?? [])],
+      channels: channels.map(toChannelInfo),
+      bridges: bridges.map(toBridgeInfo),
     };
   }
 }

@@ -29,6 +29,11 @@ export interface ChannelInfo {
   dialplan: { context: string; exten: string; priority: number };
   creationtime: string;
   language: string;
+  /**
+   * Channel variables Asterisk sends with the channel (ari.conf `channelvars`), by name; absent when
+   * the PBX sends none (then ask with getVariable).
+   */
+  variables?: Record<string, string>;
 }
 
 export interface BridgeInfo {
