@@ -128,6 +128,8 @@ export class CallSession {
   private hops = 0;
   /** Variables that came with the channel (ari.conf channelvars): no round trip to read them. */
   private readonly startVars: Record<string, string> | undefined;
+  /** The dialplan answered before Stasis (citizens' calls do, see dialplan/extensions.conf): no ARI answer. */
+  private readonly arrivedUp: boolean;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -155,6 +157,7 @@ export class CallSession {
     };
     this.log = deps.log.child({ callId: channel.id, line: dialed, source });
     this.startVars = channel.variables;
+    this.arrivedUp = channel.state === 'Up';
   }
 
   /** A channel variable: from the StasisStart channel when Asterisk sent it, otherwise asked for. */
@@ -192,7 +195,7 @@ export class CallSession {
     this.deps.index.bindChannel(this.callId, this);
     if (this.record.recovered) this.step('note', 'session recovered after reconnect/restart');
     try {
-      await t.answer(this.callId);
+      if (!this.arrivedUp) await t.answer(this.callId);
       this.record.answeredAt = this.deps.now();
     } catch (err) {
       if (isNotFound(err)) return this.finish('caller', 'abandoned-ivr');
