@@ -59,7 +59,7 @@ export interface AsteriskResult {
   rtpPorts: [number, number];
   steps: AsteriskStep[];
   ratios: { rate: number; p50: number; p99: number; cpuVsDialplan: number }[];
-  profile?: { rate: number; file: string; top: { fn: string; where: string; selfPct: number }[] };
+  profile?: { rate: number; file: string; top: { fn: string; where: string; selfPct: number }[]; byArea: { area: string; selfPct: number }[] };
 }
 
 const RATES = (process.env.BENCH_AST_RATES ?? '20,50,100,150').split(',').map(Number);
@@ -399,7 +399,7 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
         await stopServer(prof);
       }
       const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
-      if (file) profile = { rate, file: `bench/results/profiles/${file}`, top: topFunctions(join(profDir, file), 15) };
+      if (file) profile = { rate, file: `bench/results/profiles/${file}`, top: topFunctions(join(profDir, file), 15), byArea: byArea(join(profDir, file)) };
     }
   } finally {
     redis.disconnect();
@@ -447,4 +447,49 @@ export function topFunctions(file: string, n: number): { fn: string; where: stri
       const [fn, where] = k.split('\u0000');
       return { fn: fn!, where: where!, selfPct: round((v / total) * 100, 1) };
     });
+}
+
+/**
+ * Self time by area: each sample goes to the nearest JavaScript frame with a file (native frames such
+ * as writeUtf8String count for their caller), grouped by package (node_modules/<pkg>) or by folder of ours
+ * (src/<folder>), node's own modules counting for their caller; idle, GC and (program) stay apart.
+ */
+export function byArea(file: string): { area: string; selfPct: number }[] {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(p.nodes.map((x) => [x.id, x] as const));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const area = (id: number): string => {
+    const first = byId.get(id)!;
+    if (!first.callFrame.url && /^\((idle|garbage collector|program)\)$/.test(first.callFrame.functionName)) return first.callFrame.functionName;
+    let internal = false;
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const url = byId.get(cur)!.callFrame.url;
+      if (!url) continue;
+      // node's own modules (net, fs, streams) count for the package or folder that called them.
+      if (url.startsWith('node:')) {
+        internal = true;
+        continue;
+      }
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+      if (pkg) return pkg;
+      const ours = /\/src\/([^/]+)\//.exec(url)?.[1] ?? (/\/src\/[^/]+\.js$/.test(url) ? 'app' : undefined);
+      if (ours) return `src/${ours}`;
+      return url.replace(/^file:\/\//, '').replace(`${REPO}/`, '');
+    }
+    return internal ? 'node internals (timers, sockets, module loading)' : '(native, no JS caller)';
+  };
+  const self = new Map<string, number>();
+  let total = 0;
+  p.samples.forEach((id, i) => {
+    const dt = p.timeDeltas[i] ?? 0;
+    total += dt;
+    const a = area(id);
+    self.set(a, (self.get(a) ?? 0) + dt);
+  });
+  return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([a, v]) => ({ area: a, selfPct: round((v / total) * 100, 1) }));
 }

@@ -114,6 +114,8 @@ export function markdown(r: Results): string {
     if (as.profile) {
       L.push(`CPU profile of the server at ${as.profile.rate} set-ups/s (\`--cpu-prof\`, ${as.profile.file}), self time:`, '', '| function | where | self % |', '| --- | --- | ---: |');
       for (const t of as.profile.top) L.push(`| ${t.fn} | ${t.where} | ${t.selfPct} |`);
+      L.push('', 'The same profile by area (native frames counted for their JavaScript caller):', '', '| area | self % |', '| --- | ---: |');
+      for (const a of as.profile.byArea ?? []) L.push(`| ${a.area} | ${a.selfPct} |`);
       L.push('');
     }
   }
