@@ -20,6 +20,7 @@ const NO_PBX = [
   'tests/integration/seats-data.test.ts', // seat files loaded into the ACD on Redis
   'tests/integration/sim-pbx-smoke.test.ts', // the simulator itself
   'tests/integration/sim-pbx-traces.test.ts', // the simulator against recorded real traces
+  'tests/integration/tickets-outbox.test.ts', // the ticket outbox's spool and BullMQ on Redis, no calls
 ];
 
 /** Files only the real half runs: they need a real Asterisk's own parts (its log, SIP), which the simulated PBX does not have. */
