@@ -92,6 +92,8 @@ export class AriRest {
         },
       );
       req.on('error', reject);
+      // The caller's own timeout gives up first; this frees a socket whose answer never comes.
+      req.on('timeout', () => req.destroy(new Error('ARI request: socket timeout')));
       req.end(payload);
     });
   }

@@ -46,9 +46,8 @@ export interface AriTelephonyOptions {
   observe?: (operation: string, seconds: number, errorKind?: TelephonyErrorKind) => void;
 }
 
-/** One connection: the REST pool and the events socket of one generation. */
+/** One connection: the events socket of one generation (REST requests are allowed while it lives). */
 interface AriClient {
-  rest: AriRest;
   ws: WebSocket | undefined;
 }
 
@@ -66,12 +65,15 @@ export class AriTelephony implements Telephony {
   private readonly log: Logger;
   private readonly backoff: { initialMs: number; maxMs: number };
   private wakeLoop: (() => void) | undefined;
+  /** One pool of kept-alive sockets for the adapter's life: a lost events socket does not cut requests in flight. */
+  private readonly rest: AriRest;
 
   constructor(private readonly opts: AriTelephonyOptions) {
     this.appName = opts.app;
     this.gate = new Semaphore(opts.maxInFlight);
     this.log = opts.logger.child({ component: 'ari' });
     this.backoff = opts.backoff ?? { initialMs: 200, maxMs: 10_000 };
+    this.rest = new AriRest({ url: opts.url, user: opts.user, password: opts.password, maxSockets: opts.maxInFlight });
   }
 
   get linkState(): LinkState {
@@ -116,6 +118,7 @@ export class AriTelephony implements Telephony {
     this.stopped = true;
     this.wakeLoop?.();
     await this.dropClient();
+    this.rest.close();
     this.setState('stopped');
   }
 
@@ -161,8 +164,6 @@ export class AriTelephony implements Telephony {
     } catch {
       // the socket may already be gone
     }
-    // In-flight requests finish on their sockets; idle ones close now.
-    c.rest.close();
     return closed;
   }
 
@@ -177,10 +178,7 @@ export class AriTelephony implements Telephony {
       const lost = new Promise<void>((resolve) => (this.wakeLoop = resolve));
       let wasConnected = false;
       try {
-        const client: AriClient = {
-          rest: new AriRest({ url: this.opts.url, user: this.opts.user, password: this.opts.password, maxSockets: this.opts.maxInFlight }),
-          ws: undefined,
-        };
+        const client: AriClient = { ws: undefined };
         this.client = client;
         client.ws = await withTimeout(
           openEvents(
@@ -206,7 +204,6 @@ export class AriTelephony implements Telephony {
         );
         if (this.stopped || gen !== this.generation) {
           client.ws.terminate();
-          client.rest.close();
           continue;
         }
         delay = this.backoff.initialMs;
@@ -264,7 +261,7 @@ export class AriTelephony implements Telephony {
    * Errors become {@link TelephonyError}s with a stable kind.
    */
   private async request<T>(operation: string, call: (rest: AriRest) => Promise<T>): Promise<T> {
-    const client = this.client?.rest;
+    const client = this.client ? this.rest : undefined;
     if (!client) throw new TelephonyError('disconnected', operation, 'ARI is not connected');
     const started = performance.now();
     const release = await this.gate.acquire();
