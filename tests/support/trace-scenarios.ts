@@ -69,7 +69,10 @@ async function gone(r: TraceRecorder, call: CitizenCall): Promise<void> {
   await r.destroyed('testcaller', call.one);
 }
 
-/** What the session does first with a new call: answer, then read HOTLINE_AREA and HOTLINE_HOPS. */
+/**
+ * What the session does first with a call that arrives unanswered on a PBX without ari.conf channelvars:
+ * answer, then read HOTLINE_AREA and HOTLINE_HOPS (kept: the sim must answer both as Asterisk does).
+ */
 async function sessionStart(r: TraceRecorder, call: CitizenCall): Promise<void> {
   await answer(r, call);
   await r.request('GET', `/channels/${call.two}/variable`, { query: { variable: 'HOTLINE_AREA' } });
