@@ -174,7 +174,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   });
   const metrics = new Metrics();
   const redisOpts = redisConnectionOptions(config);
-  const redis = new Redis({ ...redisOpts, maxRetriesPerRequest: 2, lazyConnect: true });
+  // Auto-pipelining: commands issued in the same tick (ticket worker jobs, calls) share one write.
+  const redis = new Redis({ ...redisOpts, maxRetriesPerRequest: 2, lazyConnect: true, enableAutoPipelining: true });
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis error'));
   let redisWasReady = false;
   redis.on('ready', () => {

@@ -132,6 +132,10 @@ export class CallSession {
   private hangupTries = 0;
   /** Times this call had passed through our app when it arrived (0: straight from a trunk). */
   private hops = 0;
+  /** Variables that came with the channel (ari.conf channelvars): no round trip to read them. */
+  private readonly startVars: Record<string, string> | undefined;
+  /** The dialplan answered before Stasis (citizens' calls do, see dialplan/extensions.conf): no ARI answer. */
+  private readonly arrivedUp: boolean;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -158,6 +162,15 @@ export class CallSession {
       instance: deps.instanceId,
     };
     this.log = deps.log.child({ callId: channel.id, line: dialed, source });
+    this.startVars = channel.variables;
+    this.arrivedUp = channel.state === 'Up';
+  }
+
+  /** A channel variable: from the StasisStart channel when Asterisk sent it, otherwise asked for. */
+  private variable(name: string): Promise<string | undefined> {
+    const v = this.startVars;
+    if (v && Object.hasOwn(v, name)) return Promise.resolve(v[name] || undefined);
+    return this.deps.telephony.getVariable(this.callId, name);
   }
 
   get callId(): string {
@@ -188,7 +201,7 @@ export class CallSession {
     this.deps.index.bindChannel(this.callId, this);
     if (this.record.recovered) this.step('note', 'session recovered after reconnect/restart');
     try {
-      await t.answer(this.callId);
+      if (!this.arrivedUp) await t.answer(this.callId);
       this.record.answeredAt = this.deps.now();
     } catch (err) {
       if (isNotFound(err)) return this.finish('caller', 'abandoned-ivr');
@@ -197,7 +210,7 @@ export class CallSession {
     if ((this.record.source === 'linkage' || this.record.source === 'subcenter') && !this.record.linkageRef) {
       // No X-Hotline-Ref header: a partner may hand the reference over as a channel variable instead.
       try {
-        const ref = await t.getVariable(this.callId, 'HOTLINE_REF');
+        const ref = await this.variable('HOTLINE_REF');
         if (ref) this.record.linkageRef = sanitizeRef(ref);
       } catch (err) {
         if (isNotFound(err)) return this.finish('caller', 'abandoned-ivr');
@@ -206,7 +219,7 @@ export class CallSession {
     // Trunks of several districts or cities share one server: the endpoint sets HOTLINE_AREA (pjsip set_var).
     // A leg we originated that came back into our app carries its hop count (routing/loops.ts).
     try {
-      const [area, hops] = await Promise.all([t.getVariable(this.callId, 'HOTLINE_AREA'), t.getVariable(this.callId, HOPS_VARIABLE)]);
+      const [area, hops] = await Promise.all([this.variable('HOTLINE_AREA'), this.variable(HOPS_VARIABLE)]);
       if (area && /^[A-Za-z0-9_-]{1,32}$/.test(area)) this.record.area = area;
       this.hops = parseHops(hops);
     } catch (err) {
