@@ -16,6 +16,7 @@ import { defaultAcdConfig } from './acd/model.js';
 import { Acd } from './acd/service.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
+import { RedisCallStateStore } from './calls/durable-store.js';
 import type { CallSession } from './calls/session.js';
 import { CallerGuard } from './calls/abuse.js';
 import { createRecordingJobs, type RecordingJobs } from './recording/jobs.js';
@@ -92,6 +93,8 @@ export interface AppOptions {
   now?: () => number;
   /** Lock/stall timing of the ticket worker (tests shorten them). */
   ticketWorkerLock?: { lockDurationMs: number; stalledIntervalMs: number };
+  /** Lease of this instance's call states (calls/durable-store.ts; tests shorten it). */
+  callStateLease?: { leaseMs: number; renewMs: number };
 }
 
 export interface App {
@@ -103,6 +106,8 @@ export interface App {
   readonly telephony: AriTelephony;
   readonly ami: AmiPbx | undefined;
   readonly calls: CallManager;
+  /** Every live call's state in Redis, for adoption when an instance dies. */
+  readonly callStates: RedisCallStateStore;
   readonly acd: Acd;
   /** Routing store and the table in use, IVR flows. */
   readonly parts: DefaultParts;
@@ -344,7 +349,11 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     if (candidate) await quality.noteCall(candidate);
   };
   const guard = new CallerGuard(redis, prefix, { ...config.guard, numberId });
+  // Every live call's state in Redis, so a dead instance's calls are adopted (calls/durable-store.ts).
+  const callStates = new RedisCallStateStore(redis, prefix, instanceId, log.child({ component: 'call-state' }), { ...opts.callStateLease, onLost: (id) => calls.lost(id) });
   const calls = new CallManager({
+    store: callStates,
+    adoption: callStates,
     guard,
     recording: recordings,
     telephony,
@@ -467,6 +476,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     telephony,
     ami,
     calls,
+    callStates,
     acd,
     parts: defaults,
     tickets,
@@ -518,6 +528,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
           log.error({ err: (err as Error).message }, 'could not create the first admin');
         }
       }
+      await callStates.start();
       calls.start();
       telephony.start();
       ami?.start();
@@ -529,6 +540,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       const step = (what: string, p: Promise<unknown> | undefined) =>
         withTimeout(Promise.resolve(p), 3000, what).catch((err: Error) => log.warn({ err: err.message }, 'stop step failed'));
       calls.stop();
+      await step('call states', callStates.stop({ release: true }));
       if (calendarTimer) clearInterval(calendarTimer);
       calendar.close();
       await step('acd', acd.stop());

@@ -111,6 +111,10 @@ export async function runEffect<S>(deps: EffectDeps, host: EffectHost<S>, c: Eff
       const pos = await need(deps.acd).position(callId);
       return { type: 'queue-position', position: pos ?? null };
     }
+    case 'acd-adopt': {
+      const r = await need(deps.acd).adoptCall(callId, c.agentId ?? undefined, c.at);
+      return { type: 'acd-adopted', entry: r.entry, agent: r.agent };
+    }
     case 'acd-request-callback':
       await need(deps.acd).requestCallback(callId, c.number, c.at);
       return undefined;

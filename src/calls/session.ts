@@ -181,6 +181,15 @@ export class CallSession implements CallParty {
     await this.dispatch({ type: 'handoff-command', command });
   }
 
+  /**
+   * This instance adopted the call from a dead one (calls/durable-store.ts): continue it from what
+   * Asterisk has now — the channels in our app and those in the call's bridge (null: no bridge).
+   */
+  async adopt(live: { channels: string[]; bridge: string[] | null }): Promise<void> {
+    this.sync();
+    await this.dispatch({ type: 'adopt', instanceId: this.deps.instanceId, channels: live.channels, bridge: live.bridge });
+  }
+
   /** End of the call, observed once or many times: the record is submitted once. */
   async finish(by: 'caller' | 'system' | 'agent', outcome: CallOutcome): Promise<void> {
     await this.dispatch({ type: 'finish', by, outcome });

@@ -68,6 +68,8 @@ export interface CallState {
   language: string;
   /** Times this call had passed through our app when it arrived (0: straight from a trunk). */
   hops: number;
+  /** Where the route sent the call (the IVR starts from it again when another instance adopts the call). */
+  decision: RouteDecision | null;
   /** The IVR engine's own state (plain data, see ivr/types.ts IvrState); null before the route is known. */
   ivr: unknown;
   /** Playbacks in progress: playback id → token the IVR (or we) wait for. */
@@ -125,6 +127,7 @@ export function initialCallState(
     record,
     language,
     hops: 0,
+    decision: null,
     ivr: null,
     playbacks: {},
     playSeq: 0,
@@ -173,6 +176,11 @@ export type CallEvent =
   | { type: 'handoff-command'; command: 'complete' | 'merge' | 'cancel' | 'agent-leave' }
   /** The call is over as seen from outside (resync found the channel gone, a hangup succeeded). */
   | { type: 'finish'; by: 'caller' | 'system' | 'agent'; outcome: CallOutcome }
+  /**
+   * This instance adopted the call from a dead one: what Asterisk has now (the channels in our app,
+   * and the channels in the call's bridge, null when it has none). Missed events are not replayed.
+   */
+  | { type: 'adopt'; instanceId: string; channels: string[]; bridge: string[] | null }
   // Results of commands, fed back by the executor.
   | { type: 'answered' }
   | { type: 'ref-read'; value: string | null }
@@ -181,6 +189,7 @@ export type CallEvent =
   | { type: 'enqueued'; position: number; expectedWaitSec: number }
   | { type: 'queue-position'; position: QueuePosition | null }
   | { type: 'callback-registered' }
+  | { type: 'acd-adopted'; entry: boolean; agent: boolean }
   | { type: 'agent-originated'; offerId: string }
   | { type: 'offer-answer'; offerId: string; ok: boolean }
   | { type: 'agent-bridged'; agentId: string }
@@ -223,6 +232,7 @@ export type Effect =
   | { do: 'remove-from-bridge'; bridgeId: string; channelIds: string[] }
   | { do: 'acd-enqueue'; skill: string; priority: number; joinedAt: number; lineNumber: string; language: string }
   | { do: 'acd-position' }
+  | { do: 'acd-adopt'; agentId: string | null; at: number }
   | { do: 'acd-request-callback'; number: string; at: number }
   | { do: 'acd-offer-failed'; offerId: string; reason: 'no-answer' | 'busy' | 'rejected' | 'unreachable'; at: number }
   | { do: 'acd-offer-answered'; offerId: string; at: number }

@@ -10,6 +10,7 @@
  * the state is then unchanged.
  */
 import type { TelephonyEvent } from '../telephony/port.js';
+import { acdAdopted, adopt, adoptFailed } from './phases/adopt.js';
 import { agentAnswered, agentFailed, agentGone, failureOf, offerAnswer } from './phases/agent.js';
 import type { Draft, StepConfig } from './phases/draft.js';
 import { pathError, pathStep } from './phases/draft.js';
@@ -57,6 +58,10 @@ function apply(d: Draft, e: CallEvent): void {
       return applyHandoff(d, { type: e.command, at: d.now });
     case 'finish':
       return finish(d, e.by, e.outcome);
+    case 'adopt':
+      return adopt(d, e);
+    case 'acd-adopted':
+      return acdAdopted(d, e);
     case 'answered':
       return answered(d, true);
     case 'ref-read':
@@ -174,6 +179,8 @@ function failed(d: Draft, cmd: Command, notFound: boolean, message: string): voi
     case 'agent':
     case 'bridge':
       return agentFailed(d, cmd, notFound, message);
+    case 'adopt':
+      return adoptFailed(d, cmd, notFound, message);
     case 'ivr-error':
     case 'survey':
     case 'recording':

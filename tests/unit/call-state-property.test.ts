@@ -66,7 +66,7 @@ function randomEvent(rnd: () => number, s: CallState, pending: Command[], now: n
   }
   const legs = [s.agentLeg?.channelId, s.targetLeg?.channelId, `${s.callId}-h9`].filter((x): x is string => !!x);
   const kinds: HandoffKind[] = ['blind', 'consult', 'three-way', 'linkage'];
-  switch (Math.floor(rnd() * 11)) {
+  switch (Math.floor(rnd() * 12)) {
     case 0:
       return { event: tel({ type: 'ChannelDtmfReceived', channel: chan(s.callId), digit: pick(rnd, ['1', '2', '3', '0', '9', '#', '*']), durationMs: 80 }), now };
     case 1:
@@ -92,6 +92,12 @@ function randomEvent(rnd: () => number, s: CallState, pending: Command[], now: n
       return rnd() < 0.3 ? { event: tel({ type: pick(rnd, ['StasisEnd', 'ChannelHangupRequest'] as const), channel: chan(s.callId), cause: 16 } as never), now } : undefined;
     case 8:
       return rnd() < 0.1 ? { event: { type: 'finish', by: 'caller', outcome: 'abandoned-ivr' }, now } : undefined;
+    case 9: {
+      // Another instance adopts the call, seeing some of its channels and maybe its bridge.
+      const all = [s.callId, s.callId, ...legs];
+      const some = () => all.filter(() => rnd() < 0.7);
+      return rnd() < 0.3 ? { event: { type: 'adopt', instanceId: 'other', channels: some(), bridge: rnd() < 0.4 ? null : some() }, now } : undefined;
+    }
     default:
       return { event: { type: 'timer', token: 'stale-token' }, now };
   }

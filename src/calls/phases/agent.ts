@@ -51,7 +51,7 @@ function withdraw(d: Draft, leg: AgentLeg): void {
   pathStep(d, 'agent', `offer to ${leg.offer.agentId} withdrawn`);
   d.s.agentLeg = null;
   emit(d, { do: 'agent-ringing', agentId: leg.offer.agentId, change: 'withdrawn', why: 'agent-ringing' });
-  emit(d, { do: 'hangup', channelId: leg.channelId, why: 'agent' });
+  emit(d, { do: 'hangup', channelId: leg.channelId, why: 'agent', when: 'always' });
 }
 
 /** The agent's leg is gone (hung up, or never answered). */
@@ -67,10 +67,10 @@ export function agentGone(d: Draft, dialStatus: string | undefined, cause: numbe
     const reason = failure === 'hung-up' ? 'no-answer' : failure;
     pathStep(d, 'agent', `${leg.offer.agentId} did not answer (${reason})`);
     emit(d, { do: 'agent-ringing', agentId: leg.offer.agentId, change: 'withdrawn', why: 'agent-ringing' });
-    if (s.phase === 'queue' && d.cfg.hasAcd) emit(d, { do: 'acd-offer-failed', offerId: leg.offer.offerId, reason, at: d.now, why: 'agent' });
+    if (s.phase === 'queue' && d.cfg.hasAcd) emit(d, { do: 'acd-offer-failed', offerId: leg.offer.offerId, reason, at: d.now, why: 'agent', when: 'always' });
     return;
   }
-  if (d.cfg.hasAcd) emit(d, { do: 'acd-call-ended', agentId: leg.offer.agentId, at: d.now, why: 'agent', onFail: 'continue' });
+  if (d.cfg.hasAcd) emit(d, { do: 'acd-call-ended', agentId: leg.offer.agentId, at: d.now, why: 'agent', onFail: 'continue', when: 'always' });
   if (s.phase !== 'agent') return;
   if (s.handoff.phase !== 'idle') return agentLeftDuringHandoff(d);
   // The agent hung up first: the caller stays for the satisfaction survey.

@@ -76,7 +76,7 @@ function doHandoff(d: Draft, a: HandoffAction): void {
     case 'hangup-target': {
       const leg = s.targetLeg;
       s.targetLeg = null;
-      if (leg) emit(d, { do: 'hangup', channelId: leg.channelId, why, ...H });
+      if (leg) emit(d, { do: 'hangup', channelId: leg.channelId, why, ...H, when: 'always' });
       return;
     }
     case 'bridge-target': {
@@ -92,8 +92,9 @@ function doHandoff(d: Draft, a: HandoffAction): void {
       s.agentLeg = null;
       s.phase = 'handoff';
       if (s.bridgeId) emit(d, { do: 'remove-from-bridge', bridgeId: s.bridgeId, channelIds: [leg.channelId], why, ...H });
-      emit(d, { do: 'hangup', channelId: leg.channelId, why, ...H });
-      if (d.cfg.hasAcd) emit(d, { do: 'acd-call-ended', agentId: leg.offer.agentId, at: d.now, why, ...H });
+      // The state forgot the leg: its release runs even if the call ends meanwhile.
+      emit(d, { do: 'hangup', channelId: leg.channelId, why, ...H, when: 'always' });
+      if (d.cfg.hasAcd) emit(d, { do: 'acd-call-ended', agentId: leg.offer.agentId, at: d.now, why, ...H, when: 'always' });
       pathStep(d, 'agent', `${leg.offer.agentId} left the call`);
       return;
     }
@@ -101,7 +102,7 @@ function doHandoff(d: Draft, a: HandoffAction): void {
       endSegment(d);
       if (s.bridgeId) {
         emit(d, { do: 'remove-from-bridge', bridgeId: s.bridgeId, channelIds: [s.callId], why, ...H });
-        emit(d, { do: 'destroy-bridge', bridgeId: s.bridgeId, why, ...H });
+        emit(d, { do: 'destroy-bridge', bridgeId: s.bridgeId, why, ...H, when: 'always' });
         s.bridgeId = null;
       }
       // Back to an agent ahead of new callers: the hand-off failed through no fault of theirs.

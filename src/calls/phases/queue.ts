@@ -12,10 +12,10 @@ import { describeMedia, emit, nextPlaybackId, pathError, pathStep, type Draft } 
 import { goodbye, hangupCaller } from './ending.js';
 
 /** Put the caller in the queue; `why` says who asked (its failures are handled there). */
-export function enqueue(d: Draft, skill: string, priority: number, why: string): void {
+export function enqueue(d: Draft, skill: string, priority: number, why: string, joinedAt = d.now): void {
   const s = d.s;
   s.phase = 'queue';
-  s.queue = { skill, priority, queuedAt: d.now };
+  s.queue = { skill, priority, queuedAt: joinedAt };
   pathStep(d, 'queue', `skill ${skill} priority ${priority}`);
   if (!d.cfg.hasAcd) {
     pathStep(d, 'error', 'no ACD configured');
@@ -26,7 +26,7 @@ export function enqueue(d: Draft, skill: string, priority: number, why: string):
     do: 'acd-enqueue',
     skill,
     priority,
-    joinedAt: d.now,
+    joinedAt,
     // A call to 12345 itself has no legacy line: the statistics count it under 12345.
     lineNumber: s.record.route?.line ?? HOTLINE_NUMBER,
     language: s.language,
@@ -39,7 +39,7 @@ export function enqueued(d: Draft, e: Extract<CallEvent, { type: 'enqueued' }>):
   scheduleAnnouncement(d);
 }
 
-function scheduleAnnouncement(d: Draft): void {
+export function scheduleAnnouncement(d: Draft): void {
   delete d.s.timers[TIMER_ANNOUNCE];
   if (d.cfg.queueAnnounceEverySec <= 0) return;
   d.s.timers[TIMER_ANNOUNCE] = d.now + d.cfg.queueAnnounceEverySec * 1000;

@@ -100,8 +100,9 @@ export function routed(d: Draft, e: Extract<CallEvent, { type: 'routed' }>): voi
   startFlow(d, decision);
 }
 
-function startFlow(d: Draft, decision: RouteDecision): void {
+export function startFlow(d: Draft, decision: RouteDecision): void {
   d.s.phase = 'ivr';
+  d.s.decision = decision;
   const first = d.cfg.flow.start({ decision, language: d.s.language, source: d.s.record.source, now: d.now });
   d.s.ivr = first.state;
   runFlow(d, first.commands);

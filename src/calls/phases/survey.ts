@@ -12,7 +12,8 @@ export function startSurvey(d: Draft): void {
   endSegment(d);
   if (s.bridgeId) {
     emit(d, { do: 'remove-from-bridge', bridgeId: s.bridgeId, channelIds: [s.callId], why: 'survey', onFail: 'continue' });
-    emit(d, { do: 'destroy-bridge', bridgeId: s.bridgeId, why: 'survey', onFail: 'continue' });
+    emit(d, { do: 'destroy-bridge', bridgeId: s.bridgeId, why: 'survey', onFail: 'continue', when: 'always' });
+    // The state forgets the bridge now, so its destroy runs even if the call ends meanwhile.
     s.bridgeId = null;
   }
   if (s.surveyed) return goodbye(d, 'answered');
