@@ -188,6 +188,11 @@ export class RedisCallStateStore implements CallStateStore {
     return { callId, owner: h.owner, state: JSON.parse(h.state) as CallState };
   }
 
+  /** The instance that owns a stored call, if any (alive or not). */
+  async ownerOf(callId: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.stateKey(callId), 'owner')) ?? undefined;
+  }
+
   /** Stored calls whose owner's lease has run out, or that name this instance's id (its earlier life). */
   async orphans(): Promise<StoredCall[]> {
     const ids = await this.redis.smembers(this.key('callstates'));

@@ -23,6 +23,8 @@ export interface CallAdoption {
   readonly checkEveryMs: number;
   orphans(): Promise<Array<{ callId: string; owner: string; state: CallState }>>;
   claim(callId: string, owner: string): Promise<CallState | undefined>;
+  /** The instance that owns a stored call (alive or not). */
+  ownerOf(callId: string): Promise<string | undefined>;
 }
 
 export type ManagerDeps = Omit<SessionDeps, 'index' | 'onEnded' | 'log'> & {
@@ -223,6 +225,10 @@ export class CallManager implements SessionIndex {
       if (this.sessions.has(id) || this.byChannel.has(id)) continue;
       const ch = byId.get(id);
       if (!ch) continue;
+      // A call with a stored state belongs to its owner (a live peer on this Asterisk, or a dead
+      // instance whose lease has not run out yet): adoption takes it over when the lease lapses.
+      const callOf = isOwnLegName(ch) ? id.replace(/-(a[^-]+-.*|h\d+)$/, '') : id;
+      if (this.deps.adoption && (await this.deps.adoption.ownerOf(callOf).catch(() => undefined)) !== undefined) continue;
       if (isOwnLegName(ch)) {
         // A leg (either half of its Local pair) of a call we track, adopted meanwhile: it stays.
         if ([...this.sessions.keys()].some((callId) => id.startsWith(`${callId}-`))) continue;

@@ -5,6 +5,7 @@
  * waiting (with their original join time) and gets the next free agent, the IVR caller hears the
  * flow again. Every call ends with exactly one ticket job, and no channel or bridge is left.
  */
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import type { CallSession } from '../../src/calls/session.js';
@@ -116,5 +117,32 @@ describe('calls of a stopped instance', () => {
     expect(r).toMatchObject({ outcome: 'abandoned-ivr', endedBy: 'caller', recovered: true, instance: 'second' });
     expect(await jobsForCall(second, s.callId)).toHaveLength(1);
     await eventually(async () => expect(await second.callStates.load(s.callId)).toBeUndefined());
+  });
+
+  it('GIVEN an instance that died (as after kill -9, its lease still running) WHEN the lease runs out THEN a running instance adopts its call, which ends with one ticket job', async () => {
+    const prefix = `adopt${Date.now().toString(36)}k`;
+    const first = await h.startApp({ HOTLINE_KEY_PREFIX: prefix }, { instanceId: 'first' });
+    const call = await h.side.call('12345', IN_IVR);
+    await call.answered();
+    const s = await sessionByCaller(first, IN_IVR);
+    await eventually(async () => expect((await first.callStates.load(s.callId))?.state.phase).toBe('ivr'));
+    const redisUrl = first.config.redisUrl;
+    await h.stopApp(first);
+    // The dead instance's lease is still there for a while, as after a crash (a clean stop releases it).
+    const redis = new Redis(redisUrl);
+    try {
+      await redis.set(`${prefix}:callstate-lease:first`, '1', 'PX', 3000);
+      const second = await h.startApp({ HOTLINE_KEY_PREFIX: prefix }, { instanceId: 'second', callStateLease: { leaseMs: 1000, renewMs: 300 } });
+      expect(second.calls.session(s.callId)).toBeUndefined(); // not while the owner may be alive
+      const adopted = await adoptedBy(second, s.callId);
+      expect(adopted.record.path.some((p) => p.kind === 'note' && p.detail.startsWith('adopted by second from first (ivr'))).toBe(true);
+      await call.hangup();
+      const r = await ticketJobRecord(second, s.callId);
+      expect(r).toMatchObject({ recovered: true, instance: 'second' });
+      expect(await jobsForCall(second, s.callId)).toHaveLength(1);
+      await expectNoOrphans(h, s.callId);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
