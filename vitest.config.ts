@@ -20,6 +20,7 @@ const NO_PBX = [
   'tests/integration/recording-retention.test.ts', // retention of files
   'tests/integration/knowledge-http.test.ts', // knowledge base over HTTP and Redis, no calls (calls: knowledge-calls.test.ts)
   'tests/integration/routing-store.test.ts', // routing versions in Redis
+  'tests/integration/call-state-store.test.ts', // durable call state in Redis (leases, claims); adoption with calls is call-adoption
   'tests/integration/seats-data.test.ts', // seat files loaded into the ACD on Redis
   'tests/integration/sim-pbx-smoke.test.ts', // the simulator itself
   'tests/integration/sim-pbx-traces.test.ts', // the simulator against recorded real traces

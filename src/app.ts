@@ -21,6 +21,7 @@ import { createAdmission } from './admission/wiring.js';
 import type { AdmissionControl } from './admission/control.js';
 import type { CallRecord } from './calls/record.js';
 import { CallManager } from './calls/manager.js';
+import { RedisCallStateStore } from './calls/durable-store.js';
 import type { CallSession } from './calls/session.js';
 import { CallerGuard } from './calls/abuse.js';
 import { createRecordingJobs, type RecordingJobs } from './recording/jobs.js';
@@ -105,6 +106,8 @@ export interface AppOptions {
   now?: () => number;
   /** Lock/stall timing of the ticket worker (tests shorten them). */
   ticketWorkerLock?: { lockDurationMs: number; stalledIntervalMs: number };
+  /** Lease of this instance's call states (calls/durable-store.ts; tests shorten it). */
+  callStateLease?: { leaseMs: number; renewMs: number };
 }
 
 export interface App {
@@ -116,6 +119,8 @@ export interface App {
   readonly telephony: AriTelephony;
   readonly ami: AmiPbx | undefined;
   readonly calls: CallManager;
+  /** Every live call's state in Redis, for adoption when an instance dies. */
+  readonly callStates: RedisCallStateStore;
   readonly acd: Acd;
   /** The answer-rate controller's runner (src/controller). */
   readonly controller: ControllerRunner;
@@ -371,7 +376,11 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
   const guard = new CallerGuard(redis, prefix, { ...config.guard, numberId });
   // The sessions' ACD port, reconciled with the live calls after reconnects and periodically (acd/self-heal.ts).
   const healing = createSelfHealingAcd({ acd, instanceId, log, now: opts.now ?? Date.now, intervalMs: config.acd.healSec * 1000, callbackExpirySec: defaultAcdConfig(opts.acdOverrides).callback.expirySec, redis, telephony, onHealed: (k, n) => metrics.acdHealedOf(k, n) });
+  // Every live call's state in Redis, so a dead instance's calls are adopted (calls/durable-store.ts).
+  const callStates = new RedisCallStateStore(redis, prefix, instanceId, log.child({ component: 'call-state' }), { ...opts.callStateLease, onLost: (id) => calls.lost(id) });
   const calls = new CallManager({
+    store: callStates,
+    adoption: callStates,
     guard,
     recording: recordings,
     telephony,
@@ -504,6 +513,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
     telephony,
     ami,
     calls,
+    callStates,
     acd,
     controller,
     parts: defaults,
@@ -564,6 +574,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
           log.error({ err: (err as Error).message }, 'could not create the first admin');
         }
       }
+      await callStates.start();
       calls.start();
       healing.start();
       admission.start();
@@ -579,6 +590,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts?: Pa
       calls.stop();
       healing.stop();
       admission.stop();
+      await step('call states', callStates.stop({ release: true }));
       if (calendarTimer) clearInterval(calendarTimer);
       calendar.close();
       await step('controller', controller.stop());
