@@ -134,7 +134,11 @@ describe('queue phase', () => {
     const id = find(p.commands, 'play')!.playbackId;
     const done = step(p.state, tel({ type: 'PlaybackFinished', playbackId: id, targetUri: '', mediaUri: '', state: 'done' }), T0 + 40_000);
     expect(dos(done.commands)).toEqual(['start-moh']);
-    expect(done.state.timers[TIMER_ANNOUNCE]).toBe(T0 + 70_000);
+    // The next one comes when the callback offer becomes allowed (60 s in the queue), not 30 s later:
+    // the caller hears the offer the moment they may take it (controller/port.ts nextAnnouncementSec).
+    const queuedAt = done.state.queue!.queuedAt;
+    expect(done.state.timers[TIMER_ANNOUNCE]).toBe(queuedAt + 60_000);
+    expect(queuedAt + 60_000).toBeLessThan(T0 + 70_000);
   });
 
   it('GIVEN a caller queued past the callback offer WHEN they press 1 THEN the callback is registered, confirmed, and the call ends as callback-requested', () => {
