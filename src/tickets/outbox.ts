@@ -35,6 +35,11 @@ export interface BulkJob {
   opts: { jobId: string };
 }
 
+/** A sink's refusal that means: the jobs reached Redis, but not enough replicas hold them yet. */
+export class UnconfirmedError extends Error {
+  override readonly name = 'UnconfirmedError';
+}
+
 export interface JobSink {
   /** All or nothing is not required: ids make a repeated add a no-op, so a retry after a partial add is safe. */
   addBulk(jobs: BulkJob[]): Promise<unknown>;
@@ -118,6 +123,8 @@ export class TicketOutbox {
   private timer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private lastClaim = 0;
+  /** The last failed delivery reached Redis but too few replicas (not a reason to stop the round). */
+  private lastUnconfirmed = false;
   private readonly leaseMs: number;
   private flushing: Promise<number> | undefined;
   private readonly log: Logger;
@@ -318,7 +325,7 @@ export class TicketOutbox {
       }
       if (!(await this.deliver(join(this.opts.dir, name), entries, false))) {
         // Redis refused one: the others would wait out the same timeout each; try them next round.
-        redisAway = true;
+        redisAway = !this.lastUnconfirmed;
         left += entries.length;
       }
     }
@@ -361,7 +368,10 @@ export class TicketOutbox {
           'enqueue ticket jobs',
         );
       } catch (err) {
-        this.log.warn({ jobs: entries.length, first: entries[0]!.jobId, err: (err as Error).message }, 'ticket jobs kept in outbox; Redis unavailable');
+        // Added but not yet held by enough replicas (REDIS_REPLICA_ACKS): Redis itself answers, so the
+        // other spool files are still worth trying this round.
+        this.lastUnconfirmed = err instanceof UnconfirmedError;
+        this.log.warn({ jobs: entries.length, first: entries[0]!.jobId, err: (err as Error).message }, this.lastUnconfirmed ? 'ticket jobs kept in outbox until replicas hold them' : 'ticket jobs kept in outbox; Redis unavailable');
         return false;
       }
     }

@@ -4,7 +4,7 @@
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { CallRecord } from '../calls/record.js';
-import type { JobSink } from './outbox.js';
+import { UnconfirmedError, type JobSink } from './outbox.js';
 import type { Redis } from 'ioredis';
 
 export const TICKETS_QUEUE = 'tickets';
@@ -51,7 +51,7 @@ export function replicaAckedSink(queue: Queue<CallEndedJob>, acks: { count: numb
       // BullMQ's client is the ioredis connection that ran the add scripts.
       const client = (await queue.client) as unknown as Redis;
       const held = await client.wait(acks.count, acks.timeoutMs);
-      if (held < acks.count) throw new Error(`${jobs.length} ticket job(s) from ${jobs[0]?.opts.jobId} confirmed by ${held} of ${acks.count} replicas`);
+      if (held < acks.count) throw new UnconfirmedError(`${jobs.length} ticket job(s) from ${jobs[0]?.opts.jobId} confirmed by ${held} of ${acks.count} replicas`);
       return added;
     },
   };
