@@ -21,6 +21,7 @@ const NO_PBX = [
   'tests/integration/recording-retention.test.ts', // retention of files
   'tests/integration/knowledge-http.test.ts', // knowledge base over HTTP and Redis, no calls (calls: knowledge-calls.test.ts)
   'tests/integration/routing-store.test.ts', // routing versions in Redis
+  'tests/integration/call-state-store.test.ts', // durable call state in Redis (leases, claims); adoption with calls is call-adoption
   'tests/integration/seats-data.test.ts', // seat files loaded into the ACD on Redis
   'tests/integration/sim-pbx-smoke.test.ts', // the simulator itself
   'tests/integration/sim-pbx-traces.test.ts', // the simulator against recorded real traces
@@ -30,6 +31,7 @@ const NO_PBX = [
   'tests/integration/intake-channels.test.ts', // channel messages and the public form over HTTP into Redis tickets, no calls
   'tests/integration/intake-upstream.test.ts', // work orders over HTTP, pushes to a loopback receiver, no calls
   'tests/e2e/request-form.test.ts', // the public form in Chromium into a web ticket, no calls
+  'tests/integration/tickets-outbox.test.ts', // the ticket outbox's spool and BullMQ on Redis, no calls
 ];
 
 /** Files only the real half runs: they need a real Asterisk's own parts (its log, SIP), which the simulated PBX does not have. */

@@ -103,9 +103,9 @@ export async function runTickets(log: (s: string) => void): Promise<TicketsResul
       await rawW.close();
       await rawQ.close();
 
-      // Ours: the outbox (durable spool file, fsync) → the tickets queue → the ticket worker → the store.
+      // Ours: the outbox (durable spool, one fsync and one addBulk per group) → the tickets queue → the ticket worker → the store.
       const prefix = `bench-ours${r}`;
-      const redis = new Redis({ ...conn, maxRetriesPerRequest: 2 });
+      const redis = new Redis({ ...conn, maxRetriesPerRequest: 2, enableAutoPipelining: true }); // as src/app.ts
       const store = new TicketStore(redis, prefix, '0371', numberIds('bench-number-id-key-0123456789abcdef'));
       const queue = createTicketsQueue({ ...conn, enableOfflineQueue: false, maxRetriesPerRequest: 1 }, prefix);
       let oursDone = 0;

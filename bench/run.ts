@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --part callpath|concurrency|tickets|acd|knowledge]`: runs the benchmark parts and writes
+ * `npm run bench [-- --part callpath|concurrency|tickets|acd|knowledge|asterisk]`: runs the benchmark parts and writes
  * bench/results/<yyyy-mm-dd>.json and .md. With --part, the other parts of an existing file of the
  * same day are kept. Figures are reported, never asserted.
  */
@@ -9,19 +9,20 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runAcd, type AcdResult } from './part-acd.js';
 import { runKnowledge, type KnowledgeResult } from './part-knowledge.js';
+import { runAsterisk, type AsteriskResult } from './part-asterisk.js';
 import { runCallPath, type CallPathResult } from './part-callpath.js';
 import { runConcurrency, type ConcurrencyResult } from './part-concurrency.js';
 import { runTickets, type TicketsResult } from './part-tickets.js';
 import { REPO } from './sim-client.js';
 import { round } from './stats.js';
 
-const PARTS = ['callpath', 'concurrency', 'tickets', 'acd', 'knowledge'] as const;
+const PARTS = ['callpath', 'concurrency', 'tickets', 'acd', 'knowledge', 'asterisk'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Results {
   date: string;
   machine: { cpus: number; cpuModel: string; memGb: number; node: string; commit: string };
-  parts: { callpath?: CallPathResult; concurrency?: ConcurrencyResult; tickets?: TicketsResult; acd?: AcdResult; knowledge?: KnowledgeResult };
+  parts: { callpath?: CallPathResult; concurrency?: ConcurrencyResult; tickets?: TicketsResult; acd?: AcdResult; knowledge?: KnowledgeResult; asterisk?: AsteriskResult };
   wallSec: Partial<Record<Part, number>>;
 }
 
@@ -121,6 +122,29 @@ export function markdown(r: Results): string {
     L.push(`| publish on instance A → found by B’s search | ${kb.propagationMs.p50} | ${kb.propagationMs.p99} | ${kb.propagationMs.max} | ${kb.propagationMs.n} |`);
     L.push('', `Target: results in under ${kb.limitMs} ms at ${kb.articles} articles.`, '');
   }
+  const as = r.parts.asterisk;
+  if (as) {
+    L.push('## 5. Set-up on a real Asterisk (SIPp, our server vs pure dialplan)', '');
+    L.push(`${as.asterisk}, ${as.sipp}; ${as.durationSecPerStep} s per step, INVITE → 200 OK → 3 s → BYE, no media from SIPp; RTP ports ${as.rtpPorts[0]}–${as.rtpPorts[1]}. Our path: the compiled server (NODE_ENV=production, logs at info to a file) answering 12345 (welcome prompt); dialplan path: Answer/Playback(hotline/welcome)/Hangup on the same Asterisk, alternating at each rate. CPU per call = /proc utime+stime over the step and 10 s of drain ÷ calls placed.`, '');
+    L.push('| rate/s | path | ok / calls | INVITE→200 p50 / p99 / max ms | failures | retrans | Asterisk CPU ms/call | node CPU ms/call | RSS peak MB (Asterisk / node) | event-loop p50 / p99 / max ms | left in app | calls / tickets | problems |');
+    L.push('| ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | ---: | --- | --- |');
+    for (const s of as.steps) {
+      const probs = { ...s.asteriskProblems, ...(s.serverProblems ?? {}) };
+      L.push(
+        `| ${s.rate} | ${s.path} | ${s.successful} / ${s.calls} | ${s.setupMs.p50} / ${s.setupMs.p99} / ${s.setupMs.max} | ${Object.entries(s.failures).map(([k, v]) => `${k} ${v}`).join(', ') || '–'} | ${s.retransmissions} | ${s.asteriskCpuMsPerCall} | ${s.nodeCpuMsPerCall ?? '–'} | ${s.asteriskRssPeakMb} / ${s.nodeRssPeakMb ?? '–'} | ${s.eventLoopDelayMs ? `${s.eventLoopDelayMs.p50} / ${s.eventLoopDelayMs.p99} / ${s.eventLoopDelayMs.max}` : '–'} | ${s.channelsLeft} | ${s.serverCalls !== undefined ? `${s.serverCalls} / ${s.tickets}` : '–'} | ${Object.entries(probs).map(([k, v]) => `${k} ${v}`).join(', ') || '–'} |`,
+      );
+    }
+    L.push('', '| rate/s | p50 ratio ours/dialplan | p99 ratio | CPU per call (Asterisk + node) / dialplan Asterisk |', '| ---: | ---: | ---: | ---: |');
+    for (const x of as.ratios) L.push(`| ${x.rate} | ${x.p50} | ${x.p99} | ${x.cpuVsDialplan} |`);
+    L.push('', '(Latency ratios use max(dialplan, 1 ms) as the divisor: SIPp reports whole milliseconds.)', '');
+    if (as.profile) {
+      L.push(`CPU profile of the server at ${as.profile.rate} set-ups/s (\`--cpu-prof\`, ${as.profile.file}), self time:`, '', '| function | where | self % |', '| --- | --- | ---: |');
+      for (const t of as.profile.top) L.push(`| ${t.fn} | ${t.where} | ${t.selfPct} |`);
+      L.push('', 'The same profile by area (native frames counted for their JavaScript caller):', '', '| area | self % |', '| --- | ---: |');
+      for (const a of as.profile.byArea ?? []) L.push(`| ${a.area} | ${a.selfPct} |`);
+      L.push('');
+    }
+  }
   L.push(`Wall time per part (s): ${Object.entries(r.wallSec).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
   return L.join('\n');
 }
@@ -153,6 +177,7 @@ async function main(): Promise<void> {
     if (part === 'tickets') results.parts.tickets = await runTickets(log);
     if (part === 'acd') results.parts.acd = await runAcd(log);
     if (part === 'knowledge') results.parts.knowledge = await runKnowledge(log);
+    if (part === 'asterisk') results.parts.asterisk = await runAsterisk(log);
     results.wallSec[part] = round((Date.now() - t0) / 1000, 1);
     log(`   ${part}: ${results.wallSec[part]} s`);
     // Written after every part, so a later failure keeps what was measured.

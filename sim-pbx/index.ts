@@ -39,6 +39,8 @@ export interface SimPbxOptions {
   password?: string;
   /** Defaults to the repo's dialplan/extensions.conf, or a fixture of the same shape until it exists. */
   dialplanFile?: string;
+  /** ari.conf `channelvars` (default: our asterisk/ari.conf's); [] for a PBX configured without. */
+  channelVars?: readonly string[];
   /** How long one media item plays (see media.ts for real lengths); default 40 ms. */
   playbackMs?: (mediaUri: string, language?: string) => number;
   /** When set, `sound:` media must exist under it (`<dir>/<lang>/<name>.*` or `<dir>/<name>.*`). */
@@ -110,6 +112,7 @@ export class SimPbx extends EventEmitter<SimPbxEvents> {
       soundsDir: this.opts.soundsDir,
       endpoints: this.opts.endpoints,
       asteriskId: '02:51:4d:00:00:01',
+      ...(this.opts.channelVars ? { channelVars: this.opts.channelVars } : {}),
     });
     model.listeners.add((app, event) => this.emit('event', app, event));
     this.routes = new AriRoutes(model, {

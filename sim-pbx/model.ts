@@ -5,7 +5,7 @@
  * ../shared/asterisk-ari/traces (see the README there); the comments below name the trace that
  * motivated each non-obvious rule.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Dialplan, runDialplan, type DialplanHost, type DialplanLocation, type StasisExit } from './dialplan.js';
@@ -41,6 +41,17 @@ export class AriError extends Error {
 export function asteriskTime(d = new Date()): string {
   return d.toISOString().replace('Z', '+0000');
 }
+
+/**
+ * `channelvars` of our asterisk/ari.conf [general]: the variables a real Asterisk loaded with it sends
+ * with every channel of every event and response ("" when unset).
+ */
+export const CHANNEL_VARS: readonly string[] = (() => {
+  const conf = path.resolve(import.meta.dirname, '../../../asterisk/ari.conf');
+  const general = existsSync(conf) ? /^\[general\]([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(readFileSync(conf, 'utf8'))?.[1] ?? '' : '';
+  const m = /^\s*channelvars\s*=\s*([^;\n]*)/m.exec(general);
+  return m ? m[1]!.split(',').map((v) => v.trim()).filter(Boolean) : [];
+})();
 
 const CAUSE_TEXT: Record<number, string> = {
   0: 'Unknown', 1: 'Unallocated (unassigned) number', 3: 'No route to destination', 16: 'Normal Clearing',
@@ -114,11 +125,15 @@ export class SimChannel {
     this.dialplan = dialplan;
   }
 
+  /** Variables sent with the channel (set by the model from its configuration). */
+  channelVars: readonly string[] = CHANNEL_VARS;
+
   json(): ChannelJson {
     return {
       id: this.id, name: this.name, state: this.state, protocol_id: '',
       caller: { ...this.caller }, connected: { ...this.connected }, accountcode: '',
       dialplan: { ...this.dialplan }, creationtime: this.creationtime, language: this.language,
+      ...(this.channelVars.length ? { channelvars: Object.fromEntries(this.channelVars.map((v) => [v, this.vars.get(v) ?? ''])) } : {}),
     };
   }
 }
@@ -198,6 +213,8 @@ export interface ModelOptions {
   soundsDir?: string;
   endpoints?: string[];
   asteriskId: string;
+  /** ari.conf `channelvars`; default: those of our asterisk/ari.conf. */
+  channelVars?: readonly string[];
 }
 
 interface OriginateParams {
@@ -227,6 +244,12 @@ export class PbxModel implements DialplanHost<SimChannel> {
   private snoopSeq = 0;
   private readonly epoch = Math.floor(Date.now() / 1000);
   private readonly playQueues = new Map<string, SimPlayback[]>();
+
+  /** A new channel carries the variables this PBX is configured to send with it (ari.conf channelvars). */
+  private addChannel(ch: SimChannel): void {
+    ch.channelVars = this.opts.channelVars ?? CHANNEL_VARS;
+    this.channels.set(ch.id, ch);
+  }
 
   constructor(private readonly opts: ModelOptions) {
     for (const [k, v] of opts.dialplan.globals) this.globals.set(k, v);
@@ -384,8 +407,8 @@ export class PbxModel implements DialplanHost<SimChannel> {
     for (const [k, v] of variables) one.vars.set(bareName(k), v);
     this.configureOrigin(one, p);
     if (p.app) two.originApps.add(p.app); // originating a Local channel subscribes the app to both halves
-    this.channels.set(one.id, one);
-    this.channels.set(two.id, two);
+    this.addChannel(one);
+    this.addChannel(two);
     setImmediate(() => {
       if (two.hangingUp) return;
       if (!this.opts.dialplan.findExtension(context, exten)) {
@@ -419,7 +442,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
     ch.dialstring = resource;
     for (const [k, v] of originateVariables(p.variables)) ch.vars.set(bareName(k), v);
     this.configureOrigin(ch, p);
-    this.channels.set(ch.id, ch);
+    this.addChannel(ch);
     setImmediate(() => {
       if (ch.hangingUp) return;
       this.dialEvent(ch, '');
@@ -989,7 +1012,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
     ch.state = 'Up';
     ch.language = this.language;
     target.snoops.add(ch);
-    this.channels.set(ch.id, ch);
+    this.addChannel(ch);
     const args = p.appArgs ? p.appArgs.split(',') : [];
     setImmediate(() => {
       if (ch.hangingUp) return;

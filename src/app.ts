@@ -18,6 +18,7 @@ import { httpFeature, pagesFeature, type HttpServices } from './http/feature.js'
 import { intakeFeature, type IntakeServices } from './intake/feature.js';
 import { knowledgeFeature, type KnowledgeServices } from './knowledge/feature.js';
 import { metricsFeature } from './metrics/feature.js';
+import { outboundFeature, type OutboundServices } from './outbound/feature.js';
 import { recordingFeature, type RecordingServices } from './recording/feature.js';
 import { routingFeature, type RoutingServices } from './routing/feature.js';
 import { supervisionFeature, type SupervisionServices } from './supervision/feature.js';
@@ -37,7 +38,8 @@ export interface App
     Pick<RoutingServices, 'parts'>,
     Pick<TicketServices, 'tickets' | 'ticketsQueue' | 'outbox' | 'worker' | 'ticketService' | 'ticketClocks' | 'ticketWebhook' | 'dispatchRules' | 'calendar'>,
     Pick<RecordingServices, 'recordings' | 'quality'>,
-    Pick<CallServices, 'calls' | 'admission'>,
+    Pick<CallServices, 'calls' | 'callStates' | 'admission'>,
+    OutboundServices,
     ControllerServices,
     KnowledgeServices,
     IntakeServices,
@@ -72,6 +74,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts: Par
   const supervision = add(supervisionFeature(core, { access, tickets, intake }));
   const recording = add(recordingFeature(core, { telephony: telephony.telephony, access, acd: acd.acd, tickets }));
   const calls = add(callsFeature(core, { telephony, access, acd, routing, tickets, recording, knowledge }));
+  const outbound = add(outboundFeature(core, { telephony, access, acd, tickets, recording, calls }));
   add(metricsFeature(core, { telephony, acd, tickets, recording, intake }));
   add(pagesFeature(core));
 
@@ -86,7 +89,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts: Par
     ...pick(routing, 'parts'),
     ...pick(tickets, 'tickets', 'ticketsQueue', 'outbox', 'worker', 'ticketService', 'ticketClocks', 'ticketWebhook', 'dispatchRules', 'calendar'),
     ...pick(recording, 'recordings', 'quality'),
-    ...pick(calls, 'calls', 'admission'),
+    ...pick(calls, 'calls', 'callStates', 'admission'),
+    ...pick(outbound, 'outbound'),
     ...pick(controller, 'controller'),
     ...pick(knowledge, 'knowledge'),
     ...pick(intake, 'intake'),

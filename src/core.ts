@@ -36,6 +36,8 @@ export interface AppOptions {
   now?: () => number;
   /** Lock/stall timing of the ticket worker (tests shorten them). */
   ticketWorkerLock?: { lockDurationMs: number; stalledIntervalMs: number };
+  /** Lease of this instance's call states (calls/durable-store.ts; tests shorten it). */
+  callStateLease?: { leaseMs: number; renewMs: number };
 }
 
 export type { RedisConnectionOptions as RedisOptions } from './util/redis-connection.js';
@@ -64,7 +66,8 @@ export function coreFeature(config: Config, opts: AppOptions): Core & Feature {
   });
   // REDIS_URL, or the Sentinels of REDIS_SENTINELS: every connection follows a failover (util/redis-connection.ts).
   const redisOpts = redisConnectionOptions(config);
-  const redis = new Redis({ ...redisOpts, maxRetriesPerRequest: 2, lazyConnect: true });
+  // Auto-pipelining: commands issued in the same tick (ticket worker jobs, calls) share one write.
+  const redis = new Redis({ ...redisOpts, maxRetriesPerRequest: 2, lazyConnect: true, enableAutoPipelining: true });
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis error'));
   let redisWasReady = false;
   redis.on('ready', () => {

@@ -70,6 +70,11 @@ export interface AcdPort {
   offerFailed(offerId: string, reason: OfferFailure, at: number): Promise<void>;
   /** Agent → wrap-up, then available. */
   callEnded(callId: string, agentId: string, at: number): Promise<void>;
+  /**
+   * A call of a dead instance is adopted by this one: its queue entry (if still there) becomes ours,
+   * and the agent it talks to (if any) is on this call again. `entry`: the entry was still queued.
+   */
+  adoptCall(callId: string, agentId: string | undefined, at: number): Promise<{ entry: boolean; agent: boolean }>;
   /** Fair callback: keeps the original join time; offered only when an agent is free. */
   requestCallback(callId: string, number: string, at: number): Promise<void>;
   start(): Promise<void>;

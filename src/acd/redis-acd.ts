@@ -319,6 +319,48 @@ event({type = 'queue', callId = callId, skill = e.skill, change = reason, waitMs
 return 1
 `;
 
+/**
+ * Adopt a call of a dead instance: callId, newOwner, agentId ('' when none). Its queue entry (if the
+ * sweep has not dropped it yet) moves to the new owner, back to queued if it was offered; the agent it
+ * talks to (if any) is on this call again, owned by the new owner, so nobody offers them another.
+ * Returns {entry kept (0/1), agent on the call (0/1)}.
+ */
+const ADOPT = `
+local callId, owner, agentId = ARGV[4], ARGV[5], ARGV[6]
+local ek = K('entry:' .. callId)
+local e = hmap(ek)
+local entry, agent = 0, 0
+if e.callId then
+  if e.offerId and e.offerId ~= '' then
+    if e.state == 'offered' then withdraw_offer(e.offerId) else delete_offer(e.offerId) end
+    redis.call('HSET', ek, 'state', 'queued')
+    redis.call('HDEL', ek, 'offerId', 'agentId')
+  end
+  redis.call('SREM', K('inst:' .. e.owner .. ':entries'), callId)
+  redis.call('SADD', K('inst:' .. owner .. ':entries'), callId)
+  redis.call('HSET', ek, 'owner', owner)
+  wake()
+  entry = 1
+end
+if agentId ~= '' then
+  local ak = K('agent:' .. agentId)
+  local a = hmap(ak)
+  if a.state == 'on-call' and a.callId == callId then
+    redis.call('HSET', ak, 'owner', owner)
+    agent = 1
+  elseif a.loggedIn == '1' and a.state ~= 'ringing' and a.state ~= 'on-call' then
+    -- reclaimed (available, or offline when its registration was not seen again): the agent is
+    -- talking on this call, so it is on-call and is offered nothing else until the call ends
+    redis.call('ZREM', K('agents:wrap'), agentId)
+    redis.call('HDEL', ak, 'wrapUntil', 'offerId')
+    redis.call('HSET', ak, 'callId', callId, 'owner', owner)
+    set_state(agentId, 'on-call', '')
+    agent = 1
+  end
+end
+return {entry, agent}
+`;
+
 /** The bridged call ended: callId, agentId, wrapMs, cbMaxAttempts, cbRetryDelayMs. */
 const CALL_ENDED = `
 local callId, agentId = ARGV[4], ARGV[5]
@@ -571,6 +613,7 @@ export const SCRIPTS = {
   failed: script(FAILED),
   leave: script(LEAVE),
   callEnded: script(CALL_ENDED),
+  adopt: script(ADOPT),
   requestCallback: script(REQUEST_CALLBACK),
   sweep: script(SWEEP),
   agent: script(AGENT),

@@ -194,6 +194,17 @@ export class TrackedAcd implements AcdPort {
     return ok;
   }
 
+  /** A call adopted from a dead instance: its agent (if bridged) is this instance's to track now. */
+  async adoptCall(callId: string, agentId: string | undefined, at: number): Promise<{ entry: boolean; agent: boolean }> {
+    const r = await this.inner.adoptCall(callId, agentId, at);
+    if (agentId && r.agent) {
+      const set = this.connected.get(callId) ?? new Set<string>();
+      set.add(agentId);
+      this.connected.set(callId, set);
+    }
+    return r;
+  }
+
   async offerFailed(offerId: string, reason: OfferFailure, at: number): Promise<void> {
     this.offers.delete(offerId);
     await this.inner.offerFailed(offerId, reason, at);

@@ -298,6 +298,12 @@ export class Acd implements AcdPort {
     this.schedule();
   }
 
+  async adoptCall(callId: string, agentId: string | undefined, at: number): Promise<{ entry: boolean; agent: boolean }> {
+    const [entry, agent] = (await this.run('adopt', at, callId, this.instanceId, agentId ?? '')) as [number, number];
+    this.schedule();
+    return { entry: Number(entry) === 1, agent: Number(agent) === 1 };
+  }
+
   async callEnded(callId: string, agentId: string, at: number): Promise<void> {
     const cb = this.config.callback;
     await this.run(

@@ -21,12 +21,15 @@ import type { TelephonyServices } from '../telephony/feature.js';
 import type { AdmissionControl } from '../admission/control.js';
 import { createAdmission } from '../admission/wiring.js';
 import { CallerGuard } from './abuse.js';
+import { RedisCallStateStore } from './durable-store.js';
 import { CallManager } from './manager.js';
 import type { CallRecord } from './record.js';
 import type { CallSession } from './session.js';
 
 export interface CallServices {
   readonly calls: CallManager;
+  /** Every live call's state in Redis, for adoption when an instance dies. */
+  readonly callStates: RedisCallStateStore;
   /** Caller limits and the block list. */
   readonly guard: CallerGuard;
   /** Admission control at call entry (limits from config.admission). */
@@ -71,7 +74,14 @@ export function callsFeature(
     onEnded,
   });
   deps.telephony.onAriLatency((seconds) => admission.observeAri(seconds));
+  // Every live call's state in Redis, so a dead instance's calls are adopted (calls/durable-store.ts).
+  const callStates = new RedisCallStateStore(core.redis, core.prefix, core.instanceId, log.child({ component: 'call-state' }), {
+    ...core.opts.callStateLease,
+    onLost: (id) => calls.lost(id),
+  });
   const calls = new CallManager({
+    store: callStates,
+    adoption: callStates,
     guard,
     recording: deps.recording.recordings,
     telephony,
@@ -102,6 +112,7 @@ export function callsFeature(
   return {
     name: 'calls',
     calls,
+    callStates,
     guard,
     admission,
     async routes(http) {
@@ -110,13 +121,16 @@ export function callsFeature(
       await http.register(adminRoutes, { routing: parts.routing, scheduler: parts.scheduler, current: parts.current, flow, flowFor: parts.flowFor, acd, audit, guard });
     },
     async start() {
+      await callStates.start();
       calls.start();
       admission.start();
     },
     // First to close: no new call is taken before the PBX link goes down; live calls stay for another instance.
-    async close() {
+    async close(step) {
       calls.stop();
       admission.stop();
+      // A clean stop gives the lease up: another instance adopts our calls at once, not after it lapses.
+      await step('call states', callStates.stop({ release: true }));
     },
   };
 }

@@ -15,6 +15,17 @@ import type { ChannelInfo, LinkState, Telephony, TelephonyEvent, TelephonySnapsh
 import type { CallRecord } from './record.js';
 import { CallbackCall } from './callback.js';
 import { CallSession, type CallParty, type SessionDeps, type SessionIndex } from './session.js';
+import { callBridgeId, type CallState } from './state.js';
+
+/** Calls of dead instances, as the durable store (calls/durable-store.ts) offers them for adoption. */
+export interface CallAdoption {
+  /** How often to look for calls of dead instances besides after each (re)connect (ms). */
+  readonly checkEveryMs: number;
+  orphans(): Promise<Array<{ callId: string; owner: string; state: CallState }>>;
+  claim(callId: string, owner: string): Promise<CallState | undefined>;
+  /** The instance that owns a stored call (alive or not). */
+  ownerOf(callId: string): Promise<string | undefined>;
+}
 
 export type ManagerDeps = Omit<SessionDeps, 'index' | 'onEnded' | 'log'> & {
   log: Logger;
@@ -22,6 +33,8 @@ export type ManagerDeps = Omit<SessionDeps, 'index' | 'onEnded' | 'log'> & {
   callback: { dialTemplate: string; ringSec: number };
   /** Admission control (src/admission) at a caller's entry: false = the call was shed (told busy, cleared). */
   admit?: (channel: ChannelInfo, args: string[]) => Promise<boolean>;
+  /** Where calls of dead instances are found (absent: a call left in our app starts afresh). */
+  adoption?: CallAdoption;
 };
 
 /** StasisStart arguments our own originations use; everything else is a caller. */
@@ -33,6 +46,7 @@ export class CallManager implements SessionIndex {
   private readonly byPlayback = new Map<string, CallParty>();
   private readonly offs: Array<() => void> = [];
   private readonly log: Logger;
+  private adopting: Promise<void> | undefined;
   /** Calls refused by the hop limit since start (routing loops; see routing/loops.ts). */
   loopsRefused = 0;
 
@@ -42,6 +56,13 @@ export class CallManager implements SessionIndex {
 
   start(): void {
     const t: Telephony = this.deps.telephony;
+    const adoption = this.deps.adoption;
+    if (adoption) {
+      // A peer that dies does not make us reconnect: look for its calls now and then.
+      const timer = setInterval(() => void this.adoptNow(), adoption.checkEveryMs);
+      timer.unref();
+      this.offs.push(() => clearInterval(timer));
+    }
     this.offs.push(t.onEvent((e) => void this.onEvent(e)));
     this.offs.push(t.onLinkState((s, snap) => void this.onLink(s, snap)));
     if (this.deps.acd) this.offs.push(this.deps.acd.onOffer((o) => void this.onOffer(o)));
@@ -76,7 +97,15 @@ export class CallManager implements SessionIndex {
     this.byChannel.delete(id);
   }
 
-  private newSession(channel: ChannelInfo, args: string[], recovered: boolean): CallSession {
+  /** The durable store says another instance adopted this call: this one stops acting on it. */
+  lost(callId: string): void {
+    const s = this.sessions.get(callId);
+    if (!s) return;
+    s.detach();
+    this.sessions.delete(callId);
+  }
+
+  private newSession(channel: ChannelInfo, args: string[], recovered: boolean, state?: CallState): CallSession {
     const s = new CallSession(
       {
         ...this.deps,
@@ -92,7 +121,7 @@ export class CallManager implements SessionIndex {
       },
       channel,
       args,
-      { recovered },
+      { recovered, ...(state ? { state } : {}) },
     );
     this.sessions.set(channel.id, s);
     return s;
@@ -191,26 +220,100 @@ export class CallManager implements SessionIndex {
         await s.finish('caller', 'abandoned-ivr');
       }
     }
+    // Calls whose instance died with their state stored: continue them where they are.
+    await this.adoptStored(snap);
     // Calls in our app that nobody tracks: a restart (or another instance's death) left them.
     const byId = new Map(snap.channels.map((c) => [c.id, c] as const));
     for (const id of snap.appChannelIds) {
       if (this.sessions.has(id) || this.byChannel.has(id)) continue;
       const ch = byId.get(id);
       if (!ch) continue;
+      // A call with a stored state belongs to its owner (a live peer on this Asterisk, or a dead
+      // instance whose lease has not run out yet): adoption takes it over when the lease lapses.
+      const callOf = isOwnLegName(ch) ? id.replace(/-(a[^-]+-.*|h\d+)$/, '') : id;
+      if (this.deps.adoption && (await this.deps.adoption.ownerOf(callOf).catch(() => undefined)) !== undefined) continue;
       if (isOwnLegName(ch)) {
+        // A leg (either half of its Local pair) of a call we track, adopted meanwhile: it stays.
+        if ([...this.sessions.keys()].some((callId) => id.startsWith(`${callId}-`))) continue;
         // An agent/hand-off leg of a call we no longer know: it cannot be rejoined safely.
         await this.deps.telephony.hangup(id);
         continue;
       }
-      this.log.info({ callId: id }, 'adopting a call left in our app');
+      this.log.info({ callId: id }, 'adopting a call left in our app (no stored state)');
       await this.newSession(ch, [ch.dialplan.exten, sourceOfContext(ch.dialplan.context)], true).begin();
+    }
+  }
+
+  /**
+   * Adopt the stored calls of dead instances (their lease ran out): each is claimed atomically (of two
+   * instances adopting at once, one gets it), then continued from what Asterisk has now; a call whose
+   * caller is gone is ended at once, so it still becomes its one ticket.
+   */
+  private async adoptNow(): Promise<void> {
+    if (this.adopting || this.deps.telephony.linkState !== 'connected') return;
+    try {
+      await this.adoptStored(await this.deps.telephony.snapshot());
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'looking for calls to adopt failed');
+    }
+  }
+
+  /** One adoption pass at a time; a resync waits for the pass in progress, then makes its own. */
+  private async adoptStored(snap: TelephonySnapshot): Promise<void> {
+    const prev = this.adopting;
+    const run = (async () => {
+      await prev?.catch(() => undefined);
+      await this.adoptEach(snap);
+    })();
+    this.adopting = run;
+    try {
+      await run;
+    } finally {
+      if (this.adopting === run) this.adopting = undefined;
+    }
+  }
+
+  private async adoptEach(snap: TelephonySnapshot): Promise<void> {
+    const adoption = this.deps.adoption;
+    if (!adoption) return;
+    // Calls with an agent or target on the line first: their agents are on a call again for the
+    // ACD before any queued caller is offered to them.
+    const rank = (o: { state: CallState }) => (o.state.phase === 'agent' || o.state.phase === 'handoff' ? 0 : 1);
+    const orphans = (await adoption.orphans()).sort((a, b) => rank(a) - rank(b));
+    const channels = [...new Set([...snap.appChannelIds, ...snap.channels.map((c) => c.id)])];
+    for (const o of orphans) {
+      if (this.sessions.has(o.callId)) continue;
+      const state = await adoption.claim(o.callId, o.owner).catch((err: Error) => {
+        this.log.warn({ callId: o.callId, err: err.message }, 'claiming a call failed');
+        return undefined;
+      });
+      if (!state) continue;
+      this.log.info({ callId: o.callId, from: o.owner, phase: state.phase }, 'adopting a call of a dead instance');
+      const bridge = snap.bridges.find((b) => b.id === callBridgeId(o.callId));
+      const s = this.newSession(channelOf(state), [], true, state);
+      await s.adopt({ channels, bridge: bridge ? bridge.channels : null });
     }
   }
 }
 
-/** Legs we originate have ids we derive from the call id (`<callId>-a<agent>-…`). */
+/** A channel as the session constructor wants it, for a call known only from its stored state. */
+function channelOf(state: CallState): ChannelInfo {
+  const r = state.record;
+  return {
+    id: r.callId,
+    name: r.channelName,
+    state: 'Up',
+    caller: r.caller,
+    connected: { number: '', name: '' },
+    dialplan: { context: '', exten: r.dialed, priority: 1 },
+    creationtime: '',
+    language: r.language,
+  };
+}
+
+/** Legs we originate have ids we derive from the call id (`<callId>-a<agent>-…`); click-to-call legs are `out-<id>-u|c` (src/outbound/). */
 function isOwnLegName(ch: ChannelInfo): boolean {
-  return /-a[^-]+-/.test(ch.id) || /-h\d+$/.test(ch.id);
+  return /-a[^-]+-/.test(ch.id) || /-h\d+$/.test(ch.id) || /^out-[a-z]+-[uc](;\d)?$/.test(ch.id);
 }
 
 /** Our dialplan's inbound contexts name the source (see dialplan/extensions.conf). */

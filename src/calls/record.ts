@@ -37,6 +37,8 @@ export interface CallRecord {
   source: CallSource;
   /** For a callback: the call whose caller asked for it (the ticket is that call's). */
   callbackOf?: string;
+  /** An outbound call placed from the ticket by a user (src/outbound/): not a 回访 of the lifecycle. */
+  outbound?: { kind: 'click-to-call'; by: string };
   /** Reference handed in by a linkage partner or sub-center (SIP header via the dialplan). */
   linkageRef?: string;
   area?: string;

@@ -173,6 +173,17 @@ export interface Config {
     /** Seat groups lent to general calls at the top level. */
     readonly lendGroups: readonly string[];
   };
+  /** Outbound calls to citizens from a ticket (src/outbound/). */
+  readonly outbound: {
+    /** Caller id the citizen sees (the hotline's number). */
+    readonly callerId: string;
+    /** Softphone extensions of non-agent users (unit users): username → extension, dialled via AGENT_DIAL_TEMPLATE. */
+    readonly userExtensions: Readonly<Record<string, string>>;
+    readonly maxPerUserDay: number;
+    readonly maxPerTicketDay: number;
+    /** Seconds the user's own phone may ring before the attempt is given up. */
+    readonly userRingSec: number;
+  };
   /** GET /metrics: allowed with the bearer token (when set) or from these networks. */
   readonly metrics: { readonly token: string; readonly allow: readonly string[] };
   /** 督办 and 红黄蓝榜 (src/supervision): the district's 双率 requirement and the orders' deadline. */
@@ -315,6 +326,11 @@ export const VARIABLES: Record<string, VariableSpec> = {
   CALLBACK_OFFER_AFTER_SEC: { description: 'Seconds of waiting after which a caller may press 1 for a callback (0 = never)', default: '60' },
   CALLBACK_DIAL_TEMPLATE: { description: 'Dial string for calling citizens back; {number} is the citizen’s number', default: 'PJSIP/{number}@carrier' },
   CALLBACK_RING_SEC: { description: 'Seconds a citizen’s phone rings on a callback', default: '30' },
+  OUTBOUND_CALLER_ID: { description: 'Caller id citizens see on outbound calls from a ticket (click-to-call)', default: '12345' },
+  OUTBOUND_USER_EXTENSIONS: { description: 'Softphone extensions of users who are not agents (unit users) for click-to-call: username:ext pairs, comma-separated (dialled via AGENT_DIAL_TEMPLATE)', default: '' },
+  OUTBOUND_MAX_PER_USER_DAY: { description: 'Outbound calls one user may place per city day', default: '40' },
+  OUTBOUND_MAX_PER_TICKET_DAY: { description: 'Outbound calls to one ticket’s citizen per city day (all users together)', default: '3' },
+  OUTBOUND_USER_RING_SEC: { description: 'Seconds the user’s own phone rings on click-to-call before the attempt is given up', default: '20' },
   CONTROLLER_ENABLED: { description: 'Answer-rate controller on at start (true/false); supervisors switch it at run time on /supervisor, which wins once set', default: 'true' },
   CONTROLLER_TARGET: { description: 'Target answer rate of every line (0.5–1), e.g. 0.98', default: '0.98' },
   CONTROLLER_TARGETS: { description: 'Per line targets overriding CONTROLLER_TARGET, e.g. 12333=0.95,12345=0.98 (empty = none)', default: '' },
@@ -612,6 +628,21 @@ export function loadConfig(env: Env = process.env): Config {
       callbackDialTemplate: r.name('CALLBACK_DIAL_TEMPLATE', /^[A-Za-z]+\/[A-Za-z0-9_.@{}-]*\{number\}[A-Za-z0-9_.@{}-]*$/, 'a dial string containing {number}, e.g. PJSIP/{number}@carrier'),
       callbackRingSec: r.int('CALLBACK_RING_SEC', 5, 120),
       healSec: r.int('ACD_HEAL_SEC', 0, 3600),
+    },
+    outbound: {
+      callerId: r.name('OUTBOUND_CALLER_ID', /^\d{3,20}$/, 'digits, e.g. 12345'),
+      userExtensions: (() => {
+        const out: Record<string, string> = {};
+        for (const pair of r.str('OUTBOUND_USER_EXTENSIONS').split(',').map((x) => x.trim()).filter(Boolean)) {
+          const m = /^([A-Za-z0-9_.-]{2,32}):([0-9A-Za-z_-]{1,32})$/.exec(pair);
+          if (!m) r.fail(new ConfigError('OUTBOUND_USER_EXTENSIONS', `has "${pair}" (want username:extension, e.g. unit-wang:8801)`));
+          else out[m[1]!] = m[2]!;
+        }
+        return out;
+      })(),
+      maxPerUserDay: r.int('OUTBOUND_MAX_PER_USER_DAY', 1, 10_000),
+      maxPerTicketDay: r.int('OUTBOUND_MAX_PER_TICKET_DAY', 1, 100),
+      userRingSec: r.int('OUTBOUND_USER_RING_SEC', 5, 120),
     },
     admission: {
       maxCalls: r.int('ADMIT_MAX_CALLS', 0, 100_000),

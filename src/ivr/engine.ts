@@ -436,11 +436,11 @@ function onDtmf(s: IvrState, digit: string, now: number, out: IvrCommand[]): voi
       if (p.playToken) {
         if (node.bargeIn === false) return;
         out.push({ type: 'stop-playback', token: p.playToken });
-        p.playToken = undefined;
+        delete p.playToken; // absent, not undefined: the state round-trips through JSON
       }
       if (p.timerToken) {
         out.push({ type: 'cancel-timer', token: p.timerToken });
-        p.timerToken = undefined;
+        delete p.timerToken;
       }
       menuChoice(s, node, digit, now, out);
       return;
@@ -449,11 +449,11 @@ function onDtmf(s: IvrState, digit: string, now: number, out: IvrCommand[]): voi
       const node = currentNode(s) as CollectNode;
       if (p.playToken) {
         out.push({ type: 'stop-playback', token: p.playToken });
-        p.playToken = undefined;
+        delete p.playToken; // absent, not undefined: the state round-trips through JSON
       }
       if (p.timerToken) {
         out.push({ type: 'cancel-timer', token: p.timerToken });
-        p.timerToken = undefined;
+        delete p.timerToken;
       }
       collectDigit(s, node, digit, now, out);
       return;
@@ -462,11 +462,11 @@ function onDtmf(s: IvrState, digit: string, now: number, out: IvrCommand[]): voi
       const node = currentNode(s) as SurveyNode;
       if (p.playToken) {
         out.push({ type: 'stop-playback', token: p.playToken });
-        p.playToken = undefined;
+        delete p.playToken; // absent, not undefined: the state round-trips through JSON
       }
       if (p.timerToken) {
         out.push({ type: 'cancel-timer', token: p.timerToken });
-        p.timerToken = undefined;
+        delete p.timerToken;
       }
       surveyDigit(s, node, digit, now, out);
       return;
@@ -492,7 +492,7 @@ function onPlaybackDone(s: IvrState, tok: unknown, failed: boolean, now: number,
   }
   if ((p.kind === 'menu' || p.kind === 'collect' || p.kind === 'survey') && p.playToken === tok) {
     if (failed) path(s, out, 'playback failed');
-    p.playToken = undefined;
+    delete p.playToken; // absent, not undefined: the state round-trips through JSON
     const node = currentNode(s) as MenuNode | CollectNode | SurveyNode;
     p.timerToken = startTimer(s, out, node.timeoutMs);
   }
@@ -504,12 +504,12 @@ function onTimeout(s: IvrState, tok: unknown, now: number, out: IvrCommand[]): v
   switch (p.kind) {
     case 'menu':
       if (p.timerToken !== tok) return;
-      p.timerToken = undefined;
+      delete p.timerToken;
       menuError(s, currentNode(s) as MenuNode, 'timeout', now, out);
       return;
     case 'collect': {
       if (p.timerToken !== tok) return;
-      p.timerToken = undefined;
+      delete p.timerToken;
       const node = currentNode(s) as CollectNode;
       if (p.digits.length > 0 && p.digits.length >= node.min) {
         collectAccept(s, node, p.digits, now, out);
@@ -520,7 +520,7 @@ function onTimeout(s: IvrState, tok: unknown, now: number, out: IvrCommand[]): v
     }
     case 'survey':
       if (p.timerToken !== tok) return;
-      p.timerToken = undefined;
+      delete p.timerToken;
       surveyError(s, currentNode(s) as SurveyNode, 'timeout', now, out);
       return;
     case 'lookup': {

@@ -17,7 +17,14 @@ export function toChannelInfo(c: Raw): ChannelInfo {
     },
     creationtime: String(c.creationtime ?? ''),
     language: String(c.language ?? ''),
+    ...(c.channelvars && typeof c.channelvars === 'object' ? { variables: stringValues(c.channelvars as Raw) } : {}),
   };
+}
+
+function stringValues(o: Raw): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = v === null || v === undefined ? '' : String(v);
+  return out;
 }
 
 function idFromUri(uri: string): string {

@@ -3,7 +3,7 @@
  *
  * @remarks
  * Call logic (calls/, ivr/, acd/, handoff/, recording/) depends on this
- * interface, never on ari-client. The real implementation is
+ * interface, never on the ARI client. The real implementation is
  * {@link AriTelephony}; tests run it against the simulated PBX or a real
  * Asterisk. Every method settles within the adapter's request timeout.
  * A channel or bridge that vanished is a normal outcome: the methods that only
@@ -29,6 +29,11 @@ export interface ChannelInfo {
   dialplan: { context: string; exten: string; priority: number };
   creationtime: string;
   language: string;
+  /**
+   * Channel variables Asterisk sends with the channel (ari.conf `channelvars`), by name; absent when
+   * the PBX sends none (then ask with getVariable).
+   */
+  variables?: Record<string, string>;
 }
 
 export interface BridgeInfo {

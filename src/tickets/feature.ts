@@ -181,7 +181,8 @@ export function ticketsFeature(
   tickets.onChange((t, previous) => syncTicket(t, previous));
   // The ticket's own step first: a callback's record lands on the ticket it called back, then the sync.
   afterSteps.push(async (ticketNo, job) => {
-    if (job.record.callbackOf) await ticketService.applyCallbackRecord(ticketNo, job.record);
+    // A user's click-to-call is contact during handling, not the lifecycle's 回访.
+    if (job.record.callbackOf && !job.record.outbound) await ticketService.applyCallbackRecord(ticketNo, job.record);
     const st = await tickets.get(ticketNo);
     if (st) await syncTicket(st);
   });

@@ -8,6 +8,18 @@
  * flushed on start and every few seconds. Enqueueing is idempotent (the job id
  * derives from the call id), so a flush that races a submit, or a job that
  * reached Redis just before a timeout, never makes a second ticket.
+ *
+ * Group commit: the submits that arrive while one group is being written go
+ * together into the next group — one spool file, one fsync, one BullMQ
+ * `addBulk` (a single pipelined round trip) for all of them. A submit still
+ * resolves only after its job is durable on disk (and delivered, or kept for a
+ * retry), so the guarantee per call is the one a file per job gave; only the
+ * fsyncs are shared. Spools of the older one-file-per-job format are still
+ * read by the flush.
+ *
+ * Orphans: each instance's folder carries an owner file (pid, host) renewed as a lease; whoever
+ * starts next on the host (and running instances, now and then) claims dead instances' folders,
+ * moving each spool file with one atomic rename.
  */
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -17,8 +29,20 @@ import type { CallRecord } from '../calls/record.js';
 import { withTimeout } from '../telephony/limits.js';
 import { CALL_ENDED_JOB, ticketJobId, type CallEndedJob } from './queue.js';
 
+export interface BulkJob {
+  name: string;
+  data: CallEndedJob;
+  opts: { jobId: string };
+}
+
+/** A sink's refusal that means: the jobs reached Redis, but not enough replicas hold them yet. */
+export class UnconfirmedError extends Error {
+  override readonly name = 'UnconfirmedError';
+}
+
 export interface JobSink {
-  add(name: string, data: CallEndedJob, opts: { jobId: string }): Promise<unknown>;
+  /** All or nothing is not required: ids make a repeated add a no-op, so a retry after a partial add is safe. */
+  addBulk(jobs: BulkJob[]): Promise<unknown>;
 }
 
 export interface TicketOutboxOptions {
@@ -27,6 +51,8 @@ export interface TicketOutboxOptions {
   logger: Logger;
   addTimeoutMs?: number;
   retryMs?: number;
+  /** Largest group written and enqueued at once. */
+  maxGroup?: number;
   /**
    * How long an instance's folder stays its own without the owner renewing it (ms, default 30 s).
    * Past it — or at once when the owner's pid is gone on this host — any instance sharing the
@@ -76,14 +102,40 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+
+interface Waiting {
+  jobId: string;
+  job: CallEndedJob;
+  resolve: (r: 'queued' | 'spooled') => void;
+  reject: (err: Error) => void;
+}
+
+/** A spool file and the jobs it holds. */
+interface Entry {
+  jobId: string;
+  job: CallEndedJob;
+}
+
+const BATCH_SUFFIX = '.jsonl';
+const LEGACY_SUFFIX = '.json';
+
 export class TicketOutbox {
   private timer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
+  private lastClaim = 0;
+  /** The last failed delivery reached Redis but too few replicas (not a reason to stop the round). */
+  private lastUnconfirmed = false;
+  private readonly leaseMs: number;
   private flushing: Promise<number> | undefined;
   private readonly log: Logger;
   private spooled = 0;
-  private lastClaim = 0;
-  private readonly leaseMs: number;
+  /** Submits waiting for the next group commit. */
+  private waiting: Waiting[] = [];
+  private committing: Promise<void> | undefined;
+  /** Spool files whose delivery is under way (the periodic flush leaves them alone). */
+  private readonly inFlight = new Set<string>();
+  private readonly deliveries = new Set<Promise<unknown>>();
+  private seq = 0;
 
   constructor(private readonly opts: TicketOutboxOptions) {
     this.log = opts.logger.child({ component: 'ticket-outbox' });
@@ -100,17 +152,19 @@ export class TicketOutbox {
     const owner: OwnerInfo = { pid: process.pid, host: hostname(), instanceId: basename(this.opts.dir) };
     await writeFile(join(this.opts.dir, OWNER_FILE), JSON.stringify(owner));
     await this.claimOrphans();
-    this.spooled = (await this.files()).length;
+    let n = 0;
+    for (const name of await this.files()) n += (await this.read(name))?.length ?? 1;
+    this.spooled = n;
   }
 
   /**
    * Move the jobs of dead instances' folders (siblings under the same root) into ours.
    *
    * @remarks
-   * Each job file is moved with one rename, which is atomic: of two instances claiming the same
+   * Each spool file (one job, or a group) is moved with one rename, which is atomic: of two instances claiming the same
    * folder at once each file goes to exactly one. A job claimed from an owner that was in fact
    * alive (stalled past its lease) is at worst delivered twice, and delivery is idempotent (the
-   * job id is the call's), so no ticket is doubled. Returns how many jobs were claimed.
+   * job id is the call's), so no ticket is doubled. Returns how many spool files were claimed.
    */
   async claimOrphans(): Promise<number> {
     this.lastClaim = Date.now();
@@ -164,7 +218,7 @@ export class TicketOutbox {
   private async claimFolder(dir: string): Promise<number> {
     let moved = 0;
     for (const n of await readdir(dir)) {
-      if (n.endsWith('.json') && n !== OWNER_FILE) {
+      if ((n.endsWith(LEGACY_SUFFIX) || n.endsWith(BATCH_SUFFIX)) && n !== OWNER_FILE) {
         try {
           await rename(join(dir, n), join(this.opts.dir, n));
           moved++;
@@ -198,17 +252,51 @@ export class TicketOutbox {
     clearInterval(this.leaseTimer);
     this.timer = undefined;
     this.leaseTimer = undefined;
+    await this.committing;
+    await Promise.allSettled([...this.deliveries]);
     await this.flushing;
   }
 
-  /** Record a call's end durably, then try to enqueue it. Never throws for Redis trouble. */
-  async submit(record: CallRecord): Promise<'queued' | 'spooled'> {
+  /**
+   * Record a call's end durably, then try to enqueue it. Resolves once the job is on disk (fsynced)
+   * and Redis accepted it ('queued') or refused/timed out ('spooled': a later flush retries).
+   * Rejects only when the spool cannot be written. Never throws for Redis trouble.
+   */
+  submit(record: CallRecord): Promise<'queued' | 'spooled'> {
     const jobId = ticketJobId(record.callId);
     const job: CallEndedJob = { record, submittedAt: Date.now() };
-    const file = join(this.opts.dir, `${jobId}.json`);
-    await writeDurably(file, JSON.stringify(job));
-    this.spooled++;
-    return (await this.deliver(file, jobId, job)) ? 'queued' : 'spooled';
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ jobId, job, resolve, reject });
+      if (!this.committing) this.committing = this.commitGroups().finally(() => (this.committing = undefined));
+    });
+  }
+
+  /** Write the waiting submits group by group; each group's delivery overlaps the next group's write. */
+  private async commitGroups(): Promise<void> {
+    const max = this.opts.maxGroup ?? 500;
+    while (this.waiting.length) {
+      const group = this.waiting.splice(0, max);
+      // Names sort in submission order (time, then a sequence within this process).
+      const name = `batch-${Date.now().toString().padStart(14, '0')}-${process.pid}-${String(++this.seq).padStart(9, '0')}${BATCH_SUFFIX}`;
+      const file = join(this.opts.dir, name);
+      try {
+        await writeDurably(file, group.map((w) => JSON.stringify({ jobId: w.jobId, job: w.job } satisfies Entry)).join('\n') + '\n');
+      } catch (err) {
+        for (const w of group) w.reject(err as Error);
+        continue;
+      }
+      this.spooled += group.length;
+      this.inFlight.add(name);
+      const d = this.deliver(file, group)
+        .then((ok) => {
+          for (const w of group) w.resolve(ok ? 'queued' : 'spooled');
+        })
+        .finally(() => {
+          this.inFlight.delete(name);
+          this.deliveries.delete(d);
+        });
+      this.deliveries.add(d);
+    }
   }
 
   /** Try every spooled job once; returns how many are still waiting. */
@@ -222,55 +310,85 @@ export class TicketOutbox {
   private async flushOnce(): Promise<number> {
     // Look for dead neighbours now and then (not only at start: a peer on this host may die while we run).
     if (Date.now() - this.lastClaim >= Math.min(this.leaseMs / 3, 10_000)) await this.claimOrphans();
-    const names = await this.files();
+    const names = (await this.files()).filter((n) => !this.inFlight.has(n));
     let left = 0;
     let redisAway = false;
     for (const name of names) {
-      const file = join(this.opts.dir, name);
-      let job: CallEndedJob;
-      try {
-        job = JSON.parse(await readFile(file, 'utf8')) as CallEndedJob;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        // A torn write cannot happen (rename is atomic); anything else is kept for an operator.
-        this.log.error({ file: name, err: (err as Error).message }, 'unreadable outbox entry left in place');
+      const entries = await this.read(name);
+      if (entries === undefined) {
         left++;
         continue;
       }
       if (redisAway) {
-        left++;
+        left += entries.length;
         continue;
       }
-      if (!(await this.deliver(file, name.replace(/\.json$/, ''), job))) {
+      if (!(await this.deliver(join(this.opts.dir, name), entries, false))) {
         // Redis refused one: the others would wait out the same timeout each; try them next round.
-        redisAway = true;
-        left++;
+        redisAway = !this.lastUnconfirmed;
+        left += entries.length;
       }
     }
-    this.spooled = left;
+    let inFlightJobs = 0;
+    // Groups still being delivered by their submit are counted by it; add what they hold.
+    for (const name of this.inFlight) inFlightJobs += (await this.read(name))?.length ?? 0;
+    this.spooled = left + inFlightJobs;
     return left;
   }
 
-  private async deliver(file: string, jobId: string, job: CallEndedJob): Promise<boolean> {
+  /** The jobs of a spool file; [] if it is gone; undefined if unreadable (kept for an operator). */
+  private async read(name: string): Promise<Entry[] | undefined> {
+    let text: string;
     try {
-      await withTimeout(this.opts.sink.add(CALL_ENDED_JOB, job, { jobId }), this.opts.addTimeoutMs ?? 3000, 'enqueue ticket job');
+      text = await readFile(join(this.opts.dir, name), 'utf8');
     } catch (err) {
-      this.log.warn({ jobId, err: (err as Error).message }, 'ticket job kept in outbox; Redis unavailable');
-      return false;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      this.log.error({ file: name, err: (err as Error).message }, 'unreadable outbox entry left in place');
+      return undefined;
+    }
+    try {
+      if (name.endsWith(LEGACY_SUFFIX)) return [{ jobId: name.slice(0, -LEGACY_SUFFIX.length), job: JSON.parse(text) as CallEndedJob }];
+      return text
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Entry);
+    } catch (err) {
+      // A torn write cannot happen (rename is atomic); anything else is kept for an operator.
+      this.log.error({ file: name, err: (err as Error).message }, 'unreadable outbox entry left in place');
+      return undefined;
+    }
+  }
+
+  private async deliver(file: string, entries: Entry[], counted = true): Promise<boolean> {
+    if (entries.length) {
+      try {
+        await withTimeout(
+          this.opts.sink.addBulk(entries.map((e) => ({ name: CALL_ENDED_JOB, data: e.job, opts: { jobId: e.jobId } }))),
+          this.opts.addTimeoutMs ?? 3000,
+          'enqueue ticket jobs',
+        );
+      } catch (err) {
+        // Added but not yet held by enough replicas (REDIS_REPLICA_ACKS): Redis itself answers, so the
+        // other spool files are still worth trying this round.
+        this.lastUnconfirmed = err instanceof UnconfirmedError;
+        this.log.warn({ jobs: entries.length, first: entries[0]!.jobId, err: (err as Error).message }, this.lastUnconfirmed ? 'ticket jobs kept in outbox until replicas hold them' : 'ticket jobs kept in outbox; Redis unavailable');
+        return false;
+      }
     }
     try {
       await unlink(file);
-      this.spooled = Math.max(0, this.spooled - 1);
+      if (counted) this.spooled = Math.max(0, this.spooled - entries.length);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    this.log.info({ jobId }, 'ticket job enqueued');
+    // One line per group: a line per job cost more than the job at a few hundred calls a second.
+    this.log.info({ jobs: entries.length, jobIds: entries.length <= 4 ? entries.map((e) => e.jobId) : undefined, first: entries[0]?.jobId, last: entries.at(-1)?.jobId }, 'ticket jobs enqueued');
     return true;
   }
 
   private async files(): Promise<string[]> {
     try {
-      return (await readdir(this.opts.dir)).filter((n) => n.endsWith('.json') && n !== OWNER_FILE).sort();
+      return (await readdir(this.opts.dir)).filter((n) => (n.endsWith(LEGACY_SUFFIX) || n.endsWith(BATCH_SUFFIX)) && n !== OWNER_FILE).sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;

@@ -4,7 +4,7 @@
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { CallRecord } from '../calls/record.js';
-import type { JobSink } from './outbox.js';
+import { UnconfirmedError, type JobSink } from './outbox.js';
 import type { Redis } from 'ioredis';
 
 export const TICKETS_QUEUE = 'tickets';
@@ -46,13 +46,13 @@ export function createTicketsQueue(connection: ConnectionOptions, prefix: string
 export function replicaAckedSink(queue: Queue<CallEndedJob>, acks: { count: number; timeoutMs: number }): JobSink {
   if (acks.count === 0) return queue;
   return {
-    async add(name, data, opts) {
-      const job = await queue.add(name as typeof CALL_ENDED_JOB, data, opts);
-      // BullMQ's client is the ioredis connection that ran the add script.
+    async addBulk(jobs) {
+      const added = await queue.addBulk(jobs.map((j) => ({ ...j, name: j.name as typeof CALL_ENDED_JOB })));
+      // BullMQ's client is the ioredis connection that ran the add scripts.
       const client = (await queue.client) as unknown as Redis;
       const held = await client.wait(acks.count, acks.timeoutMs);
-      if (held < acks.count) throw new Error(`ticket job ${opts.jobId} confirmed by ${held} of ${acks.count} replicas`);
-      return job;
+      if (held < acks.count) throw new UnconfirmedError(`${jobs.length} ticket job(s) from ${jobs[0]?.opts.jobId} confirmed by ${held} of ${acks.count} replicas`);
+      return added;
     },
   };
 }

@@ -196,6 +196,8 @@ end
 return 0
 `;
 
+const SCRIPT_SHAS = new Map<string, string>();
+
 export class TicketStore {
   private readonly listeners = new Set<TicketChangeListener>();
 
@@ -221,6 +223,21 @@ export class TicketStore {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Run one of this module's Lua scripts by its SHA1 (EVALSHA: the script text is not sent with every
+   * ticket), loading it with EVAL when Redis does not have it (first use, after a restart or FLUSH).
+   */
+  private async script(lua: string, keys: number, ...args: string[]): Promise<unknown> {
+    let sha = SCRIPT_SHAS.get(lua);
+    if (!sha) SCRIPT_SHAS.set(lua, (sha = createHash('sha1').update(lua).digest('hex')));
+    try {
+      return await this.redis.evalsha(sha, keys, ...args);
+    } catch (err) {
+      if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+      return this.redis.eval(lua, keys, ...args);
+    }
+  }
+
   private key(...parts: string[]): string {
     return redisKey(this.prefix, ...parts);
   }
@@ -233,7 +250,7 @@ export class TicketStore {
     if (record.callbackOf) {
       const original = await this.byCall(record.callbackOf);
       if (original) {
-        const res = (await this.redis.eval(
+        const res = (await this.script(
           ATTACH_CALLBACK,
           2,
           this.key('ticket', 'by-call', record.callId),
@@ -247,7 +264,7 @@ export class TicketStore {
       throw new Error(`ticket of call ${record.callbackOf} not created yet`);
     }
     const day = shanghaiDate(record.startedAt);
-    const res = (await this.redis.eval(
+    const res = (await this.script(
       CREATE_FROM_CALL,
       4,
       this.key('ticket', 'by-call', record.callId),
@@ -259,7 +276,8 @@ export class TicketStore {
       String(now),
       record.callId,
     )) as [string, number];
-    await this.ensureDomain(res[0]);
+    // Without a domain there is nothing to build (ensureDomain would only read the ticket back).
+    if (this.domain) await this.ensureDomain(res[0]);
     return { ticketNo: res[0], created: res[1] === 1 };
   }
 
@@ -337,7 +355,7 @@ export class TicketStore {
 
   private async write(st: StoredTicket, ticket: Ticket): Promise<StoredTicket & { ticket: Ticket }> {
     const units = ticket.units;
-    const res = (await this.redis.eval(
+    const res = (await this.script(
       WRITE_TICKET,
       2 + units.length,
       this.key('ticket', st.ticketNo),

@@ -184,7 +184,10 @@ function renderDetail() {
     ...kv('tk.category', tOr('cat.' + tk.category, tk.category)),
     ...kv('tk.requester', tOr('req.' + tk.requesterKind, tk.requesterKind)),
     ...kv('tk.urgency', tOr('urg.' + tk.urgency, tk.urgency)),
-    ...kv('tk.caller', [h('span', { class: 'mono', id: 'd-caller' }, tk.callerNumber), ' ', h('span', { class: 'muted mask-note' }, t('tk.maskNote'))]),
+    ...kv('tk.caller', [h('span', { class: 'mono', id: 'd-caller' }, tk.callerNumber), ' ', h('span', { class: 'muted mask-note' }, t('tk.maskNote')),
+      h('div', { class: 'row', id: 'call-row' }, h('button', { type: 'button', class: 'primary', id: 'call-citizen', title: t('oc.hint'), onclick: () => void callCitizen(stored.ticketNo) }, t('oc.call')), h('span', { class: 'muted' }, t('oc.hint'))),
+      h('div', { class: 'msg', id: 'call-msg', 'aria-live': 'polite' }),
+      h('ul', { id: 'outbound-calls', class: 'calls' })]),
     ...kv('tk.received', `${fmtSh(tk.receivedAt)} ${t('tz.short')}`),
     ...kv('tk.units', joinUnits(tk.units)),
     ...kv('tk.summary', tk.summary || '–', { class: 'summary', id: 'd-summary' }),
@@ -193,6 +196,45 @@ function renderDetail() {
   );
   renderDeadlines(tk, flags);
   renderHistory(tk);
+  void loadCalls(stored.ticketNo);
+}
+
+// ---- click-to-call (外呼): the server dials; the page never gets a number ---------------------
+
+let callsTimer = null;
+async function loadCalls(no) {
+  clearTimeout(callsTimer);
+  let calls = [];
+  try {
+    calls = (await api('GET', `/api/tickets/${encodeURIComponent(no)}/calls`)).calls ?? [];
+  } catch { return; }
+  if (!current || current.stored.ticketNo !== no) return;
+  const ul = $('#outbound-calls');
+  if (!ul) return;
+  ul.replaceChildren(...calls.slice(0, 5).map((c) => h('li', { 'data-state': c.state, 'data-outcome': c.outcome ?? '' },
+    `${fmtShort(c.startedAt)} · ${c.by} · `,
+    c.state === 'ended' ? h('span', { class: c.outcome === 'answered' ? 'badge ok' : 'badge st-warn' }, t('oc.out.' + c.outcome)) : h('span', { class: 'badge' }, t('oc.state.' + c.state)),
+    c.talkSec ? ` ${t('oc.talk', { n: c.talkSec })}` : '')));
+  // Follow a call in progress until it ends; then the list says how it went.
+  if (calls.some((c) => c.state !== 'ended')) callsTimer = setTimeout(() => void loadCalls(no), 1500);
+  else if ($('#call-msg')?.classList.contains('ok')) clearMsg($('#call-msg'));
+}
+
+async function callCitizen(no) {
+  const msg = $('#call-msg');
+  clearMsg(msg);
+  const btn = $('#call-citizen');
+  btn.disabled = true;
+  try {
+    await api('POST', `/api/tickets/${encodeURIComponent(no)}/calls`, {});
+    showOk(msg, t('oc.placed'));
+    await loadCalls(no);
+  } catch (err) {
+    if (err.status === 401) return;
+    showError(msg, err);
+  } finally {
+    btn.disabled = false;
+  }
 }
 
 function renderDeadlines(tk, flags) {

@@ -100,7 +100,8 @@ describe('GET /metrics', () => {
     expect(find(samples, 'hotline_agents').reduce((n, x) => n + x.value, 0)).toBe(1);
     expect(find(samples, 'hotline_today_answered', { line: 'all' })[0]?.value).toBe(1);
     expect(find(samples, 'hotline_today_answer_rate', { line: 'all' })[0]?.value).toBe(1);
-    expect(find(samples, 'hotline_ari_request_duration_seconds_count', { operation: 'answer' })[0]?.value).toBeGreaterThanOrEqual(1);
+    // The dialplan answers citizens' calls, so the first ARI request of a call is its welcome prompt.
+    expect(find(samples, 'hotline_ari_request_duration_seconds_count', { operation: 'play' })[0]?.value).toBeGreaterThanOrEqual(1);
     expect(find(samples, 'hotline_ari_connected')[0]?.value).toBe(1);
     expect(find(samples, 'hotline_ticket_outbox_pending')).toHaveLength(1);
     expect(find(samples, 'hotline_bullmq_jobs', { queue: 'tickets', state: 'waiting' })).toHaveLength(1);

@@ -6,7 +6,7 @@
  * started on that host (another instance id, the same data directory) claims
  * the dead folder: once Redis is back every call has exactly one ticket.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { jobsForCall, useHarness } from '../support/harness.js';
@@ -34,10 +34,18 @@ async function inWelcome(call: TestCall): Promise<string> {
   return two;
 }
 
+/** The job ids spooled in each instance's folder: group files (`.jsonl`, one job per line) and older one-job files. */
 async function spooled(root: string): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
   for (const d of await readdir(root).catch(() => [] as string[])) {
-    out[d] = (await readdir(join(root, d))).filter((n) => n.startsWith('call-') && n.endsWith('.json'));
+    const ids: string[] = [];
+    for (const n of await readdir(join(root, d))) {
+      if (n.endsWith('.jsonl')) {
+        const text = await readFile(join(root, d, n), 'utf8').catch(() => '');
+        for (const line of text.split('\n').filter(Boolean)) ids.push((JSON.parse(line) as { jobId: string }).jobId);
+      } else if (n.startsWith('call-') && n.endsWith('.json')) ids.push(n.slice(0, -'.json'.length));
+    }
+    out[d] = ids.sort();
   }
   return out;
 }

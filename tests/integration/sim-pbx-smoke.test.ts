@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SimPbx } from '../../sim-pbx/index.js';
 
 // ari-client and asterisk-manager ship no types; only the calls used here are described.
-interface AriEventPayload { type: string; args?: string[]; channel?: { id: string; name: string; language: string }; playback?: { state: string }; cause?: number }
+interface AriEventPayload { type: string; args?: string[]; channel?: { id: string; name: string; language: string; state: string }; playback?: { state: string; target_uri?: string }; cause?: number }
 interface AriClient {
   on(type: string, fn: (event: AriEventPayload, instance: unknown) => void): void;
   start(apps: string | string[]): Promise<void>;
@@ -60,13 +60,15 @@ describe('simulated PBX with the real client libraries', () => {
     // GIVEN the sim with the project-shaped dialplan and two ari-client apps
     const { sim, hotline, caller } = await setup();
     const started = waitFor(hotline, 'StasisStart');
+    // from-carrier answers before Stasis: the citizen's half may be up before hotline sees the call.
+    const callerUp = waitFor(caller, 'StasisStart');
     // WHEN a citizen calls 12345 through from-carrier
     await caller.channels.originate({ endpoint: 'Local/12345@from-carrier', app: 'testcaller', appArgs: 'caller', callerId: '"Citizen" <13800138000>' });
     const start = await started;
-    // THEN the call enters Stasis as the real dialplan does: args, language set by Set(CHANNEL(language)=zh)
+    // THEN the call enters Stasis as the real dialplan does: answered, args, language set by Set(CHANNEL(language)=zh)
     expect(start.args).toEqual(['12345', 'carrier']);
     expect(start.channel!.language).toBe('zh');
-    const callerUp = waitFor(caller, 'StasisStart');
+    expect(start.channel!.state).toBe('Up');
     await hotline.channels.answer({ channelId: start.channel!.id });
     expect((await callerUp).args).toEqual(['caller']);
     const finished = waitFor(hotline, 'PlaybackFinished');
@@ -122,9 +124,9 @@ describe('simulated PBX with the real client libraries', () => {
     await new Promise((r) => setTimeout(r, 500));
     const apps = await (await fetch(`${sim.ariUrl}/ari/applications/hotline?api_key=${sim.user}:${sim.password}`)).json();
     expect(apps.channel_ids).toEqual([ch.id]);
-    const up = waitFor(hotline, 'ChannelStateChange');
-    await hotline.channels.answer({ channelId: ch.id });
-    expect((await up).channel!.id).toBe(ch.id);
+    const playing = waitFor(hotline, 'PlaybackStarted');
+    await hotline.channels.play({ channelId: ch.id, media: 'sound:hotline/welcome' });
+    expect((await playing).playback!.target_uri).toBe(`channel:${ch.id}`);
   });
 
   it('restart() drops everything, refuses HTTP for a while, then serves again', async () => {

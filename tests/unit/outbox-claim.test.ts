@@ -34,7 +34,7 @@ describe('isOrphaned', () => {
 
 function sink(): JobSink & { ids: string[] } {
   const ids: string[] = [];
-  return { ids, add: async (_n, _d, o) => void ids.push(o.jobId) };
+  return { ids, addBulk: async (jobs) => void ids.push(...jobs.map((j) => j.opts.jobId)) };
 }
 
 function deadFolder(root: string, name: string, jobs: string[]): void {

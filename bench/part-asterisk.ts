@@ -1,0 +1,495 @@
+/**
+ * Part 5 — set-up on a real Asterisk 22: SIPp calls over the carrier trunk (loopback), our compiled
+ * server (a child process, NODE_ENV=production, as the container runs it) against a pure-dialplan
+ * Answer/Playback/Hangup on the same Asterisk, the two paths alternating at each stepped rate.
+ *
+ * Each call: INVITE → 200 OK → ACK → 3 s → BYE (bench/asterisk/setup.xml). Reported per step:
+ * INVITE→200 OK p50/p99 (SIPp's response time, one sample per call from -trace_rtt), SIPp's failure
+ * counters by kind, channels still in our app 10 s after the step, CPU per call of Asterisk and of
+ * node (/proc/<pid>/stat over the step and its drain), peak RSS, the server's event-loop delay
+ * (bench/asterisk/eld.mjs), and the server's calls vs tickets created (Redis).
+ *
+ * The dialplan path lives only in the bench's Asterisk: the rendered extensions.conf of the throwaway
+ * instance gets an extra `[from-carrier]` extension (99999) appended, never dialplan/ itself.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { AsteriskInstance, asteriskVersion } from '../tests/support/asterisk.js';
+import { freePort, OwnRedis } from '../tests/support/redis-server.js';
+import { SIPP_BIN } from '../tests/support/sipp.js';
+import { REPO } from './sim-client.js';
+import { percentile, ratio, round, sleep } from './stats.js';
+
+export interface AsteriskStep {
+  path: 'dialplan' | 'ours';
+  rate: number;
+  calls: number;
+  /** SIPp's counters at the end of the run. */
+  successful: number;
+  failed: number;
+  failures: Record<string, number>;
+  retransmissions: number;
+  setupMs: { n: number; p50: number; p99: number; max: number };
+  /** CPU ms per call placed, over the step and its drain. */
+  asteriskCpuMsPerCall: number;
+  nodeCpuMsPerCall?: number;
+  asteriskRssPeakMb: number;
+  nodeRssPeakMb?: number;
+  eventLoopDelayMs?: { p50: number; p99: number; max: number };
+  /** Channels still in our app 10 s after the last call ended (ours), or channels on the PBX (dialplan). */
+  channelsLeft: number;
+  /** Ours: calls the server ended (hotline_calls_total) and tickets created, in this step. */
+  serverCalls?: number;
+  tickets?: number;
+  /** Ours: server log lines that matter (answer timeouts, errors), Asterisk log lines (taskprocessor overload …). */
+  serverProblems?: Record<string, number>;
+  /** Ours: ARI requests per call and their mean duration by operation. */
+  ariRequests?: Record<string, { perCall: number; meanMs: number }>;
+  asteriskProblems: Record<string, number>;
+}
+
+export interface AsteriskResult {
+  asterisk: string;
+  sipp: string;
+  durationSecPerStep: number;
+  rtpPorts: [number, number];
+  steps: AsteriskStep[];
+  ratios: { rate: number; p50: number; p99: number; cpuVsDialplan: number }[];
+  profile?: { rate: number; file: string; top: { fn: string; where: string; selfPct: number }[]; byArea: { area: string; selfPct: number }[] };
+}
+
+const RATES = (process.env.BENCH_AST_RATES ?? '20,50,100,150').split(',').map(Number);
+const DURATION_SEC = Number(process.env.BENCH_AST_SEC ?? 15);
+const PATHS = (process.env.BENCH_AST_PATHS ?? 'dialplan,ours').split(',') as ('dialplan' | 'ours')[];
+const HOLD_SEC = 3;
+const SETTLE_MS = 10_000;
+const DIALPLAN_NUMBER = '99999';
+const TICK_MS = 1000 / 100; // USER_HZ
+
+function procCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields 14 and 15 of proc(5) (utime, stime) are 12 and 13 after the command.
+  return (Number(f[11]) + Number(f[12])) * TICK_MS;
+}
+
+function procRssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? round(Number(m[1]) / 1024, 1) : NaN;
+}
+
+/** The bench's server: src/ compiled once by tsc into dist/bench-server, laid out as the container's dist/. */
+function compileServer(): string {
+  const out = join(REPO, 'dist', 'bench-server');
+  const r = spawnSync(join(REPO, 'node_modules/.bin/tsc'), ['-p', 'bench/asterisk/tsconfig.server.json', '--noCheck'], { cwd: REPO, encoding: 'utf8' });
+  if (!existsSync(join(out, 'src', 'main.js'))) throw new Error(`compiling the server failed: ${r.stdout}${r.stderr}`);
+  for (const [link, target] of [
+    [join(out, 'prompts'), join(REPO, 'prompts')],
+    [join(out, 'data'), join(REPO, 'data')],
+    [join(out, 'src', 'web'), join(REPO, 'src', 'web')],
+  ] as const) {
+    if (!existsSync(link)) symlinkSync(target, link);
+  }
+  return join(out, 'src', 'main.js');
+}
+
+interface Server {
+  child: ChildProcess;
+  prefix: string;
+  httpPort: number;
+  metricsToken: string;
+  logFile: string;
+  eldFile: string;
+}
+
+async function startServer(main: string, ast: AsteriskInstance, redisUrl: string, dir: string, profileDir?: string): Promise<Server> {
+  const httpPort = await freePort();
+  const prefix = `benchast${randomBytes(3).toString('hex')}`;
+  const metricsToken = randomBytes(16).toString('hex');
+  const logFile = join(dir, `server-${prefix}.log`);
+  const eldFile = join(dir, `eld-${prefix}.jsonl`);
+  const i = ast.info;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    ARI_URL: i.ariUrl,
+    ARI_USER: i.ariUser,
+    ARI_PASSWORD: i.ariPassword,
+    AMI_HOST: i.amiHost,
+    AMI_PORT: String(i.amiPort),
+    AMI_USER: i.amiUser,
+    AMI_SECRET: i.amiSecret,
+    REDIS_URL: redisUrl,
+    HOTLINE_KEY_PREFIX: prefix,
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(httpPort),
+    LOG_LEVEL: 'info',
+    HOTLINE_DATA_DIR: join(dir, `data-${prefix}`),
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    COOKIE_SECURE: 'false',
+    METRICS_TOKEN: metricsToken,
+    ACD_REQUIRE_REGISTRATION: 'false',
+    BENCH_ELD_FILE: eldFile,
+    // Extra server variables for an experiment: BENCH_AST_SERVER_ENV='ARI_MAX_IN_FLIGHT=200,LOG_LEVEL=warn'.
+    ...Object.fromEntries((process.env.BENCH_AST_SERVER_ENV ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+  };
+  const args = ['--import', join(REPO, 'bench/asterisk/eld.mjs')];
+  if (profileDir) args.push('--cpu-prof', '--cpu-prof-dir', profileDir);
+  // Production logs to stdout; the bench keeps them in a file (the writing is part of the cost).
+  const out = await import('node:fs').then((fs) => fs.openSync(logFile, 'a'));
+  const child = spawn(process.execPath, [...args, main], { cwd: dir, env, stdio: ['ignore', out, out] });
+  const s: Server = { child, prefix, httpPort, metricsToken, logFile, eldFile };
+  const until = Date.now() + 30_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${readFileSync(logFile, 'utf8').slice(-3000)}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
+      if (r.ok) return s;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(200);
+  }
+  throw new Error(`server not ready in 30 s: ${readFileSync(logFile, 'utf8').slice(-3000)}`);
+}
+
+async function stopServer(s: Server): Promise<void> {
+  if (s.child.exitCode !== null) return;
+  const exited = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  await Promise.race([exited, sleep(20_000)]);
+  if (s.child.exitCode === null) s.child.kill('SIGKILL');
+}
+
+async function metric(s: Server, name: string): Promise<number> {
+  const r = await fetch(`http://127.0.0.1:${s.httpPort}/metrics`, { headers: { authorization: `Bearer ${s.metricsToken}` } });
+  const text = await r.text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+/** ARI requests of the step by operation: count per call and mean ms (queueing for the in-flight cap included). */
+async function ariOps(s: Server): Promise<Map<string, { count: number; sum: number }>> {
+  const r = await fetch(`http://127.0.0.1:${s.httpPort}/metrics`, { headers: { authorization: `Bearer ${s.metricsToken}` } });
+  const out = new Map<string, { count: number; sum: number }>();
+  for (const line of (await r.text()).split('\n')) {
+    const m = /^hotline_ari_request_duration_seconds_(sum|count)\{operation="([^"]+)"\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const e = out.get(m[2]!) ?? { count: 0, sum: 0 };
+    if (m[1] === 'sum') e.sum = Number(m[3]);
+    else e.count = Number(m[3]);
+    out.set(m[2]!, e);
+  }
+  return out;
+}
+
+async function countKeys(redis: Redis, pattern: string): Promise<number> {
+  let n = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    n += keys.length;
+  } while (cursor !== '0');
+  return n;
+}
+
+async function ari(ast: AsteriskInstance, path: string): Promise<any> {
+  const auth = `Basic ${Buffer.from(`${ast.info.ariUser}:${ast.info.ariPassword}`).toString('base64')}`;
+  const r = await fetch(`${ast.info.ariUrl}/ari${path}`, { headers: { authorization: auth } });
+  return r.ok ? r.json() : undefined;
+}
+
+interface SippOutcome {
+  counters: Record<string, number>;
+  rtds: number[];
+}
+
+/** One SIPp run: `rate` calls/s for DURATION_SEC to `number`; resolves when every call is over. */
+async function runSipp(ast: AsteriskInstance, number: string, rate: number, runNo: number): Promise<SippOutcome> {
+  const dir = mkdtempSync(join(tmpdir(), 'hotline-bench-sipp-'));
+  const total = rate * DURATION_SEC;
+  const statFile = join(dir, 'stat.csv');
+  const args = [
+    `127.0.0.1:${ast.info.sipPort}`,
+    '-sf', join(REPO, 'bench/asterisk/setup.xml'),
+    '-s', number,
+    '-key', 'prefix', `13${String(10 + (runNo % 90))}`,
+    '-i', '127.0.0.1',
+    '-p', String(await freePort()),
+    '-mi', '127.0.0.1',
+    '-mp', String(20_000 + 2 * Math.floor(Math.random() * 4000)),
+    '-cp', String(await freePort()),
+    '-r', String(rate), '-rp', '1000', '-m', String(total), '-l', String(rate * (HOLD_SEC + 12)),
+    '-recv_timeout', '15000',
+    '-nostdin',
+    '-trace_stat', '-stf', statFile, '-fd', '1',
+    '-trace_rtt', '-rtt_freq', '1',
+    '-timeout', `${DURATION_SEC + 60}s`,
+  ];
+  const child = spawn(SIPP_BIN, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += String(b)));
+  await new Promise((r) => child.once('exit', r));
+  const rows = existsSync(statFile) ? readFileSync(statFile, 'utf8').trim().split('\n') : [];
+  const counters: Record<string, number> = {};
+  if (rows.length >= 2) {
+    const head = rows[0]!.split(';');
+    const last = rows[rows.length - 1]!.split(';');
+    head.forEach((h, i) => {
+      if (/\(C\)$/.test(h)) counters[h.replace(/\(C\)$/, '')] = Number(last[i]);
+    });
+  } else {
+    throw new Error(`sipp wrote no statistics: ${stderr.slice(-2000)}`);
+  }
+  const rtds: number[] = [];
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('_rtt.csv'))) {
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n').slice(1)) {
+      const [, ms, rtd] = line.split(';');
+      if (rtd !== undefined && ms !== undefined && ms !== '') rtds.push(Number(ms));
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { counters, rtds };
+}
+
+function problems(text: string, patterns: Record<string, RegExp>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, re] of Object.entries(patterns)) {
+    const n = text.match(new RegExp(re.source, 'g'))?.length ?? 0;
+    if (n) out[k] = n;
+  }
+  return out;
+}
+
+const ASTERISK_PATTERNS = {
+  'taskprocessor queue reached': /queue reached \d+ scheduled tasks/,
+  'not in Stasis application': /not in Stasis application/,
+  'RTP port allocation failed': /No RTP ports remaining|Unable to allocate RTP/,
+};
+const SERVER_PATTERNS = {
+  'answer timed out': /answer timed out/,
+  'ARI request timed out': /timed out after \d+ ms/,
+  'level error': /"level":50/,
+  'level warn': /"level":40/,
+};
+
+export async function runAsterisk(log: (s: string) => void): Promise<AsteriskResult> {
+  const version = asteriskVersion();
+  if (!version) throw new Error('Asterisk 22 is not installed: sh ../shared/asterisk/install.sh');
+  if (!existsSync(SIPP_BIN)) throw new Error(`SIPp is not installed (${SIPP_BIN}): apt-get install sip-tester`);
+  const sipp = /SIPp v[^\s]+/.exec(spawnSync(SIPP_BIN, ['-v'], { encoding: 'utf8' }).stdout ?? '')?.[0] ?? 'unknown';
+  const main = compileServer();
+  // A call holds an RTP + RTCP pair for its 3 s and Asterisk takes even ports at random from the range:
+  // room for the largest step's calls in flight (rate × (hold + 2 s of set-up and drain)) four times over.
+  const maxRate = Math.max(...RATES);
+  const span = Math.max(4000, maxRate * (HOLD_SEC + 2) * 2 * 4);
+  const rtpPorts: [number, number] = [36_000, 36_000 + span];
+  const dir = mkdtempSync(join(tmpdir(), 'hotline-bench-ast-'));
+  const redisServer = await OwnRedis.create();
+  const redis = new Redis(redisServer.url);
+  const ast = await AsteriskInstance.start({ promptsDir: join(REPO, 'sounds', 'build'), rtpPorts, label: 'bench' });
+  const steps: AsteriskStep[] = [];
+  let profile: AsteriskResult['profile'];
+  try {
+    // The pure-dialplan path, in this instance only.
+    appendFileSync(
+      join(ast.info.dir, 'etc', 'extensions.conf'),
+      `\n; --- bench only (bench/part-asterisk.ts) ---\n[from-carrier]\nexten => ${DIALPLAN_NUMBER},1,Answer()\n same => n,Playback(hotline/welcome)\n same => n,Hangup()\n`,
+    );
+    const reload = ast.cli('dialplan reload');
+    if (!reload.ok || !/\b99999\b/.test(ast.cli(`dialplan show ${DIALPLAN_NUMBER}@from-carrier`).out)) throw new Error(`bench dialplan not loaded: ${reload.out}`);
+    const astPid = Number(readFileSync(join(ast.info.dir, 'run', 'asterisk.pid'), 'utf8').trim());
+    let runNo = 0;
+    const server = await startServer(main, ast, redisServer.url, dir);
+    try {
+      for (const rate of RATES) {
+        for (const path of PATHS) {
+          runNo++;
+          const astLogAt = ast.log().length;
+          const serverLogAt = readFileSync(server.logFile, 'utf8').length;
+          const callsBefore = path === 'ours' ? await metric(server, 'hotline_calls_total') : 0;
+          const ticketsBefore = path === 'ours' ? await countKeys(redis, `${server.prefix}:ticket:by-call:*`) : 0;
+          const ops0 = path === 'ours' ? await ariOps(server) : new Map();
+          const cpu0 = { ast: procCpuMs(astPid), node: procCpuMs(server.child.pid!) };
+          let rss = { ast: procRssMb(astPid), node: procRssMb(server.child.pid!) };
+          const rssTimer = setInterval(() => {
+            rss = { ast: Math.max(rss.ast, procRssMb(astPid)), node: Math.max(rss.node, procRssMb(server.child.pid!)) };
+          }, 500);
+          server.child.kill('SIGUSR2'); // start the event-loop window
+          const outcome = await runSipp(ast, path === 'ours' ? '12345' : DIALPLAN_NUMBER, rate, runNo);
+          await sleep(SETTLE_MS);
+          clearInterval(rssTimer);
+          const cpu1 = { ast: procCpuMs(astPid), node: procCpuMs(server.child.pid!) };
+          server.child.kill('SIGUSR2');
+          await sleep(100);
+          const eldLines = existsSync(server.eldFile) ? readFileSync(server.eldFile, 'utf8').trim().split('\n') : [];
+          const eld = eldLines.length ? (JSON.parse(eldLines[eldLines.length - 1]!) as { p50: number; p99: number; max: number }) : undefined;
+          const app = (await ari(ast, '/applications/hotline')) as { channel_ids?: string[] } | undefined;
+          const channels = (await ari(ast, '/channels')) as unknown[] | undefined;
+          const calls = rate * DURATION_SEC;
+          const c = outcome.counters;
+          const failures: Record<string, number> = {};
+          for (const [k, v] of Object.entries(c)) if (k.startsWith('Failed') && k !== 'FailedCall' && v > 0) failures[k.replace(/^Failed/, '')] = v;
+          const sorted = [...outcome.rtds].sort((a, b) => a - b);
+          const step: AsteriskStep = {
+            path,
+            rate,
+            calls,
+            successful: c.SuccessfulCall ?? 0,
+            failed: c.FailedCall ?? 0,
+            failures,
+            retransmissions: c.Retransmissions ?? 0,
+            setupMs: { n: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? NaN) },
+            asteriskCpuMsPerCall: round((cpu1.ast - cpu0.ast) / calls),
+            asteriskRssPeakMb: rss.ast,
+            channelsLeft: path === 'ours' ? (app?.channel_ids?.length ?? -1) : (channels?.length ?? -1),
+            asteriskProblems: problems(ast.log().slice(astLogAt), ASTERISK_PATTERNS),
+          };
+          if (path === 'ours') {
+            step.nodeCpuMsPerCall = round((cpu1.node - cpu0.node) / calls);
+            step.nodeRssPeakMb = rss.node;
+            if (eld) step.eventLoopDelayMs = eld;
+            // Tickets are written after the call ends; give the pipeline its time (bounded).
+            const until = Date.now() + 20_000;
+            step.serverCalls = (await metric(server, 'hotline_calls_total')) - callsBefore;
+            step.tickets = (await countKeys(redis, `${server.prefix}:ticket:by-call:*`)) - ticketsBefore;
+            while (step.tickets < step.serverCalls && Date.now() < until) {
+              await sleep(500);
+              step.serverCalls = (await metric(server, 'hotline_calls_total')) - callsBefore;
+              step.tickets = (await countKeys(redis, `${server.prefix}:ticket:by-call:*`)) - ticketsBefore;
+            }
+            const ops1 = await ariOps(server);
+            step.ariRequests = {};
+            for (const [op, e] of ops1) {
+              const b = ops0.get(op) ?? { count: 0, sum: 0 };
+              if (e.count > b.count) step.ariRequests[op] = { perCall: round((e.count - b.count) / calls), meanMs: round(((e.sum - b.sum) / (e.count - b.count)) * 1000) };
+            }
+            step.serverProblems = problems(readFileSync(server.logFile, 'utf8').slice(serverLogAt), SERVER_PATTERNS);
+          }
+          steps.push(step);
+          log(
+            `  ${rate}/s ${path}: setup p50 ${step.setupMs.p50} / p99 ${step.setupMs.p99} ms, ok ${step.successful}/${calls}, failures ${JSON.stringify(failures)}, retrans ${step.retransmissions}, ast cpu ${step.asteriskCpuMsPerCall} ms/call` +
+              (path === 'ours'
+                ? `, node cpu ${step.nodeCpuMsPerCall} ms/call, eld p99 ${eld?.p99} ms, left ${step.channelsLeft}, calls ${step.serverCalls} tickets ${step.tickets}, server ${JSON.stringify(step.serverProblems)}, ari ${JSON.stringify(step.ariRequests)}`
+                : `, left ${step.channelsLeft}`) +
+              `, asterisk ${JSON.stringify(step.asteriskProblems)}`,
+          );
+          // Nothing of this step may still hold ports or CPU when the next starts.
+          for (let i = 0; i < 30 && ((await ari(ast, '/channels')) as unknown[] | undefined)?.length; i++) await sleep(1000);
+        }
+      }
+    } finally {
+      await stopServer(server);
+    }
+    if (process.env.BENCH_AST_PROFILE_RATE) {
+      const rate = Number(process.env.BENCH_AST_PROFILE_RATE);
+      const profDir = join(REPO, 'bench', 'results', 'profiles');
+      const before = new Set(existsSync(profDir) ? readdirSync(profDir) : []);
+      const prof = await startServer(main, ast, redisServer.url, dir, profDir);
+      try {
+        await runSipp(ast, '12345', rate, ++runNo);
+        await sleep(SETTLE_MS);
+      } finally {
+        await stopServer(prof);
+      }
+      const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
+      if (file) profile = { rate, file: `bench/results/profiles/${file}`, top: topFunctions(join(profDir, file), 15), byArea: byArea(join(profDir, file)) };
+    }
+  } finally {
+    redis.disconnect();
+    await ast.stop();
+    await redisServer.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const ratios = RATES.filter(() => PATHS.length === 2).map((rate) => {
+    const d = steps.find((s) => s.rate === rate && s.path === 'dialplan')!;
+    const o = steps.find((s) => s.rate === rate && s.path === 'ours')!;
+    return {
+      rate,
+      p50: ratio(o.setupMs.p50, Math.max(d.setupMs.p50, 1)),
+      p99: ratio(o.setupMs.p99, Math.max(d.setupMs.p99, 1)),
+      cpuVsDialplan: ratio(o.asteriskCpuMsPerCall + (o.nodeCpuMsPerCall ?? 0), d.asteriskCpuMsPerCall),
+    };
+  });
+  return { asterisk: version, sipp, durationSecPerStep: DURATION_SEC, rtpPorts, steps, ratios, ...(profile ? { profile } : {}) };
+}
+
+/** Self time per function of a V8 .cpuprofile, largest first (idle and GC kept: they say where time went too). */
+export function topFunctions(file: string, n: number): { fn: string; where: string; selfPct: number }[] {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(p.nodes.map((x) => [x.id, x] as const));
+  const self = new Map<string, number>();
+  let total = 0;
+  p.samples.forEach((id, i) => {
+    const node = byId.get(id);
+    if (!node) return;
+    const dt = p.timeDeltas[i] ?? 0;
+    total += dt;
+    const cf = node.callFrame;
+    const where = cf.url ? `${cf.url.replace(/^file:\/\//, '').replace(`${REPO}/`, '')}:${cf.lineNumber + 1}` : '';
+    const key = `${cf.functionName || '(anonymous)'}\u0000${where}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+  });
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => {
+      const [fn, where] = k.split('\u0000');
+      return { fn: fn!, where: where!, selfPct: round((v / total) * 100, 1) };
+    });
+}
+
+/**
+ * Self time by area: each sample goes to the nearest JavaScript frame with a file (native frames such
+ * as writeUtf8String count for their caller), grouped by package (node_modules/<pkg>) or by folder of ours
+ * (src/<folder>), node's own modules counting for their caller; idle, GC and (program) stay apart.
+ */
+export function byArea(file: string): { area: string; selfPct: number }[] {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(p.nodes.map((x) => [x.id, x] as const));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const area = (id: number): string => {
+    const first = byId.get(id)!;
+    if (!first.callFrame.url && /^\((idle|garbage collector|program)\)$/.test(first.callFrame.functionName)) return first.callFrame.functionName;
+    let internal = false;
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const url = byId.get(cur)!.callFrame.url;
+      if (!url) continue;
+      // node's own modules (net, fs, streams) count for the package or folder that called them.
+      if (url.startsWith('node:')) {
+        internal = true;
+        continue;
+      }
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+      if (pkg) return pkg;
+      const ours = /\/src\/([^/]+)\//.exec(url)?.[1] ?? (/\/src\/[^/]+\.js$/.test(url) ? 'app' : undefined);
+      if (ours) return `src/${ours}`;
+      return url.replace(/^file:\/\//, '').replace(`${REPO}/`, '');
+    }
+    return internal ? 'node internals (timers, sockets, module loading)' : '(native, no JS caller)';
+  };
+  const self = new Map<string, number>();
+  let total = 0;
+  p.samples.forEach((id, i) => {
+    const dt = p.timeDeltas[i] ?? 0;
+    total += dt;
+    const a = area(id);
+    self.set(a, (self.get(a) ?? 0) + dt);
+  });
+  return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([a, v]) => ({ area: a, selfPct: round((v / total) * 100, 1) }));
+}

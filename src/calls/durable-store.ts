@@ -1,0 +1,233 @@
+/**
+ * Durable call state: every live call's {@link CallState} in Redis, owned by the instance that
+ * drives it, so that when an instance dies its calls can be adopted — by its restart or by a peer
+ * on the same Asterisk.
+ *
+ * @remarks
+ * | key                         | type   | what                                                         |
+ * | --------------------------- | ------ | ------------------------------------------------------------ |
+ * | `P:callstate:<callId>`      | hash   | `owner` (instance id), `state` (JSON), `at` (ms of the write) |
+ * | `P:callstates`              | set    | call ids with a stored state                                 |
+ * | `P:callstate-lease:<inst>`  | string | the instance's lease, renewed every `renewMs`, expires after `leaseMs` |
+ *
+ * Writes are coalesced per call (only the newest state of a call is written) and ordered (one
+ * write in flight). A write is refused by Redis when another instance owns the call (it adopted
+ * it while this one was presumed dead): the session is then told to let go. A claim is one
+ * script: the owner's lease must have expired (or the owner is this instance's own id, i.e. its
+ * earlier life), so of two instances adopting at once exactly one gets each call.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { CALL_STATE_VERSION, type CallState } from './state.js';
+import type { CallStateStore } from './store.js';
+import { redisKey } from '../util/redis-keys.js';
+
+export interface DurableStoreOptions {
+  /** A lease not renewed for this long is expired: the instance is presumed dead. */
+  leaseMs?: number;
+  /** How often the lease is renewed (and failed writes retried). */
+  renewMs?: number;
+  now?: () => number;
+  /** This instance no longer owns the call (another adopted it): its session must stop acting. */
+  onLost?: (callId: string) => void;
+}
+
+export interface StoredCall {
+  callId: string;
+  owner: string;
+  state: CallState;
+}
+
+const SAVE = `
+local o = redis.call('HGET', KEYS[1], 'owner')
+if o and o ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'state', ARGV[2], 'at', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[4])
+return 1
+`;
+
+const REMOVE = `
+local o = redis.call('HGET', KEYS[1], 'owner')
+if o and o ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1
+`;
+
+/** KEYS: state hash, lease key of the expected owner. ARGV: me, expected owner. */
+const CLAIM = `
+local o = redis.call('HGET', KEYS[1], 'owner')
+if not o or o ~= ARGV[2] then return false end
+if o ~= ARGV[1] and redis.call('EXISTS', KEYS[2]) == 1 then return false end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1])
+return redis.call('HGET', KEYS[1], 'state')
+`;
+
+export class RedisCallStateStore implements CallStateStore {
+  private readonly pending = new Map<string, CallState | null>();
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly leaseMs: number;
+  private readonly renewMs: number;
+  /** How often a live instance looks for calls of dead ones (calls/manager.ts). */
+  readonly checkEveryMs: number;
+  private readonly now: () => number;
+  /** States this instance wrote before this moment are of its earlier life (a restart with the same id). */
+  private startedAt = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    readonly instanceId: string,
+    private readonly log: Logger,
+    private readonly o: DurableStoreOptions = {},
+  ) {
+    this.leaseMs = o.leaseMs ?? 15_000;
+    this.renewMs = o.renewMs ?? Math.max(100, Math.floor(this.leaseMs / 3));
+    this.checkEveryMs = this.renewMs;
+    this.now = o.now ?? Date.now;
+  }
+
+  private key(...parts: string[]): string {
+    return redisKey(this.prefix, ...parts);
+  }
+
+  private stateKey(callId: string): string {
+    return this.key('callstate', callId);
+  }
+
+  private leaseKey(instanceId: string): string {
+    return this.key('callstate-lease', instanceId);
+  }
+
+  /** Take the lease and keep renewing it. */
+  async start(): Promise<void> {
+    this.startedAt = this.now();
+    await this.renew();
+    this.timer = setInterval(() => void this.renew(), this.renewMs);
+    this.timer.unref();
+  }
+
+  /**
+   * Stop renewing. `release`: give the lease up now (a clean stop: the next instance adopts at
+   * once); otherwise it runs out as after a crash.
+   */
+  async stop(opts: { release: boolean }): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    if (opts.release) await this.redis.del(this.leaseKey(this.instanceId)).catch(() => undefined);
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      await this.redis.set(this.leaseKey(this.instanceId), String(this.now()), 'PX', this.leaseMs);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'call state lease not renewed');
+    }
+    if (this.pending.size > 0) this.kick();
+  }
+
+  save(state: CallState): void {
+    this.pending.set(state.callId, state);
+    this.kick();
+  }
+
+  remove(callId: string): void {
+    this.pending.set(callId, null);
+    this.kick();
+  }
+
+  /** Everything saved so far is written (or failed and kept for the next try). */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.pending.size > 0) {
+      this.kick();
+      await this.flushing;
+    }
+  }
+
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = this.writeAll().finally(() => {
+      this.flushing = undefined;
+    });
+  }
+
+  private async writeAll(): Promise<void> {
+    while (this.pending.size > 0) {
+      const batch = [...this.pending];
+      this.pending.clear();
+      try {
+        const pipe = this.redis.pipeline();
+        for (const [callId, state] of batch) {
+          if (state) pipe.eval(SAVE, 2, this.stateKey(callId), this.key('callstates'), this.instanceId, JSON.stringify(state), String(this.now()), callId);
+          else pipe.eval(REMOVE, 2, this.stateKey(callId), this.key('callstates'), this.instanceId, callId);
+        }
+        const results = (await pipe.exec()) ?? [];
+        results.forEach(([err, ok], i) => {
+          const [callId, state] = batch[i]!;
+          if (err) throw err;
+          if (Number(ok) === 0 && state) {
+            this.log.warn({ callId }, 'call adopted by another instance; letting it go');
+            this.o.onLost?.(callId);
+          }
+        });
+      } catch (err) {
+        // Redis away: keep what was not superseded meanwhile, retry with the next lease renewal.
+        for (const [callId, state] of batch) if (!this.pending.has(callId)) this.pending.set(callId, state);
+        this.log.warn({ err: (err as Error).message, calls: batch.length }, 'call state not checkpointed; will retry');
+        return;
+      }
+    }
+  }
+
+  /** The stored state of a call (tests, supervisors). */
+  async load(callId: string): Promise<StoredCall | undefined> {
+    const h = await this.redis.hgetall(this.stateKey(callId));
+    if (!h.owner || !h.state) return undefined;
+    return { callId, owner: h.owner, state: JSON.parse(h.state) as CallState };
+  }
+
+  /** The instance that owns a stored call, if any (alive or not). */
+  async ownerOf(callId: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.stateKey(callId), 'owner')) ?? undefined;
+  }
+
+  /** Stored calls whose owner's lease has run out, or that name this instance's id (its earlier life). */
+  async orphans(): Promise<StoredCall[]> {
+    const ids = await this.redis.smembers(this.key('callstates'));
+    const out: StoredCall[] = [];
+    const alive = new Map<string, boolean>();
+    for (const callId of ids) {
+      const [owner, at] = await this.redis.hmget(this.stateKey(callId), 'owner', 'at');
+      if (!owner) {
+        await this.redis.srem(this.key('callstates'), callId);
+        continue;
+      }
+      // Our own calls of this life are driven by our sessions.
+      if (owner === this.instanceId && Number(at) >= this.startedAt) continue;
+      if (!alive.has(owner)) alive.set(owner, owner !== this.instanceId && (await this.redis.exists(this.leaseKey(owner))) === 1);
+      if (alive.get(owner)) continue;
+      const stored = await this.load(callId);
+      if (stored) out.push(stored);
+    }
+    return out;
+  }
+
+  /**
+   * Take a call over from `owner` (whose lease must have run out). Returns its state, or
+   * undefined when another instance was first, the owner is alive, or the state is of another
+   * schema version (then the call is adopted afresh).
+   */
+  async claim(callId: string, owner: string): Promise<CallState | undefined> {
+    const json = (await this.redis.eval(CLAIM, 2, this.stateKey(callId), this.leaseKey(owner), this.instanceId, owner)) as string | null;
+    if (!json) return undefined;
+    const state = JSON.parse(json) as CallState;
+    if (state.v !== CALL_STATE_VERSION) {
+      this.log.warn({ callId, v: state.v }, 'stored call state of another version; adopting the call afresh');
+      return undefined;
+    }
+    return state;
+  }
+}

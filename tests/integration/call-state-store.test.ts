@@ -1,0 +1,100 @@
+/**
+ * The durable call state store against a real Redis: checkpoints, ownership with a lease, adoption
+ * of a dead instance's calls (exactly one of two adopters wins), and a zombie owner told to let go.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { RedisCallStateStore } from '../../src/calls/durable-store.js';
+import { newCall } from '../support/call-state.js';
+import { eventually } from '../support/wait.js';
+
+const url = inject('redisUrl');
+const log = pino({ level: 'silent' });
+const clients: Redis[] = [];
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+});
+
+function store(prefix: string, instanceId: string, lost: string[] = []): RedisCallStateStore {
+  const redis = new Redis(url);
+  clients.push(redis);
+  return new RedisCallStateStore(redis, prefix, instanceId, log, { leaseMs: 300, renewMs: 100, onLost: (id) => lost.push(id) });
+}
+
+describe('durable call state', () => {
+  it('GIVEN a call checkpointed by a live instance WHEN another looks for orphans THEN it is not offered; WHEN the call ends THEN its state is gone', async () => {
+    const prefix = `cs${randomUUID().slice(0, 8)}`;
+    const a = store(prefix, 'a');
+    const b = store(prefix, 'b');
+    await a.start();
+    await b.start();
+    const s = { ...newCall('call-1'), phase: 'ivr' as const };
+    a.save(s);
+    await a.flush();
+    expect(await a.load('call-1')).toEqual({ callId: 'call-1', owner: 'a', state: s });
+    await new Promise((r) => setTimeout(r, 500)); // longer than the lease: a renews it
+    expect(await b.orphans()).toEqual([]);
+    expect(await b.claim('call-1', 'a')).toBeUndefined();
+    a.remove('call-1');
+    await a.flush();
+    expect(await a.load('call-1')).toBeUndefined();
+    await a.stop({ release: true });
+    await b.stop({ release: true });
+  });
+
+  it('GIVEN an instance that dies with live calls WHEN its lease runs out THEN exactly one of two instances adopts each call, and the dead one (if it was only paused) is told to let go', async () => {
+    const prefix = `cs${randomUUID().slice(0, 8)}`;
+    const lostByA: string[] = [];
+    const a = store(prefix, 'a', lostByA);
+    const b = store(prefix, 'b');
+    const c = store(prefix, 'c');
+    await a.start();
+    const calls = ['x1', 'x2', 'x3'].map((id) => ({ ...newCall(id), phase: 'queue' as const, queue: { skill: 'general', priority: 0, queuedAt: 1 } }));
+    for (const s of calls) a.save(s);
+    await a.flush();
+    await a.stop({ release: false }); // as a crash: the lease is left to run out
+    await b.start();
+    await c.start();
+    const orphans = await eventually(async () => {
+      const o = await b.orphans();
+      expect(o.map((x) => x.callId).sort()).toEqual(['x1', 'x2', 'x3']);
+      return o;
+    }, 5_000);
+    expect(orphans.every((o) => o.owner === 'a')).toBe(true);
+    const claims = await Promise.all(orphans.flatMap((o) => [b.claim(o.callId, o.owner).then((s) => (s ? 'b' : null)), c.claim(o.callId, o.owner).then((s) => (s ? 'c' : null))]));
+    // Each call has exactly one adopter.
+    for (let i = 0; i < orphans.length; i++) expect([claims[2 * i], claims[2 * i + 1]].filter(Boolean)).toHaveLength(1);
+    const adopted = await b.load('x1');
+    expect(['b', 'c']).toContain(adopted!.owner);
+    expect(adopted!.state).toEqual(calls[0]);
+    // The old owner wakes up and writes: refused, and told it lost the call.
+    a.save({ ...calls[0]!, phase: 'ended' as never });
+    await a.flush();
+    expect(lostByA).toEqual(['x1']);
+    expect((await b.load('x1'))!.state.phase).toBe('queue');
+    for (const st of [b, c]) await st.stop({ release: true });
+  });
+
+  it('GIVEN an instance restarted with the same id WHEN it looks for orphans THEN the calls of its earlier life are offered to it, and a state of another schema version is not', async () => {
+    const prefix = `cs${randomUUID().slice(0, 8)}`;
+    const before = store(prefix, 'same');
+    await before.start();
+    before.save(newCall('y1'));
+    before.save({ ...newCall('y2'), v: 99 as never });
+    await before.flush();
+    await before.stop({ release: false });
+    await new Promise((r) => setTimeout(r, 5));
+    const after = store(prefix, 'same');
+    await after.start();
+    expect((await after.orphans()).map((o) => o.callId).sort()).toEqual(['y1', 'y2']);
+    expect(await after.claim('y1', 'same')).toEqual(newCall('y1'));
+    expect(await after.claim('y2', 'same')).toBeUndefined();
+    // A call of this life is not an orphan.
+    after.save(newCall('y3'));
+    await after.flush();
+    expect((await after.orphans()).map((o) => o.callId)).not.toContain('y3');
+    await after.stop({ release: true });
+  });
+});

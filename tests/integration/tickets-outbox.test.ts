@@ -1,0 +1,107 @@
+/**
+ * The ticket outbox's group commit against a real, throwaway redis-server: submits that arrive
+ * together share spool files (one fsync each) and one addBulk, and nothing is lost or doubled when
+ * Redis is away, when a group's delivery is retried, or when a spool of the older one-file-per-job
+ * format is left from before an upgrade.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log/logger.js';
+import { OWNER_FILE, TicketOutbox } from '../../src/tickets/outbox.js';
+import { createTicketsQueue, ticketJobId } from '../../src/tickets/queue.js';
+import { logSink } from '../support/log-capture.js';
+import { OwnRedis } from '../support/redis-server.js';
+import { callRecord } from '../support/tickets.js';
+import { eventually } from '../support/wait.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+/** The outbox's log lines of this file (also checked by log-capture for leaked numbers). */
+const lines: string[] = [];
+const sink = new Writable({
+  write(chunk, enc, cb) {
+    lines.push(String(chunk));
+    logSink.write(chunk, enc, cb);
+  },
+});
+const logger = () => createLogger({ level: 'info', destination: sink });
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setUp() {
+  const redis = await OwnRedis.create();
+  cleanups.push(() => redis.destroy());
+  const u = new URL(redis.url);
+  // As src/app.ts: producers fail fast while Redis is away, the outbox keeps the job.
+  const queue = createTicketsQueue({ host: u.hostname, port: Number(u.port), enableOfflineQueue: false, maxRetriesPerRequest: 1 }, `outbox${process.pid}`);
+  queue.on('error', () => undefined);
+  cleanups.push(() => queue.close());
+  await queue.waitUntilReady();
+  const dir = mkdtempSync(join(tmpdir(), 'hotline-outbox-test-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const outbox = new TicketOutbox({ dir, sink: queue, logger: logger(), addTimeoutMs: 1000 });
+  await outbox.init();
+  cleanups.push(() => outbox.stop());
+  const spooledJobs = () =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n'))
+      .map((l) => (JSON.parse(l) as { jobId: string }).jobId);
+  const jobIds = async () => (await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'])).map((j) => j.id).sort();
+  return { redis, queue, dir, outbox, spooledJobs, jobIds };
+}
+
+describe('ticket outbox group commit', () => {
+  it('GIVEN Redis is up WHEN 40 calls end at once THEN each is queued once, in two groups (one fsync and one addBulk each), and a second submit of a call adds nothing', async () => {
+    const { outbox, dir, jobIds } = await setUp();
+    const records = Array.from({ length: 40 }, (_, i) => callRecord(`1390000${String(i).padStart(4, '0')}`, Date.now()));
+    lines.length = 0;
+    const results = await Promise.all(records.map((r) => outbox.submit(r)));
+    expect(results).toEqual(records.map(() => 'queued'));
+    // The first submit starts a group at once; the other 39 of the same tick wait and share the next one.
+    const groups = lines.map((l) => JSON.parse(l) as { msg: string; jobs?: number }).filter((l) => l.msg === 'ticket jobs enqueued');
+    expect(groups.map((g) => g.jobs)).toEqual([1, 39]);
+    expect(await jobIds()).toEqual(records.map((r) => ticketJobId(r.callId)).sort());
+    expect(readdirSync(dir).filter((f) => !f.endsWith('.tmp') && f !== OWNER_FILE)).toEqual([]);
+    expect(outbox.pending).toBe(0);
+
+    expect(await outbox.submit(records[0]!)).toBe('queued');
+    expect(await jobIds()).toHaveLength(40);
+  });
+
+  it('GIVEN Redis is down WHEN calls end THEN their jobs are durable in the spool; WHEN Redis is back THEN the flush delivers each exactly once', async () => {
+    const { redis, outbox, spooledJobs, jobIds } = await setUp();
+    await redis.stop();
+    const records = Array.from({ length: 30 }, (_, i) => callRecord(`1380000${String(i).padStart(4, '0')}`, Date.now()));
+    const results = await Promise.all(records.map((r) => outbox.submit(r)));
+    expect(results).toEqual(records.map(() => 'spooled'));
+    expect(spooledJobs().sort()).toEqual(records.map((r) => ticketJobId(r.callId)).sort());
+    expect(outbox.pending).toBe(30);
+
+    await redis.start();
+    await eventually(async () => expect(await outbox.flush()).toBe(0), 20_000, 200);
+    expect(await jobIds()).toEqual(records.map((r) => ticketJobId(r.callId)).sort());
+    expect(spooledJobs()).toEqual([]);
+    expect(outbox.pending).toBe(0);
+    // A flush that finds nothing adds nothing.
+    expect(await outbox.flush()).toBe(0);
+    expect(await jobIds()).toHaveLength(30);
+  });
+
+  it('GIVEN a spool of the older one-file-per-job format WHEN the outbox starts THEN it counts and delivers those jobs too', async () => {
+    const { dir, queue, jobIds } = await setUp();
+    const record = callRecord('13700001111', Date.now());
+    const jobId = ticketJobId(record.callId);
+    writeFileSync(join(dir, `${jobId}.json`), JSON.stringify({ record, submittedAt: Date.now() }));
+    // A fresh outbox over that directory, as a restarted server would have.
+    const outbox = new TicketOutbox({ dir, sink: queue, logger: logger() });
+    await outbox.init();
+    expect(outbox.pending).toBe(1);
+    expect(await outbox.flush()).toBe(0);
+    expect(await jobIds()).toEqual([jobId]);
+    expect(readdirSync(dir).filter((f) => f !== OWNER_FILE)).toEqual([]);
+  });
+});
