@@ -47,8 +47,11 @@ export function asteriskTime(d = new Date()): string {
  * with every channel of every event and response ("" when unset).
  */
 export const CHANNEL_VARS: readonly string[] = (() => {
-  const conf = path.resolve(import.meta.dirname, '../../../asterisk/ari.conf');
-  const general = existsSync(conf) ? /^\[general\]([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(readFileSync(conf, 'utf8'))?.[1] ?? '' : '';
+  // sim-pbx/ sits at the top of the repository (dist/sim-pbx/ when compiled); the image ships no
+  // asterisk/, and then the simulator sends none (sim-pbx-own-traces.test.ts fails if the source
+  // tree's file is not found).
+  const conf = [path.resolve(import.meta.dirname, '../asterisk/ari.conf'), path.resolve(import.meta.dirname, '../../asterisk/ari.conf')].find((f) => existsSync(f)) ?? '';
+  const general = conf ? /^\[general\]([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(readFileSync(conf, 'utf8'))?.[1] ?? '' : '';
   const m = /^\s*channelvars\s*=\s*([^;\n]*)/m.exec(general);
   return m ? m[1]!.split(',').map((v) => v.trim()).filter(Boolean) : [];
 })();
