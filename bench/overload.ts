@@ -11,7 +11,6 @@
  * Writes bench/results/overload-<date>.json and .md.
  */
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +21,7 @@ import type { CallRecord } from '../src/calls/record.js';
 import { loadConfig } from '../src/config/index.js';
 import { AsteriskInstance, REPO_ROOT } from '../tests/support/asterisk.js';
 import { OwnRedis } from '../tests/support/redis-server.js';
-import { CITIZEN_SCENARIO, CITIZEN_HOLD_MS, recordingIn, sippProblem } from '../tests/support/sipp.js';
+import { CITIZEN_SCENARIO, CITIZEN_HOLD_MS, freeUdpPort, recordingIn, sippProblem } from '../tests/support/sipp.js';
 import { nullLog, round, sleep, summarize } from './stats.js';
 
 function arg(name: string, d: number): number {
@@ -38,18 +37,6 @@ const sustainable = capacity / holdSec;
 const rate = sustainable * factor;
 const total = Math.round(rate * seconds);
 const mb = (b: number) => round(b / 2 ** 20, 1);
-
-/** A free UDP port now (SIPp's SIP, media and control sockets; other SIPp runs may share the machine). */
-function freeUdp(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const problem = sippProblem();
@@ -87,8 +74,8 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'audio.pcap'), recordingIn('PCMA'));
   const per10s = Math.max(1, Math.round(rate * 10));
   const sipp = spawn('/usr/bin/sipp', [
-    `127.0.0.1:${a.sipPort}`, '-sf', CITIZEN_SCENARIO, '-inf', join(dir, 'calls.csv'), '-i', '127.0.0.1', '-p', String(await freeUdp()),
-    '-mi', '127.0.0.1', '-mp', String(await freeUdp()), '-cp', String(await freeUdp()), '-m', String(total), '-l', String(total), '-r', String(per10s), '-rp', '10000',
+    `127.0.0.1:${a.sipPort}`, '-sf', CITIZEN_SCENARIO, '-inf', join(dir, 'calls.csv'), '-i', '127.0.0.1', '-p', String(await freeUdpPort()),
+    '-mi', '127.0.0.1', '-mp', String(await freeUdpPort()), '-cp', String(await freeUdpPort()), '-m', String(total), '-l', String(total), '-r', String(per10s), '-rp', '10000',
     '-nostdin', '-trace_logs', '-log_file', join(dir, 'logs.log'), '-trace_err', '-error_file', join(dir, 'errors.log'), '-timeout', String(seconds + 120) + 's',
   ], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

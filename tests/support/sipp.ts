@@ -116,7 +116,8 @@ export interface CitizenRun {
   kill(): void;
 }
 
-function freeUdpPort(): Promise<number> {
+/** A free loopback UDP port now (SIPp's SIP, media and control sockets). */
+export function freeUdpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createSocket('udp4');
     s.once('error', reject);
