@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './asterisk.js';
-import { SIPP_BIN } from './sipp.js';
+import { freeUdpPort, SIPP_BIN } from './sipp.js';
 import { freePort } from './redis-server.js';
 
 /** The proxy's address: a loopback address of its own (Linux answers on all of 127.0.0.0/8). */
@@ -110,18 +110,18 @@ export class AgentPhone {
 
   static async start(proxy: SipProxy, user: string, password: string): Promise<AgentPhone> {
     const dir = mkdtempSync(join(tmpdir(), `hotline-agent-${user}-`));
-    const port = await freePort();
+    const port = await freeUdpPort();
     const mediaPort = 10_000 + 4 * Math.floor(Math.random() * 2_500);
     const phone = spawn(
       SIPP_BIN,
-      ['-sf', join(REPO_ROOT, 'tests/support/sipp/agent-phone.xml'), '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-cp', String(await freePort()), '-nostdin', '-trace_logs', '-log_file', join(dir, 'phone.log'), '-trace_err', '-error_file', join(dir, 'phone-errors.log')],
+      ['-sf', join(REPO_ROOT, 'tests/support/sipp/agent-phone.xml'), '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-cp', String(await freeUdpPort()), '-nostdin', '-trace_logs', '-log_file', join(dir, 'phone.log'), '-trace_err', '-error_file', join(dir, 'phone-errors.log')],
       { cwd: dir, stdio: 'ignore' },
     );
     const agent = new AgentPhone(phone, dir, user, port);
     writeFileSync(join(dir, 'reg.csv'), `SEQUENTIAL\n${user};-;${port};\n`);
     const reg = spawnSync(
       SIPP_BIN,
-      [`${PROXY_HOST}:${proxy.port}`, '-sf', join(REPO_ROOT, 'tests/support/sipp/agent-register.xml'), '-inf', join(dir, 'reg.csv'), '-au', user, '-ap', password, '-i', '127.0.0.1', '-p', String(await freePort()), '-cp', String(await freePort()), '-m', '1', '-nostdin', '-timeout', '15s', '-timeout_error', '-trace_err', '-error_file', join(dir, 'reg-errors.log')],
+      [`${PROXY_HOST}:${proxy.port}`, '-sf', join(REPO_ROOT, 'tests/support/sipp/agent-register.xml'), '-inf', join(dir, 'reg.csv'), '-au', user, '-ap', password, '-i', '127.0.0.1', '-p', String(await freeUdpPort()), '-cp', String(await freeUdpPort()), '-m', '1', '-nostdin', '-timeout', '15s', '-timeout_error', '-trace_err', '-error_file', join(dir, 'reg-errors.log')],
       { cwd: dir, encoding: 'utf8' },
     );
     if (reg.status !== 0) {
