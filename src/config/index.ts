@@ -98,6 +98,8 @@ export interface Config {
     readonly dir: string;
     readonly retentionDays: number;
     readonly qualitySamplePercent: number;
+    /** Target average score (0-100) drawn on the quality trend. */
+    readonly qualityTargetScore: number;
   };
   /** Knowledge base (src/knowledge). */
   readonly knowledge: {
@@ -361,6 +363,7 @@ export function loadConfig(env: Env = process.env): Config {
       dir: r.str('RECORDINGS_DIR'),
       retentionDays: r.int('RECORDING_RETENTION_DAYS'),
       qualitySamplePercent: r.int('QUALITY_SAMPLE_PERCENT'),
+      qualityTargetScore: r.int('QUALITY_TARGET_SCORE'),
     },
     knowledge: {
       promptsDir: r.str('KB_PROMPTS_DIR'),

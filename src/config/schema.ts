@@ -91,6 +91,7 @@ export const ENV_VARIABLES: Record<string, VariableSchema> = {
   RECORDINGS_DIR: { type: 'string', default: '/var/spool/asterisk/recording', description: 'Asterisk’s recordings directory as this server sees it (a shared volume)' },
   RECORDING_RETENTION_DAYS: { type: 'integer', minimum: 0, maximum: 36_500, default: 180, description: 'Days recordings are kept before scheduled deletion (0 = keep); legal holds are never deleted' },
   QUALITY_SAMPLE_PERCENT: { type: 'integer', minimum: 0, maximum: 100, default: 5, description: 'Share of each agent’s calls sampled for quality inspection (plus every flagged call)' },
+  QUALITY_TARGET_SCORE: { type: 'integer', minimum: 0, maximum: 100, default: 90, description: 'Target average quality score (0-100, weighted total of the inspection form): the line drawn on the quality page’s score trend' },
   KB_PROMPTS_DIR: { type: 'string', default: './sounds/build', description: 'Prompt root the server writes published knowledge-base answers into (<dir>/<lang>/hotline/kb-*.wav; the folder Asterisk plays our prompts from)' },
   KB_REMIND_DAYS: { type: 'integer', minimum: 1, maximum: 365, default: 14, description: 'Days before a knowledge-base article’s valid-until that its unit’s editors are reminded' },
   KB_PUBLIC_RATE_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100_000, default: 60, description: 'Requests per minute per address to the public knowledge-base API (/api/public/kb)' },
