@@ -285,7 +285,7 @@ function validator(): ReturnType<Ajv['compile']> {
 }
 
 /** An ajv error in words, for an operator reading the start-up failure. */
-function describe(err: ErrorObject, name: string, value: EnvValue | undefined): string {
+function describeProblem(err: ErrorObject, name: string, value: EnvValue | undefined): string {
   const v = ENV_VARIABLES[name]!;
   const got = v['x-secret'] ? '' : ` (got ${typeof value === 'string' ? `"${value}"` : String(value)})`;
   switch (err.keyword) {
@@ -329,7 +329,7 @@ export function validateEnv(env: Record<string, string | undefined>): { values: 
       const name = err.keyword === 'required' ? (err.params as { missingProperty: string }).missingProperty : err.instancePath.split('/')[1];
       if (!name || !ENV_VARIABLES[name] || seen.has(name)) continue;
       seen.add(name);
-      problems.push({ variable: name, problem: describe(err, name, data[name]) });
+      problems.push({ variable: name, problem: describeProblem(err, name, data[name]) });
     }
   }
   return { values: data, problems };
