@@ -32,6 +32,7 @@ const NO_PBX = [
   'tests/integration/intake-channels.test.ts', // channel messages and the public form over HTTP into Redis tickets, no calls
   'tests/integration/intake-upstream.test.ts', // work orders over HTTP, pushes to a loopback receiver, no calls
   'tests/e2e/request-form.test.ts', // the public form in Chromium into a web ticket, no calls
+  'tests/e2e/quality-trend.test.ts', // the quality page's score trend in Chromium over Redis and HTTP, no calls
   'tests/integration/tickets-outbox.test.ts', // the ticket outbox's spool and BullMQ on Redis, no calls
 ];
 
