@@ -8,6 +8,7 @@
  * imports this module to read globals.
  */
 import { deriveNumberIdKey } from '../access/number-id.js';
+import { parseHours } from '../campaigns/plan.js';
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -184,6 +185,16 @@ export interface Config {
     /** Seconds the user's own phone may ring before the attempt is given up. */
     readonly userRingSec: number;
   };
+  /** 回访 campaigns' defaults (src/campaigns/): a supervisor may set each per campaign. */
+  readonly campaigns: {
+    /** Allowed hours, city time, on working days: `09:00-12:00,14:00-20:00`. */
+    readonly hours: string;
+    readonly retries: number;
+    readonly retryIntervalSec: number;
+    readonly concurrency: number;
+    /** Survey calls one instance runs at once (all campaigns together). */
+    readonly maxCalls: number;
+  };
   /** GET /metrics: allowed with the bearer token (when set) or from these networks. */
   readonly metrics: { readonly token: string; readonly allow: readonly string[] };
   /** 督办 and 红黄蓝榜 (src/supervision): the district's 双率 requirement and the orders' deadline. */
@@ -331,6 +342,11 @@ export const VARIABLES: Record<string, VariableSpec> = {
   OUTBOUND_MAX_PER_USER_DAY: { description: 'Outbound calls one user may place per city day', default: '40' },
   OUTBOUND_MAX_PER_TICKET_DAY: { description: 'Outbound calls to one ticket’s citizen per city day (all users together)', default: '3' },
   OUTBOUND_USER_RING_SEC: { description: 'Seconds the user’s own phone rings on click-to-call before the attempt is given up', default: '20' },
+  CAMPAIGN_HOURS: { description: '回访 campaigns: hours survey calls may be placed, city time (Asia/Shanghai), on working days of the tickets’ calendar (weekends and holidays off, 调休 days on): HH:MM-HH:MM windows, comma-separated', default: '09:00-12:00,14:00-20:00' },
+  CAMPAIGN_RETRIES: { description: '回访 campaigns: further attempts after a busy, unanswered or failed survey call (default per campaign)', default: '2' },
+  CAMPAIGN_RETRY_INTERVAL_SEC: { description: '回访 campaigns: seconds from the end of a failed attempt to the next one (moved into the allowed hours)', default: '1800' },
+  CAMPAIGN_CONCURRENCY: { description: '回访 campaigns: survey calls of one campaign in progress at once (default per campaign)', default: '5' },
+  CAMPAIGN_MAX_CALLS: { description: '回访 campaigns: survey calls one server instance runs at once, all campaigns together', default: '20' },
   CONTROLLER_ENABLED: { description: 'Answer-rate controller on at start (true/false); supervisors switch it at run time on /supervisor, which wins once set', default: 'true' },
   CONTROLLER_TARGET: { description: 'Target answer rate of every line (0.5–1), e.g. 0.98', default: '0.98' },
   CONTROLLER_TARGETS: { description: 'Per line targets overriding CONTROLLER_TARGET, e.g. 12333=0.95,12345=0.98 (empty = none)', default: '' },
@@ -643,6 +659,18 @@ export function loadConfig(env: Env = process.env): Config {
       maxPerUserDay: r.int('OUTBOUND_MAX_PER_USER_DAY', 1, 10_000),
       maxPerTicketDay: r.int('OUTBOUND_MAX_PER_TICKET_DAY', 1, 100),
       userRingSec: r.int('OUTBOUND_USER_RING_SEC', 5, 120),
+    },
+    campaigns: {
+      hours: (() => {
+        const v = r.str('CAMPAIGN_HOURS');
+        const parsed = parseHours(v);
+        if ('error' in parsed) r.fail(new ConfigError('CAMPAIGN_HOURS', parsed.error));
+        return v;
+      })(),
+      retries: r.int('CAMPAIGN_RETRIES', 0, 10),
+      retryIntervalSec: r.int('CAMPAIGN_RETRY_INTERVAL_SEC', 1, 86_400),
+      concurrency: r.int('CAMPAIGN_CONCURRENCY', 1, 200),
+      maxCalls: r.int('CAMPAIGN_MAX_CALLS', 1, 500),
     },
     admission: {
       maxCalls: r.int('ADMIT_MAX_CALLS', 0, 100_000),
