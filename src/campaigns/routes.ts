@@ -13,6 +13,7 @@ import { CampaignConflict } from './store.js';
 const CENTRE = { config: { access: { roles: ['supervisor', 'admin'] } } } as const;
 const ID_PARAMS = S.params({ id: S.string('回访任务编号 / campaign id', 40) });
 const ID_RE = /^cmp-[a-z]{4,30}$/;
+const CREATE_FIELDS = new Set(['name', 'ticketNos', 'period', 'hours', 'retries', 'retryIntervalSec', 'concurrency', 'lang']);
 
 function intField(b: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
   const v = b[field];
@@ -51,6 +52,9 @@ export async function campaignRoutes(app: FastifyInstance, o: { service: Campaig
     },
     async (req, reply) => {
       const b = bodyOf(req);
+      // No free-form numbers (nor any field not listed): the calls go to the tickets' stored numbers only.
+      const extra = Object.keys(b).find((k) => !CREATE_FIELDS.has(k));
+      if (extra !== undefined) throw errors.invalid(extra, '不接受该字段（回访只拨打工单登记的号码） / unknown field: campaigns call the tickets’ stored numbers only');
       const input: CampaignInput = {};
       const name = str(b, 'name', { max: 100 });
       if (name) input.name = name;

@@ -173,8 +173,13 @@ export class CampaignService {
     await this.calls?.close();
   }
 
-  /** Plan every running campaign now (after a start, a working-calendar change, a clock move). */
+  /**
+   * Plan every running campaign now (after a start, a working-calendar change, a clock move): the
+   * wake-ups planned before are dropped, since the new plan may put them elsewhere.
+   */
   async wake(): Promise<void> {
+    const delayed = (await this.ticks?.queue.getDelayed()) ?? [];
+    for (const job of delayed) await job?.remove().catch(() => undefined);
     for (const id of await this.store.ids()) {
       const c = await this.store.get(id);
       if (c?.status === 'running') await this.enqueueTick(id);
