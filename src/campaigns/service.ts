@@ -161,6 +161,10 @@ export class CampaignService {
       log: this.log,
       runWorker: this.d.worker,
       concurrency: this.d.maxCalls,
+      // A call job runs as long as its call; a dead instance's is found stalled within ~20 s and re-run
+      // elsewhere, where the attempt's claim keeps it from dialling again.
+      lockDurationMs: 10_000,
+      stalledIntervalMs: 10_000,
       defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: true, removeOnFail: 500 },
       process: (job) => this.runCall(job),
     });
