@@ -49,19 +49,21 @@ describe('回访 campaign', () => {
       else script.set(n, ['invalid']);
     });
     const ticketOf = new Map<string, string>();
-    for (const n of numbers) ticketOf.set(n, await closedTicket(app, n, clock.now() - 3 * 86_400_000));
+    const nos = await Promise.all(numbers.map((n) => closedTicket(app, n, clock.now() - 3 * 86_400_000)));
+    numbers.forEach((n, k) => ticketOf.set(n, nos[k]!));
     const numberOf = new Map([...ticketOf].map(([n, no]) => [no, n]));
 
     // The citizens: each leg reaching the test side is one attempt, acted out by the script.
-    const legs: { number: string; at: number }[] = [];
+    const legs: { number: string; at: number; callerId: string; live: number }[] = [];
     const pressing: Promise<void>[] = [];
     h.side.agentBehaviour = (ext) => {
       const acts = script.get(ext);
       if (!acts) return { action: 'answer', delayMs: 20 };
       const n = legs.filter((l) => l.number === ext).length;
-      legs.push({ number: ext, at: clock.now() });
-      const act = acts[Math.min(n, acts.length - 1)]!;
       const leg = h.side.agentLegs.get(ext)!;
+      const start = h.side.events.find((e) => e.type === 'StasisStart' && e.channel?.id === leg);
+      legs.push({ number: ext, at: clock.now(), callerId: String(start?.channel?.caller?.number), live: app.campaigns.liveCalls().length });
+      const act = acts[Math.min(n, acts.length - 1)]!;
       if (act === 'busy') {
         setTimeout(() => void h.side.request('DELETE', `/channels/${leg}`, { reason: 'busy' }).catch(() => undefined), 100);
         return { action: 'ignore' };
@@ -112,6 +114,9 @@ describe('回访 campaign', () => {
     // Every leg was placed inside the allowed hours (Monday, 09:00–12:00 here).
     expect(legs.length).toBe(12 + 3 * 2 + 2 * 2 + 2 * 3 + 1);
     for (const l of legs) expect(cityTime(l.at) >= '2026-12-14 09:00:00' && cityTime(l.at) < '2026-12-14 12:00:00', cityTime(l.at)).toBe(true);
+    // The citizen sees the hotline's number; never more than the campaign's 10 calls at once.
+    expect(new Set(legs.map((l) => l.callerId))).toEqual(new Set(['12345']));
+    expect(Math.max(...legs.map((l) => l.live))).toBeLessThanOrEqual(10);
 
     const view = await api('GET', `/api/campaigns/${id}`);
     expect(view.body.campaign.progress).toMatchObject({ total: 20, rated: 17, exhausted: 2, 'no-rating': 1, pending: 0, calling: 0, calls: 29 });
