@@ -20,6 +20,9 @@ import { outcomeOf } from '../outbound/policy.js';
 import type { Telephony, TelephonyEvent } from '../telephony/port.js';
 import { isNotFound } from '../telephony/port.js';
 
+/** Longest an answered survey call may last before it is hung up (a lost playback event must not keep the line). */
+const MAX_SURVEY_MS = 180_000;
+
 /** Played before the survey question: who calls and why. */
 export const CAMPAIGN_INTRO_PROMPT = 'campaign-intro';
 
@@ -136,6 +139,10 @@ export class SurveyCall implements CallParty {
   private async onAnswered(): Promise<void> {
     this.answeredAt = this.deps.now();
     this.phase = 'intro';
+    // A survey takes well under a minute; should an event be lost, the citizen is released anyway.
+    const cap = setTimeout(() => void this.deps.telephony.hangup(this.legId).catch(() => undefined), MAX_SURVEY_MS);
+    cap.unref();
+    this.timers.set('cap', cap);
     const first = start(campaignSurveyFlow(), { lang: this.plan.lang, now: this.deps.now() });
     this.ivr = first.state;
     await this.run(first.commands);
