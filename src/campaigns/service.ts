@@ -165,7 +165,9 @@ export class CampaignService {
       // elsewhere, where the attempt's claim keeps it from dialling again.
       lockDurationMs: 10_000,
       stalledIntervalMs: 10_000,
-      defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: true, removeOnFail: 500 },
+      // A job that cannot run now (the PBX link or Redis away) is tried again every 5 s until it can: an
+      // item left `calling` with a failed job would never be called again.
+      defaultJobOptions: { attempts: 1_000_000, backoff: { type: 'fixed', delay: 5000 }, removeOnComplete: true, removeOnFail: 500 },
       process: (job) => this.runCall(job),
     });
     // After a restart: every running campaign plans again (its delayed ticks are in Redis anyway).
@@ -368,6 +370,8 @@ export class CampaignService {
       await this.store.putItems(campaignId, [back]);
       return 'not-placed';
     }
+    // Not while the PBX link is down (e.g. just after a start): the attempt would be spent on a call never placed.
+    if (this.d.telephony.linkState !== 'connected') throw new Error('PBX link not connected; the survey call waits');
     const claimKey = this.store.key(campaignId, 'claim', ticketNo, attempt);
     const placedAt = this.d.now();
     type Claim = { placedAt: number; result?: { outcome: AttemptOutcome; rating?: 1 | 2 | 3 | 4; callId: string; endedAt: number } };
