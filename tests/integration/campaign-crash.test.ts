@@ -43,9 +43,10 @@ describe('回访 campaign across a crash', () => {
       legs.push(leg);
       if (legs.length >= 2) {
         void (async () => {
-          for (let i = 0; i < 20 && !h.side.events.some((e) => e.type === 'ChannelDestroyed' && e.channel?.id === leg); i++) {
+          for (let i = 0; i < 20 && !h.side.events.some((e) => (e.type === 'ChannelDestroyed' || e.type === 'StasisEnd') && e.channel?.id === leg); i++) {
             await new Promise((r) => setTimeout(r, 1500));
-            await h.side.request('POST', `/channels/${leg}/dtmf`, { dtmf: '2', duration: 100 }).catch(() => undefined);
+            const r = await h.side.request('POST', `/channels/${leg}/dtmf`, { dtmf: '2', duration: 100 }).catch(() => undefined);
+            if (r?.status === 404) break; // the call is over
           }
         })();
       }
