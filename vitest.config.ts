@@ -29,6 +29,7 @@ const NO_PBX = [
   'tests/integration/supervision.test.ts', // 督办单, rankings, bulletins, reply review: tickets from call records, Redis and HTTP, no calls
   'tests/integration/supervision-upstream.test.ts', // a work order's reviewed reply to a loopback receiver, no calls
   'tests/e2e/supervision-page.test.ts', // the supervision and calendar pages in Chromium over Redis and HTTP, no calls
+  'tests/e2e/campaigns-page.test.ts', // the 回访 campaign section in Chromium over Redis and HTTP, no calls (the calls: integration/campaign-calls.test.ts)
   'tests/integration/intake-channels.test.ts', // channel messages and the public form over HTTP into Redis tickets, no calls
   'tests/integration/intake-upstream.test.ts', // work orders over HTTP, pushes to a loopback receiver, no calls
   'tests/e2e/request-form.test.ts', // the public form in Chromium into a web ticket, no calls

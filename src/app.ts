@@ -8,6 +8,7 @@
 import { accessFeature, type AccessServices } from './access/feature.js';
 import { acdFeature, type AcdServices } from './acd/feature.js';
 import { callsFeature, type CallServices } from './calls/feature.js';
+import { campaignsFeature, type CampaignServices } from './campaigns/feature.js';
 import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.js';
 import type { CallSource } from './calls/record.js';
 import type { Config } from './config/index.js';
@@ -40,6 +41,7 @@ export interface App
     Pick<RecordingServices, 'recordings' | 'quality'>,
     Pick<CallServices, 'calls' | 'callStates' | 'admission'>,
     OutboundServices,
+    CampaignServices,
     ControllerServices,
     KnowledgeServices,
     IntakeServices,
@@ -75,6 +77,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts: Par
   const recording = add(recordingFeature(core, { telephony: telephony.telephony, access, acd: acd.acd, tickets }));
   const calls = add(callsFeature(core, { telephony, access, acd, routing, tickets, recording, knowledge }));
   const outbound = add(outboundFeature(core, { telephony, access, acd, tickets, recording, calls }));
+  const campaigns = add(campaignsFeature(core, { telephony, access, tickets, calls }));
   add(metricsFeature(core, { telephony, acd, tickets, recording, intake }));
   add(pagesFeature(core));
 
@@ -91,6 +94,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts: Par
     ...pick(recording, 'recordings', 'quality'),
     ...pick(calls, 'calls', 'callStates', 'admission'),
     ...pick(outbound, 'outbound'),
+    ...pick(campaigns, 'campaigns'),
     ...pick(controller, 'controller'),
     ...pick(knowledge, 'knowledge'),
     ...pick(intake, 'intake'),

@@ -313,7 +313,7 @@ function channelOf(state: CallState): ChannelInfo {
 
 /** Legs we originate have ids we derive from the call id (`<callId>-a<agent>-…`); click-to-call legs are `out-<id>-u|c` (src/outbound/). */
 function isOwnLegName(ch: ChannelInfo): boolean {
-  return /-a[^-]+-/.test(ch.id) || /-h\d+$/.test(ch.id) || /^out-[a-z]+-[uc](;\d)?$/.test(ch.id);
+  return /-a[^-]+-/.test(ch.id) || /-h\d+$/.test(ch.id) || /^(out|svy)-[a-z]+-[uc](;\d)?$/.test(ch.id);
 }
 
 /** Our dialplan's inbound contexts name the source (see dialplan/extensions.conf). */

@@ -8,6 +8,7 @@
  * imports this module to read globals.
  */
 import { deriveNumberIdKey } from '../access/number-id.js';
+import { parseHours } from '../campaigns/plan.js';
 import { CITY_PRESETS, ENV_VARIABLES, validateEnv, type CityPreset, type EnvValue } from './schema.js';
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
@@ -185,6 +186,16 @@ export interface Config {
     readonly maxPerTicketDay: number;
     /** Seconds the user's own phone may ring before the attempt is given up. */
     readonly userRingSec: number;
+  };
+  /** 回访 campaigns' defaults (src/campaigns/): a supervisor may set each per campaign. */
+  readonly campaigns: {
+    /** Allowed hours, city time, on working days: `09:00-12:00,14:00-20:00`. */
+    readonly hours: string;
+    readonly retries: number;
+    readonly retryIntervalSec: number;
+    readonly concurrency: number;
+    /** Survey calls one instance runs at once (all campaigns together). */
+    readonly maxCalls: number;
   };
   /** GET /metrics: allowed with the bearer token (when set) or from these networks. */
   readonly metrics: { readonly token: string; readonly allow: readonly string[] };
@@ -414,6 +425,18 @@ export function loadConfig(env: Env = process.env): Config {
       maxPerUserDay: r.int('OUTBOUND_MAX_PER_USER_DAY'),
       maxPerTicketDay: r.int('OUTBOUND_MAX_PER_TICKET_DAY'),
       userRingSec: r.int('OUTBOUND_USER_RING_SEC'),
+    },
+    campaigns: {
+      hours: (() => {
+        const v = r.str('CAMPAIGN_HOURS');
+        const parsed = parseHours(v);
+        if ('error' in parsed) r.fail(new ConfigError('CAMPAIGN_HOURS', parsed.error));
+        return v;
+      })(),
+      retries: r.int('CAMPAIGN_RETRIES'),
+      retryIntervalSec: r.int('CAMPAIGN_RETRY_INTERVAL_SEC'),
+      concurrency: r.int('CAMPAIGN_CONCURRENCY'),
+      maxCalls: r.int('CAMPAIGN_MAX_CALLS'),
     },
     admission: {
       maxCalls: r.int('ADMIT_MAX_CALLS'),

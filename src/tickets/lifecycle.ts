@@ -377,3 +377,24 @@ function moveFinish(d: TicketDeadlines, finishBy: number, now: number, ctx: Appl
   const unit = ctx.policy.rules.find((r) => r.id === d.ruleIds.finish)?.finish?.unit ?? 'working-days';
   return { ...d, finishBy, remindAt: reminderInstants(ctx.calendar, ctx.policy, d.startedAt, finishBy, { unit, amount: 0 }).filter((x) => x > now) };
 }
+
+/**
+ * A phone-verified rating (回访 campaign, src/campaigns/): the citizen rated the handling by DTMF on
+ * the hotline's survey call. Recorded as a `rated` event marked `verified: 'phone'` (the 满意率 KPI
+ * counts the latest rating, so it counts this one) and as the ticket's satisfaction — a
+ * dissatisfied (4) rating is then ground for a supervisor's 重办. The state does not change: a
+ * closed ticket stays closed, an open one keeps its step. Idempotent by call id: the same call's
+ * rating applied twice changes nothing the second time (returns the ticket unchanged).
+ */
+export function applyPhoneRating(ticket: Ticket, r: { satisfaction: Satisfaction; callId: string; campaignId: string }, ctx: Pick<ApplyContext, 'now' | 'actor'>): ApplyResult {
+  const s = r.satisfaction;
+  if (s !== 1 && s !== 2 && s !== 3 && s !== 4) return fail(invalid('satisfaction', 'must be 1 (very satisfied), 2, 3 or 4 (dissatisfied)'));
+  if (!nonEmpty(r.callId)) return fail(invalid('callId', 'is required'));
+  if (ticket.history.some((h) => h.type === 'rated' && h.data?.callId === r.callId)) return { ok: true, ticket };
+  const last = ticket.history[ticket.history.length - 1];
+  const at = last && ctx.now < last.at ? last.at : ctx.now;
+  const t: Ticket = structuredClone(ticket);
+  t.satisfaction = s;
+  t.history.push({ type: 'rated', at, actor: ctx.actor, data: { satisfaction: s, verified: 'phone', callId: r.callId, campaign: r.campaignId } });
+  return { ok: true, ticket: t };
+}

@@ -8,7 +8,7 @@ import type { TicketLookupResult } from '../ivr/types.js';
 import { shanghaiDateOf, type WorkCalendar } from './calendar.js';
 import { suggestDispatch, type DispatchRuleSet } from './dispatch-rules.js';
 import type { TicketError } from './domain-errors.js';
-import { apply, type ReplyReviewRule, type TicketAction } from './lifecycle.js';
+import { apply, applyPhoneRating, type ReplyReviewRule, type TicketAction } from './lifecycle.js';
 import { findRepeatOf } from './repeat.js';
 import { newTicket, type Actor, type Ticket, type TicketChannel, type TicketState } from './model.js';
 import { dispatchDeadline, type SlaPolicy } from './sla.js';
@@ -160,6 +160,25 @@ export class TicketService {
     const reached = record.agentAnsweredAt !== undefined || record.answeredAt !== undefined;
     const cb = await this.tryAct(ticketNo, { type: 'callback', reached, callId: record.callId }, SYSTEM);
     if (cb && record.survey) await this.tryAct(ticketNo, { type: 'rate', satisfaction: record.survey.rating }, SYSTEM);
+  }
+
+  /**
+   * A phone-verified rating from a 回访 campaign's survey call (lifecycle.ts {@link applyPhoneRating}):
+   * on the ticket whatever its state, counted by the 满意率 KPI; idempotent by call id.
+   */
+  async recordPhoneRating(ticketNo: string, r: { satisfaction: 1 | 2 | 3 | 4; callId: string; campaignId: string }): Promise<StoredDomainTicket | undefined> {
+    let refused: TicketError | undefined;
+    const res = await this.store.update(ticketNo, (st) => {
+      refused = undefined;
+      const out = applyPhoneRating(st.ticket, r, { now: this.d.now(), actor: SYSTEM });
+      if (!out.ok) {
+        refused = out.error;
+        return undefined;
+      }
+      return out.ticket === st.ticket ? undefined : out.ticket;
+    });
+    if (refused) throw new TicketActionError(refused);
+    return res;
   }
 
   private async tryAct(ticketNo: string, action: TicketAction, actor: Actor): Promise<boolean> {

@@ -18,6 +18,9 @@ export interface JobQueueOptions<T> {
   /** Run the worker here (default true). */
   runWorker?: boolean;
   concurrency?: number;
+  /** How long a job's lock lasts without renewal, and how often stalled jobs are looked for (BullMQ's 30 s by default). */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
 }
 
 export interface JobQueue<T> {
@@ -36,6 +39,8 @@ export function createJobQueue<T>(o: JobQueueOptions<T>): JobQueue<T> {
           connection: { ...(o.connection as object), maxRetriesPerRequest: null } as ConnectionOptions,
           prefix: o.prefix,
           concurrency: o.concurrency ?? 1,
+          ...(o.lockDurationMs ? { lockDuration: o.lockDurationMs } : {}),
+          ...(o.stalledIntervalMs ? { stalledInterval: o.stalledIntervalMs } : {}),
         });
   worker?.on('error', (err) => o.log.warn({ err: err.message }, `${o.name} worker error`));
   return {

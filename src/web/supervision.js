@@ -7,6 +7,7 @@ let orders = [];
 let selected = null;
 let lastRanking = null;
 let bulletins = [];
+let campaigns = [];
 
 /** Texts the server writes are "中文 / English": the current language's half (people's words are shown as written). */
 const bi = (text) => { const s = String(text ?? ''); const i = s.indexOf(' / '); return i < 0 ? s : getLang() === 'en' ? s.slice(i + 3) : s.slice(0, i); };
@@ -118,6 +119,54 @@ async function loadBulletins() {
   }
 }
 
+// ---- 回访 campaigns: start one, follow its progress, pause / resume / cancel (naming the version read).
+function renderCampaigns() {
+  const body = $('#campaigns tbody');
+  body.replaceChildren(...(campaigns.length ? campaigns.map((c) => {
+    const p = c.progress;
+    const acts = [];
+    if (c.status === 'running') acts.push(['pause', 'cmp.pause', '']);
+    if (c.status === 'paused') acts.push(['resume', 'cmp.resume', 'primary']);
+    if (c.status === 'running' || c.status === 'paused') acts.push(['cancel', 'cmp.cancel', 'danger']);
+    return h('tr', { dataset: { id: c.id, status: c.status } },
+      h('td', {}, c.name),
+      h('td', {}, h('span', { class: `badge ${c.status === 'done' ? 'ok' : c.status === 'cancelled' ? 'bad' : ''}` }, t('cs.' + c.status))),
+      h('td', { class: 'progress' }, [h('span', { class: 'bar', style: `width:${p.total ? Math.round(((p.total - p.pending - p.calling) / p.total) * 60) : 0}px` }),
+        t('cmp.progressText', { rated: p.rated, total: p.total, noRating: p['no-rating'], exhausted: p.exhausted, pending: p.pending, calling: p.calling, calls: p.calls })]),
+      h('td', {}, c.nextCallAt ? fmtShort(c.nextCallAt) : '–'),
+      h('td', {}, t('cmp.rulesText', { hours: c.hours, r: c.maxAttempts - 1, m: Math.round(c.retryIntervalSec / 60), c: c.concurrency })),
+      h('td', {}, c.createdBy),
+      h('td', {}, acts.map(([a, key, cls]) => h('button', { type: 'button', class: cls, dataset: { act: a }, onclick: () => void campaignAct(c, a) }, t(key)))));
+  }) : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, t('cmp.none')))]));
+}
+
+async function loadCampaigns() {
+  try {
+    campaigns = (await api('GET', '/api/campaigns')).campaigns;
+    renderCampaigns();
+  } catch (err) {
+    showError($('#cmp-msg'), err);
+  }
+}
+
+async function campaignAct(c, action) {
+  const box = $('#cmp-msg');
+  clearMsg(box);
+  try {
+    await api('POST', `/api/campaigns/${c.id}/${action}`, { version: c.version });
+    await loadCampaigns();
+    showOk(box, t('cmp.done'));
+  } catch (err) {
+    showError(box, err);
+  }
+}
+
+function campaignSource() {
+  const byPeriod = $('#cmp-form').source.value === 'period';
+  for (const el of $$('#cmp-form .src-period')) el.classList.toggle('hidden', !byPeriod);
+  for (const el of $$('#cmp-form .src-tickets')) el.classList.toggle('hidden', byPeriod);
+}
+
 user = await requireUser(['supervisor', 'admin', 'unit']);
 if (user) {
   centre = user.roles.includes('supervisor') || user.roles.includes('admin');
@@ -127,7 +176,7 @@ if (user) {
   renderHeader(user, 'sv.title');
   applyI18n();
   // Outcome messages are in the language they were shown in: cleared on a switch rather than left half-translated.
-  onLangChange(() => { renderOrders(); renderRanking(); renderBulletins(); for (const id of ['#orders-msg', '#act-msg', '#bul-msg']) if ($(id).classList.contains('ok')) clearMsg($(id)); });
+  onLangChange(() => { renderOrders(); renderRanking(); renderBulletins(); renderCampaigns(); for (const id of ['#orders-msg', '#act-msg', '#bul-msg', '#cmp-msg']) if ($(id).classList.contains('ok')) clearMsg($(id)); });
   $('#state-filter').addEventListener('change', () => void loadOrders());
   onSubmit($('#new-order'), $('#orders-msg'), async (f) => {
     const body = { reason: f.reason.value };
@@ -163,7 +212,24 @@ if (user) {
       await loadBulletins();
       showOk($('#bul-msg'), t('sv.generatedOk', { f: r.bulletin.fileName }));
     });
-    await Promise.all([loadRanking(), loadBulletins()]);
+    $('#cmp-form').source.addEventListener('change', campaignSource);
+    onSubmit($('#cmp-form'), $('#cmp-msg'), async (f) => {
+      const body = {};
+      if (f.name.value.trim()) body.name = f.name.value.trim();
+      if (f.source.value === 'period') body.period = { from: f.from.value, to: f.to.value, ...(f.percent.value !== '' ? { percent: Number(f.percent.value) } : {}) };
+      else body.ticketNos = f.ticketNos.value.split(/[\s,，]+/).filter(Boolean);
+      if (f.hours.value.trim()) body.hours = f.hours.value.trim();
+      if (f.retries.value !== '') body.retries = Number(f.retries.value);
+      if (f.retryIntervalSec.value !== '') body.retryIntervalSec = Number(f.retryIntervalSec.value) * 60;
+      if (f.concurrency.value !== '') body.concurrency = Number(f.concurrency.value);
+      const r = await api('POST', '/api/campaigns', body);
+      f.ticketNos.value = '';
+      await loadCampaigns();
+      showOk($('#cmp-msg'), t('cmp.started', { n: r.campaign.progress.total }));
+    }, { 'period.from': 'from', 'period.to': 'to', 'period.percent': 'percent' });
+    // Progress moves while calls are made: refreshed now and then.
+    setInterval(() => void loadCampaigns(), 5000);
+    await Promise.all([loadRanking(), loadBulletins(), loadCampaigns()]);
   }
   await loadOrders();
 }

@@ -58,10 +58,10 @@ export function killChildren(): void {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 
-export async function startServerChild(env: Record<string, string>, instanceId?: string): Promise<ServerChild> {
+export async function startServerChild(env: Record<string, string>, instanceId?: string, clockAt?: number): Promise<ServerChild> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'tests/support/server-child.ts'], {
     cwd: REPO,
-    env: { ...process.env, CHILD_ENV: JSON.stringify(env), ...(instanceId ? { CHILD_INSTANCE: instanceId } : {}) },
+    env: { ...process.env, CHILD_ENV: JSON.stringify(env), ...(instanceId ? { CHILD_INSTANCE: instanceId } : {}), ...(clockAt !== undefined ? { CHILD_CLOCK_AT: String(clockAt) } : {}) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   children.push(proc);

@@ -14,6 +14,8 @@ const app = await buildApp(loadConfig(env), {
   ariBackoff: { initialMs: 50, maxMs: 500 },
   outboxRetryMs: 200,
   acdOverrides: { dispatchIntervalMs: 100 },
+  // CHILD_CLOCK_AT: the app's clock starts at this instant (ms) and runs at real speed (as TestClock).
+  ...(process.env.CHILD_CLOCK_AT ? { now: ((offset: number) => () => Date.now() + offset)(Number(process.env.CHILD_CLOCK_AT) - Date.now()) } : {}),
 });
 await app.start();
 await app.telephony.whenConnected(20_000);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createWorkCalendar, shanghaiInstant as at } from '../../src/tickets/calendar.js';
 import { loadBundledCalendarData } from '../../src/tickets/calendar-source.js';
 import { callKpis, rate, ticketKpis, ticketKpisByUnit, type KpiCall } from '../../src/tickets/kpi.js';
-import { apply, type TicketAction } from '../../src/tickets/lifecycle.js';
+import { apply, applyPhoneRating, type TicketAction } from '../../src/tickets/lifecycle.js';
 import { newTicket, type Actor, type Ticket } from '../../src/tickets/model.js';
 import { loadBundledSlaPolicies } from '../../src/tickets/sla.js';
 
@@ -153,5 +153,32 @@ describe('接通率 over call records', () => {
 
   it('GIVEN no period WHEN computing THEN February\'s abandon counts too', () => {
     expect(callKpis(calls).offered).toBe(5);
+  });
+});
+
+describe('phone-verified ratings (回访 campaigns)', () => {
+  const closed = (no: number) =>
+    ticket(no, '2026-03-09 09:00', [
+      dispatchWater,
+      ['2026-03-09 11:00', { type: 'accept', unit: WATER }, unit(WATER)],
+      ['2026-03-10 15:00', { type: 'reply', content: '已处理' }, unit(WATER)],
+      ['2026-03-10 16:00', { type: 'close', reason: '待电话回访 / rating by the campaign' }, sup],
+    ]);
+  const system: Actor = { id: 'system', role: 'system' };
+
+  it('GIVEN closed tickets without a rating WHEN a campaign call rates them THEN they stay closed, carry the rating marked phone-verified, and 满意率 counts them; the same call applied twice changes nothing', () => {
+    const a = applyPhoneRating(closed(1), { satisfaction: 2, callId: 'svy-a-c', campaignId: 'cmp-x' }, { now: at('2026-03-16', '10:00'), actor: system });
+    const b = applyPhoneRating(closed(2), { satisfaction: 4, callId: 'svy-b-c', campaignId: 'cmp-x' }, { now: at('2026-03-16', '10:05'), actor: system });
+    if (!a.ok || !b.ok) throw new Error('refused');
+    expect(a.ticket).toMatchObject({ state: 'closed', satisfaction: 2 });
+    expect(a.ticket.history.at(-1)).toMatchObject({ type: 'rated', data: { satisfaction: 2, verified: 'phone', callId: 'svy-a-c', campaign: 'cmp-x' } });
+    expect(ticketKpis([closed(3)], { asOf: at('2026-03-20', '10:00') }).satisfaction).toEqual(rate(0, 0));
+    expect(ticketKpis([a.ticket, b.ticket], { asOf: at('2026-03-20', '10:00') }).satisfaction).toEqual(rate(1, 2));
+    const again = applyPhoneRating(a.ticket, { satisfaction: 2, callId: 'svy-a-c', campaignId: 'cmp-x' }, { now: at('2026-03-16', '11:00'), actor: system });
+    expect(again.ok && again.ticket).toBe(a.ticket);
+    // A dissatisfied phone rating is ground for 重办.
+    expect(apply(b.ticket, { type: 'reopen', ground: 'dissatisfied', reason: '回访不满意' }, { now: at('2026-03-16', '11:00'), actor: sup, calendar: cal, policy }).ok).toBe(true);
+    const bad = applyPhoneRating(closed(4), { satisfaction: 7 as never, callId: 'svy-c-c', campaignId: 'cmp-x' }, { now: at('2026-03-16', '10:00'), actor: system });
+    expect(bad).toMatchObject({ ok: false, error: { field: 'satisfaction' } });
   });
 });
