@@ -8,6 +8,7 @@
 import { accessFeature, type AccessServices } from './access/feature.js';
 import { acdFeature, type AcdServices } from './acd/feature.js';
 import { callsFeature, type CallServices } from './calls/feature.js';
+import { clusterFeature, type ClusterServices } from './cluster/feature.js';
 import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.js';
 import type { CallSource } from './calls/record.js';
 import type { Config } from './config/index.js';
@@ -43,7 +44,8 @@ export interface App
     ControllerServices,
     KnowledgeServices,
     IntakeServices,
-    SupervisionServices {
+    SupervisionServices,
+    ClusterServices {
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -77,6 +79,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts: Par
   const outbound = add(outboundFeature(core, { telephony, access, acd, tickets, recording, calls }));
   add(metricsFeature(core, { telephony, acd, tickets, recording, intake }));
   add(pagesFeature(core));
+  // Last: closed first (fostered peer nodes let go), its leases freed after our own PBX link closed.
+  const cluster = add(clusterFeature(core, { build: (c, o) => buildApp(c, o, parts) }));
 
   await registerRoutes(http.http, features);
   return {
@@ -95,6 +99,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts: Par
     ...pick(knowledge, 'knowledge'),
     ...pick(intake, 'intake'),
     ...pick(supervision, 'supervision'),
+    ...pick(cluster, 'cluster'),
   };
 }
 

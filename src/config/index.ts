@@ -64,6 +64,22 @@ export interface Config {
    */
   readonly redisReplicaAcks: { readonly count: number; readonly timeoutMs: number };
   readonly keyPrefix: string;
+  /**
+   * More than one machine (README "More than one machine"): the Asterisk nodes of the cluster and this
+   * server's own. Empty `node` = no cluster (one Asterisk): no takeover, registrations from AMI.
+   */
+  readonly cluster: {
+    /** This server's node (CLUSTER_NODE); '' outside a cluster. */
+    readonly node: string;
+    /** Every node's ARI URL by name (CLUSTER_NODES), this one's included; all share ARI_USER/ARI_PASSWORD/ARI_APP. */
+    readonly nodes: Readonly<Record<string, string>>;
+    /** A server not heard of for this long is presumed dead: its calls and its node's ARI app are taken over. */
+    readonly leaseMs: number;
+    /** The SIP proxy's jsonrpc URL whose registrations the ACD follows instead of AMI's ('' = AMI). */
+    readonly registrationsUrl: string;
+    /** How often the proxy's registrations are read (ms). */
+    readonly registrationsPollMs: number;
+  };
   readonly http: {
     readonly host: string;
     readonly port: number;
@@ -272,6 +288,23 @@ export const VARIABLES: Record<string, VariableSpec> = {
     description: 'Replicas that must confirm a spooled ticket job (Redis WAIT) before the outbox deletes its file; 1 with Sentinel so that a failover loses no ticket, 0 for a single Redis',
     default: '0',
   },
+  CLUSTER_NODE: {
+    description: 'Cluster only: the name of the Asterisk node this server drives (one of CLUSTER_NODES); empty = no cluster',
+    default: '',
+  },
+  CLUSTER_NODES: {
+    description: 'Cluster only: every Asterisk node as name=ARI URL, comma-separated (e.g. node-a=http://10.0.0.1:8088,node-b=http://10.0.0.2:8088); all nodes share ARI_USER, ARI_PASSWORD and ARI_APP. A peer takes a node over when its server dies and hands it back when it returns',
+    default: '',
+  },
+  CALL_STATE_LEASE_MS: {
+    description: 'A server instance whose lease is not renewed for this long is presumed dead: its live calls are adopted (and in a cluster its node taken over by a peer). Shorter = faster switch-over, but a server stalled that long loses its calls',
+    default: '15000',
+  },
+  SIP_PROXY_RPC_URL: {
+    description: 'Cluster only: the SIP proxy’s jsonrpc URL (kamailio/, e.g. http://10.0.0.10:5060/RPC); the ACD then takes agents’ registrations from the proxy (ul.dump, polled) instead of AMI, so ACD_REQUIRE_REGISTRATION=true works in the cluster. Empty = AMI',
+    default: '',
+  },
+  SIP_PROXY_POLL_MS: { description: 'How often the SIP proxy’s registrations are read (ms)', default: '2000' },
   REDIS_REPLICA_ACK_TIMEOUT_MS: { description: 'How long the outbox waits for REDIS_REPLICA_ACKS replicas before keeping the job and retrying', default: '1000' },
   HOTLINE_KEY_PREFIX: { description: 'Prefix of every Redis key and BullMQ queue', default: 'hotline' },
   HTTP_HOST: { description: 'Address the HTTP server binds to', default: '127.0.0.1' },
@@ -552,6 +585,7 @@ export function loadConfig(env: Env = process.env): Config {
     })(),
     redisReplicaAcks: { count: r.int('REDIS_REPLICA_ACKS', 0, 16), timeoutMs: r.int('REDIS_REPLICA_ACK_TIMEOUT_MS', 10, 60_000) },
     keyPrefix: r.name('HOTLINE_KEY_PREFIX', /^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ -'),
+    cluster: readCluster(r),
     http: (() => {
       const tls = readHttpTls(r, r.str('HTTP_TLS_CERT'), r.str('HTTP_TLS_KEY'));
       return { host: r.str('HTTP_HOST'), port: r.int('HTTP_PORT', 0, 65535), ...(tls ? { tls } : {}) };
@@ -868,6 +902,47 @@ export function describeConfig(config: Config): Record<string, unknown> {
       : config.http,
     redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//[secret]@'),
     ...(config.redisSentinel ? { redisSentinel: { ...config.redisSentinel, ...(config.redisSentinel.password ? { password: '[secret]' } : {}) } } : {}),
+  };
+}
+
+/** CLUSTER_NODE, CLUSTER_NODES, CALL_STATE_LEASE_MS, SIP_PROXY_RPC_URL, SIP_PROXY_POLL_MS; each problem named. */
+function readCluster(r: Reader): Config['cluster'] {
+  const node = r.str('CLUSTER_NODE');
+  const nodes: Record<string, string> = {};
+  for (const item of r.str('CLUSTER_NODES').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([a-z0-9][a-z0-9-]{0,31})=(.+)$/.exec(item);
+    if (!m) {
+      r.fail(new ConfigError('CLUSTER_NODES', `has an invalid entry "${item}" (want name=ARI URL, the name lower-case letters, digits, -)`));
+      continue;
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(m[2]!);
+    } catch {
+      // named below
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol)) r.fail(new ConfigError('CLUSTER_NODES', `${m[1]}: "${m[2]}" is not an http(s) URL`));
+    else if (nodes[m[1]!] !== undefined) r.fail(new ConfigError('CLUSTER_NODES', `names node "${m[1]}" twice`));
+    else nodes[m[1]!] = m[2]!.replace(/\/+$/, '');
+  }
+  if (node && nodes[node] === undefined) r.fail(new ConfigError('CLUSTER_NODE', `"${node}" is not one of CLUSTER_NODES (${Object.keys(nodes).join(', ') || 'empty'})`));
+  if (!node && Object.keys(nodes).length > 0) r.fail(new ConfigError('CLUSTER_NODE', 'is required when CLUSTER_NODES is set'));
+  const registrationsUrl = r.str('SIP_PROXY_RPC_URL');
+  if (registrationsUrl) {
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(registrationsUrl).protocol);
+    } catch {
+      // named below
+    }
+    if (!ok) r.fail(new ConfigError('SIP_PROXY_RPC_URL', `must be an http(s) URL (got "${registrationsUrl}")`));
+  }
+  return {
+    node,
+    nodes,
+    leaseMs: r.int('CALL_STATE_LEASE_MS', 1000, 600_000),
+    registrationsUrl,
+    registrationsPollMs: r.int('SIP_PROXY_POLL_MS', 200, 60_000),
   };
 }
 
