@@ -4,6 +4,8 @@
 #   SIP_PROXY_NODES      the Asterisk nodes, space-separated sip:host:port
 #   AGENT_SIP_PASSWORDS  agent1001:secret,agent1002:secret,… (the same list as the Asterisk nodes')
 #   SIP_PROXY_REALM      digest realm of the agents' registrations (default hotline)
+#   SIP_PROXY_RPC_ALLOW  networks (CIDR, comma-separated) allowed to call /RPC (default 127.0.0.0/8);
+#                        the hotline servers read agents' registrations there (SIP_PROXY_RPC_URL)
 #   SIP_PROXY_DIR        where the rendered files go (default a new temporary directory)
 # Every problem is named before Kamailio starts; secrets never reach the command line or the log.
 set -eu
@@ -14,6 +16,7 @@ listen=${SIP_PROXY_LISTEN:-}
 nodes=${SIP_PROXY_NODES:-}
 agents=${AGENT_SIP_PASSWORDS:-}
 realm=${SIP_PROXY_REALM:-hotline}
+rpc_allow=${SIP_PROXY_RPC_ALLOW:-127.0.0.0/8}
 problems=""
 echo "$listen" | grep -Eq '^[0-9A-Za-z.-]+:[0-9]{1,5}$' || problems="$problems\n  SIP_PROXY_LISTEN must be host:port (got '$listen')"
 [ -n "$nodes" ] || problems="$problems\n  SIP_PROXY_NODES must name at least one Asterisk node (sip:host:port)"
@@ -22,6 +25,7 @@ for n in $nodes; do
 done
 [ -n "$agents" ] || problems="$problems\n  AGENT_SIP_PASSWORDS must list agent<ext>:<password> pairs"
 echo "$realm" | grep -Eq '^[A-Za-z0-9.-]{1,64}$' || problems="$problems\n  SIP_PROXY_REALM must be letters, digits, . - (got '$realm')"
+echo "$rpc_allow" | grep -Eq '^[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*$' || problems="$problems\n  SIP_PROXY_RPC_ALLOW must be CIDR networks, comma-separated (got '$rpc_allow')"
 if [ -n "$problems" ]; then printf "kamailio/run.sh: configuration errors:$problems\n" >&2; exit 2; fi
 
 dir=${SIP_PROXY_DIR:-$(mktemp -d)}
@@ -46,4 +50,4 @@ host=${listen%:*}
 port=${listen##*:}
 exec kamailio -DD -E -f "$here/kamailio.cfg" -Y "$dir/run" \
   -l "udp:$host:$port" -l "tcp:$host:$port" \
-  -A "DS_LIST=\"$dir/dispatcher.list\"" -A "AUTH_DB=\"text://$dir/db\"" -A "SIP_REALM=\"$realm\""
+  -A "DS_LIST=\"$dir/dispatcher.list\"" -A "AUTH_DB=\"text://$dir/db\"" -A "SIP_REALM=\"$realm\"" -A "RPC_ALLOW=\"$rpc_allow\""

@@ -413,6 +413,7 @@ export const VARIABLES: Record<string, VariableSpec> = {
   SIP_PROXY_LISTEN: { description: 'Cluster only: address:port the SIP proxy (kamailio/run.sh) listens on for carriers, agents and its /RPC', default: '', readBy: ['sipproxy'] },
   SIP_PROXY_NODES: { description: 'Cluster only: the Asterisk nodes behind the SIP proxy, space-separated sip:host:port (OPTIONS-probed, round robin)', default: '', readBy: ['sipproxy'] },
   SIP_PROXY_REALM: { description: 'Cluster only: digest realm of agents’ registrations at the SIP proxy', default: 'hotline', readBy: ['sipproxy'] },
+  SIP_PROXY_RPC_ALLOW: { description: 'Cluster only: networks (CIDR, comma-separated) allowed to call the SIP proxy’s /RPC, where the servers read agents’ registrations; keep carriers out', default: '127.0.0.0/8', readBy: ['sipproxy'] },
   AGENT_MEDIA_ADDRESS: { description: 'Address Asterisk announces in agents’ SDP (media_address) when agents reach it through NAT (empty = its own)', default: '', readBy: ['asterisk'] },
   ASTERISK_HTTP_PORT: { description: 'Port of Asterisk’s HTTP server (ARI and SIP over WebSocket for softphones)', default: '8088', readBy: ['asterisk'] },
   ASTERISK_HTTPS_PORT: { description: 'TLS port of Asterisk’s HTTP server: wss://…:8089/ws for agents’ softphones (with ASTERISK_TLS_CERT/KEY)', default: '8089', readBy: ['asterisk'] },
