@@ -78,9 +78,10 @@ beforeAll(async () => {
     const states = await proxy.nodeStates();
     for (const n of nodes) expect(states[nodeUri(n.info)]).toMatch(/^A/);
   }, 20_000);
-  // Agents talk 15 s: long enough for node A's calls to outlive the switch-over.
+  // Agents talk 22 s: node A's bridged call outlives the second wave's IVR and the switch-over; the queued
+  // callers' talk still ends within their 45 s on the line.
   for (const user of ['agent4101', 'agent4102']) {
-    phones.push(await AgentPhone.start(proxy, user, `takeover-secret-${user.slice(5)}`, { talkMs: 15_000 }));
+    phones.push(await AgentPhone.start(proxy, user, `takeover-secret-${user.slice(5)}`, { talkMs: 22_000 }));
   }
   serverA = await startServerA();
   appB = await buildApp(
@@ -133,17 +134,25 @@ async function nodeACalls(): Promise<Array<{ callId: string; owner: string; phas
 
 describe('a cluster: a server dies, a peer takes its node over', () => {
   it('GIVEN calls through the proxy on both nodes WHEN node A’s server is SIGKILLed THEN node B’s server drives node A, the calls continue and each ends with one ticket, node A’s by the peer', async () => {
-    const callers = ['13900042001', '13900042002', '13900042003', '13900042004'];
-    const run = await placeCitizenCalls(proxy.port, callers.map((c) => ({ dialed: '12345', caller: c, press: '0' })), { host: PROXY_HOST });
-    // Node A's calls (round robin: two of four) with an agent or waiting for one.
+    // Two waves through the proxy's round robin, one call of each on each node: the first two talk to
+    // the two agents, the next two wait in the queue. Node A then has one bridged and one queued call.
+    const first = ['13900042001', '13900042002'];
+    const second = ['13900042003', '13900042004'];
+    const callers = [...first, ...second];
+    const run1 = await placeCitizenCalls(proxy.port, first.map((c) => ({ dialed: '12345', caller: c, press: '0' })), { host: PROXY_HOST });
+    await eventually(() => expect(phones.flatMap((p) => p.answered())).toHaveLength(2), 40_000);
+    const run2 = await placeCitizenCalls(proxy.port, second.map((c) => ({ dialed: '12345', caller: c, press: '0' })), { host: PROXY_HOST });
     const atKill = await eventually(async () => {
       const calls = await nodeACalls();
-      expect(calls).toHaveLength(2);
-      for (const c of calls) expect(c).toMatchObject({ owner: 'node-a', phase: expect.stringMatching(/^(agent|queue)$/) });
-      expect(calls.some((c) => c.phase === 'agent')).toBe(true);
+      expect(calls.map((c) => [c.owner, c.phase]).sort()).toEqual([
+        ['node-a', 'agent'],
+        ['node-a', 'queue'],
+      ]);
       return calls;
     }, 40_000);
     const bridged = atKill.find((c) => c.phase === 'agent')!;
+    const queued = atKill.find((c) => c.phase === 'queue')!;
+    const queuedAt = (await appB.callStates.load(queued.callId))!.state.queue!.queuedAt;
 
     const t0 = Date.now();
     expect(await serverA!.kill()).toMatchObject({ signal: 'SIGKILL' });
@@ -161,10 +170,16 @@ describe('a cluster: a server dies, a peer takes its node over', () => {
     expect(adopted?.state.phase).toBe('agent');
     expect(adopted?.connectedAgentId).toMatch(/^410[12]$/);
     expect(adopted?.record.path.some((p) => p.kind === 'note' && p.detail.startsWith('adopted by node-b-for-node-a from node-a'))).toBe(true);
+    // The queued caller waits on with their original join time (their place in the queue).
+    const waiting = foster.calls.session(queued.callId);
+    expect(waiting?.state.phase).toBe('queue');
+    expect(waiting?.state.queue?.queuedAt).toBe(queuedAt);
 
-    const outcome = await run.done;
-    expect(outcome.exitCode, outcome.errors).toBe(0);
-    for (const c of callers) expect(outcome.calls.get(c), outcome.errors).toMatchObject({ answered: true, pressed: '0' });
+    for (const run of [run1, run2]) {
+      const outcome = await run.done;
+      expect(outcome.exitCode, outcome.errors).toBe(0);
+      for (const c of outcome.calls.keys()) expect(outcome.calls.get(c), outcome.errors).toMatchObject({ answered: true, pressed: '0' });
+    }
     const jobs = await eventually(async () => {
       const j = await ticketJobsOf(callers);
       expect(j.size).toBe(4);
@@ -175,26 +190,41 @@ describe('a cluster: a server dies, a peer takes its node over', () => {
       expect(j, caller).toMatchObject({ outcome: 'answered', agents: [expect.stringMatching(/^410[12]$/)] });
       expect(j.instance, caller).toBe(j.callId.startsWith('node-a-') ? 'node-b-for-node-a' : 'node-b');
     }
-    expect(jobs.get([...jobs.keys()].find((k) => jobs.get(k)!.callId === bridged.callId)!)?.agents).toHaveLength(1);
+    // Node A's queued caller was offered by the peer to the agent who came free: answered on node A.
+    const byCall = new Map([...jobs.values()].map((j) => [j.callId, j]));
+    expect(byCall.get(bridged.callId)).toMatchObject({ instance: 'node-b-for-node-a', outcome: 'answered' });
+    expect(byCall.get(queued.callId)).toMatchObject({ instance: 'node-b-for-node-a', outcome: 'answered' });
+    expect(phones.flatMap((p) => p.answered())).toHaveLength(4);
   });
 
-  it('GIVEN node A taken over WHEN node A’s server comes back THEN the peer hands the node back and node A’s server takes calls again', async () => {
-    const t0 = Date.now();
-    serverA = await startServerA();
-    console.log(`cluster hand-back: node A's server connected to its node ${Date.now() - t0} ms after it was started (the peer let go in between)`);
-    expect(appB.cluster.fostered().size).toBe(0);
-    expect(await appB.redis.get(`${prefix}:cluster:driver:node-a`)).toBe('node-a');
-    // A call on node A is node A's server's again.
+  it('GIVEN node A taken over, a caller in its IVR WHEN node A’s server comes back THEN the peer hands the node back and node A’s server continues the call', async () => {
+    // A call on node A while the peer drives it (the test's own ARI leg into node A's dialplan).
     const caller = '13900042010';
     const c = await sideA.call('12345', caller);
     await c.answered();
-    await eventually(async () => expect((await nodeACalls()).find((x) => x.owner === 'node-a')).toBeDefined(), 20_000);
+    const callId = await eventually(async () => {
+      const mine = (await nodeACalls()).filter((x) => x.owner === 'node-b-for-node-a' && x.phase === 'ivr');
+      expect(mine).toHaveLength(1);
+      return mine[0]!.callId;
+    }, 20_000);
+    const starting = startServerA();
+    // Node A's server announces itself (home lease) before it connects; the peer lets go, then it drives.
+    const homeAt = await eventually(async () => {
+      expect(await appB.redis.get(`${prefix}:cluster:home:node-a`)).toBe('node-a');
+      return Date.now();
+    }, 60_000);
+    await eventually(() => expect(appB.cluster.fostered().size).toBe(0), 20_000);
+    const letGoAt = Date.now();
+    serverA = await starting;
+    expect(await appB.redis.get(`${prefix}:cluster:driver:node-a`)).toBe('node-a');
+    await eventually(async () => expect(await appB.callStates.ownerOf(callId)).toBe('node-a'), 20_000);
+    console.log(`cluster hand-back: the peer let go ${letGoAt - homeAt} ms after node A's server announced itself; node A's server owned the live call ${Date.now() - homeAt} ms after it announced itself`);
     await c.hangup();
     const jobs = await eventually(async () => {
       const j = await ticketJobsOf([caller]);
       expect(j.size).toBe(1);
       return j;
     }, 30_000);
-    expect(jobs.get(caller)).toMatchObject({ instance: 'node-a' });
+    expect(jobs.get(caller)).toMatchObject({ callId, instance: 'node-a' });
   });
 });
