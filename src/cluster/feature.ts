@@ -12,10 +12,12 @@
  * Exactly one driver per node (takeover.ts, leases.ts): the home waits at start until a foster has
  * let go; a peer takes a node only when its home and driver leases have both run out.
  */
+import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import type { AppOptions, Core } from '../core.js';
 import type { Feature } from '../features.js';
 import { NodeLeases } from './leases.js';
+import { clusterRoutes } from './routes.js';
 import { fosterId, homeStep, peerStep } from './takeover.js';
 
 /** What a foster needs of an application: start and stop. */
@@ -38,11 +40,15 @@ export function clusterFeature<A extends Drivable>(core: Core, deps: { build: (c
   const { node, nodes, leaseMs } = config.cluster;
   const fosters = new Map<string, A>();
   const services: ClusterServices = { cluster: { node, fostered: () => fosters } };
-  // Outside a cluster, and inside a foster (its parent does the cluster's work): nothing to do.
-  if (!node || opts.foster) return { name: 'cluster', ...services };
-
   const leases = new NodeLeases(core.redis, core.prefix);
   const me = core.instanceId;
+  // Also outside a cluster (an empty list then): the API is the same on every server.
+  const routes = async (http: FastifyInstance) => {
+    await http.register(clusterRoutes, { node, instanceId: me, nodes: Object.keys(nodes), leases, fostered: () => fosters });
+  };
+  // Outside a cluster, and inside a foster (its parent does the cluster's work): nothing to do.
+  if (!node || opts.foster) return { name: 'cluster', ...services, ...(opts.foster ? {} : { routes }) };
+
   const renewMs = Math.max(100, Math.floor(leaseMs / 3));
   const peers = Object.keys(nodes).filter((n) => n !== node);
   /** Peer nodes whose driver lease we hold (taking, fostering or handing back). */
@@ -115,6 +121,7 @@ export function clusterFeature<A extends Drivable>(core: Core, deps: { build: (c
   return {
     name: 'cluster',
     ...services,
+    routes,
     // Before the PBX link opens (every start runs before any open): the node must be ours to drive.
     async start() {
       await leases.hold('home', node, me, leaseMs).catch((err: Error) => clog.warn({ err: err.message }, 'home lease not taken'));

@@ -20,6 +20,7 @@ import { AgentPhone, kamailioProblem, PROXY_HOST, SipProxy } from '../support/si
 import { placeCitizenCalls, sippProblem } from '../support/sipp.js';
 import { TestSide } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
+import { loginAs, TEST_PASSWORD } from '../support/route-audit.js';
 import { MAX_WORKERS } from '../support/global-setup.js';
 
 const AGENTS = 'agent4101:takeover-secret-4101,agent4102:takeover-secret-4102';
@@ -174,6 +175,24 @@ describe('a cluster: a server dies, a peer takes its node over', () => {
     const waiting = foster.calls.session(queued.callId);
     expect(waiting?.state.phase).toBe('queue');
     expect(waiting?.state.queue?.queuedAt).toBe(queuedAt);
+    // Supervisors see who drives each node (an agent may not).
+    await appB.users.create({ username: 'tk-super', roles: ['supervisor'], password: TEST_PASSWORD });
+    await appB.users.create({ username: 'tk-agent', roles: ['agent'], password: TEST_PASSWORD, agentId: '4101' });
+    const view = async (user: string) => {
+      const { token } = await loginAs(appB.http, user);
+      return appB.http.inject({ method: 'GET', url: '/api/supervisor/cluster', headers: { authorization: `Bearer ${token}` } });
+    };
+    const seen = await view('tk-super');
+    expect(seen.statusCode, seen.body).toBe(200);
+    expect(seen.json()).toEqual({
+      node: 'node-b',
+      instance: 'node-b',
+      nodes: [
+        { name: 'node-a', home: null, driver: 'node-b-for-node-a', takenOver: true, drivenFromHere: true },
+        { name: 'node-b', home: 'node-b', driver: 'node-b', takenOver: false, drivenFromHere: true },
+      ],
+    });
+    expect((await view('tk-agent')).statusCode).toBe(403);
 
     for (const run of [run1, run2]) {
       const outcome = await run.done;
