@@ -5,7 +5,8 @@
  * server takes node A over (src/cluster/): it connects to node A's ARI app once node A's leases ran
  * out and adopts its calls — a bridged call keeps talking, a queued caller keeps waiting and gets the
  * next agent — and every call ends with exactly one ticket, node A's by the peer. When node A's server
- * comes back, the peer hands the node back and node A's server takes its calls again.
+ * comes back, the peer hands the node back and node A's server takes its calls again; when it stops
+ * cleanly (a rolling restart), it frees its node at once and the peer continues its calls.
  *
  * REAL ONLY, by necessity: Kamailio and SIPp need a SIP stack, which the simulated PBX does not have.
  */
@@ -245,5 +246,31 @@ describe('a cluster: a server dies, a peer takes its node over', () => {
       return j;
     }, 30_000);
     expect(jobs.get(caller)).toMatchObject({ callId, instance: 'node-a' });
+  });
+
+  it('GIVEN node A’s server with a live call WHEN it stops cleanly (SIGTERM, a rolling restart) THEN it frees its node at once and the peer continues the call', async () => {
+    const caller = '13900042011';
+    const c = await sideA.call('12345', caller);
+    await c.answered();
+    const callId = await eventually(async () => {
+      const mine = (await nodeACalls()).filter((x) => x.owner === 'node-a' && x.phase === 'ivr');
+      expect(mine).toHaveLength(1);
+      return mine[0]!.callId;
+    }, 20_000);
+    expect(await serverA!.terminate()).toMatchObject({ code: 0 });
+    serverA = undefined;
+    const stoppedAt = Date.now();
+    // Freed, not left to run out: no home lease, and the driver lease free or already the peer's.
+    expect(await appB.redis.get(`${prefix}:cluster:home:node-a`)).toBeNull();
+    expect([null, 'node-b-for-node-a']).toContain(await appB.redis.get(`${prefix}:cluster:driver:node-a`));
+    await eventually(async () => expect(await appB.callStates.ownerOf(callId)).toBe('node-b-for-node-a'), 20_000);
+    console.log(`cluster rolling restart: node A's live call owned by node B's server ${Date.now() - stoppedAt} ms after node A's server stopped cleanly (lease ${LEASE_MS} ms, not waited for)`);
+    await c.hangup();
+    const jobs = await eventually(async () => {
+      const j = await ticketJobsOf([caller]);
+      expect(j.size).toBe(1);
+      return j;
+    }, 30_000);
+    expect(jobs.get(caller)).toMatchObject({ callId, instance: 'node-b-for-node-a' });
   });
 });
