@@ -85,6 +85,11 @@ export function clusterFeature<A extends Drivable>(core: Core, deps: { build: (c
         },
         { ...opts, instanceId: id, ticketWorker: false, foster: true },
       );
+      if (closed || !held.has(n)) {
+        // This server began stopping while the copy was being built: it must not start.
+        await app.stop().catch(() => undefined);
+        return;
+      }
       fosters.set(n, app);
       await app.start();
       clog.warn({ peer: n, instance: id, ms: Date.now() - t0 }, 'peer node taken over');
@@ -132,7 +137,9 @@ export function clusterFeature<A extends Drivable>(core: Core, deps: { build: (c
           v = await leases.view(node);
           if (homeStep(me, v) === 'drive' && (await leases.hold('driver', node, me, leaseMs))) break;
         } catch (err) {
-          // No Redis, no foster can be driving through it either: start as without a cluster, renewals catch up.
+          // Redis unreachable: the leases cannot be checked. Connect as a single server would; the renewals
+          // take the leases once Redis answers, and a peer driving this node meanwhile hands it back on
+          // seeing our home lease.
           clog.warn({ err: (err as Error).message }, 'node leases unreadable at start; connecting');
           break;
         }
