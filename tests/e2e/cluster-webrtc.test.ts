@@ -1,7 +1,8 @@
 /**
  * More than one machine, WebRTC agents (issue 17): an agent's browser softphone (sip.js in headless
- * Chromium) registers with the cluster's SIP proxy over WebSocket (Kamailio's websocket module on
- * ws://<proxy>/ws), not with an Asterisk node; the ACD sees the registration in the proxy
+ * Chromium) registers with the cluster's SIP proxy over secure WebSocket (Kamailio's websocket and
+ * tls modules on wss://<proxy name>:<port>/ws, the certificate from SIP_PROXY_TLS_CERT/KEY, issued for
+ * `hotline.test` by a throwaway CA that Chromium trusts by its key), not with an Asterisk node; the ACD sees the registration in the proxy
  * (SIP_PROXY_RPC_URL); a citizen's call on the node is offered to the browser through the proxy
  * (AGENT_DIAL_TEMPLATE=PJSIP/agent{ext}/sip:agent{ext}@<proxy>: the agent's WebRTC endpoint, sent to
  * the proxy), and the media flows browser ↔ Asterisk directly with ICE and DTLS-SRTP: the proxy
@@ -19,6 +20,9 @@ import { expectPbxClean, pressAtWelcome, sessionByCaller, ticketJobRecord } from
 import { MAX_WORKERS } from '../support/global-setup.js';
 import { PROMPTS_DIR, realMode, realPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
 import { kamailioProblem, PROXY_HOST, SipProxy } from '../support/sip-proxy.js';
+import { freePort } from '../support/redis-server.js';
+import { makePki, type TestPki } from '../support/test-pki.js';
+import { rmSync } from 'node:fs';
 import { TestSide, type TestCall } from '../../sim-pbx/test-caller.js';
 import { eventually, MEDIA_WAIT_MS } from '../support/wait.js';
 import { createAgentSeat, createUser, expectAgentAudio, expectAttr, expectText, login, openBrowser, screenshot } from './support.js';
@@ -26,6 +30,9 @@ import { createAgentSeat, createUser, expectAgentAudio, expectAttr, expectText, 
 if (!realMode) throw new Error('tests/e2e/cluster-webrtc.test.ts needs Kamailio and a real Asterisk (HOTLINE_TEST_PBX=real); it belongs in REAL_ONLY (vitest.config.ts).');
 
 const AGENTS = 'agent4201:webrtc-secret-4201';
+const HOST = 'hotline.test';
+let pki: TestPki;
+let wssPort: number;
 let ast: AsteriskInstance;
 let pbx: PbxUnderTest;
 let proxy: SipProxy;
@@ -40,7 +47,9 @@ beforeAll(async () => {
   ast = await AsteriskInstance.start({ promptsDir: PROMPTS_DIR, label: 'wrtc-', rtpPorts: [rtp, rtp + 1999], agentSipPasswords: AGENTS, carrierAddress: PROXY_HOST });
   pbx = realPbx(ast.info);
   side = await TestSide.connect(pbx);
-  proxy = await SipProxy.start({ nodes: [`sip:127.0.0.1:${ast.info.sipPort}`], agents: AGENTS });
+  pki = makePki(HOST);
+  wssPort = await freePort();
+  proxy = await SipProxy.start({ nodes: [`sip:127.0.0.1:${ast.info.sipPort}`], agents: AGENTS, tls: { port: wssPort, certFile: pki.certFile, keyFile: pki.keyFile } });
 }, 60_000);
 
 afterAll(async () => {
@@ -52,14 +61,15 @@ afterAll(async () => {
     await side?.close();
     await proxy?.stop();
     await ast?.stop();
+    if (pki) rmSync(pki.dir, { recursive: true, force: true });
   }
 });
 
 describe('a WebRTC agent behind the cluster’s SIP proxy (Chromium, Kamailio, real Asterisk)', () => {
-  it('GIVEN the softphone registered with the proxy over WebSocket WHEN a citizen’s call is offered THEN it rings through the proxy and the agent talks with audio both ways, media direct to Asterisk', async () => {
+  it('GIVEN the softphone registered with the proxy over secure WebSocket WHEN a citizen’s call is offered THEN it rings through the proxy and the agent talks with audio both ways, media direct to Asterisk', async () => {
     const app = await buildApp(
       testConfig(pbx, {
-        SOFTPHONE_WS_URL: `ws://${PROXY_HOST}:${proxy.port}/ws`,
+        SOFTPHONE_WS_URL: `wss://${HOST}:${wssPort}/ws`,
         SOFTPHONE_ICE_SERVERS: '',
         AGENT_DIAL_TEMPLATE: `PJSIP/agent{ext}/sip:agent{ext}@${PROXY_HOST}:${proxy.port}`,
         ACD_REQUIRE_REGISTRATION: 'true',
@@ -77,18 +87,18 @@ describe('a WebRTC agent behind the cluster’s SIP proxy (Chromium, Kamailio, r
     await createAgentSeat(app, '4201');
     await createUser(app, 'zhao', ['agent'], { agentId: '4201', displayName: '赵敏' });
 
-    const agent = await openBrowser();
+    const agent = await openBrowser({ args: [`--host-resolver-rules=MAP ${HOST} ${PROXY_HOST}`, `--ignore-certificate-errors-spki-list=${pki.spki}`] });
     const p = agent.page;
     const sockets: string[] = [];
     p.on('websocket', (ws) => sockets.push(ws.url()));
     await login(agent, base, 'zhao', '/agent');
     await expectText(p.locator('#ws-status'), '已连接');
-    // The softphone registers with the proxy over WebSocket, not with the node.
+    // The softphone registers with the proxy over WSS, not with the node.
     expect(await p.inputValue('#sip-user')).toBe('agent4201');
     await p.fill('#sip-password', 'webrtc-secret-4201');
     await p.click('#sp-register');
     await expectAttr(p.locator('#sp-status'), 'data-status', 'registered', 15_000);
-    expect(sockets).toContain(`ws://${PROXY_HOST}:${proxy.port}/ws`);
+    expect(sockets).toContain(`wss://${HOST}:${wssPort}/ws`);
     expect(await proxy.registered('agent4201')).toHaveLength(1);
     expect(ast.cli('pjsip show contacts').out).not.toContain('agent4201/');
     await eventually(async () => expect((await app.acd.agents()).find((a) => a.id === '4201')?.registered).toBe(true), 15_000);

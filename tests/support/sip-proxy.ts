@@ -29,12 +29,19 @@ export class SipProxy {
     private readonly output: () => string,
   ) {}
 
-  static async start(opts: { nodes: string[]; agents: string }): Promise<SipProxy> {
+  static async start(opts: { nodes: string[]; agents: string; tls?: { port: number; certFile: string; keyFile: string } }): Promise<SipProxy> {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'hotline-kamailio-'));
     let out = '';
     const proc = spawn('sh', [join(REPO_ROOT, 'kamailio/run.sh')], {
-      env: { ...process.env, SIP_PROXY_LISTEN: `${PROXY_HOST}:${port}`, SIP_PROXY_NODES: opts.nodes.join(' '), AGENT_SIP_PASSWORDS: opts.agents, SIP_PROXY_DIR: dir },
+      env: {
+        ...process.env,
+        SIP_PROXY_LISTEN: `${PROXY_HOST}:${port}`,
+        SIP_PROXY_NODES: opts.nodes.join(' '),
+        AGENT_SIP_PASSWORDS: opts.agents,
+        SIP_PROXY_DIR: dir,
+        ...(opts.tls ? { SIP_PROXY_TLS_PORT: String(opts.tls.port), SIP_PROXY_TLS_CERT: opts.tls.certFile, SIP_PROXY_TLS_KEY: opts.tls.keyFile } : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
