@@ -153,8 +153,10 @@ describe('a cluster: Kamailio in front of two Asterisk nodes', () => {
     const caller = '13900041011';
     const c = await sides[0]!.call('12345', caller);
     await c.answered();
-    await pressAtWelcome(await sessionByCaller(apps[0]!, caller), c, '0');
-    await eventually(() => expect(phones[0]!.answered().length).toBe(answeredBefore[0]! + 1), 30_000);
+    const s = await sessionByCaller(apps[0]!, caller);
+    await pressAtWelcome(s, c, '0');
+    // Connected to 4001's phone (the session's word: SIPp's log file may lag behind).
+    await eventually(() => expect(s.connectedAgentId).toBe('4001'), 30_000);
     await c.hangup();
     const callers = [caller];
     const jobs = await eventually(async () => {
@@ -164,10 +166,11 @@ describe('a cluster: Kamailio in front of two Asterisk nodes', () => {
     });
     // Offered to 4001 only: 4002's phone (still running, no longer registered) was never rung.
     expect(jobs.get(callers[0]!)).toMatchObject({ outcome: 'answered', agents: ['4001'] });
-    expect(phones.map((p) => p.answered().length)).toEqual([answeredBefore[0]! + 1, answeredBefore[1]]);
+    expect(phones[1]!.answered().length).toBe(answeredBefore[1]);
     // Registered again: available again.
     await phone2!.register(proxy, 300);
     await eventually(async () => expect((await apps[0]!.acd.agents()).find((a) => a.id === '4002')).toMatchObject({ registered: true, state: 'available' }), 10_000);
+    await eventually(() => expect(phones[0]!.answered().length).toBe(answeredBefore[0]! + 1), 30_000);
   });
 
   it('GIVEN node B stops WHEN the proxy probes it THEN it is taken out and the next calls are served by node A', async () => {
