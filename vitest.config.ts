@@ -44,6 +44,8 @@ const REAL_ONLY = [
   'tests/integration/asterisk-restart.test.ts', // restarts a throwaway Asterisk of its own (core restart now): the simulated PBX has no restart
   'tests/e2e/agent-tls.test.ts', // HTTPS page + softphone over WSS to Asterisk's TLS server: the sim has no TLS, SIP or media
   'tests/integration/cluster-sip.test.ts', // Kamailio + SIPp in front of two Asterisk nodes: the sim has no SIP stack
+  'tests/e2e/cluster-webrtc.test.ts', // a browser softphone over Kamailio's WebSocket, WebRTC media to Asterisk: no SIP or media in the sim
+  'tests/integration/cluster-takeover.test.ts', // a server SIGKILLed behind Kamailio, its node taken over by a peer: Kamailio and SIPp need SIP
 ];
 
 export default defineConfig({

@@ -9,6 +9,7 @@ import { accessFeature, type AccessServices } from './access/feature.js';
 import { acdFeature, type AcdServices } from './acd/feature.js';
 import { callsFeature, type CallServices } from './calls/feature.js';
 import { campaignsFeature, type CampaignServices } from './campaigns/feature.js';
+import { clusterFeature, type ClusterServices } from './cluster/feature.js';
 import type { CallFlow, RouteDecision, TicketStatusLookup } from './calls/ports.js';
 import type { CallSource } from './calls/record.js';
 import type { Config } from './config/index.js';
@@ -45,7 +46,8 @@ export interface App
     ControllerServices,
     KnowledgeServices,
     IntakeServices,
-    SupervisionServices {
+    SupervisionServices,
+    ClusterServices {
   /** Connect everything and start handling calls (does not listen on HTTP). */
   start(): Promise<void>;
   /** Graceful stop: no new calls, flush the outbox, close connections. */
@@ -80,6 +82,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts: Par
   const campaigns = add(campaignsFeature(core, { telephony, access, tickets, calls }));
   add(metricsFeature(core, { telephony, acd, tickets, recording, intake }));
   add(pagesFeature(core));
+  // Last: closed first (fostered peer nodes let go), its leases freed after our own PBX link closed.
+  const cluster = add(clusterFeature(core, { build: (c, o) => buildApp(c, o, parts) }));
 
   await registerRoutes(http.http, features);
   return {
@@ -99,6 +103,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}, parts: Par
     ...pick(knowledge, 'knowledge'),
     ...pick(intake, 'intake'),
     ...pick(supervision, 'supervision'),
+    ...pick(cluster, 'cluster'),
   };
 }
 

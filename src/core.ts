@@ -38,6 +38,8 @@ export interface AppOptions {
   ticketWorkerLock?: { lockDurationMs: number; stalledIntervalMs: number };
   /** Lease of this instance's call states (calls/durable-store.ts; tests shorten it). */
   callStateLease?: { leaseMs: number; renewMs: number };
+  /** This app drives a peer's node for its parent server (src/cluster/): no cluster duties of its own. */
+  foster?: boolean;
 }
 
 export type { RedisConnectionOptions as RedisOptions } from './util/redis-connection.js';

@@ -16,6 +16,7 @@ import { loadSeatFile, seatFileRules } from './seat-files.js';
 import { Acd } from './service.js';
 import { migrateLegacyAcdKeys } from './key-migration.js';
 import { keyNamespace } from '../util/redis-keys.js';
+import { ProxyRegistrations } from '../cluster/registrations.js';
 
 export interface AcdServices {
   readonly acd: Acd;
@@ -60,7 +61,12 @@ export function acdFeature(core: Core, deps: { ami: AmiPbx | undefined; telephon
   // The answer-rate controller's tuning, read by the ACD router and the sessions (src/controller).
   const tuning = new ControllerPortSlot();
   const acd = new Acd({ redis: core.redis, keyPrefix, instanceId: core.instanceId, logger: log, config: acdConfig, tuning });
-  if (deps.ami) acd.attachPbx(deps.ami);
+  // Agents' registrations: from the cluster's SIP proxy when it is named (agents register there), else the node's AMI.
+  const proxyRegs = config.cluster.registrationsUrl
+    ? new ProxyRegistrations({ url: config.cluster.registrationsUrl, pollMs: config.cluster.registrationsPollMs, log: log.child({ component: 'proxy-registrations' }) })
+    : undefined;
+  if (proxyRegs) acd.attachPbx(proxyRegs);
+  else if (deps.ami) acd.attachPbx(deps.ami);
   const events = new ConsoleEvents();
   acd.onAgentEvent((e) => {
     if (e.type === 'agent') events.publish({ type: 'agent-state', agentId: e.agentId, state: e.state, reason: e.reason, at: e.at });
@@ -104,9 +110,11 @@ export function acdFeature(core: Core, deps: { ami: AmiPbx | undefined; telephon
     // Healing starts with the calls (it judges the calls the call manager holds) and stops with them.
     open() {
       healing.start();
+      proxyRegs?.start();
     },
     async close() {
       healing.stop();
+      proxyRegs?.stop();
     },
     async stop(step) {
       await step('acd', acd.stop());

@@ -16,6 +16,9 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ContactEvent, Pbx } from '../telephony/ami-pbx.js';
+
+/** Where agents' registrations come from: the node's AMI, or the cluster's SIP proxy (cluster/registrations.ts). */
+export type RegistrationSource = Pick<Pbx, 'linkState' | 'onLinkState' | 'onContact' | 'listContacts'>;
 import {
   dialStringFor,
   ruleFor,
@@ -160,7 +163,7 @@ export class Acd implements AcdPort {
   private readonly instanceId: string;
   private subscriber: Redis | undefined;
   /** The AMI port once attached: registrations are re-checked there when a seat's extension changes. */
-  private pbx: Pbx | undefined;
+  private pbx: RegistrationSource | undefined;
   private timers: NodeJS.Timeout[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -370,7 +373,7 @@ export class Acd implements AcdPort {
   }
 
   /** Wires the AMI port: ContactStatus events, and a full resync each time the link comes up. */
-  attachPbx(pbx: Pbx): () => void {
+  attachPbx(pbx: RegistrationSource): () => void {
     this.pbx = pbx;
     const resync = (): void => {
       pbx

@@ -6,7 +6,7 @@
  * @remarks
  * | key                         | type   | what                                                         |
  * | --------------------------- | ------ | ------------------------------------------------------------ |
- * | `P:callstate:<callId>`      | hash   | `owner` (instance id), `state` (JSON), `at` (ms of the write) |
+ * | `P:callstate:<callId>`      | hash   | `owner` (instance id), `node` (cluster node the call is on), `state` (JSON), `at` (ms of the write) |
  * | `P:callstates`              | set    | call ids with a stored state                                 |
  * | `P:callstate-lease:<inst>`  | string | the instance's lease, renewed every `renewMs`, expires after `leaseMs` |
  *
@@ -15,6 +15,10 @@
  * it while this one was presumed dead): the session is then told to let go. A claim is one
  * script: the owner's lease must have expired (or the owner is this instance's own id, i.e. its
  * earlier life), so of two instances adopting at once exactly one gets each call.
+ *
+ * In a cluster every call also names its Asterisk node: only an instance driving that node (its own
+ * server, or a peer that took the node over, src/cluster/) can continue it, so orphans are offered
+ * per node. Outside a cluster the node is ''.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -30,6 +34,8 @@ export interface DurableStoreOptions {
   now?: () => number;
   /** This instance no longer owns the call (another adopted it): its session must stop acting. */
   onLost?: (callId: string) => void;
+  /** The Asterisk node this store's calls are on (cluster); '' outside a cluster. */
+  node?: string;
 }
 
 export interface StoredCall {
@@ -41,7 +47,7 @@ export interface StoredCall {
 const SAVE = `
 local o = redis.call('HGET', KEYS[1], 'owner')
 if o and o ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'state', ARGV[2], 'at', ARGV[3])
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'state', ARGV[2], 'at', ARGV[3], 'node', ARGV[5])
 redis.call('SADD', KEYS[2], ARGV[4])
 return 1
 `;
@@ -72,6 +78,8 @@ export class RedisCallStateStore implements CallStateStore {
   /** How often a live instance looks for calls of dead ones (calls/manager.ts). */
   readonly checkEveryMs: number;
   private readonly now: () => number;
+  /** The Asterisk node of this store's calls ('' outside a cluster). */
+  readonly node: string;
   /** States this instance wrote before this moment are of its earlier life (a restart with the same id). */
   private startedAt = 0;
 
@@ -86,6 +94,7 @@ export class RedisCallStateStore implements CallStateStore {
     this.renewMs = o.renewMs ?? Math.max(100, Math.floor(this.leaseMs / 3));
     this.checkEveryMs = this.renewMs;
     this.now = o.now ?? Date.now;
+    this.node = o.node ?? '';
   }
 
   private key(...parts: string[]): string {
@@ -161,7 +170,7 @@ export class RedisCallStateStore implements CallStateStore {
       try {
         const pipe = this.redis.pipeline();
         for (const [callId, state] of batch) {
-          if (state) pipe.eval(SAVE, 2, this.stateKey(callId), this.key('callstates'), this.instanceId, JSON.stringify(state), String(this.now()), callId);
+          if (state) pipe.eval(SAVE, 2, this.stateKey(callId), this.key('callstates'), this.instanceId, JSON.stringify(state), String(this.now()), callId, this.node);
           else pipe.eval(REMOVE, 2, this.stateKey(callId), this.key('callstates'), this.instanceId, callId);
         }
         const results = (await pipe.exec()) ?? [];
@@ -194,17 +203,21 @@ export class RedisCallStateStore implements CallStateStore {
     return (await this.redis.hget(this.stateKey(callId), 'owner')) ?? undefined;
   }
 
-  /** Stored calls whose owner's lease has run out, or that name this instance's id (its earlier life). */
+  /**
+   * Stored calls on this store's node whose owner's lease has run out, or that name this instance's id
+   * (its earlier life). A call on another node is not ours to continue: its channels are not on our Asterisk.
+   */
   async orphans(): Promise<StoredCall[]> {
     const ids = await this.redis.smembers(this.key('callstates'));
     const out: StoredCall[] = [];
     const alive = new Map<string, boolean>();
     for (const callId of ids) {
-      const [owner, at] = await this.redis.hmget(this.stateKey(callId), 'owner', 'at');
+      const [owner, at, node] = await this.redis.hmget(this.stateKey(callId), 'owner', 'at', 'node');
       if (!owner) {
         await this.redis.srem(this.key('callstates'), callId);
         continue;
       }
+      if ((node ?? '') !== this.node) continue;
       // Our own calls of this life are driven by our sessions.
       if (owner === this.instanceId && Number(at) >= this.startedAt) continue;
       if (!alive.has(owner)) alive.set(owner, owner !== this.instanceId && (await this.redis.exists(this.leaseKey(owner))) === 1);

@@ -76,7 +76,8 @@ export function callsFeature(
   deps.telephony.onAriLatency((seconds) => admission.observeAri(seconds));
   // Every live call's state in Redis, so a dead instance's calls are adopted (calls/durable-store.ts).
   const callStates = new RedisCallStateStore(core.redis, core.prefix, core.instanceId, log.child({ component: 'call-state' }), {
-    ...core.opts.callStateLease,
+    ...(core.opts.callStateLease ?? { leaseMs: config.cluster.leaseMs }),
+    node: config.cluster.node,
     onLost: (id) => calls.lost(id),
   });
   const calls = new CallManager({

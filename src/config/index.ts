@@ -65,6 +65,22 @@ export interface Config {
    */
   readonly redisReplicaAcks: { readonly count: number; readonly timeoutMs: number };
   readonly keyPrefix: string;
+  /**
+   * More than one machine (README "More than one machine"): the Asterisk nodes of the cluster and this
+   * server's own. Empty `node` = no cluster (one Asterisk): no takeover, registrations from AMI.
+   */
+  readonly cluster: {
+    /** This server's node (CLUSTER_NODE); '' outside a cluster. */
+    readonly node: string;
+    /** Every node's ARI URL by name (CLUSTER_NODES), this one's included; all share ARI_USER/ARI_PASSWORD/ARI_APP. */
+    readonly nodes: Readonly<Record<string, string>>;
+    /** A server not heard of for this long is presumed dead: its calls and its node's ARI app are taken over. */
+    readonly leaseMs: number;
+    /** The SIP proxy's jsonrpc URL whose registrations the ACD follows instead of AMI's ('' = AMI). */
+    readonly registrationsUrl: string;
+    /** How often the proxy's registrations are read (ms). */
+    readonly registrationsPollMs: number;
+  };
   readonly http: {
     readonly host: string;
     readonly port: number;
@@ -340,6 +356,7 @@ export function loadConfig(env: Env = process.env): Config {
     })(),
     redisReplicaAcks: { count: r.int('REDIS_REPLICA_ACKS'), timeoutMs: r.int('REDIS_REPLICA_ACK_TIMEOUT_MS') },
     keyPrefix: r.str('HOTLINE_KEY_PREFIX'),
+    cluster: readCluster(r),
     http: (() => {
       const tls = readHttpTls(r, r.str('HTTP_TLS_CERT'), r.str('HTTP_TLS_KEY'));
       return { host: r.str('HTTP_HOST'), port: r.int('HTTP_PORT'), ...(tls ? { tls } : {}) };
@@ -661,6 +678,47 @@ export function describeConfig(config: Config): Record<string, unknown> {
       : config.http,
     redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//[secret]@'),
     ...(config.redisSentinel ? { redisSentinel: { ...config.redisSentinel, ...(config.redisSentinel.password ? { password: '[secret]' } : {}) } } : {}),
+  };
+}
+
+/** CLUSTER_NODE, CLUSTER_NODES, CALL_STATE_LEASE_MS, SIP_PROXY_RPC_URL, SIP_PROXY_POLL_MS; each problem named. */
+function readCluster(r: Reader): Config['cluster'] {
+  const node = r.str('CLUSTER_NODE');
+  const nodes: Record<string, string> = {};
+  for (const item of r.str('CLUSTER_NODES').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([a-z0-9][a-z0-9-]{0,31})=(.+)$/.exec(item);
+    if (!m) {
+      r.fail(new ConfigError('CLUSTER_NODES', `has an invalid entry "${item}" (want name=ARI URL, the name lower-case letters, digits, -)`));
+      continue;
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(m[2]!);
+    } catch {
+      // named below
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol)) r.fail(new ConfigError('CLUSTER_NODES', `${m[1]}: "${m[2]}" is not an http(s) URL`));
+    else if (nodes[m[1]!] !== undefined) r.fail(new ConfigError('CLUSTER_NODES', `names node "${m[1]}" twice`));
+    else nodes[m[1]!] = m[2]!.replace(/\/+$/, '');
+  }
+  if (node && nodes[node] === undefined) r.fail(new ConfigError('CLUSTER_NODE', `"${node}" is not one of CLUSTER_NODES (${Object.keys(nodes).join(', ') || 'empty'})`));
+  if (!node && Object.keys(nodes).length > 0) r.fail(new ConfigError('CLUSTER_NODE', 'is required when CLUSTER_NODES is set'));
+  const registrationsUrl = r.str('SIP_PROXY_RPC_URL');
+  if (registrationsUrl) {
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(registrationsUrl).protocol);
+    } catch {
+      // named below
+    }
+    if (!ok) r.fail(new ConfigError('SIP_PROXY_RPC_URL', `must be an http(s) URL (got "${registrationsUrl}")`));
+  }
+  return {
+    node,
+    nodes,
+    leaseMs: r.int('CALL_STATE_LEASE_MS'),
+    registrationsUrl,
+    registrationsPollMs: r.int('SIP_PROXY_POLL_MS'),
   };
 }
 

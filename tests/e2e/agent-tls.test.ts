@@ -16,13 +16,9 @@
  * Real mode only: the simulated PBX has no TLS, no SIP stack and no media, so nothing of this could
  * be shown there.
  */
-import { execFileSync } from 'node:child_process';
-import { X509Certificate, createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
 import '../support/log-capture.js';
@@ -33,6 +29,7 @@ import { MAX_WORKERS } from '../support/global-setup.js';
 import { PROMPTS_DIR, realMode, realPbx, testConfig, type PbxUnderTest } from '../support/pbx.js';
 import { TestSide, type TestCall } from '../../sim-pbx/test-caller.js';
 import { eventually, MEDIA_WAIT_MS } from '../support/wait.js';
+import { makePki, type TestPki } from '../support/test-pki.js';
 import { createAgentSeat, createUser, expectAgentAudio, expectAttr, expectText, login, openBrowser, screenshot } from './support.js';
 
 if (!realMode) {
@@ -43,33 +40,6 @@ if (!realMode) {
 
 const HOST = 'hotline.test';
 
-interface TestPki {
-  dir: string;
-  caFile: string;
-  certFile: string;
-  keyFile: string;
-  /** base64 SHA-256 of the server certificate's SubjectPublicKeyInfo (Chromium's SPKI list format). */
-  spki: string;
-}
-
-/** A throwaway CA and a server certificate for `hotline.test`, signed by it (openssl). */
-function makePki(): TestPki {
-  const dir = mkdtempSync(join(tmpdir(), 'hotline-tls-'));
-  const f = (name: string) => join(dir, name);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=Hotline test CA');
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', `/CN=${HOST}`);
-  writeFileSync(f('ext.cnf'), `subjectAltName = DNS:${HOST}\nextendedKeyUsage = serverAuth\nbasicConstraints = CA:FALSE\n`);
-  ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '2', '-extfile', f('ext.cnf'));
-  // Sanity: the certificate really is the CA's (a broken chain would make the test prove nothing).
-  const verified = String(ssl('verify', '-CAfile', f('ca.crt'), f('server.crt')));
-  expect(verified).toContain('OK');
-  const cert = new X509Certificate(readFileSync(f('server.crt')));
-  expect(cert.subjectAltName).toBe(`DNS:${HOST}`);
-  const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-  return { dir, caFile: f('ca.crt'), certFile: f('server.crt'), keyFile: f('server.key'), spki };
-}
-
 let pki: TestPki;
 let ast: AsteriskInstance;
 let pbx: PbxUnderTest;
@@ -78,7 +48,7 @@ const apps: App[] = [];
 const calls: TestCall[] = [];
 
 beforeAll(async () => {
-  pki = makePki();
+  pki = makePki(HOST);
   // An Asterisk of its own: the worker's has no TLS. RTP ports above the workers' (20000 + 2000 per worker).
   ast = await AsteriskInstance.start({ promptsDir: PROMPTS_DIR, label: 'tls-', rtpPorts: [20000 + 2000 * MAX_WORKERS, 21999 + 2000 * MAX_WORKERS], tls: { certFile: pki.certFile, keyFile: pki.keyFile } });
   pbx = realPbx(ast.info);

@@ -17,10 +17,10 @@ afterAll(async () => {
   for (const c of clients) c.disconnect();
 });
 
-function store(prefix: string, instanceId: string, lost: string[] = []): RedisCallStateStore {
+function store(prefix: string, instanceId: string, lost: string[] = [], node?: string): RedisCallStateStore {
   const redis = new Redis(url);
   clients.push(redis);
-  return new RedisCallStateStore(redis, prefix, instanceId, log, { leaseMs: 300, renewMs: 100, onLost: (id) => lost.push(id) });
+  return new RedisCallStateStore(redis, prefix, instanceId, log, { leaseMs: 300, renewMs: 100, onLost: (id) => lost.push(id), ...(node !== undefined ? { node } : {}) });
 }
 
 describe('durable call state', () => {
@@ -96,5 +96,26 @@ describe('durable call state', () => {
     await after.flush();
     expect((await after.orphans()).map((o) => o.callId)).not.toContain('y3');
     await after.stop({ release: true });
+  });
+
+  it('GIVEN a cluster whose server on node A dies WHEN the servers look for orphans THEN only an instance driving node A is offered its calls (node B’s own has not its channels)', async () => {
+    const prefix = `cs${randomUUID().slice(0, 8)}`;
+    const a = store(prefix, 'node-a', [], 'node-a');
+    await a.start();
+    const s = { ...newCall('node-a-1.1'), phase: 'ivr' as const };
+    a.save(s);
+    await a.flush();
+    // The stored state names its node.
+    expect(await clients.at(-1)!.hget(`${prefix}:callstate:node-a-1.1`, 'node')).toBe('node-a');
+    await a.stop({ release: true });
+    const ownB = store(prefix, 'node-b', [], 'node-b');
+    const fosterOfA = store(prefix, 'node-b-for-node-a', [], 'node-a');
+    await ownB.start();
+    await fosterOfA.start();
+    expect(await ownB.orphans()).toEqual([]);
+    expect(await fosterOfA.orphans()).toEqual([{ callId: 'node-a-1.1', owner: 'node-a', state: s }]);
+    expect(await fosterOfA.claim('node-a-1.1', 'node-a')).toEqual(s);
+    await ownB.stop({ release: true });
+    await fosterOfA.stop({ release: true });
   });
 });

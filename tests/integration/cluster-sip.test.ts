@@ -6,15 +6,16 @@
  *   SIPp agent phones ─REGISTER─▶ Kamailio (usrloc);  node ─INVITE agent<ext>─▶ Kamailio ─▶ phone
  *
  * Calls arriving through the proxy land on both nodes, and each node's server reaches the agents
- * registered with the proxy — whichever node the call is on. When a node's Asterisk stops, the
- * proxy's OPTIONS probing takes it out and the next calls go to the live node.
+ * registered with the proxy — whichever node the call is on. The ACD takes the agents' registrations
+ * from the proxy (SIP_PROXY_RPC_URL, ul.dump): an agent whose phone unregisters gets no offer. When a
+ * node's Asterisk stops, the proxy's OPTIONS probing takes it out and the next calls go to the live node.
  *
  * REAL ONLY, by necessity: the simulated PBX has no SIP stack for Kamailio or SIPp to talk to.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
 import { AsteriskInstance, type AsteriskInfo } from '../support/asterisk.js';
-import { addAgent, expectPbxClean } from '../support/harness.js';
+import { addAgent, expectPbxClean, pressAtWelcome, sessionByCaller } from '../support/harness.js';
 import { logSink } from '../support/log-capture.js';
 import { PROMPTS_DIR, realPbx, testConfig, uniquePrefix } from '../support/pbx.js';
 import { AgentPhone, kamailioProblem, PROXY_HOST, SipProxy } from '../support/sip-proxy.js';
@@ -67,8 +68,10 @@ beforeAll(async () => {
       testConfig(pbx, {
         HOTLINE_KEY_PREFIX: prefix,
         AGENT_DIAL_TEMPLATE: `PJSIP/carrier/sip:agent{ext}@${PROXY_HOST}:${proxy.port}`,
-        // Registrations live in the proxy, not in the node's Asterisk (see README "More than one machine").
-        ACD_REQUIRE_REGISTRATION: 'false',
+        // Registrations live in the proxy, not in the node's Asterisk: the ACD reads them there.
+        ACD_REQUIRE_REGISTRATION: 'true',
+        SIP_PROXY_RPC_URL: `http://${PROXY_HOST}:${proxy.port}/RPC`,
+        SIP_PROXY_POLL_MS: '500',
         ACD_NO_ANSWER_SEC: '10',
         HOTLINE_DATA_DIR: `${inject('runDir')}/cluster-${prefix}-${i}`,
       }),
@@ -133,6 +136,41 @@ describe('a cluster: Kamailio in front of two Asterisk nodes', () => {
     // Channel ids carry the node's system name: calls of the same second on two nodes stay apart.
     for (const [caller, j] of jobs) expect(j.callId, caller).toMatch(new RegExp(`^${j.instance}-\\d+\\.\\d+$`));
     for (const j of jobs.values()) expect(j).toMatchObject({ outcome: 'answered', agents: [expect.stringMatching(/^400[12]$/)] });
+  });
+
+  it('GIVEN registrations read from the proxy WHEN an agent’s phone unregisters THEN the ACD takes the agent offline and offers the next call to the registered agent only', async () => {
+    const [, phone2] = phones;
+    // Both registered now, as the proxy says.
+    await eventually(async () => {
+      for (const id of ['4001', '4002']) expect((await apps[0]!.acd.agents()).find((a) => a.id === id)).toMatchObject({ registered: true, state: 'available' });
+    });
+    await phone2!.register(proxy, 0);
+    expect(await proxy.registered('agent4002')).toEqual([]);
+    await eventually(async () => expect((await apps[1]!.acd.agents()).find((a) => a.id === '4002')).toMatchObject({ registered: false, state: 'offline' }), 10_000);
+    const answeredBefore = phones.map((p) => p.answered().length);
+    // A call on node A (the test's own ARI leg into its dialplan: shorter than a SIPp citizen, who
+    // sits through the survey), put through to an agent, hung up once the agent's phone answered.
+    const caller = '13900041011';
+    const c = await sides[0]!.call('12345', caller);
+    await c.answered();
+    const s = await sessionByCaller(apps[0]!, caller);
+    await pressAtWelcome(s, c, '0');
+    // Connected to 4001's phone (the session's word: SIPp's log file may lag behind).
+    await eventually(() => expect(s.connectedAgentId).toBe('4001'), 30_000);
+    await c.hangup();
+    const callers = [caller];
+    const jobs = await eventually(async () => {
+      const j = await ticketJobsOf(callers);
+      expect(j.size).toBe(1);
+      return j;
+    });
+    // Offered to 4001 only: 4002's phone (still running, no longer registered) was never rung.
+    expect(jobs.get(callers[0]!)).toMatchObject({ outcome: 'answered', agents: ['4001'] });
+    expect(phones[1]!.answered().length).toBe(answeredBefore[1]);
+    // Registered again: available again.
+    await phone2!.register(proxy, 300);
+    await eventually(async () => expect((await apps[0]!.acd.agents()).find((a) => a.id === '4002')).toMatchObject({ registered: true, state: 'available' }), 10_000);
+    await eventually(() => expect(phones[0]!.answered().length).toBe(answeredBefore[0]! + 1), 30_000);
   });
 
   it('GIVEN node B stops WHEN the proxy probes it THEN it is taken out and the next calls are served by node A', async () => {

@@ -18,6 +18,8 @@ export interface ServerChild {
   pid: number;
   /** SIGKILL, and wait until it is gone. */
   kill(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM (a clean stop: server-child.ts stops the app), and wait until it is gone. */
+  terminate(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** The environment of a server on the PBX under test, as tests/support/pbx.ts testConfig sets it (AMI off). */
@@ -85,6 +87,10 @@ export async function startServerChild(env: Record<string, string>, instanceId?:
     pid: ready.pid,
     async kill() {
       proc.kill('SIGKILL');
+      return exited;
+    },
+    async terminate() {
+      proc.kill('SIGTERM');
       return exited;
     },
   };

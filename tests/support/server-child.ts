@@ -20,3 +20,7 @@ const app = await buildApp(loadConfig(env), {
 await app.start();
 await app.telephony.whenConnected(20_000);
 process.send?.({ ready: true, instanceId: app.instanceId, pid: process.pid });
+// SIGTERM: a clean stop, as src/main.ts does (tests of rolling restarts); SIGKILL stays a crash.
+process.once('SIGTERM', () => {
+  void app.stop().finally(() => process.exit(0));
+});

@@ -29,12 +29,19 @@ export class SipProxy {
     private readonly output: () => string,
   ) {}
 
-  static async start(opts: { nodes: string[]; agents: string }): Promise<SipProxy> {
+  static async start(opts: { nodes: string[]; agents: string; tls?: { port: number; certFile: string; keyFile: string } }): Promise<SipProxy> {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'hotline-kamailio-'));
     let out = '';
     const proc = spawn('sh', [join(REPO_ROOT, 'kamailio/run.sh')], {
-      env: { ...process.env, SIP_PROXY_LISTEN: `${PROXY_HOST}:${port}`, SIP_PROXY_NODES: opts.nodes.join(' '), AGENT_SIP_PASSWORDS: opts.agents, SIP_PROXY_DIR: dir },
+      env: {
+        ...process.env,
+        SIP_PROXY_LISTEN: `${PROXY_HOST}:${port}`,
+        SIP_PROXY_NODES: opts.nodes.join(' '),
+        AGENT_SIP_PASSWORDS: opts.agents,
+        SIP_PROXY_DIR: dir,
+        ...(opts.tls ? { SIP_PROXY_TLS_PORT: String(opts.tls.port), SIP_PROXY_TLS_CERT: opts.tls.certFile, SIP_PROXY_TLS_KEY: opts.tls.keyFile } : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -99,37 +106,49 @@ export class SipProxy {
   }
 }
 
-/** An agent's SIP phone registered through the proxy, answering every call it is offered (3 s talk, then BYE). */
+/** An agent's SIP phone registered through the proxy, answering every call it is offered (`talkMs` talk, 3 s by default, then BYE). */
 export class AgentPhone {
   private constructor(
     private readonly proc: ChildProcess,
     private readonly dir: string,
     readonly user: string,
     readonly port: number,
+    private readonly password: string,
   ) {}
 
-  static async start(proxy: SipProxy, user: string, password: string): Promise<AgentPhone> {
+  static async start(proxy: SipProxy, user: string, password: string, opts: { talkMs?: number } = {}): Promise<AgentPhone> {
     const dir = mkdtempSync(join(tmpdir(), `hotline-agent-${user}-`));
     const port = await freeUdpPort();
     const mediaPort = 10_000 + 4 * Math.floor(Math.random() * 2_500);
     const phone = spawn(
       SIPP_BIN,
-      ['-sf', join(REPO_ROOT, 'tests/support/sipp/agent-phone.xml'), '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-cp', String(await freeUdpPort()), '-nostdin', '-trace_logs', '-log_file', join(dir, 'phone.log'), '-trace_err', '-error_file', join(dir, 'phone-errors.log')],
+      ['-sf', join(REPO_ROOT, 'tests/support/sipp/agent-phone.xml'), '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-cp', String(await freeUdpPort()), '-d', String(opts.talkMs ?? 3000), '-nostdin', '-trace_logs', '-log_file', join(dir, 'phone.log'), '-trace_err', '-error_file', join(dir, 'phone-errors.log')],
       { cwd: dir, stdio: 'ignore' },
     );
-    const agent = new AgentPhone(phone, dir, user, port);
-    writeFileSync(join(dir, 'reg.csv'), `SEQUENTIAL\n${user};-;${port};\n`);
+    const agent = new AgentPhone(phone, dir, user, port, password);
+    try {
+      await agent.register(proxy, 300);
+    } catch (err) {
+      await agent.stop();
+      throw err;
+    }
+    return agent;
+  }
+
+  /** REGISTER this phone's Contact with the proxy for `expires` seconds (0: unregister it). */
+  async register(proxy: SipProxy, expires: number): Promise<void> {
+    const dir = this.dir;
+    writeFileSync(join(dir, 'reg.csv'), `SEQUENTIAL\n${this.user};-;${this.port};${expires};\n`);
+    rmSync(join(dir, 'reg-errors.log'), { force: true });
     const reg = spawnSync(
       SIPP_BIN,
-      [`${PROXY_HOST}:${proxy.port}`, '-sf', join(REPO_ROOT, 'tests/support/sipp/agent-register.xml'), '-inf', join(dir, 'reg.csv'), '-au', user, '-ap', password, '-i', '127.0.0.1', '-p', String(await freeUdpPort()), '-cp', String(await freeUdpPort()), '-m', '1', '-nostdin', '-timeout', '15s', '-timeout_error', '-trace_err', '-error_file', join(dir, 'reg-errors.log')],
+      [`${PROXY_HOST}:${proxy.port}`, '-sf', join(REPO_ROOT, 'tests/support/sipp/agent-register.xml'), '-inf', join(dir, 'reg.csv'), '-au', this.user, '-ap', this.password, '-i', '127.0.0.1', '-p', String(await freeUdpPort()), '-cp', String(await freeUdpPort()), '-m', '1', '-nostdin', '-timeout', '15s', '-timeout_error', '-trace_err', '-error_file', join(dir, 'reg-errors.log')],
       { cwd: dir, encoding: 'utf8' },
     );
     if (reg.status !== 0) {
-      await agent.stop();
       const errors = existsSync(join(dir, 'reg-errors.log')) ? readFileSync(join(dir, 'reg-errors.log'), 'utf8') : '';
-      throw new Error(`${user} did not register through the proxy (sipp ${reg.status}): ${errors.slice(-2000)}${reg.stderr}`);
+      throw new Error(`${this.user} did not ${expires > 0 ? 'register' : 'unregister'} through the proxy (sipp ${reg.status}): ${errors.slice(-2000)}${reg.stderr}`);
     }
-    return agent;
   }
 
   /** The calls this phone answered: the offering node's Contact, one per call. */

@@ -57,4 +57,15 @@ describe('the SIP proxy run script', () => {
     expect(r.stderr).toContain("entry for 'agent1002' has no password");
     expect(r.stderr).not.toContain('s3cret-value');
   });
+
+  it('GIVEN wss:// half configured or a bad RPC network WHEN started THEN each problem is named and Kamailio is not started', () => {
+    const r = run({ SIP_PROXY_LISTEN: '127.0.0.10:5060', SIP_PROXY_NODES: 'sip:127.0.0.1:5061', AGENT_SIP_PASSWORDS: 'agent1001:pw-1001', SIP_PROXY_TLS_PORT: '5061', SIP_PROXY_TLS_CERT: '/nonexistent/cert.pem', SIP_PROXY_RPC_ALLOW: 'everyone' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("SIP_PROXY_TLS_CERT must be a readable PEM certificate with SIP_PROXY_TLS_PORT (got '/nonexistent/cert.pem')");
+    expect(r.stderr).toContain("SIP_PROXY_TLS_KEY must be a readable PEM key with SIP_PROXY_TLS_PORT (got '')");
+    expect(r.stderr).toContain("SIP_PROXY_RPC_ALLOW must be CIDR networks");
+    const noPort = run({ SIP_PROXY_LISTEN: '127.0.0.10:5060', SIP_PROXY_NODES: 'sip:127.0.0.1:5061', AGENT_SIP_PASSWORDS: 'agent1001:pw-1001', SIP_PROXY_TLS_KEY: '/etc/hostname' });
+    expect(noPort.status).toBe(2);
+    expect(noPort.stderr).toContain("SIP_PROXY_TLS_PORT must be a port number");
+  });
 });
