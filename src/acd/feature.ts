@@ -39,6 +39,8 @@ export function acdFeature(core: Core, deps: { ami: AmiPbx | undefined; telephon
     requireRegistration: config.acd.requireRegistration,
     noAnswerSec: config.acd.noAnswerSec,
     wrapUpSec: config.acd.wrapUpSec,
+    // Agents talking on a dead instance's stored call stay busy until it is adopted (calls/durable-store.ts).
+    callStateKeyPrefix: keyNamespace(core.prefix, 'callstate'),
     ...opts.acdOverrides,
   });
   // The answer-rate controller's tuning, read by the ACD router and the sessions (src/controller).

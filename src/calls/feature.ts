@@ -76,6 +76,7 @@ export function callsFeature(
   deps.telephony.onAriLatency((seconds) => admission.observeAri(seconds));
   // Every live call's state in Redis, so a dead instance's calls are adopted (calls/durable-store.ts).
   const callStates = new RedisCallStateStore(core.redis, core.prefix, core.instanceId, log.child({ component: 'call-state' }), {
+    leaseMs: config.callState.leaseMs,
     ...core.opts.callStateLease,
     onLost: (id) => calls.lost(id),
   });

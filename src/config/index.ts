@@ -136,6 +136,11 @@ export interface Config {
     /** Seconds between reconciliations of the ACD state with live calls (0 = only after reconnects). */
     readonly healSec: number;
   };
+  /** Durable call state (src/calls/durable-store.ts). */
+  readonly callState: {
+    /** An instance's lease on its calls: not renewed for this long, it is presumed dead and its calls are adopted. */
+    readonly leaseMs: number;
+  };
   /** Admission control (src/admission): limits beyond which new callers hear the busy announcement; 0 = off. */
   readonly admission: {
     readonly maxCalls: number;
@@ -338,6 +343,10 @@ export const VARIABLES: Record<string, VariableSpec> = {
   CONTROLLER_MAX_LEVEL: { description: 'Highest action level of the controller: 0 = watch only, 1–3 = lower the overflow thresholds further (3 also lends CONTROLLER_LEND_GROUPS and alerts supervisors)', default: '3' },
   CONTROLLER_RELEASE_HOLD_SEC: { description: 'Seconds the forecast must stay safe before the controller gives back one level', default: '300' },
   CONTROLLER_LEND_GROUPS: { description: 'Seat groups (comma-separated ids, e.g. support) whose seats take overflowed general calls at level 3 (empty = none)', default: '' },
+  CALL_STATE_LEASE_MS: {
+    description: 'Lease (ms) of an instance on its live calls, renewed every third of it: an instance silent this long is presumed dead and its calls are adopted by its restart or a peer',
+    default: '15000',
+  },
   ACD_HEAL_SEC: { description: 'Seconds between reconciliations of queue entries, offers, callbacks and agent states with the live calls (also after every Redis or ARI reconnect); 0 = only after reconnects', default: '15' },
   ADMIT_MAX_CALLS: { description: 'Calls one instance handles at once; callers beyond it hear the busy announcement and are cleared (0 = no limit)', default: '500' },
   ADMIT_MAX_QUEUE: { description: 'Callers waiting for one skill; a new caller for a fuller queue hears the busy announcement (0 = no limit)', default: '200' },
@@ -629,6 +638,7 @@ export function loadConfig(env: Env = process.env): Config {
       callbackRingSec: r.int('CALLBACK_RING_SEC', 5, 120),
       healSec: r.int('ACD_HEAL_SEC', 0, 3600),
     },
+    callState: { leaseMs: r.int('CALL_STATE_LEASE_MS', 1000, 300_000) },
     outbound: {
       callerId: r.name('OUTBOUND_CALLER_ID', /^\d{3,20}$/, 'digits, e.g. 12345'),
       userExtensions: (() => {
