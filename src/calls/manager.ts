@@ -278,22 +278,41 @@ export class CallManager implements SessionIndex {
     if (!adoption) return;
     // Calls with an agent or target on the line first: their agents are on a call again for the
     // ACD before any queued caller is offered to them.
-    const rank = (o: { state: CallState }) => (o.state.phase === 'agent' || o.state.phase === 'handoff' ? 0 : 1);
-    const orphans = (await adoption.orphans()).sort((a, b) => rank(a) - rank(b));
+    const talking = (o: { state: CallState }) => o.state.phase === 'agent' || o.state.phase === 'handoff';
+    const orphans = await adoption.orphans();
     const channels = [...new Set([...snap.appChannelIds, ...snap.channels.map((c) => c.id)])];
-    for (const o of orphans) {
-      if (this.sessions.has(o.callId)) continue;
+    const adoptOne = async (o: { callId: string; owner: string }) => {
+      if (this.sessions.has(o.callId)) return;
       const state = await adoption.claim(o.callId, o.owner).catch((err: Error) => {
         this.log.warn({ callId: o.callId, err: err.message }, 'claiming a call failed');
         return undefined;
       });
-      if (!state) continue;
+      if (!state) return;
       this.log.info({ callId: o.callId, from: o.owner, phase: state.phase }, 'adopting a call of a dead instance');
       const bridge = snap.bridges.find((b) => b.id === callBridgeId(o.callId));
       const s = this.newSession(channelOf(state), [], true, state);
-      await s.adopt({ channels, bridge: bridge ? bridge.channels : null });
-    }
+      await s.adopt({ channels, bridge: bridge ? bridge.channels : null }).catch((err: Error) => this.log.warn({ callId: o.callId, err: err.message }, 'adopting a call failed'));
+    };
+    // Several at a time: each adoption waits for its ARI requests (music, the IVR's prompt), and a
+    // dead instance's 50 calls one after the other kept the last caller waiting half a minute.
+    await inParallel(orphans.filter(talking), ADOPT_PARALLEL, adoptOne);
+    await inParallel(orphans.filter((o) => !talking(o)), ADOPT_PARALLEL, adoptOne);
   }
+}
+
+/** Calls adopted at once (each has a few ARI requests in flight; ARI_MAX_IN_FLIGHT caps the rest). */
+const ADOPT_PARALLEL = 8;
+
+/** Run `fn` over `items`, at most `n` at a time (`fn` handles its own failures). */
+async function inParallel<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }
 
 /** A channel as the session constructor wants it, for a call known only from its stored state. */

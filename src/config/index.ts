@@ -44,6 +44,8 @@ export interface Config {
     readonly requestTimeoutMs: number;
     /** At most this many ARI requests in flight (keeps Asterisk's http sessionlimit safe). */
     readonly maxInFlight: number;
+    /** Only one instance drives the Asterisk: one started beside it waits as a standby (telephony/link-lock.ts). */
+    readonly exclusive: boolean;
   };
   readonly ami: {
     readonly enabled: boolean;
@@ -260,6 +262,10 @@ export const VARIABLES: Record<string, VariableSpec> = {
   ARI_PASSWORD: { description: 'ARI password from ari.conf (also rendered into Asterisk’s ari.conf by the entrypoint)', secret: true, readBy: ['server', 'asterisk'] },
   ARI_APP: { description: 'Stasis application name used by the dialplan', default: 'hotline' },
   ARI_REQUEST_TIMEOUT_MS: { description: 'Timeout of every ARI request in ms', default: '5000' },
+  ARI_EXCLUSIVE: {
+    description: 'One instance drives the Asterisk at a time (a Redis lock with the call-state lease): an instance started beside it waits as a standby and takes over when it stops or dies (true/false)',
+    default: 'false',
+  },
   ARI_MAX_IN_FLIGHT: { description: 'Maximum concurrent ARI requests (keep below http.conf sessionlimit)', default: '64' },
   AMI_ENABLED: { description: 'Connect to AMI for softphone registration and health (true/false)', default: 'true' },
   AMI_HOST: { description: 'AMI host', default: '127.0.0.1' },
@@ -546,6 +552,7 @@ export function loadConfig(env: Env = process.env): Config {
       app: r.name('ARI_APP', /^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ -'),
       requestTimeoutMs: r.int('ARI_REQUEST_TIMEOUT_MS', 100, 120_000),
       maxInFlight: r.int('ARI_MAX_IN_FLIGHT', 1, 1000),
+      exclusive: r.bool('ARI_EXCLUSIVE'),
     },
     ami: {
       enabled: amiEnabled,
