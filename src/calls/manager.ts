@@ -97,6 +97,15 @@ export class CallManager implements SessionIndex {
     this.byChannel.delete(id);
   }
 
+  /** Calls that ended here lately (their channel may linger in a snapshot for a moment). */
+  private readonly recentlyEnded = new Set<string>();
+
+  private noteEnded(callId: string): void {
+    this.recentlyEnded.add(callId);
+    // Bounded: the oldest go first (a Set iterates in insertion order).
+    if (this.recentlyEnded.size > 2000) this.recentlyEnded.delete(this.recentlyEnded.values().next().value!);
+  }
+
   /** The durable store says another instance adopted this call: this one stops acting on it. */
   lost(callId: string): void {
     const s = this.sessions.get(callId);
@@ -116,6 +125,7 @@ export class CallManager implements SessionIndex {
         },
         onEnded: (record) => {
           this.sessions.delete(record.callId);
+          this.noteEnded(record.callId);
           this.deps.onEnded(record);
         },
       },
@@ -222,10 +232,13 @@ export class CallManager implements SessionIndex {
     }
     // Calls whose instance died with their state stored: continue them where they are.
     await this.adoptStored(snap);
+    // Adopting a dead instance's calls takes a while: what ended meanwhile must not be taken for a
+    // call left without a state (seen with 50 calls on a real Asterisk), so look again.
+    const now = await this.deps.telephony.snapshot().catch(() => snap);
     // Calls in our app that nobody tracks: a restart (or another instance's death) left them.
-    const byId = new Map(snap.channels.map((c) => [c.id, c] as const));
-    for (const id of snap.appChannelIds) {
-      if (this.sessions.has(id) || this.byChannel.has(id)) continue;
+    const byId = new Map(now.channels.map((c) => [c.id, c] as const));
+    for (const id of now.appChannelIds) {
+      if (this.sessions.has(id) || this.byChannel.has(id) || this.recentlyEnded.has(id)) continue;
       const ch = byId.get(id);
       if (!ch) continue;
       // A call with a stored state belongs to its owner (a live peer on this Asterisk, or a dead
