@@ -16,6 +16,7 @@ const h = useHarness();
 const BRIDGED = '13900002001';
 const QUEUED = '13900002002';
 const IN_IVR = '13900002003';
+const HANDOFF = '13900002004';
 
 async function adoptedBy(app: App, callId: string): Promise<CallSession> {
   return eventually(() => {
@@ -144,5 +145,38 @@ describe('calls of a stopped instance', () => {
     } finally {
       redis.disconnect();
     }
+  });
+
+  it('GIVEN a blind hand-off still ringing its target WHEN the instance stops and another adopts the call THEN the hand-off is abandoned (the target leg hung up) and the caller is re-queued and reaches an agent, with one ticket job', async () => {
+    const prefix = `adopt${Date.now().toString(36)}h`;
+    // The target rings long (its context never answers) so that it is still ringing at the stop.
+    const env = { HOTLINE_KEY_PREFIX: prefix, HANDOFF_RING_SEC: '60' };
+    const first = await h.startApp(env, { instanceId: 'first' });
+    await addAgent(first, '1001');
+    const call = await h.side.call('12345', HANDOFF);
+    await call.answered();
+    const s = await sessionByCaller(first, HANDOFF);
+    await pressAtWelcome(s, call, '0');
+    await eventually(async () => expect(await bridgeChannels(s.callId)).toHaveLength(2), MEDIA_WAIT_MS);
+    await s.requestHandoff('blind', { label: '12366 税务分中心', dial: { kind: 'dial', dialString: 'Local/12366@hotline-test-noanswer' } });
+    const targetId = s.state.targetLeg!.channelId;
+    await eventually(async () => expect((await first.callStates.load(s.callId))?.state).toMatchObject({ phase: 'handoff', handoff: { phase: 'dialing' } }));
+    expect((await h.side.channels()).map((c) => c.id)).toContain(targetId);
+
+    await h.stopApp(first);
+    const second = await h.startApp(env, { instanceId: 'second' });
+    const a = await adoptedBy(second, s.callId);
+    expect(a.record.path.some((p) => p.kind === 'transfer' && p.detail.includes('still ringing at adoption: abandoned'))).toBe(true);
+    // the target leg is hung up, the caller queued again and then connected to the free agent
+    await eventually(async () => expect((await h.side.channels()).map((c) => c.id)).not.toContain(targetId));
+    await addAgent(second, '1001');
+    await eventually(() => expect(a.connectedAgentId).toBe('1001'), MEDIA_WAIT_MS);
+    expect(a.record.path.some((p) => p.kind === 'queue' && p.detail.includes('priority 20'))).toBe(true);
+    await call.hangup();
+    const r = await ticketJobRecord(second, s.callId);
+    expect(r).toMatchObject({ recovered: true, agents: ['1001', '1001'] });
+    expect(r.handoffs.at(-1)).toMatchObject({ kind: 'blind', result: 'unreachable' });
+    expect(await jobsForCall(second, s.callId)).toHaveLength(1);
+    await expectNoOrphans(h, s.callId);
   });
 });
