@@ -13,7 +13,8 @@ import type { Logger } from 'pino';
 import type { AcdPort, Offer } from '../acd/port.js';
 import type { ChannelInfo, LinkState, Telephony, TelephonyEvent, TelephonySnapshot } from '../telephony/port.js';
 import type { CallRecord } from './record.js';
-import { CallbackCall } from './callback.js';
+import { CallbackCall, endAdoptedCallback } from './callback.js';
+import type { StoredCallback } from './durable-store.js';
 import { CallSession, type CallParty, type SessionDeps, type SessionIndex } from './session.js';
 import { callBridgeId, type CallState } from './state.js';
 
@@ -25,6 +26,12 @@ export interface CallAdoption {
   claim(callId: string, owner: string): Promise<CallState | undefined>;
   /** The instance that owns a stored call (alive or not). */
   ownerOf(callId: string): Promise<string | undefined>;
+  /** Callback calls (calls/callback.ts): their progress, and those of dead instances to end. */
+  saveCallback(cb: StoredCallback): Promise<void>;
+  removeCallback(id: string): Promise<void>;
+  callbackOwner(id: string): Promise<string | undefined>;
+  callbackOrphans(): Promise<Array<{ id: string; owner: string }>>;
+  claimCallback(id: string, owner: string): Promise<StoredCallback | undefined>;
 }
 
 export type ManagerDeps = Omit<SessionDeps, 'index' | 'onEnded' | 'log'> & {
@@ -196,6 +203,7 @@ export class CallManager implements SessionIndex {
             ringSec: this.deps.callback.ringSec,
             now: this.deps.now,
             onEnded: this.deps.onEnded,
+            ...(this.deps.adoption ? { store: this.deps.adoption } : {}),
           },
           { ...offer, callback: offer.callback },
         );
@@ -243,6 +251,14 @@ export class CallManager implements SessionIndex {
       if (!ch) continue;
       // A call with a stored state belongs to its owner (a live peer on this Asterisk, or a dead
       // instance whose lease has not run out yet): adoption takes it over when the lease lapses.
+      const callback = /^(.*-cb\d+)-[ac](;\d)?$/.exec(id);
+      if (callback) {
+        // A callback leg: a stored one is its owner's (or ended by whoever adopts it); one without is a leftover.
+        if (this.byChannel.has(id.replace(/;\d$/, ''))) continue;
+        if (this.deps.adoption && (await this.deps.adoption.callbackOwner(callback[1]!).catch(() => undefined)) !== undefined) continue;
+        await this.deps.telephony.hangup(id);
+        continue;
+      }
       const callOf = isOwnLegName(ch) ? id.replace(/-(a[^-]+-.*|h\d+)$/, '') : id;
       if (this.deps.adoption && (await this.deps.adoption.ownerOf(callOf).catch(() => undefined)) !== undefined) continue;
       if (isOwnLegName(ch)) {
@@ -310,6 +326,19 @@ export class CallManager implements SessionIndex {
     // dead instance's 50 calls one after the other kept the last caller waiting half a minute.
     await inParallel(orphans.filter(talking), ADOPT_PARALLEL, adoptOne);
     await inParallel(orphans.filter((o) => !talking(o)), ADOPT_PARALLEL, adoptOne);
+    // Callback calls in progress are not continued: each is ended cleanly (calls/callback.ts).
+    const acd = this.deps.acd;
+    if (!acd) return;
+    for (const o of await adoption.callbackOrphans()) {
+      const cb = await adoption.claimCallback(o.id, o.owner).catch((err: Error) => {
+        this.log.warn({ callback: o.id, err: err.message }, 'claiming a callback call failed');
+        return undefined;
+      });
+      if (!cb) continue;
+      const deps = { telephony: this.deps.telephony, acd, log: this.log, now: this.deps.now, onEnded: this.deps.onEnded, instanceId: this.deps.instanceId };
+      await endAdoptedCallback(deps, cb, o.owner).catch((err: Error) => this.log.warn({ callback: o.id, err: err.message }, 'ending an adopted callback failed'));
+      await adoption.removeCallback(o.id).catch(() => undefined);
+    }
   }
 }
 
