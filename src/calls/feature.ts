@@ -105,6 +105,7 @@ export function callsFeature(
       events.publish(change === 'ringing' ? callPop(agentId, s, 'ringing') : { type: 'call-withdrawn', agentId, callId: s.callId, at: Date.now() }),
     onEnded,
     admit: (channel, args) => admission.gate(channel, args),
+    shedCallback: (channel, args) => admission.acceptCallback(channel, args),
   });
   deps.acd.bindLiveness((callId) => calls.session(callId)?.isEnded === false);
   // A call in progress: its caller from the live session (an ended one's comes through its ticket).

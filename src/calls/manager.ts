@@ -40,6 +40,8 @@ export type ManagerDeps = Omit<SessionDeps, 'index' | 'onEnded' | 'log'> & {
   callback: { dialTemplate: string; ringSec: number };
   /** Admission control (src/admission) at a caller's entry: false = the call was shed (told busy, cleared). */
   admit?: (channel: ChannelInfo, args: string[]) => Promise<boolean>;
+  /** A shed caller who pressed 1 for a callback, back in Stasis (`shed-callback`). */
+  shedCallback?: (channel: ChannelInfo, args: string[]) => Promise<void>;
   /** Where calls of dead instances are found (absent: a call left in our app starts afresh). */
   adoption?: CallAdoption;
 };
@@ -156,6 +158,10 @@ export class CallManager implements SessionIndex {
           return await this.deps.telephony.hangup(e.channel.id);
         }
         if (this.sessions.has(e.channel.id) || this.byChannel.has(e.channel.id)) return;
+        if (e.args[0] === 'shed-callback') {
+          if (this.deps.shedCallback) return await this.deps.shedCallback(e.channel, e.args);
+          return await this.deps.telephony.hangup(e.channel.id);
+        }
         if (this.deps.admit && !(await this.deps.admit(e.channel, e.args))) return;
         return await this.newSession(e.channel, e.args, false).begin();
       }
