@@ -30,7 +30,7 @@ async function expectShed(app: App, call: TestCall, reason: string) {
   // The dialplan tells the caller, in Chinese then in English, offers a callback each time (no key
   // pressed here), and clears the call.
   const told = ['sound:hotline/overload-busy', 'sound:hotline/callback-offer'];
-  await eventually(() => expect(h.side.heard(id)).toEqual([...told, ...told]), 60_000);
+  await eventually(() => expect(h.side.heard(id)).toEqual([...told, ...told]), 90_000); // ~48 s of prompts and waits
   await call.ended();
   expect(app.calls.session(id)).toBeUndefined();
   const record = await ticketJobRecord(app, id);
