@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './tests/support/sequencer.js';
 import { testWorkers } from './tests/support/workers.js';
 
 /**
@@ -31,6 +32,7 @@ const NO_PBX = [
   'tests/integration/intake-channels.test.ts', // channel messages and the public form over HTTP into Redis tickets, no calls
   'tests/integration/intake-upstream.test.ts', // work orders over HTTP, pushes to a loopback receiver, no calls
   'tests/e2e/request-form.test.ts', // the public form in Chromium into a web ticket, no calls
+  'tests/e2e/quality-trend.test.ts', // the quality page's score trend in Chromium over Redis and HTTP, no calls
   'tests/integration/tickets-outbox.test.ts', // the ticket outbox's spool and BullMQ on Redis, no calls
 ];
 
@@ -57,6 +59,11 @@ export default defineConfig({
     // The same count as the global set-up's Asterisk instances (tests/support/workers.ts). Most
     // files wait on real-length media, not CPU: 6 workers on 2 cores took each half to about 5 minutes.
     poolOptions: { forks: { maxForks: testWorkers(), minForks: 1 } },
-    reporters: ['default'],
+    // HOTLINE_TEST_REPORT_DIR=<dir> also writes <dir>/<sim|real>.json, the input of tests/support/durations-update.mjs.
+    reporters: process.env.HOTLINE_TEST_REPORT_DIR
+      ? ['default', ['json', { outputFile: `${process.env.HOTLINE_TEST_REPORT_DIR}/${realMode ? 'real' : 'sim'}.json` }]]
+      : ['default'],
+    // Longest files first, from a committed table of measured durations (a clean clone has no vitest cache).
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });

@@ -3,15 +3,16 @@
  * Redis; the seat groups the city's shipped table names; and the agents' console event stream
  * (agent states here, call pops and hand-off notices from the calls feature).
  */
+import type { Config } from '../config/index.js';
 import type { Core } from '../core.js';
 import type { Feature } from '../features.js';
 import { ConsoleEvents } from '../http/events.js';
 import type { AmiPbx } from '../telephony/ami-pbx.js';
 import type { AriTelephony } from '../telephony/ari-telephony.js';
 import { ControllerPortSlot } from '../controller/port.js';
-import { defaultAcdConfig, type AcdConfig } from './model.js';
+import { defaultAcdConfig, type AcdConfig, type QueueRule } from './model.js';
 import { createSelfHealingAcd, type TrackedAcd } from './self-heal.js';
-import { loadSeatFile } from './seat-files.js';
+import { loadSeatFile, seatFileRules } from './seat-files.js';
 import { Acd } from './service.js';
 import { migrateLegacyAcdKeys } from './key-migration.js';
 import { keyNamespace } from '../util/redis-keys.js';
@@ -30,15 +31,32 @@ export interface AcdServices {
   bindLiveness(fn: (callId: string) => boolean): void;
 }
 
-export function acdFeature(core: Core, deps: { ami: AmiPbx | undefined; telephony: Pick<AriTelephony, 'onLinkState'> }): AcdServices & Feature {
-  const { config, log, opts, metrics } = core;
-  // `<prefix>:acd:…`; before, the prefix was glued to the name (`hotlineagent:1001`): migrated at start.
-  const keyPrefix = keyNamespace(core.prefix, 'acd');
-  const acdConfig = defaultAcdConfig({
+/**
+ * The ACD's settings: the defaults, the configuration's, the city's seat-file queue rules (e.g.
+ * Zhengzhou's general queue overflows to the peak seats after 60 s or beyond 15 waiting) over the
+ * default rules skill by skill, then a test's overrides.
+ */
+export function acdConfigFor(config: Pick<Config, 'acd'>, seatRules: Record<string, QueueRule>, overrides: Partial<AcdConfig> = {}): AcdConfig {
+  const base = defaultAcdConfig();
+  return defaultAcdConfig({
     dialTemplate: config.acd.dialTemplate,
     requireRegistration: config.acd.requireRegistration,
     noAnswerSec: config.acd.noAnswerSec,
     wrapUpSec: config.acd.wrapUpSec,
+    rules: { ...base.rules, ...seatRules },
+    ...overrides,
+  });
+}
+
+export function acdFeature(core: Core, deps: { ami: AmiPbx | undefined; telephony: Pick<AriTelephony, 'onLinkState'> }): AcdServices & Feature {
+  const { config, log, opts, metrics } = core;
+  // `<prefix>:acd:…`; before, the prefix was glued to the name (`hotlineagent:1001`): migrated at start.
+  const keyPrefix = keyNamespace(core.prefix, 'acd');
+  // The city's shipped seat table: its queue rules now, its groups at start (created when missing).
+  const seatFile = loadSeatFile(config.city);
+  const seat = seatFileRules(seatFile);
+  if (seat.errors.length) log.error({ errors: seat.errors }, 'seat file invalid: its queue rules are not used');
+  const acdConfig = acdConfigFor(config, seat.rules, {
     // Agents talking on a dead instance's stored call stay busy until it is adopted (calls/durable-store.ts).
     callStateKeyPrefix: keyNamespace(core.prefix, 'callstate'),
     ...opts.acdOverrides,
@@ -80,7 +98,6 @@ export function acdFeature(core: Core, deps: { ami: AmiPbx | undefined; telephon
         .catch((err: Error) => log.warn({ err: err.message }, 'ACD key migration not run; retried at the next start'));
       await acd.start().catch((err: Error) => log.error({ err: err.message }, 'ACD failed to start'));
       // The seat groups the city's shipped table names (data/seats/<city>.json), created once when missing.
-      const seatFile = loadSeatFile(config.city);
       if (seatFile !== undefined) {
         await acd
           .ensureGroups(seatFile)

@@ -68,7 +68,7 @@ export function recordingFeature(
     recordingJobs,
     async routes(http) {
       await http.register(recordingRoutes, { service: recordings, audit });
-      await http.register(qualityRoutes, { quality, audit, callInfo: callInfoFromTickets(deps.tickets.tickets) });
+      await http.register(qualityRoutes, { quality, audit, callInfo: callInfoFromTickets(deps.tickets.tickets), targetScore: config.recording.qualityTargetScore });
     },
     async start() {
       await recordingJobs.schedule().catch((err: Error) => log.warn({ err: err.message }, 'recording jobs not scheduled'));

@@ -281,6 +281,67 @@ export function rollUp(inspections: readonly Inspection[], forms: ReadonlyMap<st
   };
 }
 
+// ---- score trends ------------------------------------------------------------------------------
+
+export type TrendBucket = 'day' | 'week';
+export type TrendBy = 'agent' | 'group';
+
+export interface ScoreTrend {
+  bucket: TrendBucket;
+  by: TrendBy;
+  /** Start of each bucket, epoch ms: the city's midnight (day) or Monday midnight (week). */
+  starts: number[];
+  /** Average weighted total per bucket over all inspections (null: none in that bucket). */
+  overall: { average: (number | null)[]; count: number[] };
+  /** One series per agent or seat group that has an inspection in the period, by id. */
+  series: { id: string; average: (number | null)[]; count: number[] }[];
+}
+
+const DAY_MS = 86_400_000;
+
+/** The start of the city's day or week (Monday) holding `at`; `utcOffsetMin` is the city's offset (China: 480, no DST). */
+export function bucketStart(at: number, bucket: TrendBucket, utcOffsetMin = 480): number {
+  const off = utcOffsetMin * 60_000;
+  const day = Math.floor((at + off) / DAY_MS) * DAY_MS - off;
+  if (bucket === 'day') return day;
+  const dow = new Date(day + off).getUTCDay(); // 0 = Sunday, in the city
+  return day - ((dow + 6) % 7) * DAY_MS;
+}
+
+/**
+ * Average score per day or week (city time) per agent or seat group, for calls in [from, to): the
+ * quality page's trend chart. Buckets are whole days or weeks from the one holding `from`; a bucket
+ * without inspections is null (a gap in the line, not a zero).
+ */
+export function scoreTrend(inspections: readonly Inspection[], q: { from: number; to: number; bucket: TrendBucket; by: TrendBy; utcOffsetMin?: number }): ScoreTrend {
+  const step = q.bucket === 'day' ? DAY_MS : 7 * DAY_MS;
+  const starts: number[] = [];
+  for (let t = bucketStart(q.from, q.bucket, q.utcOffsetMin); t < q.to; t += step) starts.push(t);
+  const index = (at: number) => Math.floor((at - starts[0]!) / step);
+  const sums = new Map<string, { sum: number[]; n: number[] }>();
+  const all = { sum: starts.map(() => 0), n: starts.map(() => 0) };
+  for (const i of inspections) {
+    if (i.at < q.from || i.at >= q.to) continue;
+    const k = index(i.at);
+    if (k < 0 || k >= starts.length) continue;
+    const id = q.by === 'agent' ? i.agentId : i.group;
+    const acc = sums.get(id) ?? { sum: starts.map(() => 0), n: starts.map(() => 0) };
+    acc.sum[k]! += i.total;
+    acc.n[k]!++;
+    sums.set(id, acc);
+    all.sum[k]! += i.total;
+    all.n[k]!++;
+  }
+  const avg = (a: { sum: number[]; n: number[] }) => a.sum.map((x, k) => (a.n[k] ? round2(x / a.n[k]!) : null));
+  return {
+    bucket: q.bucket,
+    by: q.by,
+    starts,
+    overall: { average: avg(all), count: all.n },
+    series: [...sums].sort((a, b) => cmp(a[0], b[0])).map(([id, a]) => ({ id, average: avg(a), count: a.n })),
+  };
+}
+
 // ---- the service (Redis) ----------------------------------------------------------------------
 
 /** Where the calls to sample come from (bound to the tickets by the composition root). */
@@ -504,6 +565,11 @@ export class QualityService {
       if (i) out.push(i);
     }
     return out;
+  }
+
+  /** Average scores per day or week and agent or seat group for calls in [from, to) ({@link scoreTrend}). */
+  async trend(q: { from: number; to: number; bucket: TrendBucket; by: TrendBy }): Promise<ScoreTrend> {
+    return scoreTrend(await this.inspections(q.from, q.to), q);
   }
 
   /** Roll-ups per agent and seat group for calls in [from, to), plus sampling coverage. */

@@ -10,7 +10,7 @@
  * still open), 超期工单 (overdue tickets, caller numbers masked: a bulletin is
  * circulated, so it never holds a full number).
  */
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { maskNumber } from '../access/mask-numbers.js';
 import { formatShanghai } from '../tickets/calendar.js';
 import type { Rate, TicketKpis } from '../tickets/kpi.js';
@@ -70,8 +70,18 @@ function dataBar(ws: ExcelJS.Worksheet, col: string, rows: number, color: string
   });
 }
 
+/**
+ * exceljs is loaded on the first bulletin, not with the server: it is the heaviest module we have (its
+ * load costs several times fastify's), and every start — each instance, each test file — would pay it
+ * for a document asked for a few times a week.
+ */
+async function loadExcel(): Promise<typeof ExcelJS> {
+  return (await import('exceljs')).default;
+}
+
 export async function bulletinXlsx(b: BulletinInput): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
+  const Excel = await loadExcel();
+  const wb = new Excel.Workbook();
   wb.creator = '12345 hotline';
   wb.created = new Date(b.generatedAt);
   wb.title = b.title;

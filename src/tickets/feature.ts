@@ -31,6 +31,8 @@ import { TicketStore, type StoredTicket } from './store.js';
 import { TicketWebhook } from './webhook.js';
 import { createTicketWorker } from './worker.js';
 import { redisKey } from '../util/redis-keys.js';
+import { logRedisOutages } from '../util/redis-connection.js';
+import { Redis } from 'ioredis';
 
 /** Telephone area codes: the digits every ticket number of the city starts with. */
 export const CITY_CODES: Record<Config['city'], string> = {
@@ -85,8 +87,12 @@ export function ticketsFeature(
   if (policy.provisional) log.warn({ policy: policy.id }, `SLA policy ${policy.id}: provisional figures — ${policy.provisional}`);
   const now = core.now;
 
-  // Producers fail fast while Redis is away: the outbox keeps the job and retries.
-  const ticketsQueue = createTicketsQueue({ ...redisOpts, enableOfflineQueue: false, maxRetriesPerRequest: 1 }, prefix);
+  // Producers fail fast while Redis is away: the outbox keeps the job and retries. The queue's
+  // connection is ours (BullMQ shares it, never closes it): it keeps an 'error' listener for its whole
+  // life and is disconnected at stop, also when the queue's own close found Redis away.
+  const queueRedis = new Redis({ ...redisOpts, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  logRedisOutages(queueRedis, log, 'tickets queue');
+  const ticketsQueue = createTicketsQueue(queueRedis, prefix);
   ticketsQueue.on('error', (err) => log.debug({ err: err.message }, 'tickets queue error'));
   const tickets = new TicketStore(redis, prefix, CITY_CODES[config.city], deps.access.numberId);
   const outbox = new TicketOutbox({
@@ -231,6 +237,7 @@ export function ticketsFeature(
       await step('outbox flush', outbox.flush());
       await step('ticket worker', worker?.close(true));
       await step('tickets queue', ticketsQueue.close());
+      queueRedis.disconnect();
       await step('ticket clocks', ticketClocks.close());
       await step('ticket webhook', ticketWebhook?.close());
     },

@@ -3,6 +3,8 @@
  * and the subscribers (`duplicate()`) all start from {@link redisConnectionOptions}, so a Sentinel set
  * in the configuration is followed by all of them through a failover.
  */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 
 /** ioredis options (a subset) shared by ioredis and BullMQ's `connection`. */
@@ -47,4 +49,24 @@ export function describeRedis(config: Pick<Config, 'redisUrl' | 'redisSentinel'>
   const s = config.redisSentinel;
   if (s) return `sentinel ${s.master} via ${s.sentinels.map((x) => `${x.host}:${x.port}`).join(',')}`;
   return config.redisUrl.replace(/\/\/[^@/]*@/, '//');
+}
+
+/**
+ * Give a client of ours an 'error' listener that logs once per outage: a warning at the first
+ * error, one line when it is ready again. Without any listener ioredis prints "[ioredis] Unhandled
+ * error event" with a stack on every reconnect attempt while Redis is away; BullMQ's own listener on
+ * a connection it made is removed when the queue closes, even if the client still reconnects.
+ */
+export function logRedisOutages(client: Pick<Redis, 'on'>, log: Pick<Logger, 'warn' | 'info'>, name: string): void {
+  let down = false;
+  client.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    log.warn({ err: err.message, connection: name }, `Redis connection ${name} lost; reconnecting (logged once per outage)`);
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log.info({ connection: name }, `Redis connection ${name} back`);
+  });
 }

@@ -38,7 +38,35 @@ const STRINGS = {
   'mode.subplatform': ['分平台', 'Sub-platform'],
   'mode.transfer': ['转接', 'Transfer'],
   'mode.linkage': ['双向联动', 'Linkage'],
+  'nav.label': ['页面', 'Pages'],
+  'nav.agent': ['座席', 'Agent console'],
+  'nav.supervisor': ['班长监控', 'Wallboard'],
+  'nav.tickets': ['工单办理台', 'Ticket desk'],
+  'nav.supervision': ['督办', 'Supervision'],
+  'nav.quality': ['质检', 'Quality'],
+  'nav.kb': ['知识库', 'Knowledge base'],
+  'nav.calendar': ['工作日历', 'Calendar'],
+  'nav.admin': ['管理', 'Administration'],
+  'nav.audit': ['审计日志', 'Audit log'],
 };
+
+/**
+ * The console pages and the roles each admits (as its own requireUser call does), for the page
+ * links under the top bar: every page a user may open is one click away (the knowledge base was
+ * reachable by typing its address only). The agent console is listed for agents alone: a
+ * supervisor may open it but does not take calls from it.
+ */
+const NAV = [
+  ['/agent', 'nav.agent', ['agent']],
+  ['/supervisor', 'nav.supervisor', ['supervisor', 'admin']],
+  ['/tickets', 'nav.tickets', ['unit', 'supervisor', 'admin']],
+  ['/supervision', 'nav.supervision', ['supervisor', 'admin', 'unit']],
+  ['/quality', 'nav.quality', ['inspector', 'supervisor']],
+  ['/kb', 'nav.kb', ['unit', 'supervisor', 'admin']],
+  ['/calendar', 'nav.calendar', ['admin', 'supervisor']],
+  ['/admin', 'nav.admin', ['admin', 'supervisor']],
+  ['/audit', 'nav.audit', ['auditor']],
+];
 
 export function getLang() {
   const v = localStorage.getItem(LANG_KEY);
@@ -314,6 +342,12 @@ export function renderHeader(user, titleKey) {
       : '',
   );
   document.body.prepend(bar);
+  const pages = user ? NAV.filter(([, , roles]) => user.roles.some((r) => roles.includes(r))) : [];
+  // One page only (an agent, an auditor): nothing to go to.
+  if (pages.length > 1) {
+    bar.after(h('nav', { class: 'pagenav', id: 'pagenav', 'data-i18n-aria': 'nav.label', 'aria-label': t('nav.label') },
+      ...pages.map(([href, key]) => h('a', { href, 'data-i18n': key, ...(location.pathname === href ? { 'aria-current': 'page' } : {}) }, t(key)))));
+  }
   onLangChange(() => {
     const who = document.getElementById('who');
     if (who && user) who.textContent = `${user.displayName || user.username} (${user.roles.map((r) => t('role.' + r)).join(', ')})`;
@@ -413,6 +447,10 @@ body { margin:0; font: 14px/1.5 system-ui, "Noto Sans CJK SC", "Microsoft YaHei"
 .topbar .brand { font-size:1rem; }
 .topbar .spacer { flex:1; }
 .topbar button { background:transparent; color:#fff; border:1px solid #8fb3d9; }
+.pagenav { display:flex; flex-wrap:wrap; gap:.2rem 1rem; padding:.3rem 1rem; background:#e6edf5; border-bottom:1px solid var(--line); font-size:.9rem; }
+.pagenav a { color:var(--accent); text-decoration:none; }
+.pagenav a:hover { text-decoration:underline; }
+.pagenav a[aria-current="page"] { color:var(--fg); font-weight:600; }
 main { padding:1rem; max-width:1400px; margin:0 auto; }
 h1 { font-size:1.3rem; margin:.2rem 0 1rem; }
 h2 { font-size:1.05rem; margin:0 0 .6rem; }

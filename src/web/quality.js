@@ -293,6 +293,7 @@ function wireScoreForm() {
       say(msg, 'qa.submitted', { agent: i.agentId, total: fmtScore(i.total) });
       renderForm();
       await loadList();
+      void loadTrend();
     } catch (err) {
       showError(msg, err, f);
       // Every field the server named gets its message beside the input, not only the first.
@@ -333,8 +334,90 @@ function wireSampling() {
   }, { from: 'day', to: 'day' });
 }
 
+// ---- score trend (GET /api/quality/trend): uPlot, served from our own origin -----------------------
+
+/** Lines drawn besides "all" and the target: the agents or groups with the most scores. */
+const TREND_MAX_SERIES = 8;
+const TREND_COLORS = ['#0b5cad', '#1c7c3a', '#a86400', '#6a3d9a', '#00838f', '#c2185b', '#5d4037', '#607d8b'];
+let trend = null;
+let trendChart = null;
+let trendKey = '';
+
+/** The series drawn: the most-scored first (ties by id), at most TREND_MAX_SERIES, then shown by id. */
+function trendSeries(tr) {
+  const total = (s) => s.count.reduce((a, b) => a + b, 0);
+  return [...tr.series].sort((a, b) => total(b) - total(a) || (a.id < b.id ? -1 : 1)).slice(0, TREND_MAX_SERIES).sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+function renderTrend() {
+  const tr = trend;
+  if (!tr) return;
+  const shown = trendSeries(tr);
+  const data = [tr.starts.map((s) => s / 1000), tr.overall.average, tr.starts.map(() => tr.target), ...shown.map((s) => s.average)];
+  const box = $('#trend-chart');
+  box.dataset.points = String(tr.starts.length);
+  box.dataset.series = shown.map((s) => s.id).join(',');
+  const unit = t(tr.bucket === 'week' ? 'qa.trendUnitWeek' : 'qa.trendUnitDay');
+  $('#trend-note').textContent = t('qa.trendNote', { unit, target: tr.target }) + (tr.series.length > shown.length ? ` ${t('qa.trendMore', { n: tr.series.length - shown.length })}` : '');
+  const key = `${getLang()}|${tr.bucket}|${tr.by}|${box.dataset.series}`;
+  const score = (u, v) => (v === null || v === undefined ? '–' : fmtScore(v));
+  if (trendChart && trendKey === key) trendChart.setData(data);
+  else {
+    trendChart?.destroy();
+    const half = (tr.bucket === 'week' ? 3.5 : 0.5) * 86_400;
+    trendChart = new uPlot({
+      width: Math.max(320, box.clientWidth),
+      height: 300,
+      // Dates are the city's, whatever the browser's zone.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Asia/Shanghai'),
+      scales: {
+        x: { time: true, range: (u, min, max) => [min - half, max + half] },
+        s: { range: (u, min) => [Math.min(Math.max(0, tr.target - 20), Math.floor((Number.isFinite(min) ? min : tr.target) / 10) * 10), 100] },
+      },
+      series: [
+        { label: t(tr.bucket === 'week' ? 'qa.trendWeekOf' : 'qa.trendDayOf'), value: (u, v) => (v === null || v === undefined ? '–' : shDate(v * 1000)) },
+        { label: t('qa.trendAll'), scale: 's', stroke: '#1d2733', width: 3, points: { show: true, size: 7 }, value: score },
+        { label: t('qa.trendTarget'), scale: 's', stroke: '#b00020', width: 1.5, dash: [5, 4], points: { show: false }, value: score },
+        ...shown.map((s, i) => ({ label: s.id, scale: 's', stroke: TREND_COLORS[i % TREND_COLORS.length], width: 1.5, points: { show: true, size: 5 }, value: score })),
+      ],
+      axes: [
+        // One tick per bucket at its start (MM-DD), thinned by uPlot when they do not fit.
+        { splits: (u) => u.data[0], values: (u, splits) => splits.map((v) => shDate(v * 1000).slice(5)) },
+        { scale: 's', size: 44 },
+      ],
+    }, data, box);
+    trendKey = key;
+  }
+  // The latest bucket with scores, against the target.
+  let last = -1;
+  for (let i = tr.starts.length - 1; i >= 0 && last < 0; i--) if (tr.overall.average[i] !== null) last = i;
+  const from = shDate(tr.starts[Math.max(0, last)] ?? tr.from);
+  $('#trend-summary').textContent = last < 0
+    ? t('qa.trendNone', { from: shDate(tr.starts[0] ?? tr.from) })
+    : t('qa.trendSummary', { from, avg: fmtScore(tr.overall.average[last]), n: tr.overall.count[last], target: tr.target, verdict: t(tr.overall.average[last] >= tr.target ? 'qa.trendMet' : 'qa.trendMissed') });
+}
+
+async function loadTrend() {
+  const msg = $('#trend-msg');
+  try {
+    trend = await api('GET', `/api/quality/trend?bucket=${encodeURIComponent($('#t-bucket').value)}&by=${encodeURIComponent($('#t-by').value)}`);
+    clearMsg(msg);
+    renderTrend();
+  } catch (err) {
+    if (err.status !== 401) showError(msg, err);
+  }
+}
+
+function wireTrend() {
+  $('#t-bucket').addEventListener('change', () => void loadTrend());
+  $('#t-by').addEventListener('change', () => void loadTrend());
+  window.addEventListener('resize', () => { if (trendChart) trendChart.setSize({ width: Math.max(320, $('#trend-chart').clientWidth), height: 300 }); });
+  void loadTrend();
+}
+
 function renderAll() {
   for (const [id, m] of okMsgs) showOk(document.getElementById(id), t(m.key, m.vars));
+  renderTrend();
   renderList();
   if (current) renderDetail();
   if (playing) setPlayerStatus($('#player').paused ? 'qa.paused' : 'qa.playing');
@@ -356,6 +439,7 @@ if (user) {
   wireScoreForm();
   if (user.roles.includes('supervisor')) wireSampling();
   else $('#filter-card').classList.add('single');
+  wireTrend();
   $('#list-form').addEventListener('submit', (ev) => { ev.preventDefault(); void loadList(); });
   try {
     forms = (await api('GET', '/api/quality/forms')).forms;

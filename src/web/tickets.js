@@ -193,6 +193,12 @@ function renderDetail() {
     ...kv('tk.summary', tk.summary || '–', { class: 'summary', id: 'd-summary' }),
     ...(tk.repeatOf ? kv('tk.repeatOf', h('a', { href: `/tickets?no=${encodeURIComponent(tk.repeatOf)}`, class: 'mono', onclick: (ev) => { ev.preventDefault(); void openTicket(tk.repeatOf); } }, tk.repeatOf)) : []),
     ...(tk.returnCount ? kv('tk.returns', String(tk.returnCount)) : []),
+    // The knowledge-base articles the agent answered from (the call's form), and whether each helped:
+    // the unit sees what the citizen was already told.
+    ...(stored.form?.knowledge?.length
+      ? kv('tk.knowledge', h('ul', { id: 'd-knowledge', class: 'kb-refs' }, stored.form.knowledge.map((k) => h('li', { dataset: { article: k.articleId, helped: String(k.helped) } },
+        h('span', { class: 'kb-title' }, k.title), ` · v${k.version} · `, h('span', { class: k.helped ? 'ok' : 'muted' }, t(k.helped ? 'tk.kbHelped' : 'tk.kbNotHelped'))))))
+      : []),
   );
   renderDeadlines(tk, flags);
   renderHistory(tk);
@@ -399,6 +405,8 @@ const FORMS = {
 };
 
 const actionKey = (a, tk) => (a === 'dispatch' && tk.state === 'supervisor-review' ? 'act.decide' : 'act.' + a);
+// The tab above already names the action: the form's button confirms it ("确认签收"), so no label shows twice.
+const submitLabel = (a, tk) => t('tk.submit', { a: t(actionKey(a, tk)) });
 
 function renderActions() {
   const tabs = $('#action-tabs');
@@ -454,7 +462,7 @@ function actionForm(a, tk) {
   const hintKey = 'hint.' + a;
   const hint = spec.hint ? spec.hint(tk) : tOr(hintKey, '');
   const box = h('div', { class: 'msg', 'aria-live': 'polite' });
-  const submit = h('button', { type: 'submit', class: a === 'return' || a === 'reopen' || a === 'refuse-reply' ? 'danger' : 'primary', id: `submit-${a}` }, t(actionKey(a, tk)));
+  const submit = h('button', { type: 'submit', class: a === 'return' || a === 'reopen' || a === 'refuse-reply' ? 'danger' : 'primary', id: `submit-${a}` }, submitLabel(a, tk));
   const form = h('form', { class: `action-form${a === chosen ? '' : ' hidden'}`, id: `form-${a}`, dataset: { action: a }, novalidate: true },
     hint ? h('p', { class: 'muted hint' }, hint) : '',
     ...spec.fields(tk),
@@ -530,7 +538,7 @@ function renderAll() {
         const spec = FORMS[f.dataset.action];
         const hint = f.querySelector('.hint');
         if (hint) hint.textContent = spec.hint ? spec.hint(tk) : t('hint.' + f.dataset.action);
-        f.querySelector('button[type="submit"]').textContent = t(actionKey(f.dataset.action, tk));
+        f.querySelector('button[type="submit"]').textContent = submitLabel(f.dataset.action, tk);
       }
       const box = $('#review-box');
       if (box) renderActionsReviewOnly();

@@ -14,6 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import type { CallRecord } from '../../src/calls/record.js';
+import type { TicketForm } from '../../src/tickets/store.js';
 import '../support/log-capture.js';
 import { useHarness } from '../support/harness.js';
 import { eventually } from '../support/wait.js';
@@ -25,7 +26,7 @@ const CITY = '市城市管理局';
 let seq = 0;
 
 /** A call answered by agent 1001 (on the merged 12315 line when `line` is set) whose form sends it to `unit`. */
-async function ticket(app: App, number: string, unit: string, summary: string, line?: string): Promise<string> {
+async function ticket(app: App, number: string, unit: string, summary: string, line?: string, knowledge?: TicketForm['knowledge']): Promise<string> {
   const at = Date.now();
   const r: CallRecord = {
     callId: `desk-${++seq}.${at}`,
@@ -44,7 +45,7 @@ async function ticket(app: App, number: string, unit: string, summary: string, l
     instance: 'e2e',
     ...(line ? { route: { id: `line-${line}`, mode: 'parallel', line } } : {}),
   };
-  await app.tickets.saveForm(r.callId, { category: 'complaint', requesterKind: 'citizen', summary, unitSuggestion: unit, by: '1001', at });
+  await app.tickets.saveForm(r.callId, { category: 'complaint', requesterKind: 'citizen', summary, unitSuggestion: unit, by: '1001', at, ...(knowledge ? { knowledge } : {}) });
   const { ticketNo } = await app.tickets.createFromCall(r);
   await eventually(async () => expect((await app.tickets.get(ticketNo))?.ticket?.units).toEqual([unit]));
   return ticketNo;
@@ -84,7 +85,11 @@ describe('ticket desk (Chromium)', () => {
     await createUser(app, 'chen', ['supervisor'], { displayName: '陈班长' });
     const caller = '13755556666';
     const other = '13755557777';
-    const mine = await ticket(app, caller, MARKET, `商场电梯故障无人维修，来电人联系电话${caller}`, '12315');
+    const used = [
+      { articleId: 'kb-elevator', version: 3, title: '电梯故障报修渠道', helped: false },
+      { articleId: 'kb-market-hotline', version: 1, title: '12315 并入 12345 后的投诉受理', helped: true },
+    ];
+    const mine = await ticket(app, caller, MARKET, `商场电梯故障无人维修，来电人联系电话${caller}`, '12315', used);
     const theirs = await ticket(app, other, CITY, '小区门口占道经营');
     mark('setup');
 
@@ -105,8 +110,20 @@ describe('ticket desk (Chromium)', () => {
     await expectText(info.locator('dd[data-k="tk.requester"]'), '市民');
     await expectVisible(unit.page.locator('#d-finish-by'));
     await expectText(unit.page.locator('#d-flags'), '无催办、未超时');
+    // The articles the agent answered from, from the call's form: what the citizen was already told.
+    const kb = unit.page.locator('#d-knowledge li');
+    await eventually(async () => expect(await kb.allInnerTexts()).toEqual(['电梯故障报修渠道 · v3 · 未能解答', '12315 并入 12345 后的投诉受理 · v1 · 已解答来电人问题']));
+    expect(await kb.evaluateAll((ls) => ls.map((l) => (l as HTMLElement).dataset.article))).toEqual(['kb-elevator', 'kb-market-hotline']);
+    // The page links under the top bar: the unit's three pages, this one current.
+    const nav = unit.page.locator('#pagenav a');
+    expect(await nav.evaluateAll((as) => as.map((a) => a.getAttribute('href')))).toEqual(['/tickets', '/supervision', '/kb']);
+    await expectText(unit.page.locator('#pagenav a[aria-current="page"]'), '工单办理台');
     // Dispatched: a unit may accept or return it, nothing else.
     await expectTabs(unit, ['accept', 'return']);
+    // 签收 shows once: the tab names the action, the button below confirms it.
+    const visibleLabels = () => unit.page.$$eval('#action-tabs button, #action-forms button', (bs) => bs.filter((b) => (b as HTMLElement).offsetParent !== null).map((b) => (b as HTMLElement).innerText.trim()));
+    expect((await visibleLabels()).filter((l) => l === '签收')).toHaveLength(1);
+    await expectText(unit.page.locator('#submit-accept'), '确认签收');
     await screenshot(unit.page, 'ticket-desk-unit-dispatched');
     mark('unit sees its ticket');
 
@@ -168,6 +185,10 @@ describe('ticket desk (Chromium)', () => {
     // The other unit's ticket never reached this unit's browser.
     expect(unit.received.filter((b) => b.includes(theirs))).toEqual([]);
     expect(unit.errors).toEqual([]);
+    // The knowledge base is one click away (it was linked from no page).
+    await Promise.all([unit.page.waitForURL(`${base}/kb`), unit.page.click('#pagenav a[href="/kb"]')]);
+    await expectText(unit.page.locator('#pagenav a[aria-current="page"]'), '知识库');
+    expect(unit.errors).toEqual([]);
     mark('unit done');
 
     // ---- the supervisor reaches the desk from the wallboard
@@ -206,6 +227,9 @@ describe('ticket desk (Chromium)', () => {
     await expectText(sup.page.locator('#d-state'), 'Replied');
     await expectText(hist.nth(3).locator('.what'), 'Extended');
     await expectText(sup.page.locator('#act-callback'), 'Call back');
+    await expectText(sup.page.locator('#submit-callback'), 'Confirm: Call back');
+    expect(await sup.page.locator('#d-knowledge li').allInnerTexts()).toEqual(['电梯故障报修渠道 · v3 · did not answer it', '12315 并入 12345 后的投诉受理 · v1 · answered the caller']);
+    expect(await sup.page.locator('#pagenav a').allInnerTexts()).toEqual(['Wallboard', 'Ticket desk', 'Supervision', 'Quality', 'Knowledge base', 'Calendar', 'Administration']);
     await expectContains(hist.nth(1).locator('.why'), 'unit chosen by the agent');
     await expectContains(hist.nth(3).locator('.why'), '+3 working days');
     await expectNoFullNumbers(sup, [caller, other]);

@@ -10,6 +10,10 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { defaultAcdConfig } from '../../src/acd/model.js';
 import { Acd } from '../../src/acd/service.js';
+import { acdConfigFor } from '../../src/acd/feature.js';
+import { route, type RouterSnapshot } from '../../src/acd/router.js';
+import { loadSeatFile, seatFileRules } from '../../src/acd/seat-files.js';
+import { loadConfig } from '../../src/config/index.js';
 import { deletePrefixes } from '../../src/demo/own-redis.js';
 
 const url = inject('redisUrl');
@@ -48,5 +52,49 @@ describe('shipped seat files', () => {
     const agents = await acd.listAgents();
     const count = (g: string) => agents.filter((a) => a.groups.includes(g)).length;
     expect([count('general'), count('peak'), count('support')]).toEqual([114, 25, 51]);
+  });
+
+  describe('queue rules of the seat files', () => {
+    const env = { ARI_URL: 'http://127.0.0.1:8088', ARI_PASSWORD: 'x', AMI_SECRET: 'x', JWT_SECRET: 'j'.repeat(32) };
+    /** The ACD configuration a server of `city` runs with (what acdFeature builds at start). */
+    const configOf = (city: string) => {
+      const config = loadConfig({ ...env, HOTLINE_CITY: city });
+      return acdConfigFor(config, seatFileRules(loadSeatFile(config.city)).rules);
+    };
+    /** `waiting` general calls, the oldest `waitedSec` ago, and one idle peak seat: does the router give the peak seat a call? */
+    const peakTakes = (cfg: ReturnType<typeof configOf>, waiting: number, waitedSec: number): boolean => {
+      const now = 1_000_000_000;
+      const snapshot: RouterSnapshot = {
+        calls: Array.from({ length: waiting }, (_, i) => ({ callId: `c${i}`, skill: 'general', priority: 0, joinedAt: now - waitedSec * 1000 + i })),
+        agents: [{ id: 'p1', available: true, idleSince: 0, skills: { general: 1 }, peak: true }],
+        queueLength: { general: waiting },
+        config: { rules: cfg.rules, defaultRule: cfg.defaultRule, missExcludeSec: 60, languageSkills: {} },
+      };
+      return route(snapshot, now).some((d) => d.agentId === 'p1' && d.tier === 'overflow');
+    };
+
+    it('GIVEN Zhengzhou WHEN the server builds its ACD configuration THEN the seat file\'s general rule (15 waiting / 60 s) is the one used', () => {
+      const cfg = configOf('zhengzhou');
+      expect(cfg.rules.general).toMatchObject({ overflowAfterSec: 60, overflowQueueLength: 15, overflowSkills: ['general'] });
+      expect(cfg.rules['12333']).toMatchObject({ minLevel: 3, fallbackAfterSec: 45, overflowQueueLength: 8 });
+      // 16 waiting for 10 s: beyond 15 → the peak seat takes one; 15 waiting for 59 s: not yet; 1 waiting for 60 s: by time.
+      expect(peakTakes(cfg, 16, 10)).toBe(true);
+      expect(peakTakes(cfg, 15, 59)).toBe(false);
+      expect(peakTakes(cfg, 1, 60)).toBe(true);
+    });
+
+    it('GIVEN a city whose seat file sets no rules (Zaozhuang) WHEN built THEN the default general rule (20 waiting / 90 s) stays', () => {
+      const cfg = configOf('zaozhuang');
+      expect(cfg.rules.general).toMatchObject({ overflowAfterSec: 90, overflowQueueLength: 20 });
+      expect(peakTakes(cfg, 16, 60)).toBe(false);
+      expect(peakTakes(cfg, 21, 10)).toBe(true);
+    });
+
+    it('GIVEN every shipped seat file WHEN its rules are read THEN they are valid, and an invalid rule is named, not used', () => {
+      for (const f of files) expect(seatFileRules(JSON.parse(readFileSync(new URL(f, SEATS), 'utf8'))).errors, f).toEqual([]);
+      const bad = seatFileRules({ city: 'x', groups: [], agents: [], rules: { general: { minLevel: 9, fallbackSkills: [], fallbackAfterSec: 0, overflowSkills: [] } } });
+      expect(bad.rules).toEqual({});
+      expect(bad.errors.map((e) => e.field)).toContain('rules.general.minLevel');
+    });
   });
 });

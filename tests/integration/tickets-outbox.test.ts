@@ -40,8 +40,11 @@ async function setUp() {
   queue.on('error', () => undefined);
   cleanups.push(() => queue.close());
   await queue.waitUntilReady();
-  const dir = mkdtempSync(join(tmpdir(), 'hotline-outbox-test-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  // A root of its own, as the server's <dataDir>/outbox: the outbox claims the spool files of dead
+  // siblings, and under tmpdir() itself those would be other runs' leftover test folders.
+  const root = mkdtempSync(join(tmpdir(), 'hotline-outbox-test-'));
+  cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+  const dir = join(root, 'instance');
   const outbox = new TicketOutbox({ dir, sink: queue, logger: logger(), addTimeoutMs: 1000 });
   await outbox.init();
   cleanups.push(() => outbox.stop());

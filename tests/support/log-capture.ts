@@ -17,6 +17,10 @@ export const logSink = new Writable({
   },
 });
 
+/** Everything the apps of this file logged so far (pino JSON lines). */
+export function capturedLog(): string {
+  return chunks.join('');
+}
 
 afterAll(() => {
   const all = chunks.join('');

@@ -11,7 +11,7 @@ import { renderAsteriskConfig } from '../support/render-asterisk.js';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { VARIABLES } from '../../src/config/index.js';
+import { ENV_VARIABLES as VARIABLES } from '../../src/config/schema.js';
 import { objectsOfType, parseIniFile, value, values, type IniFile } from '../support/asterisk-ini.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -94,8 +94,8 @@ describe('trunks the presets dial', () => {
     const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     for (const trunk of trunks) {
       const name = trunkVariable(trunk);
-      expect(VARIABLES, `${name} is not declared in src/config/index.ts`).toHaveProperty(name);
-      expect(VARIABLES[name]!.readBy, name).toContain('asterisk');
+      expect(VARIABLES, `${name} is not declared in src/config/schema.ts`).toHaveProperty(name);
+      expect(VARIABLES[name]!['x-readBy'], name).toContain('asterisk');
       expect(compose, `${name} missing from docker-compose.yml`).toContain(`${name}: \${${name}:-}`);
     }
   });

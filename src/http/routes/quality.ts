@@ -5,10 +5,10 @@
 import type { FastifyInstance } from 'fastify';
 import { maskNumbersInText } from '../../access/mask-numbers.js';
 import { presentRecord } from '../../access/mask-for-role.js';
-import { QualityError, type QualityService } from '../../recording/quality.js';
+import { QualityError, type QualityService, type TrendBucket, type TrendBy } from '../../recording/quality.js';
 import type { RecordingAudit } from '../../recording/service.js';
 import type { StoredTicket } from '../../tickets/store.js';
-import { AppError, bodyOf, errors, str } from '../errors.js';
+import { AppError, bodyOf, errors, oneOf, str } from '../errors.js';
 import * as S from '../schemas.js';
 
 /**
@@ -37,6 +37,8 @@ export interface QualityRoutesOptions {
   audit: RecordingAudit;
   /** The call and ticket of a sampled call (bound to the ticket store by the composition root). */
   callInfo?: (callId: string) => Promise<QualityCallInfo | undefined>;
+  /** Target average score drawn on the trend (QUALITY_TARGET_SCORE). */
+  targetScore?: number;
 }
 
 /** {@link QualityRoutesOptions.callInfo} over the ticket store: masked as for any role without the full number. */
@@ -138,6 +140,14 @@ const schemas = {
       ['callId', 'scores'],
     ),
   }),
+  trend: S.route('quality', '质检得分趋势：按日或周、座席或座席组的平均分及目标分 / score trend: average per day or week and agent or seat group, with the target', {
+    querystring: S.query({
+      bucket: S.oneOf(['week', 'day'], '按周（周一起，北京时间）或按日，默认按周 / by week (from Monday, city time) or day; default week'),
+      by: S.oneOf(['group', 'agent'], '按座席组或座席，默认座席组 / per seat group or agent; default group'),
+      from: epochMsQuery('通话时间起（默认：按周 8 周前，按日 14 天前）', 'calls from (default: 8 weeks or 14 days back)'),
+      to: epochMsQuery('通话时间止（不含，默认现在）', 'calls until (exclusive; default now)'),
+    }),
+  }),
   summary: S.route('quality', '质检汇总：按座席、座席组 / quality roll-up by agent and seat group', {
     querystring: S.query({ from: epochMsQuery('通话时间起', 'calls from'), to: epochMsQuery('通话时间止（不含）', 'calls until (exclusive)') }),
   }),
@@ -229,6 +239,20 @@ export async function qualityRoutes(app: FastifyInstance, o: QualityRoutesOption
     } catch (err) {
       throw toAppError(err);
     }
+  });
+
+  // At most this many buckets in one trend: a year of weeks, a quarter of days.
+  const MAX_BUCKETS: Record<TrendBucket, number> = { week: 53, day: 92 };
+  app.get('/api/quality/trend', { config: { access: { roles: ['supervisor', 'admin', 'inspector'] } }, schema: schemas.trend }, async (req) => {
+    const query = (req.query ?? {}) as Record<string, unknown>;
+    const bucket: TrendBucket = oneOf(query, 'bucket', ['week', 'day'] as const, false) ?? 'week';
+    const by: TrendBy = oneOf(query, 'by', ['group', 'agent'] as const, false) ?? 'group';
+    const to = ms(query, 'to') ?? Date.now();
+    const from = ms(query, 'from') ?? to - (bucket === 'week' ? 8 * 7 : 14) * 86_400_000;
+    if (from >= to) throw errors.invalid('from', '须早于 to / must be before to');
+    const span = Math.ceil((to - from) / ((bucket === 'week' ? 7 : 1) * 86_400_000));
+    if (span > MAX_BUCKETS[bucket]) throw errors.invalid('from', `期间过长：最多 ${MAX_BUCKETS[bucket]} 个${bucket === 'week' ? '周' : '日'} / the period is too long: at most ${MAX_BUCKETS[bucket]} ${bucket === 'week' ? 'weeks' : 'days'}`);
+    return { from, to, target: o.targetScore ?? 90, ...(await q.trend({ from, to, bucket, by })) };
   });
 
   app.get('/api/quality/summary', { config: { access: { roles: ['supervisor', 'admin', 'inspector'] } }, schema: schemas.summary }, async (req) => {

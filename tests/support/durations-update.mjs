@@ -1,0 +1,35 @@
+// Rewrites tests/support/durations.json from vitest JSON reports (see sequencer.ts):
+//   node tests/support/durations-update.mjs <sim-report.json> <real-report.json>
+// Either report may be '-' to keep that mode's current figures.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
+
+const out = new URL('./durations.json', import.meta.url);
+const root = new URL('../..', import.meta.url).pathname;
+const current = (() => {
+  try {
+    return JSON.parse(readFileSync(out, 'utf8'));
+  } catch {
+    return { sim: {}, real: {} };
+  }
+})();
+
+function fromReport(path) {
+  const report = JSON.parse(readFileSync(path, 'utf8'));
+  const table = {};
+  for (const file of report.testResults) {
+    const ms = Math.round(file.endTime - file.startTime);
+    if (!(ms >= 0)) throw new Error(`${path}: no start/end time for ${file.name}`);
+    table[relative(root, file.name)] = ms;
+  }
+  return Object.fromEntries(Object.entries(table).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+const [sim, real] = process.argv.slice(2);
+if (!sim || !real) {
+  console.error('usage: node tests/support/durations-update.mjs <sim-report.json|-> <real-report.json|->');
+  process.exit(2);
+}
+const next = { sim: sim === '-' ? current.sim : fromReport(sim), real: real === '-' ? current.real : fromReport(real) };
+writeFileSync(out, JSON.stringify(next, null, 2) + '\n');
+console.log(`durations: ${Object.keys(next.sim).length} sim files, ${Object.keys(next.real).length} real files`);
