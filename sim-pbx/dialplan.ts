@@ -29,7 +29,8 @@ export interface Context {
 
 /** Applications the interpreter implements (Asterisk's names, case-insensitive match). */
 export const SUPPORTED_APPS = [
-  'NoOp', 'Set', 'Answer', 'Ringing', 'Progress', 'Wait', 'Playback', 'Busy', 'Congestion', 'Stasis',
+  'NoOp', 'Set', 'Answer', 'Ringing', 'Progress', 'Wait', 'Playback',
+  'Read', 'Busy', 'Congestion', 'Stasis',
   'GotoIf', 'Goto', 'Hangup',
 ] as const;
 export type AppName = (typeof SUPPORTED_APPS)[number];
@@ -351,6 +352,8 @@ export interface DialplanHost<C> {
   indicate(ch: C, what: 'ringing' | 'progress' | 'busy' | 'congestion'): void;
   sleep(ch: C, ms: number): Promise<void>;
   playFile(ch: C, file: string): Promise<boolean>;
+  /** Read(): prompts interrupted by the first digit, then digits until `max`, `#` or the timeout. */
+  read(ch: C, files: string[], max: number, timeoutMs: number): Promise<string>;
   /** Resolves when the channel leaves Stasis: `failed` (app not connected), `hangup`, or `continue`. */
   stasis(ch: C, app: string, args: string[]): Promise<StasisExit>;
   hangupFromDialplan(ch: C, cause: number): void;
@@ -423,6 +426,16 @@ export async function runDialplan<C>(dp: Dialplan, host: DialplanHost<C>, ch: C,
           ok = (await host.playFile(ch, f)) && ok;
         }
         if (!host.isGone(ch)) host.setVariable(ch, 'PLAYBACKSTATUS', ok ? 'SUCCESS' : 'FAILED');
+        break;
+      }
+      case 'Read': {
+        // Read(variable,filenames,maxdigits,options,attempts,timeout): one attempt, timeout in seconds
+        const [variable = '', files = '', max = '0', , , timeout = ''] = args;
+        const t = Number(timeout);
+        const digits = await host.read(ch, files.split('&').filter(Boolean), Number(max) || 0, (Number.isFinite(t) && t > 0 ? t : 10) * 1000);
+        if (host.isGone(ch)) return;
+        host.setVariable(ch, variable.trim(), digits);
+        host.setVariable(ch, 'READSTATUS', digits ? 'OK' : 'TIMEOUT');
         break;
       }
       case 'Busy':

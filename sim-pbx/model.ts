@@ -114,6 +114,8 @@ export class SimChannel {
   readonly timers = new Set<NodeJS.Timeout>();
   /** Pending sleeps of the dialplan interpreter, woken early on hangup. */
   readonly wakers = new Set<() => void>();
+  /** Dialplan applications collecting digits (Read): each DTMF digit the channel receives. */
+  readonly dtmfListeners = new Set<(digit: string) => void>();
   readonly heard: string[] = [];
   readonly creationtime = asteriskTime();
 
@@ -670,6 +672,41 @@ export class PbxModel implements DialplanHost<SimChannel> {
     return !this.isMissing(uri, ch.language);
   }
 
+  /**
+   * Read(): play the prompts (the first digit interrupts them), then wait up to `timeoutMs` for the
+   * digits; `#` ends early, `max` digits end at once (0 = until `#` or the timeout).
+   */
+  async read(ch: SimChannel, files: string[], max: number, timeoutMs: number): Promise<string> {
+    let got = '';
+    let finished = false;
+    let wake: (() => void) | undefined;
+    const digitOrEnd = new Promise<void>((resolve) => (wake = resolve));
+    const listener = (d: string) => {
+      if (finished) return;
+      if (d === '#') finished = true;
+      else got += d;
+      if (max > 0 && got.length >= max) finished = true;
+      wake?.();
+    };
+    ch.dtmfListeners.add(listener);
+    try {
+      for (const f of files) {
+        if (this.isGone(ch) || got !== '' || finished) break;
+        const uri = `sound:${f}`;
+        this.recordHeard(ch, uri);
+        await Promise.race([this.sleep(ch, this.opts.playbackMs(uri, ch.language)), digitOrEnd]);
+      }
+      const deadline = Date.now() + timeoutMs;
+      while (!finished && !this.isGone(ch) && Date.now() < deadline) {
+        const next = new Promise<void>((resolve) => (wake = resolve));
+        await Promise.race([this.sleep(ch, deadline - Date.now()), next]);
+      }
+      return got;
+    } finally {
+      ch.dtmfListeners.delete(listener);
+    }
+  }
+
   stasis(ch: SimChannel, appName: string, args: string[]): Promise<StasisExit> {
     this.setVariable(ch, 'STASISSTATUS', '');
     const app = this.apps.get(appName);
@@ -760,7 +797,9 @@ export class PbxModel implements DialplanHost<SimChannel> {
       if (!/[0-9A-D*#]/i.test(digit)) continue;
       if (!receiver) continue;
       this.timer(ch, at, () => {
-        if (!receiver.destroyed) this.channelEvent(receiver, 'ChannelDtmfReceived', { digit, duration_ms: duration });
+        if (receiver.destroyed) return;
+        this.channelEvent(receiver, 'ChannelDtmfReceived', { digit, duration_ms: duration });
+        for (const l of [...receiver.dtmfListeners]) l(digit.toUpperCase());
       });
     }
   }

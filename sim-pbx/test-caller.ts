@@ -127,6 +127,10 @@ export class TestSide {
       if (e.type === 'ChannelDialplan' && e.channel?.id === channelId && e.dialplan_app === 'Playback') {
         for (const f of String(e.dialplan_app_data).split('&')) out.push(`sound:${f.split(',')[0]}`);
       }
+      // Read(variable,prompts,…): its prompts
+      if (e.type === 'ChannelDialplan' && e.channel?.id === channelId && e.dialplan_app === 'Read') {
+        for (const f of String(e.dialplan_app_data).split(',')[1]?.split('&') ?? []) if (f) out.push(`sound:${f}`);
+      }
     }
     return out;
   }

@@ -57,7 +57,11 @@ export function acdFeature(core: Core, deps: { ami: AmiPbx | undefined; telephon
   const seatFile = loadSeatFile(config.city);
   const seat = seatFileRules(seatFile);
   if (seat.errors.length) log.error({ errors: seat.errors }, 'seat file invalid: its queue rules are not used');
-  const acdConfig = acdConfigFor(config, seat.rules, opts.acdOverrides);
+  const acdConfig = acdConfigFor(config, seat.rules, {
+    // Agents talking on a dead instance's stored call stay busy until it is adopted (calls/durable-store.ts).
+    callStateKeyPrefix: keyNamespace(core.prefix, 'callstate'),
+    ...opts.acdOverrides,
+  });
   // The answer-rate controller's tuning, read by the ACD router and the sessions (src/controller).
   const tuning = new ControllerPortSlot();
   const acd = new Acd({ redis: core.redis, keyPrefix, instanceId: core.instanceId, logger: log, config: acdConfig, tuning });

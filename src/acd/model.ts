@@ -102,6 +102,12 @@ export interface AcdConfig {
   missExcludeSec: number;
   /** Instance heartbeat TTL; an instance silent this long is dead and its agents are reclaimed. */
   heartbeatTtlSec: number;
+  /**
+   * Where the durable call states live (`<prefix>:callstate:`, calls/durable-store.ts; '' = none). A dead
+   * instance's agent talking on a call that has a stored state stays on-call until that call is adopted
+   * or ends: the heartbeat runs out before the call-state lease, and the agent must not look free meanwhile.
+   */
+  callStateKeyPrefix: string;
   /** Dispatch loop interval (besides pub/sub wake-ups). */
   dispatchIntervalMs: number;
   /** Average handling time used for the expected-wait estimate. */
@@ -136,6 +142,7 @@ export function defaultAcdConfig(overrides: Partial<AcdConfig> = {}): AcdConfig 
     wrapUpSec: 30,
     missExcludeSec: 60,
     heartbeatTtlSec: 10,
+    callStateKeyPrefix: '',
     dispatchIntervalMs: 500,
     averageHandleSec: 180,
     requireRegistration: true,

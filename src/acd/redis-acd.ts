@@ -411,9 +411,13 @@ wake()
 return 1
 `;
 
-/** Sweep: sweeperInstance (for logs), missLimit. Expired offers, finished wrap-ups, dead instances, expired callbacks. */
+/**
+ * Sweep: sweeperInstance (for logs), missLimit, call-state key prefix ('' = none). Expired offers,
+ * finished wrap-ups, dead instances, expired callbacks.
+ */
 const SWEEP = `
 local limit = tonumber(ARGV[5])
+local CS = ARGV[6] or ''
 local changed = 0
 local instances = redis.call('SMEMBERS', K('instances'))
 -- a live instance to take over callbacks of dead ones (none when the last instance stops)
@@ -468,7 +472,11 @@ for _, inst in ipairs(instances) do
     end
     for _, id in ipairs(redis.call('SMEMBERS', K('agents'))) do
       local a = hmap(K('agent:' .. id))
-      if a.owner == inst and (a.state == 'ringing' or a.state == 'on-call') then
+      if a.owner == inst and a.state == 'on-call' and CS ~= '' and a.callId and redis.call('EXISTS', CS .. a.callId) == 1 then
+        -- talking on a call whose state is stored: busy until an instance adopts the call (or it ends);
+        -- the instance stays listed so that the next sweep looks again
+        keep = true
+      elseif a.owner == inst and (a.state == 'ringing' or a.state == 'on-call') then
         if a.offerId then delete_offer(a.offerId) end
         make_available(id, NOW_S)
       end

@@ -245,7 +245,7 @@ export class Acd implements AcdPort {
     for (let i = 0; i < 100 && this.running; i++) await new Promise((r) => setTimeout(r, 10));
     if (opts.graceful !== false) {
       await this.store.clearHeartbeat(this.instanceId);
-      await this.run('sweep', this.now(), this.instanceId, this.config.autoPauseAfterMisses);
+      await this.run('sweep', this.now(), this.instanceId, this.config.autoPauseAfterMisses, this.config.callStateKeyPrefix);
     }
   }
 
@@ -746,7 +746,7 @@ export class Acd implements AcdPort {
     const locking = this.opts.dispatchLock !== false;
     if (locking && !(await this.store.tryLock(LOCK, token, 5000))) return false;
     try {
-      await this.run('sweep', this.now(), this.instanceId, this.config.autoPauseAfterMisses);
+      await this.run('sweep', this.now(), this.instanceId, this.config.autoPauseAfterMisses, this.config.callStateKeyPrefix);
       const [entries, agents] = await Promise.all([this.store.entries(), this.loadAgents()]);
       // The decision's clock is read after the state: an entry re-queued while this run was reading
       // (a callback retry due "now") is not judged against an earlier instant and passed over.

@@ -44,8 +44,16 @@ export interface AdmissionDeps {
   pbxCalls?: () => Promise<number>;
   /** A shed call's record: count it and hand it to the ticket pipeline. */
   onShed: (record: CallRecord, reason: ShedReason) => void;
+  /**
+   * Register a shed caller's callback (a callback-only ACD entry; absent: no callbacks are offered).
+   * The dialplan offers it (press 1) to callers with a dialable number.
+   */
+  registerCallback?: (req: { callId: string; number: string; skill: string; dialed: string; language: string; at: number }) => Promise<void>;
   refreshMs?: number;
 }
+
+/** A number the platform can dial back (as the queue's callback offer requires). */
+const DIALABLE = /^\+?\d{5,20}$/;
 
 const NORMAL_SOURCES = new Set<CallSource>(['carrier', 'linkage', 'subcenter', 'agent', 'callback']);
 
@@ -128,8 +136,10 @@ export class AdmissionControl {
     this.shedCounts[d.reason] = (this.shedCounts[d.reason] ?? 0) + 1;
     const at = this.deps.now();
     this.log.warn({ callId: channel.id, line: dialed, reason: d.reason, detail: d.detail }, 'call shed: caller told busy');
+    // Offered a callback when we can dial the caller back (the dialplan's cb<dialed> extension).
+    const offerCallback = this.deps.registerCallback !== undefined && DIALABLE.test(channel.caller.number) && /^\d{1,20}$/.test(dialed);
     try {
-      await this.deps.telephony.continueInDialplan(channel.id, SHED_CONTEXT);
+      await this.deps.telephony.continueInDialplan(channel.id, offerCallback ? { ...SHED_CONTEXT, extension: `cb${dialed}` } : SHED_CONTEXT);
     } catch (err) {
       // The PBX could not even take the redirect: clear the call rather than hold it.
       this.log.warn({ callId: channel.id, err: (err as Error).message }, 'busy redirect failed; hanging up');
@@ -151,6 +161,7 @@ export class AdmissionControl {
         path: [
           { at, kind: 'note', detail: `admission: shed (${d.reason}) — ${d.detail}` },
           { at, kind: 'prompt', detail: 'overload-busy (dialplan hotline-shed)' },
+          ...(offerCallback ? [{ at, kind: 'prompt' as const, detail: 'callback-offer (dialplan hotline-shed: press 1)' }] : []),
         ],
         agents: [],
         handoffs: [],
@@ -160,6 +171,39 @@ export class AdmissionControl {
       d.reason,
     );
     return false;
+  }
+
+  /**
+   * A shed caller pressed 1 for a callback and is back in Stasis (`shed-callback`, `cb<dialed>`): the
+   * callback is registered and the caller hears it confirmed; if it cannot be (Redis away …) they are
+   * told busy as before. Either way the channel leaves Stasis at once. Never throws.
+   */
+  async acceptCallback(channel: ChannelInfo, args: string[]): Promise<void> {
+    const dialed = (args[1] ?? '').replace(/^cb/, '');
+    const at = this.deps.now();
+    let registered = false;
+    if (this.deps.registerCallback && DIALABLE.test(channel.caller.number)) {
+      let skill: string | undefined;
+      try {
+        skill = this.deps.routeSkill(dialed, 'carrier');
+      } catch {
+        skill = undefined;
+      }
+      try {
+        const lang = channel.language === 'en' ? 'en' : 'zh';
+        await this.deps.registerCallback({ callId: channel.id, number: channel.caller.number, skill: skill ?? 'general', dialed, language: lang, at });
+        registered = true;
+        this.log.info({ callId: channel.id, line: dialed }, 'shed caller asked for a callback: registered');
+      } catch (err) {
+        this.log.warn({ callId: channel.id, err: (err as Error).message }, 'shed caller asked for a callback: not registered; told busy');
+      }
+    }
+    try {
+      await this.deps.telephony.continueInDialplan(channel.id, registered ? { ...SHED_CONTEXT, extension: 'callback-ok' } : SHED_CONTEXT);
+    } catch (err) {
+      this.log.warn({ callId: channel.id, err: (err as Error).message }, 'after the callback request: redirect failed; hanging up');
+      await this.deps.telephony.hangup(channel.id, 'busy').catch(() => undefined);
+    }
   }
 
   private async refreshQueues(): Promise<void> {

@@ -53,5 +53,14 @@ export function createAdmission(w: AdmissionWiring): AdmissionControl {
       w.metrics.callShed(reason);
       w.onEnded(record);
     },
+    // A shed caller may ask for a callback (press 1): a callback-only entry, served in turn; its
+    // conversation lands on the shed call's ticket (callbackOf = the shed call's id).
+    ...(config.acd.callbackOfferAfterSec > 0
+      ? {
+          registerCallback: async (r: { callId: string; number: string; skill: string; dialed: string; language: string; at: number }) => {
+            await w.acd.enqueue({ callId: r.callId, skill: r.skill, priority: 0, joinedAt: r.at, lineNumber: r.dialed, language: r.language, callback: { number: r.number } });
+          },
+        }
+      : {}),
   });
 }

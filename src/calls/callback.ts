@@ -15,6 +15,7 @@ import type { AcdPort, Offer } from '../acd/port.js';
 import type { Telephony, TelephonyEvent } from '../telephony/port.js';
 import { isNotFound } from '../telephony/port.js';
 import type { CallPathStep, CallRecord } from './record.js';
+import type { StoredCallback } from './durable-store.js';
 import type { CallParty, SessionIndex } from './session.js';
 
 export interface CallbackDeps {
@@ -29,6 +30,14 @@ export interface CallbackDeps {
   ringSec: number;
   now: () => number;
   onEnded: (record: CallRecord) => void;
+  /** Where its progress is kept, so that another instance can end it cleanly if this one dies (absent: nowhere). */
+  store?: CallbackStore;
+}
+
+/** The durable store's callback part (calls/durable-store.ts). */
+export interface CallbackStore {
+  saveCallback(cb: StoredCallback): Promise<void>;
+  removeCallback(id: string): Promise<void>;
 }
 
 type Phase = 'ringing-agent' | 'ringing-citizen' | 'talking' | 'ended';
@@ -43,6 +52,8 @@ export class CallbackCall implements CallParty {
   private bridged = false;
   readonly record: CallRecord;
   private readonly log: Logger;
+  /** The id of its stored state: its legs' common stem. */
+  private readonly id: string;
 
   constructor(
     private readonly deps: CallbackDeps,
@@ -52,6 +63,7 @@ export class CallbackCall implements CallParty {
     this.agentLegId = `${base}-a`;
     this.citizenLegId = `${base}-c`;
     this.bridgeId = `callback-${base}`;
+    this.id = base;
     this.log = deps.log.child({ callId: offer.callId, callback: offer.callback.attempt });
     this.record = {
       callId: this.citizenLegId,
@@ -74,11 +86,32 @@ export class CallbackCall implements CallParty {
     this.record.path.push({ at: this.deps.now(), kind, detail });
   }
 
+  /** Checkpoint how far the callback got (a failed write is logged: the call itself goes on). */
+  private checkpoint(): void {
+    const store = this.deps.store;
+    if (!store) return;
+    const r = this.phase === 'ended'
+      ? store.removeCallback(this.id)
+      : store.saveCallback({
+          id: this.id,
+          callbackOf: this.offer.callId,
+          agentId: this.offer.agentId,
+          agentLegId: this.agentLegId,
+          citizenLegId: this.citizenLegId,
+          bridgeId: this.bridgeId,
+          agentAnswered: this.agentAnswered,
+          citizenAnswered: this.citizenAnswered,
+          record: this.record,
+        });
+    r.catch((err: Error) => this.log.warn({ err: err.message }, 'callback state checkpoint failed'));
+  }
+
   async start(): Promise<void> {
     const t = this.deps.telephony;
     this.deps.index.bindChannel(this.agentLegId, this);
     this.deps.index.bindChannel(this.citizenLegId, this);
     this.step('agent', `callback attempt ${this.offer.callback.attempt}: ringing ${this.offer.agentId}`);
+    this.checkpoint();
     try {
       await t.originate({
         endpoint: this.offer.dialString,
@@ -120,6 +153,7 @@ export class CallbackCall implements CallParty {
     this.record.agentAnsweredAt = this.deps.now();
     const t = this.deps.telephony;
     this.phase = 'ringing-citizen';
+    this.checkpoint();
     try {
       await t.createBridge(this.bridgeId, 'mixing', this.bridgeId);
       this.bridged = true;
@@ -148,6 +182,7 @@ export class CallbackCall implements CallParty {
     this.phase = 'talking';
     this.record.answeredAt = this.deps.now();
     this.step('agent', `citizen answered; connected to ${this.offer.agentId}`);
+    this.checkpoint();
     try {
       await this.deps.telephony.addToBridge(this.bridgeId, [this.citizenLegId]);
     } catch (err) {
@@ -179,6 +214,7 @@ export class CallbackCall implements CallParty {
     if (this.phase === 'ended') return;
     const talked = this.citizenAnswered;
     this.phase = 'ended';
+    this.checkpoint();
     const t = this.deps.telephony;
     this.deps.index.unbindChannel(this.agentLegId);
     this.deps.index.unbindChannel(this.citizenLegId);
@@ -196,3 +232,37 @@ export class CallbackCall implements CallParty {
     this.deps.onEnded(this.record);
   }
 }
+
+/**
+ * A callback call of a dead instance, claimed by this one (calls/manager.ts). Its events went with
+ * the dead instance, so it is ended, explicitly and cleanly: both legs hung up, its bridge gone, the
+ * agent released for the ACD; a callback that reached the citizen becomes its record on the original
+ * call's ticket (once: the job id is the citizen leg's id), one that did not is retried by the ACD
+ * (the dead instance's sweep put the callback back in the queue).
+ */
+export async function endAdoptedCallback(
+  deps: Pick<CallbackDeps, 'telephony' | 'acd' | 'log' | 'now' | 'onEnded' | 'instanceId'>,
+  cb: StoredCallback,
+  from: string,
+): Promise<void> {
+  const t = deps.telephony;
+  const at = deps.now();
+  const cleanups: Promise<unknown>[] = [t.hangup(cb.agentLegId), t.hangup(cb.citizenLegId), t.destroyBridge(cb.bridgeId)];
+  if (cb.agentAnswered) cleanups.push(deps.acd.callEnded(cb.callbackOf, cb.agentId, at));
+  for (const r of await Promise.allSettled(cleanups)) {
+    if (r.status === 'rejected' && !isNotFound(r.reason)) deps.log.warn({ err: String(r.reason), callback: cb.id }, 'ending an adopted callback: cleanup failed');
+  }
+  deps.log.info({ callId: cb.callbackOf, callback: cb.id, from, talked: cb.citizenAnswered }, 'callback call of a dead instance ended');
+  if (!cb.citizenAnswered) return;
+  const record: CallRecord = {
+    ...cb.record,
+    path: [...cb.record.path, { at, kind: 'note', detail: `callback adopted by ${deps.instanceId} from ${from}: ended` }],
+    recovered: true,
+    instance: deps.instanceId,
+    endedAt: at,
+    endedBy: 'system',
+    outcome: 'answered',
+  };
+  deps.onEnded(record);
+}
+

@@ -9,6 +9,8 @@
  * | `P:callstate:<callId>`      | hash   | `owner` (instance id), `node` (cluster node the call is on), `state` (JSON), `at` (ms of the write) |
  * | `P:callstates`              | set    | call ids with a stored state                                 |
  * | `P:callstate-lease:<inst>`  | string | the instance's lease, renewed every `renewMs`, expires after `leaseMs` |
+ * | `P:cbstate:<id>`            | hash   | a callback call in progress (calls/callback.ts): `owner`, `state` (JSON {@link StoredCallback}), `at` |
+ * | `P:cbstates`                | set    | callback ids with a stored state                             |
  *
  * Writes are coalesced per call (only the newest state of a call is written) and ordered (one
  * write in flight). A write is refused by Redis when another instance owns the call (it adopted
@@ -22,6 +24,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { CallRecord } from './record.js';
 import { CALL_STATE_VERSION, type CallState } from './state.js';
 import type { CallStateStore } from './store.js';
 import { redisKey } from '../util/redis-keys.js';
@@ -68,6 +71,23 @@ if o ~= ARGV[1] and redis.call('EXISTS', KEYS[2]) == 1 then return false end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1])
 return redis.call('HGET', KEYS[1], 'state')
 `;
+
+/**
+ * A callback call in progress (calls/callback.ts), as much as another instance needs to end it
+ * cleanly: its legs and bridge, the agent, how far it got, and its record (the ticket's callback).
+ */
+export interface StoredCallback {
+  id: string;
+  /** The call the citizen asked to be called back for. */
+  callbackOf: string;
+  agentId: string;
+  agentLegId: string;
+  citizenLegId: string;
+  bridgeId: string;
+  agentAnswered: boolean;
+  citizenAnswered: boolean;
+  record: CallRecord;
+}
 
 export class RedisCallStateStore implements CallStateStore {
   private readonly pending = new Map<string, CallState | null>();
@@ -242,5 +262,44 @@ export class RedisCallStateStore implements CallStateStore {
       return undefined;
     }
     return state;
+  }
+
+  // ---- callback calls (calls/callback.ts): written directly, they change a few times per call ----
+
+  /** A callback call's progress (its owner is this instance). */
+  async saveCallback(cb: StoredCallback): Promise<void> {
+    await this.redis.eval(SAVE, 2, this.key('cbstate', cb.id), this.key('cbstates'), this.instanceId, JSON.stringify(cb), String(this.now()), cb.id);
+  }
+
+  /** The callback call is over (or was ended by the instance that adopted it). */
+  async removeCallback(id: string): Promise<void> {
+    await this.redis.eval(REMOVE, 2, this.key('cbstate', id), this.key('cbstates'), this.instanceId, id);
+  }
+
+  /** The owner of a stored callback call, if any (alive or not). */
+  async callbackOwner(id: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.key('cbstate', id), 'owner')) ?? undefined;
+  }
+
+  /** Stored callback calls whose owner's lease has run out (or of this instance's earlier life). */
+  async callbackOrphans(): Promise<Array<{ id: string; owner: string }>> {
+    const out: Array<{ id: string; owner: string }> = [];
+    for (const id of await this.redis.smembers(this.key('cbstates'))) {
+      const [owner, at] = await this.redis.hmget(this.key('cbstate', id), 'owner', 'at');
+      if (!owner) {
+        await this.redis.srem(this.key('cbstates'), id);
+        continue;
+      }
+      if (owner === this.instanceId && Number(at) >= this.startedAt) continue;
+      if (owner !== this.instanceId && (await this.redis.exists(this.leaseKey(owner))) === 1) continue;
+      out.push({ id, owner });
+    }
+    return out;
+  }
+
+  /** Take a callback call over from its dead owner (of two instances, one gets it). */
+  async claimCallback(id: string, owner: string): Promise<StoredCallback | undefined> {
+    const json = (await this.redis.eval(CLAIM, 2, this.key('cbstate', id), this.leaseKey(owner), this.instanceId, owner)) as string | null;
+    return json ? (JSON.parse(json) as StoredCallback) : undefined;
   }
 }

@@ -76,7 +76,8 @@ export function callsFeature(
   deps.telephony.onAriLatency((seconds) => admission.observeAri(seconds));
   // Every live call's state in Redis, so a dead instance's calls are adopted (calls/durable-store.ts).
   const callStates = new RedisCallStateStore(core.redis, core.prefix, core.instanceId, log.child({ component: 'call-state' }), {
-    ...(core.opts.callStateLease ?? { leaseMs: config.cluster.leaseMs }),
+    leaseMs: config.callState.leaseMs,
+    ...core.opts.callStateLease,
     node: config.cluster.node,
     onLost: (id) => calls.lost(id),
   });
@@ -105,6 +106,7 @@ export function callsFeature(
       events.publish(change === 'ringing' ? callPop(agentId, s, 'ringing') : { type: 'call-withdrawn', agentId, callId: s.callId, at: Date.now() }),
     onEnded,
     admit: (channel, args) => admission.gate(channel, args),
+    shedCallback: (channel, args) => admission.acceptCallback(channel, args),
   });
   deps.acd.bindLiveness((callId) => calls.session(callId)?.isEnded === false);
   // A call in progress: its caller from the live session (an ended one's comes through its ticket).

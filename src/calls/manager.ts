@@ -13,7 +13,8 @@ import type { Logger } from 'pino';
 import type { AcdPort, Offer } from '../acd/port.js';
 import type { ChannelInfo, LinkState, Telephony, TelephonyEvent, TelephonySnapshot } from '../telephony/port.js';
 import type { CallRecord } from './record.js';
-import { CallbackCall } from './callback.js';
+import { CallbackCall, endAdoptedCallback } from './callback.js';
+import type { StoredCallback } from './durable-store.js';
 import { CallSession, type CallParty, type SessionDeps, type SessionIndex } from './session.js';
 import { callBridgeId, type CallState } from './state.js';
 
@@ -25,6 +26,12 @@ export interface CallAdoption {
   claim(callId: string, owner: string): Promise<CallState | undefined>;
   /** The instance that owns a stored call (alive or not). */
   ownerOf(callId: string): Promise<string | undefined>;
+  /** Callback calls (calls/callback.ts): their progress, and those of dead instances to end. */
+  saveCallback(cb: StoredCallback): Promise<void>;
+  removeCallback(id: string): Promise<void>;
+  callbackOwner(id: string): Promise<string | undefined>;
+  callbackOrphans(): Promise<Array<{ id: string; owner: string }>>;
+  claimCallback(id: string, owner: string): Promise<StoredCallback | undefined>;
 }
 
 export type ManagerDeps = Omit<SessionDeps, 'index' | 'onEnded' | 'log'> & {
@@ -33,6 +40,8 @@ export type ManagerDeps = Omit<SessionDeps, 'index' | 'onEnded' | 'log'> & {
   callback: { dialTemplate: string; ringSec: number };
   /** Admission control (src/admission) at a caller's entry: false = the call was shed (told busy, cleared). */
   admit?: (channel: ChannelInfo, args: string[]) => Promise<boolean>;
+  /** A shed caller who pressed 1 for a callback, back in Stasis (`shed-callback`). */
+  shedCallback?: (channel: ChannelInfo, args: string[]) => Promise<void>;
   /** Where calls of dead instances are found (absent: a call left in our app starts afresh). */
   adoption?: CallAdoption;
 };
@@ -97,6 +106,15 @@ export class CallManager implements SessionIndex {
     this.byChannel.delete(id);
   }
 
+  /** Calls that ended here lately (their channel may linger in a snapshot for a moment). */
+  private readonly recentlyEnded = new Set<string>();
+
+  private noteEnded(callId: string): void {
+    this.recentlyEnded.add(callId);
+    // Bounded: the oldest go first (a Set iterates in insertion order).
+    if (this.recentlyEnded.size > 2000) this.recentlyEnded.delete(this.recentlyEnded.values().next().value!);
+  }
+
   /** The durable store says another instance adopted this call: this one stops acting on it. */
   lost(callId: string): void {
     const s = this.sessions.get(callId);
@@ -116,6 +134,7 @@ export class CallManager implements SessionIndex {
         },
         onEnded: (record) => {
           this.sessions.delete(record.callId);
+          this.noteEnded(record.callId);
           this.deps.onEnded(record);
         },
       },
@@ -139,6 +158,10 @@ export class CallManager implements SessionIndex {
           return await this.deps.telephony.hangup(e.channel.id);
         }
         if (this.sessions.has(e.channel.id) || this.byChannel.has(e.channel.id)) return;
+        if (e.args[0] === 'shed-callback') {
+          if (this.deps.shedCallback) return await this.deps.shedCallback(e.channel, e.args);
+          return await this.deps.telephony.hangup(e.channel.id);
+        }
         if (this.deps.admit && !(await this.deps.admit(e.channel, e.args))) return;
         return await this.newSession(e.channel, e.args, false).begin();
       }
@@ -186,6 +209,7 @@ export class CallManager implements SessionIndex {
             ringSec: this.deps.callback.ringSec,
             now: this.deps.now,
             onEnded: this.deps.onEnded,
+            ...(this.deps.adoption ? { store: this.deps.adoption } : {}),
           },
           { ...offer, callback: offer.callback },
         );
@@ -222,14 +246,25 @@ export class CallManager implements SessionIndex {
     }
     // Calls whose instance died with their state stored: continue them where they are.
     await this.adoptStored(snap);
+    // Adopting a dead instance's calls takes a while: what ended meanwhile must not be taken for a
+    // call left without a state (seen with 50 calls on a real Asterisk), so look again.
+    const now = await this.deps.telephony.snapshot().catch(() => snap);
     // Calls in our app that nobody tracks: a restart (or another instance's death) left them.
-    const byId = new Map(snap.channels.map((c) => [c.id, c] as const));
-    for (const id of snap.appChannelIds) {
-      if (this.sessions.has(id) || this.byChannel.has(id)) continue;
+    const byId = new Map(now.channels.map((c) => [c.id, c] as const));
+    for (const id of now.appChannelIds) {
+      if (this.sessions.has(id) || this.byChannel.has(id) || this.recentlyEnded.has(id)) continue;
       const ch = byId.get(id);
       if (!ch) continue;
       // A call with a stored state belongs to its owner (a live peer on this Asterisk, or a dead
       // instance whose lease has not run out yet): adoption takes it over when the lease lapses.
+      const callback = /^(.*-cb\d+)-[ac](;\d)?$/.exec(id);
+      if (callback) {
+        // A callback leg: a stored one is its owner's (or ended by whoever adopts it); one without is a leftover.
+        if (this.byChannel.has(id.replace(/;\d$/, ''))) continue;
+        if (this.deps.adoption && (await this.deps.adoption.callbackOwner(callback[1]!).catch(() => undefined)) !== undefined) continue;
+        await this.deps.telephony.hangup(id);
+        continue;
+      }
       const callOf = isOwnLegName(ch) ? id.replace(/-(a[^-]+-.*|h\d+)$/, '') : id;
       if (this.deps.adoption && (await this.deps.adoption.ownerOf(callOf).catch(() => undefined)) !== undefined) continue;
       if (isOwnLegName(ch)) {
@@ -278,22 +313,54 @@ export class CallManager implements SessionIndex {
     if (!adoption) return;
     // Calls with an agent or target on the line first: their agents are on a call again for the
     // ACD before any queued caller is offered to them.
-    const rank = (o: { state: CallState }) => (o.state.phase === 'agent' || o.state.phase === 'handoff' ? 0 : 1);
-    const orphans = (await adoption.orphans()).sort((a, b) => rank(a) - rank(b));
+    const talking = (o: { state: CallState }) => o.state.phase === 'agent' || o.state.phase === 'handoff';
+    const orphans = await adoption.orphans();
     const channels = [...new Set([...snap.appChannelIds, ...snap.channels.map((c) => c.id)])];
-    for (const o of orphans) {
-      if (this.sessions.has(o.callId)) continue;
+    const adoptOne = async (o: { callId: string; owner: string }) => {
+      if (this.sessions.has(o.callId)) return;
       const state = await adoption.claim(o.callId, o.owner).catch((err: Error) => {
         this.log.warn({ callId: o.callId, err: err.message }, 'claiming a call failed');
         return undefined;
       });
-      if (!state) continue;
+      if (!state) return;
       this.log.info({ callId: o.callId, from: o.owner, phase: state.phase }, 'adopting a call of a dead instance');
       const bridge = snap.bridges.find((b) => b.id === callBridgeId(o.callId));
       const s = this.newSession(channelOf(state), [], true, state);
-      await s.adopt({ channels, bridge: bridge ? bridge.channels : null });
+      await s.adopt({ channels, bridge: bridge ? bridge.channels : null }).catch((err: Error) => this.log.warn({ callId: o.callId, err: err.message }, 'adopting a call failed'));
+    };
+    // Several at a time: each adoption waits for its ARI requests (music, the IVR's prompt), and a
+    // dead instance's 50 calls one after the other kept the last caller waiting half a minute.
+    await inParallel(orphans.filter(talking), ADOPT_PARALLEL, adoptOne);
+    await inParallel(orphans.filter((o) => !talking(o)), ADOPT_PARALLEL, adoptOne);
+    // Callback calls in progress are not continued: each is ended cleanly (calls/callback.ts).
+    const acd = this.deps.acd;
+    if (!acd) return;
+    for (const o of await adoption.callbackOrphans()) {
+      const cb = await adoption.claimCallback(o.id, o.owner).catch((err: Error) => {
+        this.log.warn({ callback: o.id, err: err.message }, 'claiming a callback call failed');
+        return undefined;
+      });
+      if (!cb) continue;
+      const deps = { telephony: this.deps.telephony, acd, log: this.log, now: this.deps.now, onEnded: this.deps.onEnded, instanceId: this.deps.instanceId };
+      await endAdoptedCallback(deps, cb, o.owner).catch((err: Error) => this.log.warn({ callback: o.id, err: err.message }, 'ending an adopted callback failed'));
+      await adoption.removeCallback(o.id).catch(() => undefined);
     }
   }
+}
+
+/** Calls adopted at once (each has a few ARI requests in flight; ARI_MAX_IN_FLIGHT caps the rest). */
+const ADOPT_PARALLEL = 8;
+
+/** Run `fn` over `items`, at most `n` at a time (`fn` handles its own failures). */
+async function inParallel<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }
 
 /** A channel as the session constructor wants it, for a call known only from its stored state. */

@@ -37,7 +37,8 @@ export interface ClusterServices {
 
 export function clusterFeature<A extends Drivable>(core: Core, deps: { build: (config: Config, opts: AppOptions) => Promise<A> }): ClusterServices & Feature {
   const { config, log, opts } = core;
-  const { node, nodes, leaseMs } = config.cluster;
+  const { node, nodes } = config.cluster;
+  const { leaseMs } = config.callState;
   const fosters = new Map<string, A>();
   const services: ClusterServices = { cluster: { node, fostered: () => fosters } };
   const leases = new NodeLeases(core.redis, core.prefix);

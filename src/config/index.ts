@@ -45,6 +45,8 @@ export interface Config {
     readonly requestTimeoutMs: number;
     /** At most this many ARI requests in flight (keeps Asterisk's http sessionlimit safe). */
     readonly maxInFlight: number;
+    /** Only one instance drives the Asterisk: one started beside it waits as a standby (telephony/link-lock.ts). */
+    readonly exclusive: boolean;
   };
   readonly ami: {
     readonly enabled: boolean;
@@ -74,8 +76,6 @@ export interface Config {
     readonly node: string;
     /** Every node's ARI URL by name (CLUSTER_NODES), this one's included; all share ARI_USER/ARI_PASSWORD/ARI_APP. */
     readonly nodes: Readonly<Record<string, string>>;
-    /** A server not heard of for this long is presumed dead: its calls and its node's ARI app are taken over. */
-    readonly leaseMs: number;
     /** The SIP proxy's jsonrpc URL whose registrations the ACD follows instead of AMI's ('' = AMI). */
     readonly registrationsUrl: string;
     /** How often the proxy's registrations are read (ms). */
@@ -154,6 +154,11 @@ export interface Config {
     readonly callbackRingSec: number;
     /** Seconds between reconciliations of the ACD state with live calls (0 = only after reconnects). */
     readonly healSec: number;
+  };
+  /** Durable call state (src/calls/durable-store.ts). */
+  readonly callState: {
+    /** An instance's lease on its calls: not renewed for this long, it is presumed dead and its calls are adopted. */
+    readonly leaseMs: number;
   };
   /** Admission control (src/admission): limits beyond which new callers hear the busy announcement; 0 = off. */
   readonly admission: {
@@ -341,6 +346,7 @@ export function loadConfig(env: Env = process.env): Config {
       app: r.str('ARI_APP'),
       requestTimeoutMs: r.int('ARI_REQUEST_TIMEOUT_MS'),
       maxInFlight: r.int('ARI_MAX_IN_FLIGHT'),
+      exclusive: r.bool('ARI_EXCLUSIVE'),
     },
     ami: {
       enabled: amiEnabled,
@@ -428,6 +434,7 @@ export function loadConfig(env: Env = process.env): Config {
       callbackRingSec: r.int('CALLBACK_RING_SEC'),
       healSec: r.int('ACD_HEAL_SEC'),
     },
+    callState: { leaseMs: r.int('CALL_STATE_LEASE_MS') },
     outbound: {
       callerId: r.str('OUTBOUND_CALLER_ID'),
       userExtensions: (() => {
@@ -681,7 +688,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
   };
 }
 
-/** CLUSTER_NODE, CLUSTER_NODES, CALL_STATE_LEASE_MS, SIP_PROXY_RPC_URL, SIP_PROXY_POLL_MS; each problem named. */
+/** CLUSTER_NODE, CLUSTER_NODES, SIP_PROXY_RPC_URL, SIP_PROXY_POLL_MS; each problem named. */
 function readCluster(r: Reader): Config['cluster'] {
   const node = r.str('CLUSTER_NODE');
   const nodes: Record<string, string> = {};
@@ -716,7 +723,6 @@ function readCluster(r: Reader): Config['cluster'] {
   return {
     node,
     nodes,
-    leaseMs: r.int('CALL_STATE_LEASE_MS'),
     registrationsUrl,
     registrationsPollMs: r.int('SIP_PROXY_POLL_MS'),
   };

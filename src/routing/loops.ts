@@ -18,7 +18,7 @@
  */
 
 /** Dialplan contexts that hand calls to our Stasis app (directly or by Goto/include). */
-export const OWN_STASIS_CONTEXTS: readonly string[] = ['from-carrier', 'from-linkage', 'from-subcenter', 'from-agents'];
+export const OWN_STASIS_CONTEXTS: readonly string[] = ['from-carrier', 'from-linkage', 'from-subcenter', 'from-agents', 'hotline-shed'];
 
 /** PJSIP endpoints towards the public network whose inbound calls land in the carrier context: our own numbers dialled there come back to us. */
 export const CARRIER_ENDPOINTS: readonly string[] = ['carrier'];

@@ -7,6 +7,7 @@ import type { Core } from '../core.js';
 import type { Feature } from '../features.js';
 import { AmiPbx } from './ami-pbx.js';
 import { AriTelephony } from './ari-telephony.js';
+import { AriLinkLock } from './link-lock.js';
 
 export interface TelephonyServices {
   readonly telephony: AriTelephony;
@@ -41,19 +42,28 @@ export function telephonyFeature(core: Core): TelephonyServices & Feature {
   const ami = config.ami.enabled
     ? new AmiPbx({ host: config.ami.host, port: config.ami.port, user: config.ami.user, secret: config.ami.secret, logger: log })
     : undefined;
+  // ARI_EXCLUSIVE: beside the instance that drives this Asterisk, wait as its standby (link-lock.ts).
+  const lock = config.ari.exclusive
+    ? new AriLinkLock({ redis: core.redis, prefix: core.prefix, ariUrl: config.ari.url, app: config.ari.app, instanceId: core.instanceId, leaseMs: config.callState.leaseMs, log })
+    : undefined;
+  const openLinks = () => {
+    telephony.start();
+    ami?.start();
+    log.info({ app: config.ari.app, city: config.city }, 'hotline server started');
+  };
   return {
     name: 'telephony',
     telephony,
     ami,
     onAriLatency: (fn) => void latency.push(fn),
     open() {
-      telephony.start();
-      ami?.start();
-      log.info({ app: config.ari.app, city: config.city }, 'hotline server started');
+      if (lock) lock.start(openLinks);
+      else openLinks();
     },
     async close(step) {
       await step('ari', telephony.stop());
       await step('ami', ami?.stop());
+      await step('ari link lock', lock?.stop({ release: true }));
     },
   };
 }

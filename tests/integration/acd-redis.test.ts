@@ -613,3 +613,65 @@ describe('ACD on Redis: offers, misses, abandon, registration, callbacks', () =>
     expect(await acd.login('1001')).toEqual({ ok: false, error: 'unknown-agent' });
   });
 });
+
+describe('ACD on Redis: an agent talking on a call of a dead instance', () => {
+  it('GIVEN an agent on a call whose state is stored (calls/durable-store.ts) WHEN its instance dies and the heartbeat runs out before the call is adopted THEN no offer reaches that agent until the adopting instance ends the call', async () => {
+    const prefix = newPrefix();
+    const callStates = `${prefix}callstate:`;
+    const config = testConfig({ callStateKeyPrefix: callStates });
+    const dead = newAcd(prefix, 'dead', config);
+    const live = newAcd(prefix, 'live', config);
+    await seedAgents(live, [{ id: 'A1', skills: { general: 3 } }]);
+    await dead.start();
+    await live.start();
+    await bringOnline(live, ['A1']);
+    const deadOffers: Offer[] = [];
+    const liveOffers: Offer[] = [];
+    dead.onOffer((o) => deadOffers.push(o));
+    live.onOffer((o) => liveOffers.push(o));
+    // A1 answers c1 on the instance that will die; the call's state is stored (owner: dead).
+    await dead.enqueue({ callId: 'c1', skill: 'general', priority: 0, joinedAt: Date.now() });
+    await waitFor(() => deadOffers.length === 1, 3000, 'the offer of c1');
+    expect(await dead.offerAnswered(deadOffers[0]!.offerId, Date.now())).toBe(true);
+    const redis = new Redis(url);
+    opened.clients.push(redis);
+    await redis.hset(`${callStates}c1`, 'owner', 'dead', 'state', '{}');
+
+    // WHEN the instance dies (no clean-up) and a caller waits on the live one
+    await dead.stop({ graceful: false });
+    await live.enqueue({ callId: 'c2', skill: 'general', priority: 0, joinedAt: Date.now() });
+    // the heartbeat runs out (0.6 s) and the live instance sweeps the dead one many times (every 40 ms)
+    await waitFor(async () => (await redis.exists(`${prefix}hb:dead`)) === 0, 3000, "the dead instance's heartbeat to run out");
+    await sleep(600);
+
+    // THEN the agent is still on the call, and c2 was offered to nobody
+    expect((await live.agents()).find((a) => a.id === 'A1')).toMatchObject({ state: 'on-call', callId: 'c1' });
+    expect(liveOffers).toEqual([]);
+
+    // WHEN the live instance adopts c1 and the call ends there THEN A1 is free and gets c2
+    expect(await live.adoptCall('c1', 'A1', Date.now())).toMatchObject({ agent: true });
+    await redis.del(`${callStates}c1`);
+    await live.callEnded('c1', 'A1', Date.now());
+    await waitFor(() => liveOffers.length === 1, 3000, 'the offer of c2');
+    expect(liveOffers[0]).toMatchObject({ callId: 'c2', agentId: 'A1' });
+  });
+
+  it('GIVEN an agent on a call of a dead instance WHEN the call state is gone (the call ended unadopted) THEN the agent is reclaimed by the sweep', async () => {
+    const prefix = newPrefix();
+    const callStates = `${prefix}callstate:`;
+    const config = testConfig({ callStateKeyPrefix: callStates });
+    const dead = newAcd(prefix, 'dead', config);
+    const live = newAcd(prefix, 'live', config);
+    await seedAgents(live, [{ id: 'A1', skills: { general: 3 } }]);
+    await dead.start();
+    await live.start();
+    await bringOnline(live, ['A1']);
+    const deadOffers: Offer[] = [];
+    dead.onOffer((o) => deadOffers.push(o));
+    await dead.enqueue({ callId: 'c1', skill: 'general', priority: 0, joinedAt: Date.now() });
+    await waitFor(() => deadOffers.length === 1, 3000, 'the offer of c1');
+    expect(await dead.offerAnswered(deadOffers[0]!.offerId, Date.now())).toBe(true);
+    await dead.stop({ graceful: false });
+    await waitFor(async () => (await live.agents()).find((a) => a.id === 'A1')?.state === 'available', 3000, 'A1 to be reclaimed');
+  });
+});

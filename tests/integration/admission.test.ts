@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { jobsForCall, pressAtWelcome, sessionByCaller, ticketJobRecord, useHarness } from '../support/harness.js';
+import { addAgent, jobsForCall, pressAtWelcome, sessionByCaller, ticketJobRecord, useHarness } from '../support/harness.js';
 import type { TestCall } from '../support/test-side.js';
 import { eventually } from '../support/wait.js';
 
@@ -27,8 +27,10 @@ async function hotlineHalf(call: TestCall): Promise<string> {
 
 async function expectShed(app: App, call: TestCall, reason: string) {
   const id = await hotlineHalf(call);
-  // The dialplan tells the caller, in Chinese then in English, and clears the call.
-  await eventually(() => expect(h.side.heard(id)).toEqual(['sound:hotline/overload-busy', 'sound:hotline/overload-busy']));
+  // The dialplan tells the caller, in Chinese then in English, offers a callback each time (no key
+  // pressed here), and clears the call.
+  const told = ['sound:hotline/overload-busy', 'sound:hotline/callback-offer'];
+  await eventually(() => expect(h.side.heard(id)).toEqual([...told, ...told]), 90_000); // ~48 s of prompts and waits
   await call.ended();
   expect(app.calls.session(id)).toBeUndefined();
   const record = await ticketJobRecord(app, id);
@@ -89,4 +91,39 @@ describe('admission control', () => {
     await a.ended();
     await ticketJobRecord(app, sa.callId);
   });
+
+  it('GIVEN a shed caller offered a callback WHEN they press 1 THEN it is registered and confirmed, and when an agent frees up they are called back, the conversation landing on the shed call\'s ticket', async () => {
+    const app = await h.startApp({ ADMIT_MAX_CALLS: '1' });
+    const c1 = await h.side.call('12345', '13900003020');
+    await sessionByCaller(app, '13900003020');
+    const c2 = await h.side.call('12345', '13900003021');
+    const id = await hotlineHalf(c2);
+    await eventually(() => expect(h.side.heard(id)).toContain('sound:hotline/callback-offer'));
+    await c2.press('1');
+    // THEN the callback is confirmed and the caller cleared; the call is ticketed as told busy
+    await eventually(() => expect(h.side.heard(id)).toContain('sound:hotline/callback-confirmed'));
+    await c2.ended();
+    const record = await ticketJobRecord(app, id);
+    expect(record).toMatchObject({ outcome: 'busy', endedBy: 'system' });
+    expect(record.path.some((p) => p.detail.startsWith('callback-offer'))).toBe(true);
+    const ticketNo = await eventually(async () => {
+      const no = await app.tickets.byCall(id);
+      expect(no).toBeTruthy();
+      return no!;
+    });
+    await c1.hangup();
+    await c1.ended();
+    // WHEN an agent frees up THEN the agent is rung, then the citizen, who answers
+    await addAgent(app, '4003');
+    await eventually(() => expect(h.side.agentLegs.has('13900003021')).toBe(true));
+    await new Promise((r) => setTimeout(r, 200));
+    await h.side.agentHangsUp('13900003021');
+    await eventually(async () => {
+      const t = await app.tickets.get(ticketNo);
+      expect(t?.callbacks).toHaveLength(1);
+      expect(t?.callbacks[0]).toMatchObject({ callbackOf: id, agents: ['4003'], outcome: 'answered' });
+    }, 15_000);
+    await eventually(async () => expect(await h.side.channels()).toHaveLength(0));
+  });
 });
+

@@ -8,6 +8,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
+import type { StoredCallback } from '../../src/calls/durable-store.js';
 import type { CallSession } from '../../src/calls/session.js';
 import { addAgent, expectNoOrphans, jobsForCall, pressAtWelcome, sessionByCaller, ticketJobRecord, useHarness } from '../support/harness.js';
 import { eventually, MEDIA_WAIT_MS } from '../support/wait.js';
@@ -16,6 +17,8 @@ const h = useHarness();
 const BRIDGED = '13900002001';
 const QUEUED = '13900002002';
 const IN_IVR = '13900002003';
+const HANDOFF = '13900002004';
+const CALLBACK = '13900002005';
 
 async function adoptedBy(app: App, callId: string): Promise<CallSession> {
   return eventually(() => {
@@ -145,4 +148,91 @@ describe('calls of a stopped instance', () => {
       redis.disconnect();
     }
   });
+
+  it('GIVEN a blind hand-off still ringing its target WHEN the instance stops and another adopts the call THEN the hand-off is abandoned (the target leg hung up) and the caller is re-queued and reaches an agent, with one ticket job', async () => {
+    const prefix = `adopt${Date.now().toString(36)}h`;
+    // The target rings long (its context never answers) so that it is still ringing at the stop.
+    const env = { HOTLINE_KEY_PREFIX: prefix, HANDOFF_RING_SEC: '60' };
+    const first = await h.startApp(env, { instanceId: 'first' });
+    await addAgent(first, '1001');
+    const call = await h.side.call('12345', HANDOFF);
+    await call.answered();
+    const s = await sessionByCaller(first, HANDOFF);
+    await pressAtWelcome(s, call, '0');
+    await eventually(async () => expect(await bridgeChannels(s.callId)).toHaveLength(2), MEDIA_WAIT_MS);
+    await s.requestHandoff('blind', { label: '12366 税务分中心', dial: { kind: 'dial', dialString: 'Local/12366@hotline-test-noanswer' } });
+    const targetId = s.state.targetLeg!.channelId;
+    await eventually(async () => expect((await first.callStates.load(s.callId))?.state).toMatchObject({ phase: 'handoff', handoff: { phase: 'dialing' } }));
+    expect((await h.side.channels()).map((c) => c.id)).toContain(targetId);
+
+    await h.stopApp(first);
+    const second = await h.startApp(env, { instanceId: 'second' });
+    const a = await adoptedBy(second, s.callId);
+    expect(a.record.path.some((p) => p.kind === 'transfer' && p.detail.includes('still ringing at adoption: abandoned'))).toBe(true);
+    // the target leg is hung up, the caller queued again and then connected to the free agent
+    await eventually(async () => expect((await h.side.channels()).map((c) => c.id)).not.toContain(targetId));
+    await addAgent(second, '1001');
+    await eventually(() => expect(a.connectedAgentId).toBe('1001'), MEDIA_WAIT_MS);
+    expect(a.record.path.some((p) => p.kind === 'queue' && p.detail.includes('priority 20'))).toBe(true);
+    await call.hangup();
+    const r = await ticketJobRecord(second, s.callId);
+    expect(r).toMatchObject({ recovered: true, agents: ['1001', '1001'] });
+    expect(r.handoffs.at(-1)).toMatchObject({ kind: 'blind', result: 'unreachable' });
+    expect(await jobsForCall(second, s.callId)).toHaveLength(1);
+    await expectNoOrphans(h, s.callId);
+  });
+
+  it('GIVEN a callback call talking (agent and citizen bridged) WHEN its instance stops and another starts THEN the callback is ended explicitly: both legs hung up, the agent free, its record on the original ticket once', async () => {
+    const prefix = `adopt${Date.now().toString(36)}c`;
+    const first = await h.startApp({ HOTLINE_KEY_PREFIX: prefix }, { instanceId: 'first' });
+    const call = await h.side.call('12345', CALLBACK);
+    await call.answered();
+    const s = await sessionByCaller(first, CALLBACK);
+    await pressAtWelcome(s, call, '0');
+    await eventually(() => expect(s.record.path.some((p) => p.kind === 'queue' && p.detail.startsWith('position'))).toBe(true), MEDIA_WAIT_MS);
+    await new Promise((r) => setTimeout(r, 1100)); // CALLBACK_OFFER_AFTER_SEC=1 in tests
+    await call.press('1');
+    await call.ended();
+    const ticketNo = await eventually(async () => {
+      const no = await first.tickets.byCall(s.callId);
+      expect(no).toBeTruthy();
+      return no!;
+    });
+    // An agent frees up: rung first, then the citizen; both answer (the test side answers both).
+    await addAgent(first, '4002');
+    const redis = new Redis(first.config.redisUrl);
+    try {
+      const stored = await eventually(async () => {
+        const ids = await redis.smembers(`${prefix}:cbstates`);
+        expect(ids).toHaveLength(1);
+        const cb = JSON.parse((await redis.hget(`${prefix}:cbstate:${ids[0]}`, 'state'))!) as StoredCallback;
+        expect(cb).toMatchObject({ callbackOf: s.callId, agentId: '4002', agentAnswered: true, citizenAnswered: true, record: { source: 'callback', instance: 'first' } });
+        return cb;
+      }, MEDIA_WAIT_MS);
+      await eventually(async () => expect((await h.side.request('GET', `/bridges/${stored.bridgeId}`)).body?.channels).toHaveLength(2));
+
+      // WHEN the instance stops (its legs stay up) and another starts
+      await h.stopApp(first);
+      expect((await h.side.channels()).map((c) => c.id)).toEqual(expect.arrayContaining([stored.agentLegId, stored.citizenLegId]));
+      const second = await h.startApp({ HOTLINE_KEY_PREFIX: prefix }, { instanceId: 'second' });
+      // THEN the callback is ended: legs and bridge gone, nothing stored, the agent free again
+      await eventually(async () => {
+        const ids = (await h.side.channels()).map((c) => c.id);
+        expect(ids.filter((id) => id.startsWith(stored.id))).toEqual([]);
+        expect((await h.side.request('GET', `/bridges/${stored.bridgeId}`)).status).toBe(404);
+        expect(await redis.scard(`${prefix}:cbstates`)).toBe(0);
+      }, MEDIA_WAIT_MS);
+      await eventually(async () => expect((await second.acd.agents()).find((a) => a.id === '4002')?.state).not.toBe('on-call'));
+      // and its record is on the original ticket, once
+      await eventually(async () => {
+        const t = await second.tickets.get(ticketNo);
+        expect(t?.callbacks).toHaveLength(1);
+        expect(t?.callbacks[0]).toMatchObject({ callbackOf: s.callId, agents: ['4002'], recovered: true, instance: 'second', outcome: 'answered' });
+      }, 15_000);
+      expect(await jobsForCall(second, stored.citizenLegId)).toHaveLength(1);
+    } finally {
+      redis.disconnect();
+    }
+  });
 });
+

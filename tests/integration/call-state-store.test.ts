@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { RedisCallStateStore } from '../../src/calls/durable-store.js';
+import { AriLinkLock } from '../../src/telephony/link-lock.js';
 import { newCall } from '../support/call-state.js';
 import { eventually } from '../support/wait.js';
 
@@ -117,5 +118,37 @@ describe('durable call state', () => {
     expect(await fosterOfA.claim('node-a-1.1', 'node-a')).toEqual(s);
     await ownB.stop({ release: true });
     await fosterOfA.stop({ release: true });
+  });
+});
+
+describe('one driver per Asterisk (ARI_EXCLUSIVE)', () => {
+  function lock(prefix: string, instanceId: string): AriLinkLock {
+    const redis = new Redis(url);
+    clients.push(redis);
+    return new AriLinkLock({ redis, prefix, ariUrl: 'http://127.0.0.1:8088', app: 'hotline', instanceId, leaseMs: 300, log });
+  }
+
+  it('GIVEN an instance driving the Asterisk WHEN a second starts beside it THEN it waits as a standby; it takes over when the first releases, or when the first dies and its lease runs out', async () => {
+    const prefix = `lk${randomUUID().slice(0, 8)}`;
+    const opened: string[] = [];
+    const a = lock(prefix, 'a');
+    const b = lock(prefix, 'b');
+    a.start(() => opened.push('a'));
+    await eventually(() => expect(opened).toEqual(['a']));
+    b.start(() => opened.push('b'));
+    await new Promise((r) => setTimeout(r, 700)); // a renews its lease meanwhile
+    expect(opened).toEqual(['a']);
+    expect(b.holding).toBe(false);
+    // a clean stop releases: b takes over at its next try
+    await a.stop({ release: true });
+    await eventually(() => expect(opened).toEqual(['a', 'b']));
+    // a third waits behind b; b dies (no release): the third takes over once b's lease ran out
+    const c = lock(prefix, 'c');
+    c.start(() => opened.push('c'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(opened).toEqual(['a', 'b']);
+    await b.stop({ release: false });
+    await eventually(() => expect(opened).toEqual(['a', 'b', 'c']));
+    await c.stop({ release: true });
   });
 });

@@ -42,9 +42,9 @@ function mutate(text: string, from: string | RegExp, to: string): string {
 
 /** The only dialplan applications our simulated PBX interprets. */
 const ALLOWED_APPS = new Set([
-  'NoOp', 'Set', 'Answer', 'Ringing', 'Progress', 'Wait', 'Playback', 'Busy', 'Congestion', 'Stasis', 'GotoIf', 'Goto', 'Hangup',
+  'NoOp', 'Set', 'Answer', 'Ringing', 'Progress', 'Wait', 'Playback', 'Read', 'Busy', 'Congestion', 'Stasis', 'GotoIf', 'Goto', 'Hangup',
 ]);
-const ALLOWED_VARS = [/^EXTEN$/, /^CALLERID\((num|name)\)$/, /^STASISSTATUS$/, /^PJSIP_HEADER\(read,[A-Za-z0-9-]+\)$/, /^CHANNEL\(channeltype\)$/, /^HOTLINE_REF$/];
+const ALLOWED_VARS = [/^EXTEN$/, /^CALLERID\((num|name)\)$/, /^STASISSTATUS$/, /^PJSIP_HEADER\(read,[A-Za-z0-9-]+\)$/, /^CHANNEL\(channeltype\)$/, /^HOTLINE_REF$/, /^HOTLINE_CB$/];
 const TEST_CONTEXTS = ['hotline-test-agents', 'hotline-test-noanswer', 'hotline-test-busy'];
 
 function checkHttp(http: IniFile): string[] {
@@ -219,7 +219,8 @@ function checkDialplanSubset(dp: IniFile): string[] {
   }
   for (const s of steps) {
     if (!ALLOWED_APPS.has(s.app)) p.push(`extensions.conf:${s.line}: application ${s.app} is outside the interpreted subset`);
-    if (s.exten !== '_X.' && !/^\d+$/.test(s.exten) && s.exten !== 's') p.push(`extensions.conf:${s.line}: pattern ${s.exten} outside the subset`);
+    // _cb. and callback-ok: the shed caller's callback offer ([hotline-shed])
+    if (!['_X.', 's', '_cb.', 'callback-ok'].includes(s.exten) && !/^\d+$/.test(s.exten)) p.push(`extensions.conf:${s.line}: pattern ${s.exten} outside the subset`);
     for (const m of s.args.matchAll(/\$\{([^}]*)\}/g)) {
       const name = m[1]!;
       if (!globalNames.has(name) && !ALLOWED_VARS.some((re) => re.test(name))) p.push(`extensions.conf:${s.line}: variable \${${name}} outside the subset`);

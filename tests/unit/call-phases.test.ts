@@ -317,3 +317,62 @@ describe('ending phase', () => {
     expect(dos(cleanup.parallel)).toEqual(['hangup', 'acd-call-ended', 'hangup']);
   });
 });
+
+describe('adoption of a call whose hand-off still rings', () => {
+  const target = { label: '12366 税务分中心', dial: { kind: 'dial' as const, dialString: 'PJSIP/12366@carrier' } };
+  /** A connected call whose agent asked for a hand-off of `kind`; the target rings. */
+  function ringing(kind: 'blind' | 'consult' | 'three-way') {
+    const r = step(connectedCall(step), { type: 'handoff-request', kind, target }, T0 + 100);
+    const s = r.state;
+    expect(s.handoff.phase).toBe('dialing');
+    expect(s.targetLeg).toMatchObject({ answered: false });
+    return s;
+  }
+  const adoptEvent = (s: ReturnType<typeof ringing>, inBridge: string[]) => ({
+    type: 'adopt' as const,
+    instanceId: 'second',
+    channels: [s.callId, ...(s.agentLeg ? [s.agentLeg.channelId] : []), s.targetLeg!.channelId],
+    bridge: inBridge,
+  });
+
+  it('GIVEN a blind hand-off ringing WHEN another instance adopts the call THEN the target leg is hung up and the caller goes back to the queue ahead of new callers', () => {
+    const s = ringing('blind');
+    const targetId = s.targetLeg!.channelId;
+    const r = step(s, adoptEvent(s, []), T0 + 5000);
+    expect(r.state.phase).toBe('queue');
+    expect(r.state.queue).toMatchObject({ priority: 20 });
+    expect(r.state.targetLeg).toBeNull();
+    expect(r.state.handoff).toEqual({ phase: 'idle' });
+    expect(r.commands.filter((c) => c.do === 'hangup').map((c) => (c as { channelId: string }).channelId)).toEqual([targetId]);
+    expect(dos(r.commands)).toContain('acd-enqueue');
+    expect(r.state.record.handoffs.at(-1)).toMatchObject({ kind: 'blind', result: 'unreachable' });
+  });
+
+  it('GIVEN a consult ringing (caller on hold) WHEN adopted with the agent still in the bridge THEN the target is hung up, the caller is back with the agent, and the agent stays on the call for the ACD', () => {
+    const s = ringing('consult');
+    const r = step(s, adoptEvent(s, [s.agentLeg!.channelId]), T0 + 5000);
+    expect(r.state.phase).toBe('agent');
+    expect(r.state.targetLeg).toBeNull();
+    expect(dos(r.commands)).toEqual(expect.arrayContaining(['hangup', 'stop-moh', 'add-to-bridge', 'notify-agent', 'acd-adopt']));
+    expect(find(r.commands, 'add-to-bridge')).toMatchObject({ channelIds: [s.callId] });
+    expect(find(r.commands, 'acd-adopt')).toMatchObject({ agentId: '1001' });
+  });
+
+  it('GIVEN a three-way call ringing its target WHEN adopted THEN caller and agent keep talking, the target is hung up and the agent told', () => {
+    const s = ringing('three-way');
+    const r = step(s, adoptEvent(s, [s.callId, s.agentLeg!.channelId]), T0 + 5000);
+    expect(r.state.phase).toBe('agent');
+    expect(r.state.targetLeg).toBeNull();
+    expect(dos(r.commands)).toEqual(expect.arrayContaining(['hangup', 'notify-agent', 'acd-adopt']));
+    expect(dos(r.commands)).not.toContain('acd-enqueue');
+  });
+
+  it('GIVEN a consult ringing WHEN adopted and the agent is gone THEN the caller goes back to the queue', () => {
+    const s = ringing('consult');
+    const r = step(s, { ...adoptEvent(s, []), channels: [s.callId, s.targetLeg!.channelId] }, T0 + 5000);
+    expect(r.state.phase).toBe('queue');
+    expect(r.state.agentLeg).toBeNull();
+    expect(r.state.targetLeg).toBeNull();
+    expect(dos(r.commands)).toContain('acd-enqueue');
+  });
+});

@@ -10,6 +10,7 @@ import type { CallEvent, Command } from '../state.js';
 import { emit, pathStep, type Draft } from './draft.js';
 import { abandonOutcome, finish, goodbye, hangupCaller } from './ending.js';
 import { agentGone } from './agent.js';
+import { applyHandoff } from './handoff.js';
 import { enqueue, scheduleAnnouncement } from './queue.js';
 import { endSegment } from './recording.js';
 import { begin, startFlow } from './start.js';
@@ -37,6 +38,21 @@ export function adopt(d: Draft, e: Extract<CallEvent, { type: 'adopt' }>): void 
   if (s.targetLeg && !live.has(s.targetLeg.channelId)) s.targetLeg = null;
   const agent = s.agentLeg;
   const talking = (id: string | undefined) => id !== undefined && live.has(id) && bridged.has(id) && bridged.has(s.callId);
+  if (s.handoff.phase === 'dialing') {
+    // A hand-off still ringing: its ring timer and the target's answer went with the dead instance.
+    // It is abandoned as a failed hand-off (the target leg hung up): a blind one puts the caller back
+    // in the queue, a consult brings them back to their agent, a three-way goes on without the target.
+    const target = s.targetLeg;
+    s.targetLeg = null;
+    if (target) emit(d, { do: 'hangup', channelId: target.channelId, why: 'adopt', onFail: 'continue', when: 'always' });
+    pathStep(d, 'transfer', `${s.handoff.kind} hand-off to ${s.handoff.target.label} still ringing at adoption: abandoned`);
+    // A blind one let its agent go already: the machine's failure puts the caller back in the queue.
+    if (!agent) return applyHandoff(d, { type: 'target-failed', reason: 'unreachable', at: d.now });
+    if (!(live.has(agent.channelId) && bridged.has(agent.channelId))) return requeueAfterAdoption(d);
+    applyHandoff(d, { type: 'target-failed', reason: 'unreachable', at: d.now });
+    if (d.cfg.hasAcd) emit(d, { do: 'acd-adopt', agentId: agent.offer.agentId, at: d.now, why: 'adopt' });
+    return;
+  }
   switch (s.phase) {
     case 'starting':
       return begin(d);
@@ -64,18 +80,7 @@ export function adopt(d: Draft, e: Extract<CallEvent, { type: 'adopt' }>): void 
       // The hand-off cannot be followed from here: the caller goes back to an agent, ahead of new callers.
       if (target) emit(d, { do: 'hangup', channelId: target.channelId, why: 'adopt', onFail: 'continue', when: 'always' });
       s.targetLeg = null;
-      s.handoff = { phase: 'idle' };
-      if (agent) {
-        emit(d, { do: 'hangup', channelId: agent.channelId, why: 'adopt', onFail: 'continue', when: 'always' });
-        if (d.cfg.hasAcd) emit(d, { do: 'acd-call-ended', agentId: agent.offer.agentId, at: d.now, why: 'adopt', onFail: 'continue', when: 'always' });
-        s.agentLeg = null;
-      }
-      endSegment(d);
-      if (s.bridgeId) {
-        emit(d, { do: 'destroy-bridge', bridgeId: s.bridgeId, why: 'adopt', onFail: 'continue', when: 'always' });
-        s.bridgeId = null;
-      }
-      return enqueue(d, s.record.route?.skill ?? 'general', 20, 'adopt');
+      return requeueAfterAdoption(d);
     }
     case 'survey':
       return goodbye(d, 'answered');
@@ -84,6 +89,27 @@ export function adopt(d: Draft, e: Extract<CallEvent, { type: 'adopt' }>): void 
     case 'ended':
       return;
   }
+}
+
+/**
+ * A hand-off that cannot be followed after adoption: the agent leg (if any) and the bridge are let go,
+ * and the caller goes back to the queue ahead of new callers (priority 20, as after a failed hand-off).
+ */
+function requeueAfterAdoption(d: Draft): void {
+  const s = d.s;
+  s.handoff = { phase: 'idle' };
+  const agent = s.agentLeg;
+  if (agent) {
+    emit(d, { do: 'hangup', channelId: agent.channelId, why: 'adopt', onFail: 'continue', when: 'always' });
+    if (d.cfg.hasAcd && agent.answered) emit(d, { do: 'acd-call-ended', agentId: agent.offer.agentId, at: d.now, why: 'adopt', onFail: 'continue', when: 'always' });
+    s.agentLeg = null;
+  }
+  endSegment(d);
+  if (s.bridgeId) {
+    emit(d, { do: 'destroy-bridge', bridgeId: s.bridgeId, why: 'adopt', onFail: 'continue', when: 'always' });
+    s.bridgeId = null;
+  }
+  return enqueue(d, s.record.route?.skill ?? 'general', 20, 'adopt');
 }
 
 /** The ACD answered the adoption of a queued call. */
