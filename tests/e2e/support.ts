@@ -95,7 +95,9 @@ export async function openBrowser(opts: BrowserOptions = {}): Promise<Session> {
   });
   contexts.push(ctx);
   const page = ctx.pages()[0] ?? (await ctx.newPage());
-  page.setDefaultTimeout(10_000);
+  // A bound, not a speed check: with six workers, Asterisks and browsers on two cores a page can take
+  // longer than 10 s to load (seen in full runs); the project's waits are 30 s (tests/support/wait.ts).
+  page.setDefaultTimeout(E2E_WAIT_MS);
   const errors: string[] = [];
   const received: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
@@ -233,8 +235,11 @@ export async function startFakeRegistrar(hooks: FakeRegistrarHooks = {}): Promis
 
 type Loc = ReturnType<Page['locator']>;
 
+/** How long a page's element or navigation may take to appear (the page's default timeout too). */
+export const E2E_WAIT_MS = 30_000;
+
 /** The element's text (trimmed) equals / matches `expected` within the time. */
-export function expectText(loc: Loc, expected: string | RegExp, timeoutMs = 10_000): Promise<void> {
+export function expectText(loc: Loc, expected: string | RegExp, timeoutMs = E2E_WAIT_MS): Promise<void> {
   return eventually(async () => {
     const text = (await loc.innerText({ timeout: 500 })).trim();
     if (typeof expected === 'string') expect(text).toBe(expected);
@@ -242,19 +247,19 @@ export function expectText(loc: Loc, expected: string | RegExp, timeoutMs = 10_0
   }, timeoutMs, 50);
 }
 
-export function expectContains(loc: Loc, part: string, timeoutMs = 10_000): Promise<void> {
+export function expectContains(loc: Loc, part: string, timeoutMs = E2E_WAIT_MS): Promise<void> {
   return eventually(async () => expect(await loc.innerText({ timeout: 500 })).toContain(part), timeoutMs, 50);
 }
 
-export function expectAttr(loc: Loc, name: string, value: string, timeoutMs = 10_000): Promise<void> {
+export function expectAttr(loc: Loc, name: string, value: string, timeoutMs = E2E_WAIT_MS): Promise<void> {
   return eventually(async () => expect(await loc.getAttribute(name, { timeout: 500 })).toBe(value), timeoutMs, 50);
 }
 
-export function expectCount(loc: Loc, n: number, timeoutMs = 10_000): Promise<void> {
+export function expectCount(loc: Loc, n: number, timeoutMs = E2E_WAIT_MS): Promise<void> {
   return eventually(async () => expect(await loc.count()).toBe(n), timeoutMs, 50);
 }
 
-export function expectVisible(loc: Loc, visible = true, timeoutMs = 10_000): Promise<void> {
+export function expectVisible(loc: Loc, visible = true, timeoutMs = E2E_WAIT_MS): Promise<void> {
   return eventually(async () => expect(await loc.isVisible()).toBe(visible), timeoutMs, 50);
 }
 
