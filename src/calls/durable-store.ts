@@ -9,7 +9,7 @@
  * | `P:callstate:<callId>`      | hash   | `owner` (instance id), `node` (cluster node the call is on), `state` (JSON), `at` (ms of the write) |
  * | `P:callstates`              | set    | call ids with a stored state                                 |
  * | `P:callstate-lease:<inst>`  | string | the instance's lease, renewed every `renewMs`, expires after `leaseMs` |
- * | `P:cbstate:<id>`            | hash   | a callback call in progress (calls/callback.ts): `owner`, `state` (JSON {@link StoredCallback}), `at` |
+ * | `P:cbstate:<id>`            | hash   | a callback call in progress (calls/callback.ts): `owner`, `node`, `state` (JSON {@link StoredCallback}), `at` |
  * | `P:cbstates`                | set    | callback ids with a stored state                             |
  *
  * Writes are coalesced per call (only the newest state of a call is written) and ordered (one
@@ -268,7 +268,7 @@ export class RedisCallStateStore implements CallStateStore {
 
   /** A callback call's progress (its owner is this instance). */
   async saveCallback(cb: StoredCallback): Promise<void> {
-    await this.redis.eval(SAVE, 2, this.key('cbstate', cb.id), this.key('cbstates'), this.instanceId, JSON.stringify(cb), String(this.now()), cb.id);
+    await this.redis.eval(SAVE, 2, this.key('cbstate', cb.id), this.key('cbstates'), this.instanceId, JSON.stringify(cb), String(this.now()), cb.id, this.node);
   }
 
   /** The callback call is over (or was ended by the instance that adopted it). */
@@ -281,15 +281,17 @@ export class RedisCallStateStore implements CallStateStore {
     return (await this.redis.hget(this.key('cbstate', id), 'owner')) ?? undefined;
   }
 
-  /** Stored callback calls whose owner's lease has run out (or of this instance's earlier life). */
+  /** Stored callback calls on this store's node whose owner's lease has run out (or of this instance's earlier life). */
   async callbackOrphans(): Promise<Array<{ id: string; owner: string }>> {
     const out: Array<{ id: string; owner: string }> = [];
     for (const id of await this.redis.smembers(this.key('cbstates'))) {
-      const [owner, at] = await this.redis.hmget(this.key('cbstate', id), 'owner', 'at');
+      const [owner, at, node] = await this.redis.hmget(this.key('cbstate', id), 'owner', 'at', 'node');
       if (!owner) {
         await this.redis.srem(this.key('cbstates'), id);
         continue;
       }
+      // Its legs are on that node's Asterisk: only whoever drives that node can end them.
+      if ((node ?? '') !== this.node) continue;
       if (owner === this.instanceId && Number(at) >= this.startedAt) continue;
       if (owner !== this.instanceId && (await this.redis.exists(this.leaseKey(owner))) === 1) continue;
       out.push({ id, owner });
