@@ -63,8 +63,25 @@ redis.call('HSET', KEYS[1], 'owner', ARGV[1])
 return redis.call('HGET', KEYS[1], 'state')
 `;
 
+/** The scripts a pipeline runs by SHA1 (ioredis loads them once per connection): not their text per write. */
+interface ScriptedRedis {
+  hotlineCallStateSave(stateKey: string, setKey: string, me: string, json: string, at: string, callId: string): Promise<number>;
+  hotlineCallStateRemove(stateKey: string, setKey: string, me: string, callId: string): Promise<number>;
+}
+
+function withScripts(redis: Redis): void {
+  if ('hotlineCallStateSave' in redis) return;
+  redis.defineCommand('hotlineCallStateSave', { numberOfKeys: 2, lua: SAVE });
+  redis.defineCommand('hotlineCallStateRemove', { numberOfKeys: 2, lua: REMOVE });
+}
+
 export class RedisCallStateStore implements CallStateStore {
   private readonly pending = new Map<string, CallState | null>();
+  /**
+   * The JSON last written for each live call: a step that changed nothing the state holds (a
+   * playback started, a repeated event) is not written again — at 100 set-ups/s most steps are.
+   */
+  private readonly written = new Map<string, string>();
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly leaseMs: number;
@@ -86,6 +103,7 @@ export class RedisCallStateStore implements CallStateStore {
     this.renewMs = o.renewMs ?? Math.max(100, Math.floor(this.leaseMs / 3));
     this.checkEveryMs = this.renewMs;
     this.now = o.now ?? Date.now;
+    withScripts(redis);
   }
 
   private key(...parts: string[]): string {
@@ -158,20 +176,32 @@ export class RedisCallStateStore implements CallStateStore {
     while (this.pending.size > 0) {
       const batch = [...this.pending];
       this.pending.clear();
+      const writes: [string, string | null][] = [];
+      for (const [callId, state] of batch) {
+        if (!state) {
+          writes.push([callId, null]);
+          continue;
+        }
+        const json = JSON.stringify(state);
+        if (this.written.get(callId) !== json) writes.push([callId, json]);
+      }
+      if (writes.length === 0) continue;
       try {
-        const pipe = this.redis.pipeline();
-        for (const [callId, state] of batch) {
-          if (state) pipe.eval(SAVE, 2, this.stateKey(callId), this.key('callstates'), this.instanceId, JSON.stringify(state), String(this.now()), callId);
-          else pipe.eval(REMOVE, 2, this.stateKey(callId), this.key('callstates'), this.instanceId, callId);
+        const pipe = this.redis.pipeline() as unknown as ReturnType<Redis['pipeline']> & ScriptedRedis;
+        for (const [callId, json] of writes) {
+          if (json !== null) pipe.hotlineCallStateSave(this.stateKey(callId), this.key('callstates'), this.instanceId, json, String(this.now()), callId);
+          else pipe.hotlineCallStateRemove(this.stateKey(callId), this.key('callstates'), this.instanceId, callId);
         }
         const results = (await pipe.exec()) ?? [];
         results.forEach(([err, ok], i) => {
-          const [callId, state] = batch[i]!;
+          const [callId, json] = writes[i]!;
           if (err) throw err;
-          if (Number(ok) === 0 && state) {
+          if (json === null) this.written.delete(callId);
+          else if (Number(ok) === 0) {
+            this.written.delete(callId);
             this.log.warn({ callId }, 'call adopted by another instance; letting it go');
             this.o.onLost?.(callId);
-          }
+          } else this.written.set(callId, json);
         });
       } catch (err) {
         // Redis away: keep what was not superseded meanwhile, retry with the next lease renewal.
@@ -198,9 +228,16 @@ export class RedisCallStateStore implements CallStateStore {
   async orphans(): Promise<StoredCall[]> {
     const ids = await this.redis.smembers(this.key('callstates'));
     const out: StoredCall[] = [];
+    if (ids.length === 0) return out;
+    // Every live call of every instance is in the set: their owners in one round trip, not one each.
+    const pipe = this.redis.pipeline();
+    for (const callId of ids) pipe.hmget(this.stateKey(callId), 'owner', 'at');
+    const rows = (await pipe.exec()) ?? [];
     const alive = new Map<string, boolean>();
-    for (const callId of ids) {
-      const [owner, at] = await this.redis.hmget(this.stateKey(callId), 'owner', 'at');
+    for (const [i, callId] of ids.entries()) {
+      const [err, row] = rows[i] ?? [new Error('no reply')];
+      if (err) throw err;
+      const [owner, at] = row as [string | null, string | null];
       if (!owner) {
         await this.redis.srem(this.key('callstates'), callId);
         continue;

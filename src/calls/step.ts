@@ -21,6 +21,7 @@ import { agentOriginated, announceDue, callbackRegistered, enqueued, offer, queu
 import { segmentStarted, startSegment } from './phases/recording.js';
 import { answered, begin, beginFailed, refRead, routed, varsRead } from './phases/start.js';
 import { TIMER_ANNOUNCE, TIMER_CALLBACK_CONFIRM, TIMER_HANGUP_RETRY, type CallEvent, type CallState, type Command, type StepResult } from './state.js';
+import { clonePlain } from '../util/plain-clone.js';
 
 export type { StepConfig } from './phases/draft.js';
 export { failureOf } from './phases/agent.js';
@@ -36,7 +37,7 @@ export function createStep(cfg: StepConfig): Step {
       }
       return { state, commands: [] };
     }
-    const d: Draft = { s: structuredClone(state), out: [], now, cfg };
+    const d: Draft = { s: clonePlain(state), out: [], now, cfg };
     apply(d, event);
     return { state: d.s, commands: d.out };
   };
