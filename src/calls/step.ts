@@ -37,7 +37,11 @@ export function createStep(cfg: StepConfig): Step {
       }
       return { state, commands: [] };
     }
-    const d: Draft = { s: clonePlain(state), out: [], now, cfg };
+    // The IVR engine's state is copied on write by the engine (ivr/engine.ts) and only ever replaced
+    // by the handlers, never changed in place: it is shared, not copied — its flows are most of a state.
+    const s: CallState = clonePlain({ ...state, ivr: null });
+    s.ivr = state.ivr;
+    const d: Draft = { s, out: [], now, cfg };
     apply(d, event);
     return { state: d.s, commands: d.out };
   };
