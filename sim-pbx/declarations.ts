@@ -131,6 +131,7 @@ const APPLICATIONS_APIS: ApiDecl[] = [
     op('POST', 'subscribe', 'Application', [p('applicationName'), q('eventSource!')]),
     op('DELETE', 'unsubscribe', 'Application', [p('applicationName'), q('eventSource!')]),
   ),
+  api('/applications/{applicationName}/eventFilter', op('PUT', 'filter', 'Application', [p('applicationName'), b('filter:object')])),
 ];
 const APPLICATIONS_MODELS = models(
   model('Application', [

@@ -162,6 +162,19 @@ export class AriRoutes {
     };
     this.on('POST', '/applications/{applicationName}/subscription', (p) => subscription(p, true));
     this.on('DELETE', '/applications/{applicationName}/subscription', (p) => subscription(p, false));
+    // Asterisk's rules (applications.json): an empty body clears both lists; a list given replaces its own only.
+    this.on('PUT', '/applications/{applicationName}/eventFilter', (p) => {
+      const a = app(p);
+      const body = p.body ?? {};
+      const types = (list: unknown, which: string): string[] => {
+        if (!Array.isArray(list) || list.some((x) => !x || typeof (x as { type?: unknown }).type !== 'string')) throw new AriError(400, `Invalid format for ${which}: a list of {"type": ...} objects`);
+        return (list as { type: string }[]).map((x) => x.type);
+      };
+      const empty = !('allowed' in body) && !('disallowed' in body);
+      if (empty || 'allowed' in body) a.eventsAllowed = empty ? [] : types(body.allowed, 'allowed');
+      if (empty || 'disallowed' in body) a.eventsDisallowed = empty ? [] : types(body.disallowed, 'disallowed');
+      return m.applicationJson(a);
+    });
 
     // channels
     this.on('GET', '/channels', () => [...m.channels.values()].map((c) => c.json()));

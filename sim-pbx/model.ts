@@ -202,7 +202,15 @@ export class SimApp {
   readonly channelSubs = new Set<string>();
   readonly bridgeSubs = new Set<string>();
   readonly endpointSubs = new Set<string>();
+  /** PUT /applications/{app}/eventFilter: event types let through / held back (empty: no filter of that kind). */
+  eventsAllowed: string[] = [];
+  eventsDisallowed: string[] = [];
   constructor(readonly name: string) {}
+  /** As Asterisk's stasis app filter: disallowed wins; an empty allowed list allows everything. */
+  wants(type: string): boolean {
+    if (this.eventsDisallowed.includes(type)) return false;
+    return this.eventsAllowed.length === 0 || this.eventsAllowed.includes(type);
+  }
   get active(): boolean {
     return this.sockets.size > 0;
   }
@@ -288,6 +296,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
     for (const name of new Set(apps)) {
       const app = this.apps.get(name);
       if (!app?.active) continue; // Asterisk does not queue events for a disconnected app (s09)
+      if (!app.wants(type)) continue;
       const event: AriEvent = { type, timestamp, ...fields, asterisk_id: this.asteriskId, application: name };
       const data = JSON.stringify(event);
       for (const s of app.sockets) s.send(data);
@@ -1078,7 +1087,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
       .map((br) => br.id);
     return {
       name: app.name, channel_ids: channelIds, bridge_ids: bridgeIds, endpoint_ids: [...app.endpointSubs],
-      device_names: [], events_allowed: [], events_disallowed: [],
+      device_names: [], events_allowed: app.eventsAllowed.map((type) => ({ type })), events_disallowed: app.eventsDisallowed.map((type) => ({ type })),
     };
   }
 

@@ -67,12 +67,44 @@ return {1, redis.call('INCR', KEYS[1])}`;
 
 const EXEMPT_SOURCES = new Set(['linkage', 'subcenter', 'callback', 'agent']);
 
+// One script per call instead of a MULTI of five commands (a MULTI is seven commands and replies for
+// the client to build and match; the guard runs for every caller between StasisStart and the prompt).
+// KEYS blocked hash, the caller's call counter, the caller's silent counter; ARGV id, legacy id, window.
+// Returns {blocked 0/1, calls in the window, silent calls, the legacy entry or false}.
+const CHECK_CALLER = `
+local blocked = redis.call('HEXISTS', KEYS[1], ARGV[1])
+local count = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3], 'NX')
+local silent = tonumber(redis.call('GET', KEYS[3]) or '0')
+return {blocked, count, silent, redis.call('HGET', KEYS[1], ARGV[2])}
+`;
+// KEYS the caller's silent counter; ARGV window.
+const COUNT_SILENT = `
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+return 1
+`;
+
+interface GuardScripts {
+  hotlineGuardCheck(blocked: string, calls: string, silent: string, id: string, legacy: string, windowSec: number): Promise<[number, number, number, string | null]>;
+  hotlineGuardSilent(silent: string, windowSec: number): Promise<number>;
+}
+
 export class CallerGuard implements CallGuardPort {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly o: CallerGuardOptions,
-  ) {}
+  ) {
+    if (!('hotlineGuardCheck' in redis)) {
+      redis.defineCommand('hotlineGuardCheck', { numberOfKeys: 3, lua: CHECK_CALLER });
+      redis.defineCommand('hotlineGuardSilent', { numberOfKeys: 1, lua: COUNT_SILENT });
+    }
+  }
+
+  private get scripts(): GuardScripts {
+    return this.redis as unknown as GuardScripts;
+  }
 
   private key(...parts: string[]): string {
     return redisKey(this.prefix, 'guard', ...parts);
@@ -91,22 +123,11 @@ export class CallerGuard implements CallGuardPort {
   }
 
   private async checkNow(id: string, number: string): Promise<GuardVerdict> {
-    const calls = this.key('calls', id);
     const legacy = legacyNumberId(number);
-    const res = await this.redis
-      .multi()
-      .hexists(this.key('blocked'), id)
-      .incr(calls)
-      .expire(calls, this.o.windowSec, 'NX')
-      .get(this.key('silent', id))
-      .hget(this.key('blocked'), legacy)
-      .exec();
-    const legacyEntry = res?.[4]?.[1] as string | null | undefined;
+    const [isBlocked, count, silent, legacyEntry] = await this.scripts.hotlineGuardCheck(this.key('blocked'), this.key('calls', id), this.key('silent', id), id, legacy, this.o.windowSec);
     // An entry written before ids were keyed: moved to the keyed id now that the number is known.
     if (legacyEntry) await this.moveLegacy(legacy, id, legacyEntry);
-    const blocked = Number(res?.[0]?.[1] ?? 0) === 1 || !!legacyEntry;
-    const count = Number(res?.[1]?.[1] ?? 0);
-    const silent = Number(res?.[3]?.[1] ?? 0);
+    const blocked = Number(isBlocked) === 1 || !!legacyEntry;
     if (blocked) return { action: 'block', announce: 'caller-limit-notice' };
     if (silent >= this.o.maxSilent) return { action: 'limit', announce: 'silent-call-notice', priorityDelta: this.o.priorityDelta, reason: 'silent' };
     if (count > this.o.maxCalls) return { action: 'limit', announce: 'caller-limit-notice', priorityDelta: this.o.priorityDelta, reason: 'frequent' };
@@ -118,7 +139,7 @@ export class CallerGuard implements CallGuardPort {
     if (!number || EXEMPT_SOURCES.has(source)) return;
     const k = this.key('silent', this.o.numberId(number));
     try {
-      await withTimeout(this.redis.multi().incr(k).expire(k, this.o.windowSec, 'NX').exec(), this.o.timeoutMs ?? 300, 'caller guard');
+      await withTimeout(this.scripts.hotlineGuardSilent(k, this.o.windowSec), this.o.timeoutMs ?? 300, 'caller guard');
     } catch {
       // best effort
     }

@@ -11,6 +11,11 @@
  * | `P:callstate-lease:<inst>`  | string | the instance's lease, renewed every `renewMs`, expires after `leaseMs` |
  * | `P:cbstate:<id>`            | hash   | a callback call in progress (calls/callback.ts): `owner`, `node`, `state` (JSON {@link StoredCallback}), `at` |
  * | `P:cbstates`                | set    | callback ids with a stored state                             |
+ * | `P:callstate-flow:<sha1>`   | string | an IVR flow a stored state refers to (JSON), kept {@link FLOW_TTL_SEC} |
+ *
+ * A call's state carries the IVR flows it runs on (ivr/types.ts IvrState.flows), several KB that
+ * are the same for every call: the stored state names each flow by the SHA1 of its JSON instead,
+ * and the flow itself is written once (and every few minutes) — not with every step of every call.
  *
  * Writes are coalesced per call (only the newest state of a call is written) and ordered (one
  * write in flight). A write is refused by Redis when another instance owns the call (it adopted
@@ -22,6 +27,7 @@
  * server, or a peer that took the node over, src/cluster/) can continue it, so orphans are offered
  * per node. Outside a cluster the node is ''.
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CallRecord } from './record.js';
@@ -89,8 +95,44 @@ export interface StoredCallback {
   record: CallRecord;
 }
 
+/**
+ * How long a stored flow outlives its last write (far longer than any call). Each process writes a
+ * flow again every {@link FLOW_REFRESH_MS}, which also restores it soon after a Redis that lost
+ * its data (a call adopted meanwhile whose flow is gone starts afresh, as one of another version).
+ */
+const FLOW_TTL_SEC = 7 * 24 * 3600;
+const FLOW_REFRESH_MS = 10 * 60_000;
+
+/** A flow in a stored state: the SHA1 of its JSON, the flow itself under `callstate-flow:<sha1>`. */
+interface FlowRef {
+  $flow: string;
+}
+
+const isFlowRef = (v: unknown): v is FlowRef => !!v && typeof v === 'object' && typeof (v as FlowRef).$flow === 'string';
+
+/** The scripts a pipeline runs by SHA1 (ioredis loads them once per connection): not their text per write. */
+interface ScriptedRedis {
+  hotlineCallStateSave(stateKey: string, setKey: string, me: string, json: string, at: string, callId: string, node: string): Promise<number>;
+  hotlineCallStateRemove(stateKey: string, setKey: string, me: string, callId: string): Promise<number>;
+}
+
+function withScripts(redis: Redis): void {
+  if ('hotlineCallStateSave' in redis) return;
+  redis.defineCommand('hotlineCallStateSave', { numberOfKeys: 2, lua: SAVE });
+  redis.defineCommand('hotlineCallStateRemove', { numberOfKeys: 2, lua: REMOVE });
+}
+
 export class RedisCallStateStore implements CallStateStore {
   private readonly pending = new Map<string, CallState | null>();
+  /**
+   * The JSON last written for each live call: a step that changed nothing the state holds (a
+   * playback started, a repeated event) is not written again — at 100 set-ups/s most steps are.
+   */
+  private readonly written = new Map<string, string>();
+  /** SHA1 of each flow object's JSON (flows are shared, immutable values: hashed once per object). */
+  private readonly flowShas = new WeakMap<object, { sha: string; json: string }>();
+  /** When this process last wrote each flow. */
+  private readonly flowsWritten = new Map<string, number>();
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly leaseMs: number;
@@ -115,6 +157,7 @@ export class RedisCallStateStore implements CallStateStore {
     this.checkEveryMs = this.renewMs;
     this.now = o.now ?? Date.now;
     this.node = o.node ?? '';
+    withScripts(redis);
   }
 
   private key(...parts: string[]): string {
@@ -187,20 +230,39 @@ export class RedisCallStateStore implements CallStateStore {
     while (this.pending.size > 0) {
       const batch = [...this.pending];
       this.pending.clear();
-      try {
-        const pipe = this.redis.pipeline();
-        for (const [callId, state] of batch) {
-          if (state) pipe.eval(SAVE, 2, this.stateKey(callId), this.key('callstates'), this.instanceId, JSON.stringify(state), String(this.now()), callId, this.node);
-          else pipe.eval(REMOVE, 2, this.stateKey(callId), this.key('callstates'), this.instanceId, callId);
+      const writes: [string, string | null][] = [];
+      const flows = new Map<string, string>();
+      for (const [callId, state] of batch) {
+        if (!state) {
+          writes.push([callId, null]);
+          continue;
         }
-        const results = (await pipe.exec()) ?? [];
+        const json = JSON.stringify(this.pack(state, flows));
+        if (this.written.get(callId) !== json) writes.push([callId, json]);
+      }
+      if (writes.length === 0) continue;
+      try {
+        const pipe = this.redis.pipeline() as unknown as ReturnType<Redis['pipeline']> & ScriptedRedis;
+        // The flows first: a state is never stored before the flows it names.
+        for (const [sha, json] of flows) pipe.set(this.flowKey(sha), json, 'EX', FLOW_TTL_SEC);
+        for (const [callId, json] of writes) {
+          if (json !== null) pipe.hotlineCallStateSave(this.stateKey(callId), this.key('callstates'), this.instanceId, json, String(this.now()), callId, this.node);
+          else pipe.hotlineCallStateRemove(this.stateKey(callId), this.key('callstates'), this.instanceId, callId);
+        }
+        const all = (await pipe.exec()) ?? [];
+        for (const [err] of all.slice(0, flows.size)) if (err) throw err;
+        const at = this.now();
+        for (const sha of flows.keys()) this.flowsWritten.set(sha, at);
+        const results = all.slice(flows.size);
         results.forEach(([err, ok], i) => {
-          const [callId, state] = batch[i]!;
+          const [callId, json] = writes[i]!;
           if (err) throw err;
-          if (Number(ok) === 0 && state) {
+          if (json === null) this.written.delete(callId);
+          else if (Number(ok) === 0) {
+            this.written.delete(callId);
             this.log.warn({ callId }, 'call adopted by another instance; letting it go');
             this.o.onLost?.(callId);
-          }
+          } else this.written.set(callId, json);
         });
       } catch (err) {
         // Redis away: keep what was not superseded meanwhile, retry with the next lease renewal.
@@ -211,11 +273,59 @@ export class RedisCallStateStore implements CallStateStore {
     }
   }
 
+  private flowKey(sha: string): string {
+    return this.key('callstate-flow', sha);
+  }
+
+  /**
+   * The state as stored: its IVR flows replaced by references; the flows this process has not
+   * written lately are added to `flows` (sha → JSON) for the same pipeline.
+   */
+  private pack(state: CallState, flows: Map<string, string>): CallState {
+    const ivr = state.ivr as { flows?: Record<string, object> } | null;
+    if (!ivr?.flows || typeof ivr.flows !== 'object') return state;
+    const refs: Record<string, FlowRef> = {};
+    const now = this.now();
+    for (const [id, flow] of Object.entries(ivr.flows)) {
+      let h = this.flowShas.get(flow);
+      if (!h) {
+        const json = JSON.stringify(flow);
+        h = { sha: createHash('sha1').update(json).digest('hex'), json };
+        this.flowShas.set(flow, h);
+      }
+      refs[id] = { $flow: h.sha };
+      if (now - (this.flowsWritten.get(h.sha) ?? -Infinity) >= FLOW_REFRESH_MS) flows.set(h.sha, h.json);
+    }
+    return { ...state, ivr: { ...ivr, flows: refs } };
+  }
+
+  /** The state as the session had it: flow references replaced by the stored flows (undefined if one is gone). */
+  private async unpack(json: string): Promise<CallState | undefined> {
+    const state = JSON.parse(json) as CallState;
+    const ivr = state.ivr as { flows?: Record<string, unknown> } | null;
+    if (!ivr?.flows || typeof ivr.flows !== 'object') return state;
+    const refs = Object.entries(ivr.flows).filter((e): e is [string, FlowRef] => isFlowRef(e[1]));
+    if (refs.length === 0) return state;
+    const bodies = await this.redis.mget(refs.map(([, r]) => this.flowKey(r.$flow)));
+    const flows: Record<string, unknown> = { ...ivr.flows };
+    for (const [i, [id]] of refs.entries()) {
+      const body = bodies[i];
+      if (!body) return undefined;
+      flows[id] = JSON.parse(body);
+    }
+    return { ...state, ivr: { ...ivr, flows } };
+  }
+
   /** The stored state of a call (tests, supervisors). */
   async load(callId: string): Promise<StoredCall | undefined> {
     const h = await this.redis.hgetall(this.stateKey(callId));
     if (!h.owner || !h.state) return undefined;
-    return { callId, owner: h.owner, state: JSON.parse(h.state) as CallState };
+    const state = await this.unpack(h.state);
+    if (!state) {
+      this.log.warn({ callId }, 'stored call state names an IVR flow that is gone');
+      return undefined;
+    }
+    return { callId, owner: h.owner, state };
   }
 
   /** The instance that owns a stored call, if any (alive or not). */
@@ -230,9 +340,16 @@ export class RedisCallStateStore implements CallStateStore {
   async orphans(): Promise<StoredCall[]> {
     const ids = await this.redis.smembers(this.key('callstates'));
     const out: StoredCall[] = [];
+    if (ids.length === 0) return out;
+    // Every live call of every instance is in the set: their owners in one round trip, not one each.
+    const pipe = this.redis.pipeline();
+    for (const callId of ids) pipe.hmget(this.stateKey(callId), 'owner', 'at', 'node');
+    const rows = (await pipe.exec()) ?? [];
     const alive = new Map<string, boolean>();
-    for (const callId of ids) {
-      const [owner, at, node] = await this.redis.hmget(this.stateKey(callId), 'owner', 'at', 'node');
+    for (const [i, callId] of ids.entries()) {
+      const [err, row] = rows[i] ?? [new Error('no reply')];
+      if (err) throw err;
+      const [owner, at, node] = row as [string | null, string | null, string | null];
       if (!owner) {
         await this.redis.srem(this.key('callstates'), callId);
         continue;
@@ -256,7 +373,11 @@ export class RedisCallStateStore implements CallStateStore {
   async claim(callId: string, owner: string): Promise<CallState | undefined> {
     const json = (await this.redis.eval(CLAIM, 2, this.stateKey(callId), this.leaseKey(owner), this.instanceId, owner)) as string | null;
     if (!json) return undefined;
-    const state = JSON.parse(json) as CallState;
+    const state = await this.unpack(json);
+    if (!state) {
+      this.log.warn({ callId }, 'stored call state names an IVR flow that is gone; adopting the call afresh');
+      return undefined;
+    }
     if (state.v !== CALL_STATE_VERSION) {
       this.log.warn({ callId, v: state.v }, 'stored call state of another version; adopting the call afresh');
       return undefined;

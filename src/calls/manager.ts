@@ -285,8 +285,12 @@ export class CallManager implements SessionIndex {
    * caller is gone is ended at once, so it still becomes its one ticket.
    */
   private async adoptNow(): Promise<void> {
-    if (this.adopting || this.deps.telephony.linkState !== 'connected') return;
+    const adoption = this.deps.adoption;
+    if (!adoption || this.adopting || this.deps.telephony.linkState !== 'connected') return;
     try {
+      // The snapshot lists every channel on the PBX (hundreds under load, each turned into objects by
+      // the ARI client): take it only when a dead instance did leave calls.
+      if ((await adoption.orphans()).length === 0) return;
       await this.adoptStored(await this.deps.telephony.snapshot());
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'looking for calls to adopt failed');

@@ -21,6 +21,7 @@ import { agentOriginated, announceDue, callbackRegistered, enqueued, offer, queu
 import { segmentStarted, startSegment } from './phases/recording.js';
 import { answered, begin, beginFailed, refRead, routed, varsRead } from './phases/start.js';
 import { TIMER_ANNOUNCE, TIMER_CALLBACK_CONFIRM, TIMER_HANGUP_RETRY, type CallEvent, type CallState, type Command, type StepResult } from './state.js';
+import { clonePlain } from '../util/plain-clone.js';
 
 export type { StepConfig } from './phases/draft.js';
 export { failureOf } from './phases/agent.js';
@@ -36,7 +37,11 @@ export function createStep(cfg: StepConfig): Step {
       }
       return { state, commands: [] };
     }
-    const d: Draft = { s: structuredClone(state), out: [], now, cfg };
+    // The IVR engine's state is copied on write by the engine (ivr/engine.ts) and only ever replaced
+    // by the handlers, never changed in place: it is shared, not copied — its flows are most of a state.
+    const s: CallState = clonePlain({ ...state, ivr: null });
+    s.ivr = state.ivr;
+    const d: Draft = { s, out: [], now, cfg };
     apply(d, event);
     return { state: d.s, commands: d.out };
   };

@@ -32,6 +32,29 @@ function idFromUri(uri: string): string {
   return i >= 0 ? uri.slice(i + 1) : uri;
 }
 
+/**
+ * The ARI event types {@link toTelephonyEvent} turns into port events; every other type is dropped
+ * here anyway. The adapter asks Asterisk for these only (the application's event filter), so the
+ * rest — ChannelVarset alone is five of a simple call's ten events — is neither serialised by
+ * Asterisk nor parsed and turned into resource objects by ari-client.
+ */
+export const HANDLED_EVENT_TYPES = [
+  'StasisStart',
+  'StasisEnd',
+  'ChannelStateChange',
+  'ChannelDtmfReceived',
+  'ChannelHangupRequest',
+  'ChannelDestroyed',
+  'PlaybackStarted',
+  'PlaybackFinished',
+  'ChannelEnteredBridge',
+  'ChannelLeftBridge',
+  'RecordingStarted',
+  'RecordingFinished',
+  'RecordingFailed',
+  'Dial',
+] as const satisfies readonly TelephonyEvent['type'][];
+
 /** Returns undefined for events call logic does not need. */
 export function toTelephonyEvent(e: Raw): TelephonyEvent | undefined {
   switch (e.type) {

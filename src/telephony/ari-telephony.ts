@@ -29,7 +29,7 @@ import {
   type TelephonySnapshot,
 } from './port.js';
 import { Semaphore, withTimeout, TimeoutError } from './limits.js';
-import { toChannelInfo, toTelephonyEvent } from './ari-events.js';
+import { HANDLED_EVENT_TYPES, toChannelInfo, toTelephonyEvent } from './ari-events.js';
 
 // ari-client loads Asterisk's Swagger 1.2 resource listing with swagger-client 2.0, which defines a
 // sloppy-mode global `log` that console.logs "This API is using a deprecated version of Swagger!" on
@@ -263,6 +263,7 @@ export class AriTelephony implements Telephony {
   }
 
   private async onConnected(gen: number): Promise<void> {
+    await this.filterEvents();
     let snapshot: TelephonySnapshot | undefined;
     try {
       snapshot = await this.snapshot();
@@ -277,6 +278,21 @@ export class AriTelephony implements Telephony {
       'ARI connected; resynced from Asterisk',
     );
     this.setState('connected', snapshot);
+  }
+
+  /**
+   * Ask Asterisk for the event types we handle only (set again after every connect: a restarted
+   * Asterisk forgets it). Without it every event still arrives and the unknown ones are dropped, so
+   * a refusal only costs CPU: logged, never a reason to reconnect.
+   */
+  private async filterEvents(): Promise<void> {
+    try {
+      await this.request('eventFilter', (c) =>
+        c.applications.filter({ applicationName: this.opts.app, filter: { allowed: HANDLED_EVENT_TYPES.map((type) => ({ type })) } }),
+      );
+    } catch (err) {
+      this.log.warn({ err: describeError(err) }, 'ARI event filter not set; unhandled events are dropped on arrival');
+    }
   }
 
   /**

@@ -184,11 +184,24 @@ export function ticketsFeature(
     await ticketClocks.schedule(t.ticket, previous);
     await ticketWebhook?.enqueue(t.ticket, t.version);
   };
-  tickets.onChange((t, previous) => syncTicket(t, previous));
+  // Tickets whose latest change this process's listener has synced, until the worker's step below
+  // looks: the step is the safety net for a change whose listener did not run or failed (a crash
+  // between the commit and the listener, a redelivered job), so after a successful listener it need
+  // not read the ticket back and schedule its clocks a second time. Bounded: changes made outside the
+  // worker (agents, clocks) are never looked up here.
+  const syncedByListener = new Set<string>();
+  tickets.onChange(async (t, previous) => {
+    // A later change whose listener fails must be synced by the step even if an earlier one was here.
+    syncedByListener.delete(t.ticketNo);
+    await syncTicket(t, previous);
+    syncedByListener.add(t.ticketNo);
+    if (syncedByListener.size > 10_000) syncedByListener.delete(syncedByListener.values().next().value!);
+  });
   // The ticket's own step first: a callback's record lands on the ticket it called back, then the sync.
   afterSteps.push(async (ticketNo, job) => {
     // A user's click-to-call is contact during handling, not the lifecycle's 回访.
     if (job.record.callbackOf && !job.record.outbound) await ticketService.applyCallbackRecord(ticketNo, job.record);
+    if (syncedByListener.delete(ticketNo)) return;
     const st = await tickets.get(ticketNo);
     if (st) await syncTicket(st);
   });

@@ -132,7 +132,8 @@ const CREATE_FROM_CALL = `
 local existing = redis.call('GET', KEYS[1])
 if existing then return {existing, 0} end
 local seq = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], 172800)
+-- The day's counter expires two days after its first ticket (not renewed by every ticket: one write less each).
+if seq == 1 then redis.call('EXPIRE', KEYS[2], 172800) end
 local no = ARGV[1] .. string.format('%06d', seq)
 redis.call('SET', KEYS[1], no)
 redis.call('HSET', KEYS[3] .. no, 'ticketNo', no, 'callId', ARGV[4], 'createdAt', ARGV[3], 'status', 'received', 'record', ARGV[2])

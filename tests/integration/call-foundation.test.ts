@@ -136,6 +136,16 @@ describe('losing and regaining links', () => {
     expect(lost.json().checks.ari).toBe('reconnecting');
     await app.telephony.whenConnected(10_000);
     expect((await app.http.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    // The adapter asked again for the event types it handles only (Asterisk's application event filter).
+    const ariApp = await eventually(async () => {
+      const r = await fetch(`${h.pbx.ariUrl}/ari/applications/hotline?api_key=${h.pbx.user}:${h.pbx.password}`);
+      const a = (await r.json()) as { events_allowed: { type: string }[] };
+      expect(a.events_allowed.length).toBeGreaterThan(0);
+      return a;
+    });
+    const allowed = ariApp.events_allowed.map((e) => e.type);
+    expect(allowed).toEqual(expect.arrayContaining(['StasisStart', 'StasisEnd', 'PlaybackFinished', 'ChannelDtmfReceived']));
+    expect(allowed).not.toContain('ChannelVarset');
 
     const call = await h.side.call('12345', CALLER);
     const session = await sessionOf(app, call);

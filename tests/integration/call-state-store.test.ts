@@ -7,8 +7,9 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { RedisCallStateStore } from '../../src/calls/durable-store.js';
+import { createStep } from '../../src/calls/step.js';
 import { AriLinkLock } from '../../src/telephony/link-lock.js';
-import { newCall } from '../support/call-state.js';
+import { newCall, routedCall, testConfig } from '../support/call-state.js';
 import { eventually } from '../support/wait.js';
 
 const url = inject('redisUrl');
@@ -76,6 +77,35 @@ describe('durable call state', () => {
     expect(lostByA).toEqual(['x1']);
     expect((await b.load('x1'))!.state.phase).toBe('queue');
     for (const st of [b, c]) await st.stop({ release: true });
+  });
+
+  it('GIVEN calls in the IVR WHEN checkpointed THEN each flow is stored once and named by reference, the states read back as they were, and a call whose flow is gone is adopted afresh', async () => {
+    const prefix = `cs${randomUUID().slice(0, 8)}`;
+    const a = store(prefix, 'a');
+    await a.start();
+    const step = createStep(testConfig('default'));
+    const calls = ['f1', 'f2'].map((id) => routedCall(step, id).state);
+    const flowIds = Object.keys((calls[0]!.ivr as { flows: Record<string, unknown> }).flows);
+    expect(flowIds.length).toBeGreaterThan(0);
+    for (const s of calls) a.save(s);
+    await a.flush();
+    const redis = new Redis(url);
+    clients.push(redis);
+    const stored = JSON.parse((await redis.hget(`${prefix}:callstate:f1`, 'state'))!) as { ivr: { flows: Record<string, unknown> } };
+    expect(Object.keys(stored.ivr.flows).sort()).toEqual([...flowIds].sort());
+    for (const ref of Object.values(stored.ivr.flows)) expect(ref).toEqual({ $flow: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    // One key per distinct flow, shared by both calls.
+    const flowKeys = await redis.keys(`${prefix}:callstate-flow:*`);
+    expect(flowKeys).toHaveLength(flowIds.length);
+    expect(await a.load('f1')).toEqual({ callId: 'f1', owner: 'a', state: calls[0] });
+    await a.stop({ release: false });
+    const b = store(prefix, 'b');
+    await b.start();
+    await eventually(async () => expect((await b.orphans()).map((o) => o.callId).sort()).toEqual(['f1', 'f2']), 5_000);
+    expect(await b.claim('f1', 'a')).toEqual(calls[0]);
+    await redis.del(...flowKeys);
+    expect(await b.claim('f2', 'a')).toBeUndefined();
+    await b.stop({ release: true });
   });
 
   it('GIVEN an instance restarted with the same id WHEN it looks for orphans THEN the calls of its earlier life are offered to it, and a state of another schema version is not', async () => {
