@@ -170,9 +170,11 @@ describe('a cluster: a server dies, a peer takes its node over', () => {
     // The bridged call kept talking: adopted with its agent, both legs still in its bridge.
     const foster = appB.cluster.fostered().get('node-a') as App;
     const adopted = foster.calls.session(bridged.callId);
-    expect(adopted?.state.phase).toBe('agent');
-    expect(adopted?.connectedAgentId).toMatch(/^410[12]$/);
-    expect(adopted?.record.path.some((p) => p.kind === 'note' && p.detail.startsWith('adopted by node-b-for-node-a from node-a'))).toBe(true);
+    // Read from the adoption's own note, not the phase now: under load the agent's 22 s of talk may end
+    // between the adoption and this line, and the caller then goes on to the survey, as a call should.
+    const note = adopted?.record.path.find((p) => p.kind === 'note' && p.detail.startsWith('adopted by node-b-for-node-a from node-a'));
+    expect(note?.detail).toMatch(/\(agent; bridge of 2\)$/);
+    expect(adopted?.record.agents.filter((a) => /^410[12]$/.test(a))).toHaveLength(1);
     // The queued caller waits on with their original join time (their place in the queue).
     const waiting = foster.calls.session(queued.callId);
     expect(waiting?.state.phase).toBe('queue');

@@ -2,10 +2,8 @@
 //   node tests/support/durations-update.mjs <sim-report.json> <real-report.json>
 // Either report may be '-' to keep that mode's current figures.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { relative } from 'node:path';
 
 const out = new URL('./durations.json', import.meta.url);
-const root = new URL('../..', import.meta.url).pathname;
 const current = (() => {
   try {
     return JSON.parse(readFileSync(out, 'utf8'));
@@ -20,7 +18,10 @@ function fromReport(path) {
   for (const file of report.testResults) {
     const ms = Math.round(file.endTime - file.startTime);
     if (!(ms >= 0)) throw new Error(`${path}: no start/end time for ${file.name}`);
-    table[relative(root, file.name)] = ms;
+    // Relative to the checkout the report came from (it may be another clone of the repo).
+    const at = file.name.lastIndexOf('/tests/');
+    if (at < 0) throw new Error(`${path}: ${file.name} is not under tests/`);
+    table[file.name.slice(at + 1)] = ms;
   }
   return Object.fromEntries(Object.entries(table).sort(([a], [b]) => (a < b ? -1 : 1)));
 }

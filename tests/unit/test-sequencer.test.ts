@@ -12,6 +12,6 @@ describe('test files longest first', () => {
     const d = loadDurations();
     const files = [...Object.keys(d.sim), ...Object.keys(d.real)];
     expect(files.length).toBeGreaterThan(100);
-    expect(files.filter((f) => !existsSync(f))).toEqual([]);
+    expect(files.filter((f) => !f.startsWith('tests/') || !existsSync(f))).toEqual([]);
   });
 });
