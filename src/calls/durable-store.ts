@@ -389,12 +389,12 @@ export class RedisCallStateStore implements CallStateStore {
 
   /** A callback call's progress (its owner is this instance). */
   async saveCallback(cb: StoredCallback): Promise<void> {
-    await this.redis.eval(SAVE, 2, this.key('cbstate', cb.id), this.key('cbstates'), this.instanceId, JSON.stringify(cb), String(this.now()), cb.id, this.node);
+    await (this.redis as unknown as ScriptedRedis).hotlineCallStateSave(this.key('cbstate', cb.id), this.key('cbstates'), this.instanceId, JSON.stringify(cb), String(this.now()), cb.id, this.node);
   }
 
   /** The callback call is over (or was ended by the instance that adopted it). */
   async removeCallback(id: string): Promise<void> {
-    await this.redis.eval(REMOVE, 2, this.key('cbstate', id), this.key('cbstates'), this.instanceId, id);
+    await (this.redis as unknown as ScriptedRedis).hotlineCallStateRemove(this.key('cbstate', id), this.key('cbstates'), this.instanceId, id);
   }
 
   /** The owner of a stored callback call, if any (alive or not). */
