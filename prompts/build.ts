@@ -20,6 +20,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SPEECH } from '../src/ivr/speech.js';
 
 export type BuildLang = 'zh' | 'en';
 export interface TextEntry {
@@ -34,8 +35,7 @@ export const SAY_WORDS_FILE = join(HERE, 'say-words.json');
 export const RECORDED_DIR = join(HERE, 'recorded');
 /** Bump when the synthesis pipeline changes so every file is rebuilt. */
 const PIPELINE_VERSION = 2;
-const VOICES: Record<BuildLang, string> = { zh: 'cmn', en: 'en' };
-const SPEED_WPM = 150;
+const VOICES: Record<BuildLang, string> = { zh: SPEECH.zh.voice, en: SPEECH.en.voice };
 
 export class ToolMissingError extends Error {
   readonly code = 'PROMPT_TOOL_MISSING';
@@ -112,7 +112,7 @@ function readJson<T>(file: string): T {
 
 function hashOf(job: Job, recordedBytes?: Buffer): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ v: PIPELINE_VERSION, text: job.text, voice: job.voice, speed: SPEED_WPM, rate: 8000 }));
+  h.update(JSON.stringify({ v: PIPELINE_VERSION, text: job.text, voice: job.voice, speed: SPEECH[job.lang].wpm, rate: 8000 }));
   if (recordedBytes) h.update(recordedBytes);
   return h.digest('hex');
 }
@@ -127,7 +127,7 @@ async function makeOne(job: Job, outDir: string, tmp: string): Promise<void> {
     await run('sox', [job.recorded, ...convert]);
   } else {
     const raw = join(tmp, `${job.rel.replace(/[/\\]/g, '_')}.wav`);
-    await run('espeak-ng', ['-v', job.voice, '-s', String(SPEED_WPM), '-w', raw, '--stdin'], job.text);
+    await run('espeak-ng', ['-v', job.voice, '-s', String(SPEECH[job.lang].wpm), '-w', raw, '--stdin'], job.text);
     await run('sox', [raw, ...convert]);
     await rm(raw, { force: true });
   }

@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const VOICES = { zh: 'cmn', en: 'en' } as const;
+import { SPEECH } from '../ivr/speech.js';
 
 function run(cmd: string, args: string[], input?: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -53,7 +53,7 @@ export async function buildAnswerPrompt(o: AnswerPromptOptions, articleId: strin
       } else {
         const useEn = lang === 'en' && text.en.trim() !== '';
         const raw = join(tmp, `${lang}.wav`);
-        await run('espeak-ng', ['-v', useEn ? VOICES.en : VOICES.zh, '-s', '150', '-w', raw, '--stdin'], useEn ? text.en : text.zh);
+        await run('espeak-ng', ['-v', SPEECH[useEn ? 'en' : 'zh'].voice, '-s', String(SPEECH[useEn ? 'en' : 'zh'].wpm), '-w', raw, '--stdin'], useEn ? text.en : text.zh);
         await run('sox', [raw, ...convert]);
       }
       // Renamed into place: Asterisk never opens a half-written file.
