@@ -2,14 +2,15 @@
  * Shared set-up of the headless-Chromium tests: the app on the PBX under test
  * (through the integration harness, so logs are captured and checked for full
  * numbers) listening on a loopback port, Debian's Chromium driven by
- * playwright-core with a fresh profile per browser, logins, screenshots, and a
+ * playwright-core (one browser per test file, a fresh context - its own cookies, storage
+ * and permissions - per `openBrowser`), logins, screenshots, and a
  * minimal SIP-over-WebSocket registrar for the softphone.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, expect } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from '../../src/app.js';
@@ -68,33 +69,38 @@ export interface Session {
 }
 
 const contexts: BrowserContext[] = [];
-const profiles: string[] = [];
+const browsers: Browser[] = [];
+/** This file's shared browser: a Chromium launch costs about as much CPU as a page test itself. */
+let shared: Promise<Browser> | undefined;
 
 export interface BrowserOptions {
   /** The browser's time zone (default: the machine's), e.g. 'UTC' to prove pages show city time regardless. */
   timezoneId?: string;
   /** Window size (default 1360×900). */
   viewport?: { width: number; height: number };
-  /** More Chromium switches (e.g. a host name mapped to loopback, a test certificate trusted). */
+  /** More Chromium switches (e.g. a host name mapped to loopback, a test certificate trusted): a browser of its own. */
   args?: string[];
 }
 
-/** A browser of its own (fresh user-data-dir), with one page. */
-export async function openBrowser(opts: BrowserOptions = {}): Promise<Session> {
+function launch(args: string[] = []): Promise<Browser> {
   // No skipping: every page we ship is tested in a real browser (.ci/run installs Debian's chromium).
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium, or set HOTLINE_CHROMIUM`);
-  const dir = mkdtempSync(join(tmpdir(), 'hotline-chromium-'));
-  profiles.push(dir);
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...ARGS, ...(opts.args ?? [])],
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...ARGS, ...args] }).then((b) => (browsers.push(b), b));
+}
+
+/**
+ * A page in a context of its own (own cookies, storage, permissions: as separate as two browsers for
+ * what the pages can see). Contexts share this file's Chromium unless `args` asks for switches.
+ */
+export async function openBrowser(opts: BrowserOptions = {}): Promise<Session> {
+  const browser = opts.args?.length ? await launch(opts.args) : await (shared ??= launch());
+  const ctx = await browser.newContext({
     viewport: opts.viewport ?? { width: 1360, height: 900 },
     locale: 'zh-CN',
     ...(opts.timezoneId ? { timezoneId: opts.timezoneId } : {}),
   });
   contexts.push(ctx);
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const page = await ctx.newPage();
   // A bound, not a speed check: with six workers, Asterisks and browsers on two cores a page can take
   // longer than 10 s to load (seen in full runs); the project's waits are 30 s (tests/support/wait.ts).
   page.setDefaultTimeout(E2E_WAIT_MS);
@@ -114,7 +120,8 @@ export async function openBrowser(opts: BrowserOptions = {}): Promise<Session> {
 
 afterAll(async () => {
   for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
-  for (const d of profiles.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const b of browsers.splice(0)) await b.close().catch(() => undefined);
+  shared = undefined;
   if (shots) console.log(`screenshots: ${shots}`);
 });
 
