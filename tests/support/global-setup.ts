@@ -7,7 +7,7 @@
  */
 import { testWorkers } from './workers.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -63,7 +63,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('runDir', runDir);
   // Our prompts, built incrementally (espeak-ng + sox): played by the real Asterisk, and their
   // lengths are how long the simulated PBX plays them.
-  await buildPrompts({ outDir: join(REPO_ROOT, 'sounds', 'build'), log: () => undefined });
+  const promptsDir = join(REPO_ROOT, 'sounds', 'build');
+  await buildPrompts({ outDir: promptsDir, log: () => undefined });
+  const startedAt = Date.now();
   // An Asterisk of the user's own (HOTLINE_TEST_ARI_URL) replaces the throwaway ones.
   const asterisks = process.env.HOTLINE_TEST_PBX === 'real' && !process.env.HOTLINE_TEST_ARI_URL ? await startAsterisks() : [];
   project.provide('asterisks', asterisks.map((a) => a.info));
@@ -71,12 +73,39 @@ export default async function setup(project: TestProject): Promise<() => Promise
     reportAsteriskErrors(asterisks);
     await Promise.all(asterisks.map((a) => a.stop()));
     rmSync(runDir, { recursive: true, force: true });
+    removeSpokenAnswers(promptsDir, startedAt);
     if (child) {
       child.kill('SIGTERM');
       await new Promise((r) => child!.once('exit', r));
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
   };
+}
+
+/**
+ * The knowledge base's spoken answers (`kb-<article>-v<n>.wav`) that this run's articles wrote where
+ * Asterisk reads our prompts (the real Asterisk must find them there): removed at the end, so runs do
+ * not pile them up in sounds/build. Older ones (a developer's own articles) are left alone.
+ */
+function removeSpokenAnswers(promptsDir: string, since: number): void {
+  for (const lang of ['zh', 'en']) {
+    const dir = join(promptsDir, lang, 'hotline');
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (!/^kb-.+\.wav$/.test(name)) continue;
+      const file = join(dir, name);
+      try {
+        if (statSync(file).mtimeMs >= since - 1000) rmSync(file, { force: true });
+      } catch {
+        // gone already
+      }
+    }
+  }
 }
 
 /** The real half: our prompts built (incrementally, into sounds/build), then one Asterisk per worker. */
