@@ -83,7 +83,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<CliRes
     redis = io.redis ?? new Redis(one('redis-url') ?? io.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
     if (!io.redis) await redis.connect();
     const prefix = one('key-prefix') ?? (io.env.HOTLINE_KEY_PREFIX || 'hotline');
-    const users = new UserStore(redis, prefix);
+    const cost = io.env.PASSWORD_HASH_COST ? Number(io.env.PASSWORD_HASH_COST) : 15;
+    if (!Number.isInteger(cost) || cost < 10 || cost > 20) throw new UsageError(`PASSWORD_HASH_COST must be an integer from 10 to 20, got '${io.env.PASSWORD_HASH_COST}'`);
+    const users = new UserStore(redis, prefix, { N: 2 ** cost, r: 8, p: 1 });
     const audit = new AuditLog(redis, prefix);
 
     if (command === 'create-user') {

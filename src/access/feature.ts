@@ -40,7 +40,7 @@ export interface AccessServices {
 
 export function accessFeature(core: Core): AccessServices & Feature {
   const { config, redis, prefix, log } = core;
-  const users = new UserStore(redis, prefix);
+  const users = new UserStore(redis, prefix, config.access.passwordHash);
   const audit = new AuditLog(redis, prefix, config.access.auditRetain);
   const numbers = new NumberDirectory();
   return {

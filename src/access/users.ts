@@ -11,7 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import { AppError, errors, staleVersion } from '../http/errors.js';
-import { hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
+import { DEFAULT_SCRYPT, hashPassword, needsRehash, passwordProblem, verifyPassword, type ScryptParams } from './password.js';
 import { isRole, ROLES, type Role } from './roles.js';
 import { redisKey } from '../util/redis-keys.js';
 
@@ -173,6 +173,8 @@ export class UserStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    /** Parameters of the hashes this store writes (PASSWORD_HASH_COST); stronger stored ones are kept. */
+    private readonly hashParams: ScryptParams = DEFAULT_SCRYPT,
   ) {}
 
   private key(username: string): string {
@@ -204,7 +206,7 @@ export class UserStore {
       version: 1,
       createdAt: now,
     };
-    const fields = { ...serialize(user), version: '1', passwordHash: await hashPassword(input.password) };
+    const fields = { ...serialize(user), version: '1', passwordHash: await hashPassword(input.password, this.hashParams) };
     const argv = Object.entries(fields).flat();
     const created = await this.redis.eval(CREATE, 2, this.key(username), this.index, ...argv);
     // 409 naming the field, so a form shows it beside the username.
@@ -238,7 +240,7 @@ export class UserStore {
     }
     if (!(await verifyPassword(password, hash))) return undefined;
     if (user.disabled) return undefined;
-    if (needsRehash(hash)) await this.redis.hset(key, 'passwordHash', await hashPassword(password));
+    if (needsRehash(hash, this.hashParams)) await this.redis.hset(key, 'passwordHash', await hashPassword(password, this.hashParams));
     return user;
   }
 
@@ -322,7 +324,7 @@ export class UserStore {
     const user = await this.get(username);
     if (!user) throw errors.notFound(`用户 ${username}`);
     if (expectedVersion !== undefined && user.version !== expectedVersion) throw staleVersion(user.version);
-    await this.write(username, expectedVersion, true, { passwordHash: await hashPassword(newPassword), updatedAt: String(Date.now()) });
+    await this.write(username, expectedVersion, true, { passwordHash: await hashPassword(newPassword, this.hashParams), updatedAt: String(Date.now()) });
   }
 
   /** @deprecated use {@link resetPassword}. */

@@ -103,6 +103,8 @@ export interface Config {
     /** Key of the ids derived from phone numbers (NUMBER_ID_SECRET, else derived from JWT_SECRET; see access/number-id.ts). */
     readonly numberIdKey: string;
     readonly tokenTtlSec: number;
+    /** scrypt parameters of new password hashes (PASSWORD_HASH_COST = log2 N). */
+    readonly passwordHash: { readonly N: number; readonly r: number; readonly p: number };
     readonly cookieSecure: boolean;
     readonly loginMaxFailures: number;
     readonly loginWindowSec: number;
@@ -385,6 +387,7 @@ export function loadConfig(env: Env = process.env): Config {
         jwtSecret,
         numberIdKey: numberIdSecret || deriveNumberIdKey(jwtSecret),
         tokenTtlSec: r.int('TOKEN_TTL_SEC'),
+        passwordHash: { N: 2 ** r.int('PASSWORD_HASH_COST'), r: 8, p: 1 },
         cookieSecure: r.bool('COOKIE_SECURE'),
         loginMaxFailures: r.int('LOGIN_MAX_FAILURES'),
         loginWindowSec: r.int('LOGIN_WINDOW_SEC'),

@@ -87,6 +87,7 @@ export const ENV_VARIABLES: Record<string, VariableSchema> = {
   JWT_SECRET: { type: 'string', minLength: 32, 'x-secret': true, description: 'Secret signing session tokens (at least 32 characters; the same on every instance)' },
   NUMBER_ID_SECRET: { type: 'string', default: '', pattern: '^(|.{32,})$', 'x-message': 'must have at least 32 characters (or be empty)', 'x-secret': true, description: 'Key of the ids derived from phone numbers (block list, caller index, audit targets; at least 32 characters, the same on every instance); empty = derived from JWT_SECRET' },
   TOKEN_TTL_SEC: { type: 'integer', minimum: 60, maximum: 86_400, default: 900, description: 'Lifetime of a session token in seconds' },
+  PASSWORD_HASH_COST: { type: 'integer', minimum: 10, maximum: 20, default: 15, description: 'scrypt cost of stored passwords as log2(N), r=8, p=1: 15 is about 32 MiB and 100 ms of one core per login; raise it on faster machines (older hashes are upgraded at the next login); values under 15 only for tests' },
   COOKIE_SECURE: { type: 'boolean', default: true, description: 'Send the session cookie over HTTPS only (true behind TLS)' },
   LOGIN_MAX_FAILURES: { type: 'integer', minimum: 1, maximum: 100, default: 5, description: 'Failed logins per user before further attempts are refused for the window' },
   LOGIN_WINDOW_SEC: { type: 'integer', minimum: 10, maximum: 86_400, default: 900, description: 'Window (and lock-out) of failed logins in seconds' },

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Role } from '../../src/access/roles.js';
 import { errorHandler } from '../../src/http/errors.js';
+import { UserStore } from '../../src/access/users.js';
 import { accessPlugin, SECURE_SESSION_COOKIE, type AccessOptions } from '../../src/http/plugins/access.js';
 import { assertEveryRouteGuarded, auditRoutes, loginAs, TEST_PASSWORD } from '../support/route-audit.js';
 
@@ -51,6 +52,8 @@ async function build(opts: Partial<AccessOptions> = {}, routes?: (app: FastifyIn
     loginMaxFailures: 3,
     loginWindowSec: 60,
     lookupNumber: (kind, id) => (kind === 'ticket' && id === TICKET ? CALLER : kind === 'call' && id === 'call-1' ? CALLER : undefined),
+    // scrypt at 2^10 as in every test app (PASSWORD_HASH_COST=10): the plugin's logic, not the hash's cost.
+    users: new UserStore(redis, keyPrefix, { N: 1 << 10, r: 8, p: 1 }),
     ...opts,
   });
   app.get('/api/sample/public', { config: { access: 'public' } }, async () => ({ ok: true }));

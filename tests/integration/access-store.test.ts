@@ -49,6 +49,20 @@ async function fails(p: Promise<unknown>): Promise<AppError> {
 }
 
 describe('user store', () => {
+  it('GIVEN PASSWORD_HASH_COST WHEN users are created and log in THEN new hashes use that cost; a weaker stored hash is upgraded at login, a stronger one is kept', async () => {
+    const p = prefix();
+    const hashOf = async (name: string) => String(await redis.hget(`${p}:user:${name}`, 'passwordHash'));
+    const cheap = new UserStore(redis, p, { N: 1 << 10, r: 8, p: 1 });
+    await cheap.create({ username: 'li', roles: ['agent'], agentId: '1002', password: PW });
+    expect(await hashOf('li')).toMatch(/^scrypt\$1024\$8\$1\$/);
+    const strong = new UserStore(redis, p); // the default, 2^15
+    expect(await strong.authenticate('li', PW)).toMatchObject({ username: 'li' });
+    expect(await hashOf('li')).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(await cheap.authenticate('li', PW)).toMatchObject({ username: 'li' });
+    expect(await hashOf('li')).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(await cheap.authenticate('li', 'wrong-horse-42')).toBeUndefined();
+  });
+
   it('GIVEN a new user WHEN created THEN it is listed without its hash, a second one of the same name (any case) is a 409', async () => {
     const users = new UserStore(redis, prefix());
     const u = await users.create({ username: 'wang', roles: ['agent'], agentId: '1001', password: PW });

@@ -39,6 +39,7 @@ export function childServerEnv(pbx: PbxUnderTest, overrides: Record<string, stri
     JWT_SECRET: 'test-jwt-secret-test-jwt-secret-0123456789',
     RECORDINGS_DIR: `${inject('runDir')}/recordings`,
     COOKIE_SECURE: 'false',
+    PASSWORD_HASH_COST: '10',
     AGENT_DIAL_TEMPLATE: 'Local/{ext}@hotline-test-agents',
     ACD_REQUIRE_REGISTRATION: 'false',
     ACD_NO_ANSWER_SEC: '3',

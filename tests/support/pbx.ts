@@ -132,6 +132,9 @@ export function testConfig(pbx: PbxUnderTest, overrides: Record<string, string> 
     JWT_SECRET: 'test-jwt-secret-test-jwt-secret-0123456789',
     RECORDINGS_DIR: `${inject('runDir')}/recordings`,
     COOKIE_SECURE: 'false',
+    // scrypt at 2^10 instead of 2^15: the same code path, a millisecond per login instead of 100 ms of CPU
+    // (hundreds of logins and users per run). The cost itself is checked in tests/unit/access-password.test.ts.
+    PASSWORD_HASH_COST: '10',
     // Agents answer through Local channels into the dialplan's test context (both modes).
     AGENT_DIAL_TEMPLATE: `Local/{ext}@${'hotline-test-agents'}`,
     ACD_REQUIRE_REGISTRATION: 'false',
