@@ -39,6 +39,20 @@ import { HANDLED_EVENT_TYPES, toChannelInfo, toTelephonyEvent } from './ari-even
 // us through ari-client's own error callbacks.
 (globalThis as { log?: unknown }).log = function swaggerClientLog(): void {};
 
+// shred (swagger-client's HTTP layer) allocates every ARI response body with the deprecated
+// `new Buffer(n)`. Node never warns for code in node_modules, but to know that it captures and walks
+// the caller's stack on every call (its first 10,000), until it has warned once: one silenced call
+// from outside node_modules, here, is that once (≈ 4 µs saved per response, node 20).
+{
+  const quiet = process.noDeprecation;
+  process.noDeprecation = true;
+  try {
+    new (Buffer as unknown as new (n: number) => Buffer)(0);
+  } finally {
+    process.noDeprecation = quiet;
+  }
+}
+
 export interface AriTelephonyOptions {
   url: string;
   user: string;
