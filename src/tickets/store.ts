@@ -287,7 +287,7 @@ export class TicketStore {
         // Just written by the script: the stored ticket is known without reading it back (its callback
         // list does not enter the build, and a callback's record comes minutes after its call's ticket).
         const fresh: StoredTicket = { ticketNo, callId: record.callId, createdAt: now, status: 'received', record, callbacks: [], units: [], version: 0, ...(form ? { form: JSON.parse(form) as TicketForm } : {}) };
-        await this.buildDomain(fresh);
+        await this.ensureDomain(ticketNo, fresh);
       } else await this.ensureDomain(ticketNo);
     }
     return { ticketNo, created: created === 1 };
@@ -325,22 +325,15 @@ export class TicketStore {
    * Step 2 of creation: build and write the domain ticket if the record has
    * none (idempotent; a no-op when it exists or there is no domain).
    */
-  /** Build and write the domain ticket of a stored one that has none; a concurrent writer sends it to {@link ensureDomain}. */
-  private async buildDomain(st: StoredTicket): Promise<StoredTicket | undefined> {
-    const domain = this.domain!;
-    const ticket = domain.build(st.ticketNo, st.record, st.form, Math.max(st.createdAt, st.record.startedAt));
-    try {
-      return await this.write(st, ticket);
-    } catch (err) {
-      if (!(err instanceof TicketConflictError)) throw err;
-      return this.ensureDomain(st.ticketNo);
-    }
-  }
-
-  async ensureDomain(ticketNo: string): Promise<StoredTicket | undefined> {
+  /**
+   * Build the domain ticket of a stored one that has none yet (idempotent). `known`: the stored ticket
+   * as its creator just wrote it, used for the first try instead of reading it back (a concurrent writer
+   * makes that try fail on the version, and the next one reads).
+   */
+  async ensureDomain(ticketNo: string, known?: StoredTicket): Promise<StoredTicket | undefined> {
     if (!this.domain) return this.get(ticketNo);
     for (let i = 0; i < 10; i++) {
-      const st = await this.get(ticketNo);
+      const st = i === 0 && known ? known : await this.get(ticketNo);
       if (!st || st.ticket) return st;
       const at = Math.max(st.createdAt, st.record.startedAt);
       const ticket = st.intake && this.domain.buildIntake ? this.domain.buildIntake(ticketNo, st.intake, at) : this.domain.build(ticketNo, st.record, st.form, at);
