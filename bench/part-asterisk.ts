@@ -54,6 +54,8 @@ export interface AsteriskStep {
   serverProblems?: Record<string, number>;
   /** Ours: Redis commands per call by command (INFO commandstats over the step), and Redis's own µs per call in them. */
   redisPerCall?: { commands: Record<string, number>; usecPerCall: number };
+  /** Ours: the server's warnings and errors of the step by message (the five most frequent). */
+  serverWarnings?: Record<string, number>;
   /** Ours: server log lines per call (at info). */
   logLinesPerCall?: number;
   /** Ours: ARI requests per call and their mean duration by operation. */
@@ -446,6 +448,19 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
           const logText = readFileSync(server.logFile, 'utf8').slice(serverLogAt);
           step.serverProblems = problems(logText, SERVER_PATTERNS);
           step.logLinesPerCall = round((logText.match(/\n/g)?.length ?? 0) / calls, 2);
+          const warnings = new Map<string, number>();
+          for (const line of logText.split('\n')) {
+            if (!/"level":(40|50)/.test(line)) continue;
+            let msg = 'unparsed';
+            try {
+              const j = JSON.parse(line) as { msg?: string; err?: unknown; where?: string };
+              msg = `${j.msg ?? ''}${j.where ? ` (${j.where})` : ''}${typeof j.err === 'string' ? `: ${j.err.replace(/[0-9a-f-]{8,}|\d+(\.\d+)?/g, '#').slice(0, 80)}` : ''}`;
+            } catch {
+              /* a torn last line */
+            }
+            warnings.set(msg, (warnings.get(msg) ?? 0) + 1);
+          }
+          if (warnings.size) step.serverWarnings = Object.fromEntries([...warnings].sort((a, b) => b[1] - a[1]).slice(0, 5));
           // Over the step and its drain (tickets are written after the call ends: counted if done by then).
           const commands: Record<string, number> = {};
           let usec = 0;
@@ -462,7 +477,7 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
         log(
           `  ${rate}/s ${roundNo !== undefined ? `round ${roundNo} ` : ''}${path}: setup p50 ${step.setupMs.p50} / p99 ${step.setupMs.p99} ms, ok ${step.successful}/${calls}, failures ${JSON.stringify(failures)}, retrans ${step.retransmissions}, ast cpu ${step.asteriskCpuMsPerCall} ms/call` +
             (onServer
-              ? `, node cpu ${step.nodeCpuMsPerCall} ms/call, eld p99 ${eld?.p99} ms, left ${step.channelsLeft}, calls ${step.serverCalls} tickets ${step.tickets}, server ${JSON.stringify(step.serverProblems)}, ari ${JSON.stringify(step.ariRequests)}, redis ${JSON.stringify(step.redisPerCall)}, log lines/call ${step.logLinesPerCall}`
+              ? `, node cpu ${step.nodeCpuMsPerCall} ms/call, eld p99 ${eld?.p99} ms, left ${step.channelsLeft}, calls ${step.serverCalls} tickets ${step.tickets}, server ${JSON.stringify(step.serverProblems)} ${JSON.stringify(step.serverWarnings ?? {})}, ari ${JSON.stringify(step.ariRequests)}, redis ${JSON.stringify(step.redisPerCall)}, log lines/call ${step.logLinesPerCall}`
               : `, left ${step.channelsLeft}`) +
             `, asterisk ${JSON.stringify(step.asteriskProblems)}`,
         );

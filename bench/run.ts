@@ -155,6 +155,11 @@ export function markdown(r: Results): string {
       L.push('', '| rate/s | path | p50 ratio to dialplan | p99 ratio | CPU per call (Asterisk + node) / dialplan Asterisk |', '| ---: | --- | ---: | ---: | ---: |');
       for (const x of as.ratios) L.push(`| ${x.rate} | ${x.path ?? 'ours'} | ${x.p50} | ${x.p99} | ${x.cpuVsDialplan} |`);
     }
+    const warned = as.steps.filter((s) => s.serverWarnings);
+    if (warned.length) {
+      L.push('', 'Server warnings and errors by message (the five most frequent of a step):', '');
+      for (const s of warned) L.push(`- ${s.rate}/s ${s.round !== undefined ? `round ${s.round} ` : ''}${s.path}: ${Object.entries(s.serverWarnings!).map(([k, v]) => `${k} × ${v}`).join('; ')}`);
+    }
     L.push('', '(Latency ratios use max(dialplan, 1 ms) as the divisor: SIPp reports whole milliseconds.)', '');
     if (as.profile) {
       L.push(`CPU profile of the server at ${as.profile.rate} set-ups/s (the step alone, taken in the server by \`bench/asterisk/eld.mjs\`: ${as.profile.file}), self time:`, '', '| function | where | self % |', '| --- | --- | ---: |');
