@@ -53,7 +53,10 @@ export interface AsteriskStep {
   /** Ours: server log lines that matter (answer timeouts, errors), Asterisk log lines (taskprocessor overload …). */
   serverProblems?: Record<string, number>;
   /** Ours: Redis commands per call by command (INFO commandstats over the step), and Redis's own µs per call in them. */
-  redisPerCall?: { commands: Record<string, number>; usecPerCall: number };
+  /** usecPerCall: the Redis process's CPU (INFO cpu) over the step ÷ calls; topUsecPerCall: commandstats' time by command (scripts include their commands). */
+  redisPerCall?: { commands: Record<string, number>; usecPerCall: number; topUsecPerCall: Record<string, number> };
+  /** Ours: callers told busy by admission control in this step, by the limit that was over. */
+  shed?: Record<string, number>;
   /** Ours: the server's warnings and errors of the step by message (the five most frequent). */
   serverWarnings?: Record<string, number>;
   /** Ours: server log lines per call (at info). */
@@ -204,6 +207,17 @@ async function stopServer(s: Server): Promise<void> {
   if (s.child.exitCode === null) s.child.kill('SIGKILL');
 }
 
+/** A labelled counter by its one label's values. */
+async function metricByLabel(s: Server, name: string): Promise<Map<string, number>> {
+  const r = await fetch(`http://127.0.0.1:${s.httpPort}/metrics`, { headers: { authorization: `Bearer ${s.metricsToken}` } });
+  const out = new Map<string, number>();
+  for (const line of (await r.text()).split('\n')) {
+    const m = new RegExp(`^${name}\\{[a-z_]+="([^"]+)"\\} (\\S+)$`).exec(line);
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
 async function metric(s: Server, name: string): Promise<number> {
   const r = await fetch(`http://127.0.0.1:${s.httpPort}/metrics`, { headers: { authorization: `Bearer ${s.metricsToken}` } });
   const text = await r.text();
@@ -235,6 +249,13 @@ async function commandStats(redis: Redis): Promise<Map<string, { calls: number; 
     if (m) out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
   }
   return out;
+}
+
+/** The Redis server's CPU so far (s, user + system; the bench's Redis serves this run alone). */
+async function redisCpuSec(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const v = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return v('used_cpu_user') + v('used_cpu_sys');
 }
 
 async function countKeys(redis: Redis, pattern: string): Promise<number> {
@@ -384,7 +405,9 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
         const callsBefore = onServer ? await metric(server, 'hotline_calls_total') : 0;
         const ticketsBefore = onServer ? await countKeys(redis, `${server.prefix}:ticket:by-call:*`) : 0;
         const ops0 = onServer ? await ariOps(server) : new Map();
+        const shed0 = onServer ? await metricByLabel(server, 'hotline_calls_shed_total') : new Map<string, number>();
         const cmd0 = await commandStats(redis);
+        const redisCpu0 = await redisCpuSec(redis);
         const cpu0 = { ast: procCpuMs(astPid), node: procCpuMs(server.child.pid!) };
         let rss = { ast: procRssMb(astPid), node: procRssMb(server.child.pid!) };
         const rssTimer = setInterval(() => {
@@ -399,6 +422,7 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
         clearInterval(rssTimer);
         const cpu1 = { ast: procCpuMs(astPid), node: procCpuMs(server.child.pid!) };
         const cmd1 = await commandStats(redis);
+        const redisCpu1 = await redisCpuSec(redis);
         monitor?.disconnect();
         server.child.kill('SIGUSR2');
         await sleep(100);
@@ -439,6 +463,9 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
             step.serverCalls = (await metric(server, 'hotline_calls_total')) - callsBefore;
             step.tickets = (await countKeys(redis, `${server.prefix}:ticket:by-call:*`)) - ticketsBefore;
           }
+          const shed: Record<string, number> = {};
+          for (const [reason, n] of await metricByLabel(server, 'hotline_calls_shed_total')) if (n > (shed0.get(reason) ?? 0)) shed[reason] = n - (shed0.get(reason) ?? 0);
+          if (Object.keys(shed).length) step.shed = shed;
           const ops1 = await ariOps(server);
           step.ariRequests = {};
           for (const [op, e] of ops1) {
@@ -462,22 +489,25 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
           }
           if (warnings.size) step.serverWarnings = Object.fromEntries([...warnings].sort((a, b) => b[1] - a[1]).slice(0, 5));
           // Over the step and its drain (tickets are written after the call ends: counted if done by then).
+          // A script's own commands are counted under their names too, their time within the script's:
+          // Redis's CPU per call comes from its process (INFO cpu), not from summing these.
           const commands: Record<string, number> = {};
-          let usec = 0;
+          const usecBy: [string, number][] = [];
           for (const [cmd, e] of cmd1) {
             const b = cmd0.get(cmd) ?? { calls: 0, usec: 0 };
-            if (cmd === 'info' || cmd === 'scan' || e.calls === b.calls) continue;
+            if (cmd === 'info' || cmd === 'scan' || cmd === 'monitor' || e.calls === b.calls) continue;
             commands[cmd] = round((e.calls - b.calls) / calls, 2);
-            usec += e.usec - b.usec;
+            usecBy.push([cmd, round((e.usec - b.usec) / calls)]);
           }
-          step.redisPerCall = { commands, usecPerCall: round(usec / calls) };
+          const topUsecPerCall = Object.fromEntries(usecBy.sort((a, b) => b[1] - a[1]).slice(0, 8));
+          step.redisPerCall = { commands, usecPerCall: round(((redisCpu1 - redisCpu0) * 1e6) / calls), topUsecPerCall };
         }
         steps.push(step);
         samples.set(step, sorted);
         log(
           `  ${rate}/s ${roundNo !== undefined ? `round ${roundNo} ` : ''}${path}: setup p50 ${step.setupMs.p50} / p99 ${step.setupMs.p99} ms, ok ${step.successful}/${calls}, failures ${JSON.stringify(failures)}, retrans ${step.retransmissions}, ast cpu ${step.asteriskCpuMsPerCall} ms/call` +
             (onServer
-              ? `, node cpu ${step.nodeCpuMsPerCall} ms/call, eld p99 ${eld?.p99} ms, left ${step.channelsLeft}, calls ${step.serverCalls} tickets ${step.tickets}, server ${JSON.stringify(step.serverProblems)} ${JSON.stringify(step.serverWarnings ?? {})}, ari ${JSON.stringify(step.ariRequests)}, redis ${JSON.stringify(step.redisPerCall)}, log lines/call ${step.logLinesPerCall}`
+              ? `, node cpu ${step.nodeCpuMsPerCall} ms/call, eld p99 ${eld?.p99} ms, left ${step.channelsLeft}, calls ${step.serverCalls} tickets ${step.tickets}, shed ${JSON.stringify(step.shed ?? {})}, server ${JSON.stringify(step.serverProblems)} ${JSON.stringify(step.serverWarnings ?? {})}, ari ${JSON.stringify(step.ariRequests)}, redis ${JSON.stringify(step.redisPerCall)}, log lines/call ${step.logLinesPerCall}`
               : `, left ${step.channelsLeft}`) +
             `, asterisk ${JSON.stringify(step.asteriskProblems)}`,
         );

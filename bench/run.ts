@@ -141,10 +141,10 @@ export function markdown(r: Results): string {
       for (const p of rs.paths) for (const r of p.perRound) L.push(`| ${r.round} | ${p.path} | ${r.p99Ms} (${r.dialplanP99Ms}) | ${r.p99Ratio} | ${r.nodeCpuMsPerCall} | ${r.cpuVsDialplan} |`);
       L.push('', '### Every step', '');
     }
-    L.push('| rate/s | round | path | ok / calls | INVITE→200 p50 / p99 / max ms | failures | retrans | Asterisk CPU ms/call | node CPU ms/call | RSS peak MB (Asterisk / node) | event-loop p50 / p99 / max ms | left in app | calls / tickets | ARI requests/call | Redis scripts/call (Redis µs/call) | log lines/call | problems |');
+    L.push('| rate/s | round | path | ok / calls | INVITE→200 p50 / p99 / max ms | failures | retrans | Asterisk CPU ms/call | node CPU ms/call | RSS peak MB (Asterisk / node) | event-loop p50 / p99 / max ms | left in app | calls / tickets | ARI requests/call | Redis scripts/call (Redis CPU µs/call) | log lines/call | problems |');
     L.push('| ---: | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | ---: | --- | --- | --- | ---: | --- |');
     for (const s of as.steps) {
-      const probs = { ...s.asteriskProblems, ...(s.serverProblems ?? {}) };
+      const probs = { ...s.asteriskProblems, ...(s.serverProblems ?? {}), ...Object.fromEntries(Object.entries(s.shed ?? {}).map(([k, v]) => [`told busy (${k})`, v])) };
       const ariPerCall = s.ariRequests ? Object.entries(s.ariRequests).map(([k, v]) => `${k} ${v.perCall}`).join(', ') || '0' : '–';
       const redisPerCall = s.redisPerCall ? `${(s.redisPerCall.commands.evalsha ?? 0) + (s.redisPerCall.commands.eval ?? 0)} (${s.redisPerCall.usecPerCall})` : '–';
       L.push(
