@@ -559,9 +559,24 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
   return { asterisk: version, sipp, durationSecPerStep: DURATION_SEC, rtpPorts, steps, ratios, ...(rounds ? { rounds } : {}), ...(profile ? { profile } : {}) };
 }
 
+/** The rounds' medians again from their per-round figures (results files written before the median took the mean of the middle two). */
+export function remedianRounds(r: RoundsSummary): RoundsSummary {
+  return {
+    ...r,
+    paths: r.paths.map((p) => ({
+      ...p,
+      p99Ratio: { ...p.p99Ratio, median: median(p.perRound.map((x) => x.p99Ratio)) },
+      cpuVsDialplan: { ...p.cpuVsDialplan, median: median(p.perRound.map((x) => x.cpuVsDialplan)) },
+      nodeCpuMsPerCall: { ...p.nodeCpuMsPerCall, median: median(p.perRound.map((x) => x.nodeCpuMsPerCall)) },
+    })),
+  };
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN;
+  if (!s.length) return NaN;
+  const mid = s.length / 2;
+  return s.length % 2 ? s[Math.floor(mid)]! : round((s[mid - 1]! + s[mid]!) / 2, 2);
 };
 
 /** Each round's ratios against the dialplan of the same round, the worst and median of them, and the pooled samples' p50/p99. */

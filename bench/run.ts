@@ -9,7 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runAcd, type AcdResult } from './part-acd.js';
 import { runKnowledge, type KnowledgeResult } from './part-knowledge.js';
-import { runAsterisk, type AsteriskResult } from './part-asterisk.js';
+import { remedianRounds, runAsterisk, type AsteriskResult } from './part-asterisk.js';
 import { runCallPath, type CallPathResult } from './part-callpath.js';
 import { runConcurrency, type ConcurrencyResult } from './part-concurrency.js';
 import { runTickets, type TicketsResult } from './part-tickets.js';
@@ -174,6 +174,16 @@ export function markdown(r: Results): string {
 }
 
 async function main(): Promise<void> {
+  // --render <name>: write bench/results/<name>.md again from its .json (after a change of the tables).
+  const ri = process.argv.indexOf('--render');
+  if (ri >= 0) {
+    const file = join(REPO, 'bench', 'results', `${process.argv[ri + 1]}.json`);
+    const r = JSON.parse(readFileSync(file, 'utf8')) as Results;
+    if (r.parts.asterisk?.rounds) r.parts.asterisk.rounds = remedianRounds(r.parts.asterisk.rounds);
+    writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
+    writeFileSync(file.replace(/\.json$/, '.md'), markdown(r));
+    return;
+  }
   const parts = args();
   const date = today();
   const dir = join(REPO, 'bench', 'results');
