@@ -75,6 +75,8 @@ export interface AsteriskResult {
   ratios: { rate: number; path: AsteriskPath; p50: number; p99: number; cpuVsDialplan: number }[];
   /** The alternating rounds at one rate: each round's ratios, and the pooled and worst figures. */
   rounds?: RoundsSummary;
+  /** Node CPU of each server path with no calls, ms per second (measured once, after its start). */
+  idleNodeCpuMsPerSec?: Partial<Record<AsteriskPath, number>>;
   profile?: { rate: number; file: string; top: { fn: string; where: string; selfPct: number }[]; byArea: { area: string; selfPct: number }[] };
 }
 
@@ -107,6 +109,7 @@ const ROUND_RATE = Number(process.env.BENCH_AST_ROUND_RATE ?? 100);
 const BASELINE = process.env.BENCH_AST_BASELINE;
 const PATHS = (process.env.BENCH_AST_PATHS ?? (BASELINE ? 'dialplan,ours,baseline' : 'dialplan,ours')).split(',') as AsteriskPath[];
 const HOLD_SEC = 3;
+const IDLE_SEC = 10;
 const SETTLE_MS = 10_000;
 const DIALPLAN_NUMBER = '99999';
 const TICK_MS = 1000 / 100; // USER_HZ
@@ -367,6 +370,7 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
   const steps: AsteriskStep[] = [];
   /** Each step's set-up samples (sorted), for the rounds' pooled percentiles; not in the results file. */
   const samples = new Map<AsteriskStep, number[]>();
+  const idleNodeCpuMsPerSec: Partial<Record<AsteriskPath, number>> = {};
   let profile: AsteriskResult['profile'];
   try {
     // The pure-dialplan path, in this instance only.
@@ -393,6 +397,15 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
       }
       const s = await startServer(path === 'baseline' ? baselineMain! : main, ast, redisServer.url, dir);
       servers.set(path, s);
+      if (idleNodeCpuMsPerSec[path] === undefined) {
+        // What the server burns with no call at all (ACD dispatch, queue workers, leases, timers): part
+        // of every "node CPU per call", the more so the lower the rate.
+        await sleep(3000);
+        const c0 = procCpuMs(s.child.pid!);
+        await sleep(IDLE_SEC * 1000);
+        idleNodeCpuMsPerSec[path] = round((procCpuMs(s.child.pid!) - c0) / IDLE_SEC);
+        log(`  ${path} server idle: ${idleNodeCpuMsPerSec[path]} ms CPU per second`);
+      }
       return s;
     };
     try {
@@ -556,7 +569,7 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
     }
   }
   const rounds = ROUNDS > 0 && PATHS.includes('dialplan') ? summariseRounds(steps, samples) : undefined;
-  return { asterisk: version, sipp, durationSecPerStep: DURATION_SEC, rtpPorts, steps, ratios, ...(rounds ? { rounds } : {}), ...(profile ? { profile } : {}) };
+  return { asterisk: version, sipp, durationSecPerStep: DURATION_SEC, rtpPorts, steps, ratios, idleNodeCpuMsPerSec, ...(rounds ? { rounds } : {}), ...(profile ? { profile } : {}) };
 }
 
 /** The rounds' medians again from their per-round figures (results files written before the median took the mean of the middle two). */

@@ -126,6 +126,9 @@ export function markdown(r: Results): string {
   if (as) {
     L.push('## 5. Set-up on a real Asterisk (SIPp, our server vs pure dialplan)', '');
     L.push(`${as.asterisk}, ${as.sipp}; ${as.durationSecPerStep} s per step, INVITE → 200 OK → 3 s → BYE, no media from SIPp; RTP ports ${as.rtpPorts[0]}–${as.rtpPorts[1]}. Our path: the compiled server (NODE_ENV=production, logs at info to a file) answering 12345 (welcome prompt); dialplan path: Answer/Playback(hotline/welcome)/Hangup on the same Asterisk, alternating. CPU per call = /proc utime+stime over the step and 10 s of drain ÷ calls placed.`, '');
+    if (as.idleNodeCpuMsPerSec && Object.keys(as.idleNodeCpuMsPerSec).length) {
+      L.push(`Server CPU with no calls (${Object.entries(as.idleNodeCpuMsPerSec).map(([k, v]) => `${k} ${v} ms/s`).join(', ')}): part of every node CPU per call below: ≈ that × the step's window (the step and 10 s of drain) ÷ its calls, e.g. ÷ 60 at 100/s.`, '');
+    }
     const rs = as.rounds;
     if (rs) {
       L.push(`### ${rs.rate} set-ups/s, ${rs.rounds} alternating rounds`, '');

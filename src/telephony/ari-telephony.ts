@@ -53,6 +53,9 @@ import { HANDLED_EVENT_TYPES, toChannelInfo, toTelephonyEvent } from './ari-even
   }
 }
 
+/** Operations that end a call's work in our app; they jump the in-flight queue. */
+const RELIEVING = new Set(['hangup', 'continue']);
+
 export interface AriTelephonyOptions {
   url: string;
   user: string;
@@ -317,7 +320,9 @@ export class AriTelephony implements Telephony {
     const client = this.client;
     if (!client) throw new TelephonyError('disconnected', operation, 'ARI is not connected');
     const started = performance.now();
-    const release = await this.gate.acquire();
+    // Requests that take a call off Asterisk (a hang-up, a shed caller sent to the busy notice) go
+    // ahead of those that add work: with a backlog, waiting behind it is what left callers in Stasis.
+    const release = await this.gate.acquire(RELIEVING.has(operation));
     try {
       const result = await withTimeout(call(client), this.opts.requestTimeoutMs, operation);
       this.opts.observe?.(operation, (performance.now() - started) / 1000);
