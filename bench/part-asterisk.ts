@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -24,9 +24,14 @@ import { SIPP_BIN } from '../tests/support/sipp.js';
 import { REPO } from './sim-client.js';
 import { percentile, ratio, round, sleep } from './stats.js';
 
+/** dialplan: Asterisk alone; ours: this tree's server; baseline: another tree's server (BENCH_AST_BASELINE). */
+export type AsteriskPath = 'dialplan' | 'ours' | 'baseline';
+
 export interface AsteriskStep {
-  path: 'dialplan' | 'ours';
+  path: AsteriskPath;
   rate: number;
+  /** The alternating round at the round rate (absent: a step of the stepped rates). */
+  round?: number;
   calls: number;
   /** SIPp's counters at the end of the run. */
   successful: number;
@@ -47,6 +52,15 @@ export interface AsteriskStep {
   tickets?: number;
   /** Ours: server log lines that matter (answer timeouts, errors), Asterisk log lines (taskprocessor overload …). */
   serverProblems?: Record<string, number>;
+  /** Ours: Redis commands per call by command (INFO commandstats over the step), and Redis's own µs per call in them. */
+  /** usecPerCall: the Redis process's CPU (INFO cpu) over the step ÷ calls; topUsecPerCall: commandstats' time by command (scripts include their commands). */
+  redisPerCall?: { commands: Record<string, number>; usecPerCall: number; topUsecPerCall: Record<string, number> };
+  /** Ours: callers told busy by admission control in this step, by the limit that was over. */
+  shed?: Record<string, number>;
+  /** Ours: the server's warnings and errors of the step by message (the five most frequent). */
+  serverWarnings?: Record<string, number>;
+  /** Ours: server log lines per call (at info). */
+  logLinesPerCall?: number;
   /** Ours: ARI requests per call and their mean duration by operation. */
   ariRequests?: Record<string, { perCall: number; meanMs: number }>;
   asteriskProblems: Record<string, number>;
@@ -58,14 +72,44 @@ export interface AsteriskResult {
   durationSecPerStep: number;
   rtpPorts: [number, number];
   steps: AsteriskStep[];
-  ratios: { rate: number; p50: number; p99: number; cpuVsDialplan: number }[];
+  ratios: { rate: number; path: AsteriskPath; p50: number; p99: number; cpuVsDialplan: number }[];
+  /** The alternating rounds at one rate: each round's ratios, and the pooled and worst figures. */
+  rounds?: RoundsSummary;
+  /** Node CPU of each server path with no calls, ms per second (measured once, after its start). */
+  idleNodeCpuMsPerSec?: Partial<Record<AsteriskPath, number>>;
   profile?: { rate: number; file: string; top: { fn: string; where: string; selfPct: number }[]; byArea: { area: string; selfPct: number }[] };
 }
 
-const RATES = (process.env.BENCH_AST_RATES ?? '20,50,100,150').split(',').map(Number);
+export interface RoundsSummary {
+  rate: number;
+  rounds: number;
+  /** Per server path (ours, baseline) against the dialplan. */
+  paths: {
+    path: AsteriskPath;
+    perRound: { round: number; p99Ms: number; dialplanP99Ms: number; p99Ratio: number; nodeCpuMsPerCall: number; cpuVsDialplan: number }[];
+    /** All rounds' set-up samples together (and the dialplan's). */
+    pooled: { n: number; p50: number; p99: number; dialplanP50: number; dialplanP99: number; p99Ratio: number };
+    p99Ratio: { median: number; worst: number };
+    cpuVsDialplan: { median: number; worst: number };
+    nodeCpuMsPerCall: { median: number; worst: number };
+    calls: number;
+    tickets: number;
+    channelsLeftMax: number;
+  }[];
+}
+
+// Stepped rates (one step per path each); 100/s is measured by the rounds below.
+const RATES = (process.env.BENCH_AST_RATES ?? '20,50,150').split(',').filter(Boolean).map(Number);
 const DURATION_SEC = Number(process.env.BENCH_AST_SEC ?? 15);
-const PATHS = (process.env.BENCH_AST_PATHS ?? 'dialplan,ours').split(',') as ('dialplan' | 'ours')[];
+// Alternating rounds at one rate: (dialplan, ours) then (ours, dialplan) …, so no single noisy minute decides.
+const ROUNDS = Number(process.env.BENCH_AST_ROUNDS ?? 4);
+const ROUND_RATE = Number(process.env.BENCH_AST_ROUND_RATE ?? 100);
+// Another source tree (e.g. `git archive main` unpacked, node_modules linked) compiled the same way: its
+// server runs as path `baseline` beside ours, one server at a time (both would take the same ARI app).
+const BASELINE = process.env.BENCH_AST_BASELINE;
+const PATHS = (process.env.BENCH_AST_PATHS ?? (BASELINE ? 'dialplan,ours,baseline' : 'dialplan,ours')).split(',') as AsteriskPath[];
 const HOLD_SEC = 3;
+const IDLE_SEC = 10;
 const SETTLE_MS = 10_000;
 const DIALPLAN_NUMBER = '99999';
 const TICK_MS = 1000 / 100; // USER_HZ
@@ -83,14 +127,14 @@ function procRssMb(pid: number): number {
 }
 
 /** The bench's server: src/ compiled once by tsc into dist/bench-server, laid out as the container's dist/. */
-function compileServer(): string {
-  const out = join(REPO, 'dist', 'bench-server');
-  const r = spawnSync(join(REPO, 'node_modules/.bin/tsc'), ['-p', 'bench/asterisk/tsconfig.server.json', '--noCheck'], { cwd: REPO, encoding: 'utf8' });
-  if (!existsSync(join(out, 'src', 'main.js'))) throw new Error(`compiling the server failed: ${r.stdout}${r.stderr}`);
+function compileServer(root = REPO): string {
+  const out = join(root, 'dist', 'bench-server');
+  const r = spawnSync(join(REPO, 'node_modules/.bin/tsc'), ['-p', 'bench/asterisk/tsconfig.server.json', '--noCheck'], { cwd: root, encoding: 'utf8' });
+  if (!existsSync(join(out, 'src', 'main.js'))) throw new Error(`compiling the server in ${root} failed: ${r.stdout}${r.stderr}`);
   for (const [link, target] of [
-    [join(out, 'prompts'), join(REPO, 'prompts')],
-    [join(out, 'data'), join(REPO, 'data')],
-    [join(out, 'src', 'web'), join(REPO, 'src', 'web')],
+    [join(out, 'prompts'), join(root, 'prompts')],
+    [join(out, 'data'), join(root, 'data')],
+    [join(out, 'src', 'web'), join(root, 'src', 'web')],
   ] as const) {
     if (!existsSync(link)) symlinkSync(target, link);
   }
@@ -106,7 +150,7 @@ interface Server {
   eldFile: string;
 }
 
-async function startServer(main: string, ast: AsteriskInstance, redisUrl: string, dir: string, profileDir?: string): Promise<Server> {
+async function startServer(main: string, ast: AsteriskInstance, redisUrl: string, dir: string, profileFile?: string): Promise<Server> {
   const httpPort = await freePort();
   const prefix = `benchast${randomBytes(3).toString('hex')}`;
   const metricsToken = randomBytes(16).toString('hex');
@@ -134,11 +178,12 @@ async function startServer(main: string, ast: AsteriskInstance, redisUrl: string
     METRICS_TOKEN: metricsToken,
     ACD_REQUIRE_REGISTRATION: 'false',
     BENCH_ELD_FILE: eldFile,
+    // The profile covers the step alone (eld.mjs starts and writes it on the bench's SIGUSR2s).
+    ...(profileFile ? { BENCH_CPU_PROF_FILE: profileFile } : {}),
     // Extra server variables for an experiment: BENCH_AST_SERVER_ENV='ARI_MAX_IN_FLIGHT=200,LOG_LEVEL=warn'.
     ...Object.fromEntries((process.env.BENCH_AST_SERVER_ENV ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
   const args = ['--import', join(REPO, 'bench/asterisk/eld.mjs')];
-  if (profileDir) args.push('--cpu-prof', '--cpu-prof-dir', profileDir);
   // Production logs to stdout; the bench keeps them in a file (the writing is part of the cost).
   const out = await import('node:fs').then((fs) => fs.openSync(logFile, 'a'));
   const child = spawn(process.execPath, [...args, main], { cwd: dir, env, stdio: ['ignore', out, out] });
@@ -165,6 +210,17 @@ async function stopServer(s: Server): Promise<void> {
   if (s.child.exitCode === null) s.child.kill('SIGKILL');
 }
 
+/** A labelled counter by its one label's values. */
+async function metricByLabel(s: Server, name: string): Promise<Map<string, number>> {
+  const r = await fetch(`http://127.0.0.1:${s.httpPort}/metrics`, { headers: { authorization: `Bearer ${s.metricsToken}` } });
+  const out = new Map<string, number>();
+  for (const line of (await r.text()).split('\n')) {
+    const m = new RegExp(`^${name}\\{[a-z_]+="([^"]+)"\\} (\\S+)$`).exec(line);
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
 async function metric(s: Server, name: string): Promise<number> {
   const r = await fetch(`http://127.0.0.1:${s.httpPort}/metrics`, { headers: { authorization: `Bearer ${s.metricsToken}` } });
   const text = await r.text();
@@ -186,6 +242,23 @@ async function ariOps(s: Server): Promise<Map<string, { count: number; sum: numb
     out.set(m[2]!, e);
   }
   return out;
+}
+
+/** INFO commandstats as command → { calls, usec } (the bench's Redis serves this server alone). */
+async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const line of (await redis.info('commandstats')).split('\n')) {
+    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
+    if (m) out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  return out;
+}
+
+/** The Redis server's CPU so far (s, user + system; the bench's Redis serves this run alone). */
+async function redisCpuSec(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const v = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return v('used_cpu_user') + v('used_cpu_sys');
 }
 
 async function countKeys(redis: Redis, pattern: string): Promise<number> {
@@ -295,6 +368,9 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
   const redis = new Redis(redisServer.url);
   const ast = await AsteriskInstance.start({ promptsDir: join(REPO, 'sounds', 'build'), rtpPorts, label: 'bench' });
   const steps: AsteriskStep[] = [];
+  /** Each step's set-up samples (sorted), for the rounds' pooled percentiles; not in the results file. */
+  const samples = new Map<AsteriskStep, number[]>();
+  const idleNodeCpuMsPerSec: Partial<Record<AsteriskPath, number>> = {};
   let profile: AsteriskResult['profile'];
   try {
     // The pure-dialplan path, in this instance only.
@@ -306,100 +382,171 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
     if (!reload.ok || !/\b99999\b/.test(ast.cli(`dialplan show ${DIALPLAN_NUMBER}@from-carrier`).out)) throw new Error(`bench dialplan not loaded: ${reload.out}`);
     const astPid = Number(readFileSync(join(ast.info.dir, 'run', 'asterisk.pid'), 'utf8').trim());
     let runNo = 0;
-    const server = await startServer(main, ast, redisServer.url, dir);
+    const baselineMain = BASELINE ? compileServer(BASELINE) : undefined;
+    const plan: { rate: number; path: AsteriskPath; round?: number }[] = [];
+    for (let r = 1; r <= ROUNDS; r++) for (const path of r % 2 === 1 ? PATHS : [...PATHS].reverse()) plan.push({ rate: ROUND_RATE, path, round: r });
+    for (const rate of RATES) for (const path of PATHS) plan.push({ rate, path });
+    // One server process per build; with a baseline only one runs at a time (both would take the ARI app).
+    const servers = new Map<AsteriskPath, Server>();
+    const serverFor = async (path: AsteriskPath): Promise<Server> => {
+      const running = servers.get(path);
+      if (running) return running;
+      for (const [p, other] of servers) {
+        await stopServer(other);
+        servers.delete(p);
+      }
+      const s = await startServer(path === 'baseline' ? baselineMain! : main, ast, redisServer.url, dir);
+      servers.set(path, s);
+      if (idleNodeCpuMsPerSec[path] === undefined) {
+        // What the server burns with no call at all (ACD dispatch, queue workers, leases, timers): part
+        // of every "node CPU per call", the more so the lower the rate.
+        await sleep(3000);
+        const c0 = procCpuMs(s.child.pid!);
+        await sleep(IDLE_SEC * 1000);
+        idleNodeCpuMsPerSec[path] = round((procCpuMs(s.child.pid!) - c0) / IDLE_SEC);
+        log(`  ${path} server idle: ${idleNodeCpuMsPerSec[path]} ms CPU per second`);
+      }
+      return s;
+    };
     try {
-      for (const rate of RATES) {
-        for (const path of PATHS) {
-          runNo++;
-          const astLogAt = ast.log().length;
-          const serverLogAt = readFileSync(server.logFile, 'utf8').length;
-          const callsBefore = path === 'ours' ? await metric(server, 'hotline_calls_total') : 0;
-          const ticketsBefore = path === 'ours' ? await countKeys(redis, `${server.prefix}:ticket:by-call:*`) : 0;
-          const ops0 = path === 'ours' ? await ariOps(server) : new Map();
-          const cpu0 = { ast: procCpuMs(astPid), node: procCpuMs(server.child.pid!) };
-          let rss = { ast: procRssMb(astPid), node: procRssMb(server.child.pid!) };
-          const rssTimer = setInterval(() => {
-            rss = { ast: Math.max(rss.ast, procRssMb(astPid)), node: Math.max(rss.node, procRssMb(server.child.pid!)) };
-          }, 500);
-          server.child.kill('SIGUSR2'); // start the event-loop window
-          const outcome = await runSipp(ast, path === 'ours' ? '12345' : DIALPLAN_NUMBER, rate, runNo);
-          await sleep(SETTLE_MS);
-          clearInterval(rssTimer);
-          const cpu1 = { ast: procCpuMs(astPid), node: procCpuMs(server.child.pid!) };
-          server.child.kill('SIGUSR2');
-          await sleep(100);
-          const eldLines = existsSync(server.eldFile) ? readFileSync(server.eldFile, 'utf8').trim().split('\n') : [];
-          const eld = eldLines.length ? (JSON.parse(eldLines[eldLines.length - 1]!) as { p50: number; p99: number; max: number }) : undefined;
-          const app = (await ari(ast, '/applications/hotline')) as { channel_ids?: string[] } | undefined;
-          const channels = (await ari(ast, '/channels')) as unknown[] | undefined;
-          const calls = rate * DURATION_SEC;
-          const c = outcome.counters;
-          const failures: Record<string, number> = {};
-          for (const [k, v] of Object.entries(c)) if (k.startsWith('Failed') && k !== 'FailedCall' && v > 0) failures[k.replace(/^Failed/, '')] = v;
-          const sorted = [...outcome.rtds].sort((a, b) => a - b);
-          const step: AsteriskStep = {
-            path,
-            rate,
-            calls,
-            successful: c.SuccessfulCall ?? 0,
-            failed: c.FailedCall ?? 0,
-            failures,
-            retransmissions: c.Retransmissions ?? 0,
-            setupMs: { n: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? NaN) },
-            asteriskCpuMsPerCall: round((cpu1.ast - cpu0.ast) / calls),
-            asteriskRssPeakMb: rss.ast,
-            channelsLeft: path === 'ours' ? (app?.channel_ids?.length ?? -1) : (channels?.length ?? -1),
-            asteriskProblems: problems(ast.log().slice(astLogAt), ASTERISK_PATTERNS),
-          };
-          if (path === 'ours') {
-            step.nodeCpuMsPerCall = round((cpu1.node - cpu0.node) / calls);
-            step.nodeRssPeakMb = rss.node;
-            if (eld) step.eventLoopDelayMs = eld;
-            // Tickets are written after the call ends; give the pipeline its time (bounded).
-            const until = Date.now() + 20_000;
+      for (const { rate, path, round: roundNo } of plan) {
+        const onServer = path !== 'dialplan';
+        const server = onServer ? await serverFor(path) : (servers.values().next().value ?? (await serverFor('ours')));
+        runNo++;
+        const astLogAt = ast.log().length;
+        const serverLogAt = readFileSync(server.logFile, 'utf8').length;
+        const callsBefore = onServer ? await metric(server, 'hotline_calls_total') : 0;
+        const ticketsBefore = onServer ? await countKeys(redis, `${server.prefix}:ticket:by-call:*`) : 0;
+        const ops0 = onServer ? await ariOps(server) : new Map();
+        const shed0 = onServer ? await metricByLabel(server, 'hotline_calls_shed_total') : new Map<string, number>();
+        const cmd0 = await commandStats(redis);
+        const redisCpu0 = await redisCpuSec(redis);
+        const cpu0 = { ast: procCpuMs(astPid), node: procCpuMs(server.child.pid!) };
+        let rss = { ast: procRssMb(astPid), node: procRssMb(server.child.pid!) };
+        const rssTimer = setInterval(() => {
+          rss = { ast: Math.max(rss.ast, procRssMb(astPid)), node: Math.max(rss.node, procRssMb(server.child.pid!)) };
+        }, 500);
+        server.child.kill('SIGUSR2'); // start the event-loop window
+        // BENCH_AST_MONITOR=<file>: every Redis command of our steps (MONITOR; slows Redis, for looking, not figures).
+        const monitor = onServer && process.env.BENCH_AST_MONITOR ? await redis.monitor() : undefined;
+        monitor?.on('monitor', (_t: string, a: string[]) => appendFileSync(process.env.BENCH_AST_MONITOR!, `${a.map((x) => x.slice(0, 60)).join(' ')}\n`));
+        const outcome = await runSipp(ast, onServer ? '12345' : DIALPLAN_NUMBER, rate, runNo);
+        await sleep(SETTLE_MS);
+        clearInterval(rssTimer);
+        const cpu1 = { ast: procCpuMs(astPid), node: procCpuMs(server.child.pid!) };
+        const cmd1 = await commandStats(redis);
+        const redisCpu1 = await redisCpuSec(redis);
+        monitor?.disconnect();
+        server.child.kill('SIGUSR2');
+        await sleep(100);
+        const eldLines = existsSync(server.eldFile) ? readFileSync(server.eldFile, 'utf8').trim().split('\n') : [];
+        const eld = eldLines.length ? (JSON.parse(eldLines[eldLines.length - 1]!) as { p50: number; p99: number; max: number }) : undefined;
+        const app = (await ari(ast, '/applications/hotline')) as { channel_ids?: string[] } | undefined;
+        const channels = (await ari(ast, '/channels')) as unknown[] | undefined;
+        const calls = rate * DURATION_SEC;
+        const c = outcome.counters;
+        const failures: Record<string, number> = {};
+        for (const [k, v] of Object.entries(c)) if (k.startsWith('Failed') && k !== 'FailedCall' && v > 0) failures[k.replace(/^Failed/, '')] = v;
+        const sorted = [...outcome.rtds].sort((a, b) => a - b);
+        const step: AsteriskStep = {
+          path,
+          rate,
+          ...(roundNo !== undefined ? { round: roundNo } : {}),
+          calls,
+          successful: c.SuccessfulCall ?? 0,
+          failed: c.FailedCall ?? 0,
+          failures,
+          retransmissions: c.Retransmissions ?? 0,
+          setupMs: { n: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? NaN) },
+          asteriskCpuMsPerCall: round((cpu1.ast - cpu0.ast) / calls),
+          asteriskRssPeakMb: rss.ast,
+          channelsLeft: onServer ? (app?.channel_ids?.length ?? -1) : (channels?.length ?? -1),
+          asteriskProblems: problems(ast.log().slice(astLogAt), ASTERISK_PATTERNS),
+        };
+        if (onServer) {
+          step.nodeCpuMsPerCall = round((cpu1.node - cpu0.node) / calls);
+          step.nodeRssPeakMb = rss.node;
+          if (eld) step.eventLoopDelayMs = eld;
+          // Tickets are written after the call ends; give the pipeline its time (bounded).
+          const until = Date.now() + 20_000;
+          step.serverCalls = (await metric(server, 'hotline_calls_total')) - callsBefore;
+          step.tickets = (await countKeys(redis, `${server.prefix}:ticket:by-call:*`)) - ticketsBefore;
+          while (step.tickets < step.serverCalls && Date.now() < until) {
+            await sleep(500);
             step.serverCalls = (await metric(server, 'hotline_calls_total')) - callsBefore;
             step.tickets = (await countKeys(redis, `${server.prefix}:ticket:by-call:*`)) - ticketsBefore;
-            while (step.tickets < step.serverCalls && Date.now() < until) {
-              await sleep(500);
-              step.serverCalls = (await metric(server, 'hotline_calls_total')) - callsBefore;
-              step.tickets = (await countKeys(redis, `${server.prefix}:ticket:by-call:*`)) - ticketsBefore;
-            }
-            const ops1 = await ariOps(server);
-            step.ariRequests = {};
-            for (const [op, e] of ops1) {
-              const b = ops0.get(op) ?? { count: 0, sum: 0 };
-              if (e.count > b.count) step.ariRequests[op] = { perCall: round((e.count - b.count) / calls), meanMs: round(((e.sum - b.sum) / (e.count - b.count)) * 1000) };
-            }
-            step.serverProblems = problems(readFileSync(server.logFile, 'utf8').slice(serverLogAt), SERVER_PATTERNS);
           }
-          steps.push(step);
-          log(
-            `  ${rate}/s ${path}: setup p50 ${step.setupMs.p50} / p99 ${step.setupMs.p99} ms, ok ${step.successful}/${calls}, failures ${JSON.stringify(failures)}, retrans ${step.retransmissions}, ast cpu ${step.asteriskCpuMsPerCall} ms/call` +
-              (path === 'ours'
-                ? `, node cpu ${step.nodeCpuMsPerCall} ms/call, eld p99 ${eld?.p99} ms, left ${step.channelsLeft}, calls ${step.serverCalls} tickets ${step.tickets}, server ${JSON.stringify(step.serverProblems)}, ari ${JSON.stringify(step.ariRequests)}`
-                : `, left ${step.channelsLeft}`) +
-              `, asterisk ${JSON.stringify(step.asteriskProblems)}`,
-          );
-          // Nothing of this step may still hold ports or CPU when the next starts.
-          for (let i = 0; i < 30 && ((await ari(ast, '/channels')) as unknown[] | undefined)?.length; i++) await sleep(1000);
+          const shed: Record<string, number> = {};
+          for (const [reason, n] of await metricByLabel(server, 'hotline_calls_shed_total')) if (n > (shed0.get(reason) ?? 0)) shed[reason] = n - (shed0.get(reason) ?? 0);
+          if (Object.keys(shed).length) step.shed = shed;
+          const ops1 = await ariOps(server);
+          step.ariRequests = {};
+          for (const [op, e] of ops1) {
+            const b = ops0.get(op) ?? { count: 0, sum: 0 };
+            if (e.count > b.count) step.ariRequests[op] = { perCall: round((e.count - b.count) / calls), meanMs: round(((e.sum - b.sum) / (e.count - b.count)) * 1000) };
+          }
+          const logText = readFileSync(server.logFile, 'utf8').slice(serverLogAt);
+          step.serverProblems = problems(logText, SERVER_PATTERNS);
+          step.logLinesPerCall = round((logText.match(/\n/g)?.length ?? 0) / calls, 2);
+          const warnings = new Map<string, number>();
+          for (const line of logText.split('\n')) {
+            if (!/"level":(40|50)/.test(line)) continue;
+            let msg = 'unparsed';
+            try {
+              const j = JSON.parse(line) as { msg?: string; err?: unknown; where?: string };
+              msg = `${j.msg ?? ''}${j.where ? ` (${j.where})` : ''}${typeof j.err === 'string' ? `: ${j.err.replace(/[0-9a-f-]{8,}|\d+(\.\d+)?/g, '#').slice(0, 80)}` : ''}`;
+            } catch {
+              /* a torn last line */
+            }
+            warnings.set(msg, (warnings.get(msg) ?? 0) + 1);
+          }
+          if (warnings.size) step.serverWarnings = Object.fromEntries([...warnings].sort((a, b) => b[1] - a[1]).slice(0, 5));
+          // Over the step and its drain (tickets are written after the call ends: counted if done by then).
+          // A script's own commands are counted under their names too, their time within the script's:
+          // Redis's CPU per call comes from its process (INFO cpu), not from summing these.
+          const commands: Record<string, number> = {};
+          const usecBy: [string, number][] = [];
+          for (const [cmd, e] of cmd1) {
+            const b = cmd0.get(cmd) ?? { calls: 0, usec: 0 };
+            if (cmd === 'info' || cmd === 'scan' || cmd === 'monitor' || e.calls === b.calls) continue;
+            commands[cmd] = round((e.calls - b.calls) / calls, 2);
+            usecBy.push([cmd, round((e.usec - b.usec) / calls)]);
+          }
+          const topUsecPerCall = Object.fromEntries(usecBy.sort((a, b) => b[1] - a[1]).slice(0, 8));
+          step.redisPerCall = { commands, usecPerCall: round(((redisCpu1 - redisCpu0) * 1e6) / calls), topUsecPerCall };
         }
+        steps.push(step);
+        samples.set(step, sorted);
+        log(
+          `  ${rate}/s ${roundNo !== undefined ? `round ${roundNo} ` : ''}${path}: setup p50 ${step.setupMs.p50} / p99 ${step.setupMs.p99} ms, ok ${step.successful}/${calls}, failures ${JSON.stringify(failures)}, retrans ${step.retransmissions}, ast cpu ${step.asteriskCpuMsPerCall} ms/call` +
+            (onServer
+              ? `, node cpu ${step.nodeCpuMsPerCall} ms/call, eld p99 ${eld?.p99} ms, left ${step.channelsLeft}, calls ${step.serverCalls} tickets ${step.tickets}, shed ${JSON.stringify(step.shed ?? {})}, server ${JSON.stringify(step.serverProblems)} ${JSON.stringify(step.serverWarnings ?? {})}, ari ${JSON.stringify(step.ariRequests)}, redis ${JSON.stringify(step.redisPerCall)}, log lines/call ${step.logLinesPerCall}`
+              : `, left ${step.channelsLeft}`) +
+            `, asterisk ${JSON.stringify(step.asteriskProblems)}`,
+        );
+        // Nothing of this step may still hold ports or CPU when the next starts.
+        for (let i = 0; i < 30 && ((await ari(ast, '/channels')) as unknown[] | undefined)?.length; i++) await sleep(1000);
       }
     } finally {
-      await stopServer(server);
+      for (const s of servers.values()) await stopServer(s);
     }
     if (process.env.BENCH_AST_PROFILE_RATE) {
       const rate = Number(process.env.BENCH_AST_PROFILE_RATE);
       const profDir = join(REPO, 'bench', 'results', 'profiles');
-      const before = new Set(existsSync(profDir) ? readdirSync(profDir) : []);
-      const prof = await startServer(main, ast, redisServer.url, dir, profDir);
+      mkdirSync(profDir, { recursive: true });
+      const file = `CPU.${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}.step-${rate}.cpuprofile`;
+      const prof = await startServer(main, ast, redisServer.url, dir, join(profDir, file));
       try {
+        prof.child.kill('SIGUSR2'); // profile on
         await runSipp(ast, '12345', rate, ++runNo);
         await sleep(SETTLE_MS);
+        prof.child.kill('SIGUSR2'); // profile written
+        for (let i = 0; i < 50 && !existsSync(join(profDir, file)); i++) await sleep(200);
+        await sleep(500);
       } finally {
         await stopServer(prof);
       }
-      const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
-      if (file) profile = { rate, file: `bench/results/profiles/${file}`, top: topFunctions(join(profDir, file), 15), byArea: byArea(join(profDir, file)) };
+      if (existsSync(join(profDir, file))) profile = { rate, file: `bench/results/profiles/${file}`, top: topFunctions(join(profDir, file), 20), byArea: byArea(join(profDir, file)) };
     }
   } finally {
     redis.disconnect();
@@ -407,17 +554,86 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
     await redisServer.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
-  const ratios = RATES.filter(() => PATHS.length === 2).map((rate) => {
-    const d = steps.find((s) => s.rate === rate && s.path === 'dialplan')!;
-    const o = steps.find((s) => s.rate === rate && s.path === 'ours')!;
-    return {
-      rate,
-      p50: ratio(o.setupMs.p50, Math.max(d.setupMs.p50, 1)),
-      p99: ratio(o.setupMs.p99, Math.max(d.setupMs.p99, 1)),
-      cpuVsDialplan: ratio(o.asteriskCpuMsPerCall + (o.nodeCpuMsPerCall ?? 0), d.asteriskCpuMsPerCall),
-    };
-  });
-  return { asterisk: version, sipp, durationSecPerStep: DURATION_SEC, rtpPorts, steps, ratios, ...(profile ? { profile } : {}) };
+  const ratios: AsteriskResult['ratios'] = [];
+  for (const rate of RATES) {
+    const d = steps.find((s) => s.rate === rate && s.round === undefined && s.path === 'dialplan');
+    if (!d) continue;
+    for (const o of steps.filter((s) => s.rate === rate && s.round === undefined && s.path !== 'dialplan')) {
+      ratios.push({
+        rate,
+        path: o.path,
+        p50: ratio(o.setupMs.p50, Math.max(d.setupMs.p50, 1)),
+        p99: ratio(o.setupMs.p99, Math.max(d.setupMs.p99, 1)),
+        cpuVsDialplan: ratio(o.asteriskCpuMsPerCall + (o.nodeCpuMsPerCall ?? 0), d.asteriskCpuMsPerCall),
+      });
+    }
+  }
+  const rounds = ROUNDS > 0 && PATHS.includes('dialplan') ? summariseRounds(steps, samples) : undefined;
+  return { asterisk: version, sipp, durationSecPerStep: DURATION_SEC, rtpPorts, steps, ratios, idleNodeCpuMsPerSec, ...(rounds ? { rounds } : {}), ...(profile ? { profile } : {}) };
+}
+
+/** The rounds' medians again from their per-round figures (results files written before the median took the mean of the middle two). */
+export function remedianRounds(r: RoundsSummary): RoundsSummary {
+  return {
+    ...r,
+    paths: r.paths.map((p) => ({
+      ...p,
+      p99Ratio: { ...p.p99Ratio, median: median(p.perRound.map((x) => x.p99Ratio)) },
+      cpuVsDialplan: { ...p.cpuVsDialplan, median: median(p.perRound.map((x) => x.cpuVsDialplan)) },
+      nodeCpuMsPerCall: { ...p.nodeCpuMsPerCall, median: median(p.perRound.map((x) => x.nodeCpuMsPerCall)) },
+    })),
+  };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const mid = s.length / 2;
+  return s.length % 2 ? s[Math.floor(mid)]! : round((s[mid - 1]! + s[mid]!) / 2, 2);
+};
+
+/** Each round's ratios against the dialplan of the same round, the worst and median of them, and the pooled samples' p50/p99. */
+function summariseRounds(steps: AsteriskStep[], samples: Map<AsteriskStep, number[]>): RoundsSummary {
+  const inRounds = steps.filter((s) => s.round !== undefined);
+  const pool = (xs: AsteriskStep[]) => xs.flatMap((s) => samples.get(s) ?? []).sort((a, b) => a - b);
+  const dialplan = inRounds.filter((s) => s.path === 'dialplan');
+  const dPooled = pool(dialplan);
+  const paths = [...new Set(inRounds.map((s) => s.path))].filter((p) => p !== 'dialplan');
+  return {
+    rate: ROUND_RATE,
+    rounds: ROUNDS,
+    paths: paths.map((path) => {
+      const mine = inRounds.filter((s) => s.path === path);
+      const perRound = mine.flatMap((o) => {
+        const d = dialplan.find((x) => x.round === o.round);
+        if (!d) return [];
+        return [
+          {
+            round: o.round!,
+            p99Ms: o.setupMs.p99,
+            dialplanP99Ms: d.setupMs.p99,
+            p99Ratio: ratio(o.setupMs.p99, Math.max(d.setupMs.p99, 1)),
+            nodeCpuMsPerCall: o.nodeCpuMsPerCall ?? NaN,
+            cpuVsDialplan: ratio(o.asteriskCpuMsPerCall + (o.nodeCpuMsPerCall ?? 0), d.asteriskCpuMsPerCall),
+          },
+        ];
+      });
+      const oPooled = pool(mine);
+      const p99 = round(percentile(oPooled, 99));
+      const dp99 = round(percentile(dPooled, 99));
+      return {
+        path,
+        perRound,
+        pooled: { n: oPooled.length, p50: round(percentile(oPooled, 50)), p99, dialplanP50: round(percentile(dPooled, 50)), dialplanP99: dp99, p99Ratio: ratio(p99, Math.max(dp99, 1)) },
+        p99Ratio: { median: median(perRound.map((r) => r.p99Ratio)), worst: Math.max(...perRound.map((r) => r.p99Ratio)) },
+        cpuVsDialplan: { median: median(perRound.map((r) => r.cpuVsDialplan)), worst: Math.max(...perRound.map((r) => r.cpuVsDialplan)) },
+        nodeCpuMsPerCall: { median: median(perRound.map((r) => r.nodeCpuMsPerCall)), worst: Math.max(...perRound.map((r) => r.nodeCpuMsPerCall)) },
+        calls: mine.reduce((a, s) => a + (s.serverCalls ?? 0), 0),
+        tickets: mine.reduce((a, s) => a + (s.tickets ?? 0), 0),
+        channelsLeftMax: Math.max(...mine.map((s) => s.channelsLeft)),
+      };
+    }),
+  };
 }
 
 /** Self time per function of a V8 .cpuprofile, largest first (idle and GC kept: they say where time went too). */

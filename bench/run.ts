@@ -9,7 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runAcd, type AcdResult } from './part-acd.js';
 import { runKnowledge, type KnowledgeResult } from './part-knowledge.js';
-import { runAsterisk, type AsteriskResult } from './part-asterisk.js';
+import { remedianRounds, runAsterisk, type AsteriskResult } from './part-asterisk.js';
 import { runCallPath, type CallPathResult } from './part-callpath.js';
 import { runConcurrency, type ConcurrencyResult } from './part-concurrency.js';
 import { runTickets, type TicketsResult } from './part-tickets.js';
@@ -125,20 +125,47 @@ export function markdown(r: Results): string {
   const as = r.parts.asterisk;
   if (as) {
     L.push('## 5. Set-up on a real Asterisk (SIPp, our server vs pure dialplan)', '');
-    L.push(`${as.asterisk}, ${as.sipp}; ${as.durationSecPerStep} s per step, INVITE → 200 OK → 3 s → BYE, no media from SIPp; RTP ports ${as.rtpPorts[0]}–${as.rtpPorts[1]}. Our path: the compiled server (NODE_ENV=production, logs at info to a file) answering 12345 (welcome prompt); dialplan path: Answer/Playback(hotline/welcome)/Hangup on the same Asterisk, alternating at each rate. CPU per call = /proc utime+stime over the step and 10 s of drain ÷ calls placed.`, '');
-    L.push('| rate/s | path | ok / calls | INVITE→200 p50 / p99 / max ms | failures | retrans | Asterisk CPU ms/call | node CPU ms/call | RSS peak MB (Asterisk / node) | event-loop p50 / p99 / max ms | left in app | calls / tickets | problems |');
-    L.push('| ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | ---: | --- | --- |');
+    L.push(`${as.asterisk}, ${as.sipp}; ${as.durationSecPerStep} s per step, INVITE → 200 OK → 3 s → BYE, no media from SIPp; RTP ports ${as.rtpPorts[0]}–${as.rtpPorts[1]}. Our path: the compiled server (NODE_ENV=production, logs at info to a file) answering 12345 (welcome prompt); dialplan path: Answer/Playback(hotline/welcome)/Hangup on the same Asterisk, alternating. CPU per call = /proc utime+stime over the step and 10 s of drain ÷ calls placed.`, '');
+    if (as.idleNodeCpuMsPerSec && Object.keys(as.idleNodeCpuMsPerSec).length) {
+      L.push(`Server CPU with no calls (${Object.entries(as.idleNodeCpuMsPerSec).map(([k, v]) => `${k} ${v} ms/s`).join(', ')}): part of every node CPU per call below: ≈ that × the step's window (the step and 10 s of drain) ÷ its calls, e.g. ÷ 60 at 100/s.`, '');
+    }
+    const rs = as.rounds;
+    if (rs) {
+      L.push(`### ${rs.rate} set-ups/s, ${rs.rounds} alternating rounds`, '');
+      L.push('Each round runs the dialplan and our server back to back (the order swaps every round); ratios are against the dialplan of the same round, pooled = all rounds\' samples together.', '');
+      L.push('| path | INVITE→200 pooled p50 / p99 ms (dialplan) | pooled p99 ratio | per-round p99 ratio median / worst | (Asterisk + node) / dialplan Asterisk median / worst | node CPU ms/call median / worst | calls / tickets | left in app (max) |');
+      L.push('| --- | --- | ---: | --- | --- | --- | --- | ---: |');
+      for (const p of rs.paths) {
+        L.push(
+          `| ${p.path} | ${p.pooled.p50} / ${p.pooled.p99} (${p.pooled.dialplanP50} / ${p.pooled.dialplanP99}) | **${p.pooled.p99Ratio}** | ${p.p99Ratio.median} / ${p.p99Ratio.worst} | **${p.cpuVsDialplan.median} / ${p.cpuVsDialplan.worst}** | ${p.nodeCpuMsPerCall.median} / ${p.nodeCpuMsPerCall.worst} | ${p.calls} / ${p.tickets} | ${p.channelsLeftMax} |`,
+        );
+      }
+      L.push('', '| round | path | p99 ms (dialplan) | p99 ratio | node CPU ms/call | (Asterisk + node) / dialplan |', '| ---: | --- | --- | ---: | ---: | ---: |');
+      for (const p of rs.paths) for (const r of p.perRound) L.push(`| ${r.round} | ${p.path} | ${r.p99Ms} (${r.dialplanP99Ms}) | ${r.p99Ratio} | ${r.nodeCpuMsPerCall} | ${r.cpuVsDialplan} |`);
+      L.push('', '### Every step', '');
+    }
+    L.push('| rate/s | round | path | ok / calls | INVITE→200 p50 / p99 / max ms | failures | retrans | Asterisk CPU ms/call | node CPU ms/call | RSS peak MB (Asterisk / node) | event-loop p50 / p99 / max ms | left in app | calls / tickets | ARI requests/call | Redis scripts/call (Redis CPU µs/call) | log lines/call | problems |');
+    L.push('| ---: | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | ---: | --- | --- | --- | ---: | --- |');
     for (const s of as.steps) {
-      const probs = { ...s.asteriskProblems, ...(s.serverProblems ?? {}) };
+      const probs = { ...s.asteriskProblems, ...(s.serverProblems ?? {}), ...Object.fromEntries(Object.entries(s.shed ?? {}).map(([k, v]) => [`told busy (${k})`, v])) };
+      const ariPerCall = s.ariRequests ? Object.entries(s.ariRequests).map(([k, v]) => `${k} ${v.perCall}`).join(', ') || '0' : '–';
+      const redisPerCall = s.redisPerCall ? `${(s.redisPerCall.commands.evalsha ?? 0) + (s.redisPerCall.commands.eval ?? 0)} (${s.redisPerCall.usecPerCall})` : '–';
       L.push(
-        `| ${s.rate} | ${s.path} | ${s.successful} / ${s.calls} | ${s.setupMs.p50} / ${s.setupMs.p99} / ${s.setupMs.max} | ${Object.entries(s.failures).map(([k, v]) => `${k} ${v}`).join(', ') || '–'} | ${s.retransmissions} | ${s.asteriskCpuMsPerCall} | ${s.nodeCpuMsPerCall ?? '–'} | ${s.asteriskRssPeakMb} / ${s.nodeRssPeakMb ?? '–'} | ${s.eventLoopDelayMs ? `${s.eventLoopDelayMs.p50} / ${s.eventLoopDelayMs.p99} / ${s.eventLoopDelayMs.max}` : '–'} | ${s.channelsLeft} | ${s.serverCalls !== undefined ? `${s.serverCalls} / ${s.tickets}` : '–'} | ${Object.entries(probs).map(([k, v]) => `${k} ${v}`).join(', ') || '–'} |`,
+        `| ${s.rate} | ${s.round ?? '–'} | ${s.path} | ${s.successful} / ${s.calls} | ${s.setupMs.p50} / ${s.setupMs.p99} / ${s.setupMs.max} | ${Object.entries(s.failures).map(([k, v]) => `${k} ${v}`).join(', ') || '–'} | ${s.retransmissions} | ${s.asteriskCpuMsPerCall} | ${s.nodeCpuMsPerCall ?? '–'} | ${s.asteriskRssPeakMb} / ${s.nodeRssPeakMb ?? '–'} | ${s.eventLoopDelayMs ? `${s.eventLoopDelayMs.p50} / ${s.eventLoopDelayMs.p99} / ${s.eventLoopDelayMs.max}` : '–'} | ${s.channelsLeft} | ${s.serverCalls !== undefined ? `${s.serverCalls} / ${s.tickets}` : '–'} | ${ariPerCall} | ${redisPerCall} | ${s.logLinesPerCall ?? '–'} | ${Object.entries(probs).map(([k, v]) => `${k} ${v}`).join(', ') || '–'} |`,
       );
     }
-    L.push('', '| rate/s | p50 ratio ours/dialplan | p99 ratio | CPU per call (Asterisk + node) / dialplan Asterisk |', '| ---: | ---: | ---: | ---: |');
-    for (const x of as.ratios) L.push(`| ${x.rate} | ${x.p50} | ${x.p99} | ${x.cpuVsDialplan} |`);
+    if (as.ratios.length) {
+      L.push('', '| rate/s | path | p50 ratio to dialplan | p99 ratio | CPU per call (Asterisk + node) / dialplan Asterisk |', '| ---: | --- | ---: | ---: | ---: |');
+      for (const x of as.ratios) L.push(`| ${x.rate} | ${x.path ?? 'ours'} | ${x.p50} | ${x.p99} | ${x.cpuVsDialplan} |`);
+    }
+    const warned = as.steps.filter((s) => s.serverWarnings);
+    if (warned.length) {
+      L.push('', 'Server warnings and errors by message (the five most frequent of a step):', '');
+      for (const s of warned) L.push(`- ${s.rate}/s ${s.round !== undefined ? `round ${s.round} ` : ''}${s.path}: ${Object.entries(s.serverWarnings!).map(([k, v]) => `${k} × ${v}`).join('; ')}`);
+    }
     L.push('', '(Latency ratios use max(dialplan, 1 ms) as the divisor: SIPp reports whole milliseconds.)', '');
     if (as.profile) {
-      L.push(`CPU profile of the server at ${as.profile.rate} set-ups/s (\`--cpu-prof\`, ${as.profile.file}), self time:`, '', '| function | where | self % |', '| --- | --- | ---: |');
+      L.push(`CPU profile of the server at ${as.profile.rate} set-ups/s (the step alone, taken in the server by \`bench/asterisk/eld.mjs\`: ${as.profile.file}), self time:`, '', '| function | where | self % |', '| --- | --- | ---: |');
       for (const t of as.profile.top) L.push(`| ${t.fn} | ${t.where} | ${t.selfPct} |`);
       L.push('', 'The same profile by area (native frames counted for their JavaScript caller):', '', '| area | self % |', '| --- | ---: |');
       for (const a of as.profile.byArea ?? []) L.push(`| ${a.area} | ${a.selfPct} |`);
@@ -150,11 +177,24 @@ export function markdown(r: Results): string {
 }
 
 async function main(): Promise<void> {
+  // --render <name>: write bench/results/<name>.md again from its .json (after a change of the tables).
+  const ri = process.argv.indexOf('--render');
+  if (ri >= 0) {
+    const file = join(REPO, 'bench', 'results', `${process.argv[ri + 1]}.json`);
+    const r = JSON.parse(readFileSync(file, 'utf8')) as Results;
+    if (r.parts.asterisk?.rounds) r.parts.asterisk.rounds = remedianRounds(r.parts.asterisk.rounds);
+    writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
+    writeFileSync(file.replace(/\.json$/, '.md'), markdown(r));
+    return;
+  }
   const parts = args();
   const date = today();
   const dir = join(REPO, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const jsonFile = join(dir, `${date}.json`);
+  // --name <suffix>: results go to <date>-<suffix>.json/.md (a side-by-side experiment beside the day's run).
+  const ni = process.argv.indexOf('--name');
+  const base = ni >= 0 && process.argv[ni + 1] ? `${date}-${process.argv[ni + 1]!.replace(/[^\w.-]/g, '')}` : date;
+  const jsonFile = join(dir, `${base}.json`);
   const prev: Results | undefined = parts.length < PARTS.length && existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Results) : undefined;
   let commit = 'unknown';
   try {
@@ -182,9 +222,9 @@ async function main(): Promise<void> {
     log(`   ${part}: ${results.wallSec[part]} s`);
     // Written after every part, so a later failure keeps what was measured.
     writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
-    writeFileSync(join(dir, `${date}.md`), markdown(results));
+    writeFileSync(join(dir, `${base}.md`), markdown(results));
   }
-  log(`wrote bench/results/${date}.json and .md`);
+  log(`wrote bench/results/${base}.json and .md`);
 }
 
 main().then(

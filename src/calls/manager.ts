@@ -174,7 +174,6 @@ export class CallManager implements SessionIndex {
 
   private route(e: TelephonyEvent): CallParty | undefined {
     switch (e.type) {
-      case 'PlaybackStarted':
       case 'PlaybackFinished':
         return this.byPlayback.get(e.playbackId);
       case 'StasisEnd':

@@ -45,7 +45,8 @@ export const HANDLED_EVENT_TYPES = [
   'ChannelDtmfReceived',
   'ChannelHangupRequest',
   'ChannelDestroyed',
-  'PlaybackStarted',
+  // Not PlaybackStarted: no call logic waits for a prompt to start (only for it to finish), and it is
+  // one of the five events of every simple call.
   'PlaybackFinished',
   'ChannelEnteredBridge',
   'ChannelLeftBridge',
@@ -85,17 +86,15 @@ export function toTelephonyEvent(e: Raw): TelephonyEvent | undefined {
         cause: Number(e.cause ?? 0),
         causeTxt: String(e.cause_txt ?? ''),
       };
-    case 'PlaybackStarted':
     case 'PlaybackFinished': {
       const pb = e.playback ?? {};
-      const base = {
+      return {
+        type: 'PlaybackFinished',
         playbackId: String(pb.id),
         targetUri: String(pb.target_uri ?? ''),
         mediaUri: String(pb.media_uri ?? ''),
+        state: String(pb.state ?? ''),
       };
-      return e.type === 'PlaybackStarted'
-        ? { type: 'PlaybackStarted', ...base }
-        : { type: 'PlaybackFinished', ...base, state: String(pb.state ?? '') };
     }
     case 'ChannelEnteredBridge':
     case 'ChannelLeftBridge':

@@ -39,6 +39,23 @@ import { HANDLED_EVENT_TYPES, toChannelInfo, toTelephonyEvent } from './ari-even
 // us through ari-client's own error callbacks.
 (globalThis as { log?: unknown }).log = function swaggerClientLog(): void {};
 
+// shred (swagger-client's HTTP layer) allocates every ARI response body with the deprecated
+// `new Buffer(n)`. Node never warns for code in node_modules, but to know that it captures and walks
+// the caller's stack on every call (its first 10,000), until it has warned once: one silenced call
+// from outside node_modules, here, is that once (≈ 4 µs saved per response, node 20).
+{
+  const quiet = process.noDeprecation;
+  process.noDeprecation = true;
+  try {
+    new (Buffer as unknown as new (n: number) => Buffer)(0);
+  } finally {
+    process.noDeprecation = quiet;
+  }
+}
+
+/** Operations that end a call's work in our app; they jump the in-flight queue. */
+const RELIEVING = new Set(['hangup', 'continue']);
+
 export interface AriTelephonyOptions {
   url: string;
   user: string;
@@ -303,7 +320,9 @@ export class AriTelephony implements Telephony {
     const client = this.client;
     if (!client) throw new TelephonyError('disconnected', operation, 'ARI is not connected');
     const started = performance.now();
-    const release = await this.gate.acquire();
+    // Requests that take a call off Asterisk (a hang-up, a shed caller sent to the busy notice) go
+    // ahead of those that add work: with a backlog, waiting behind it is what left callers in Stasis.
+    const release = await this.gate.acquire(RELIEVING.has(operation));
     try {
       const result = await withTimeout(call(client), this.opts.requestTimeoutMs, operation);
       this.opts.observe?.(operation, (performance.now() - started) / 1000);

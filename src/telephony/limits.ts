@@ -16,10 +16,15 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** A counting semaphore: at most `limit` holders at once, FIFO for waiters. */
+/**
+ * A counting semaphore: at most `limit` holders at once, FIFO for waiters — except that urgent waiters
+ * go ahead of the ordinary ones (FIFO among themselves).
+ */
 export class Semaphore {
   private active = 0;
   private readonly waiters: Array<() => void> = [];
+  /** How many of `waiters`, from the front, are urgent. */
+  private urgent = 0;
   constructor(private readonly limit: number) {}
 
   get inUse(): number {
@@ -31,9 +36,12 @@ export class Semaphore {
     return this.waiters.length;
   }
 
-  async acquire(): Promise<() => void> {
+  async acquire(urgent = false): Promise<() => void> {
     if (this.active >= this.limit) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await new Promise<void>((resolve) => {
+        if (urgent) this.waiters.splice(this.urgent++, 0, resolve);
+        else this.waiters.push(resolve);
+      });
     } else {
       this.active++;
     }
@@ -42,6 +50,7 @@ export class Semaphore {
       if (released) return;
       released = true;
       const next = this.waiters.shift();
+      if (this.urgent > 0) this.urgent--;
       if (next) next();
       else this.active--;
     };

@@ -53,7 +53,6 @@ export type TelephonyEvent =
   | { type: 'ChannelDtmfReceived'; channel: ChannelInfo; digit: string; durationMs: number }
   | { type: 'ChannelHangupRequest'; channel: ChannelInfo; cause: number }
   | { type: 'ChannelDestroyed'; channel: ChannelInfo; cause: number; causeTxt: string }
-  | { type: 'PlaybackStarted'; playbackId: string; targetUri: string; mediaUri: string }
   | { type: 'PlaybackFinished'; playbackId: string; targetUri: string; mediaUri: string; state: string }
   | { type: 'ChannelEnteredBridge'; bridgeId: string; channel: ChannelInfo }
   | { type: 'ChannelLeftBridge'; bridgeId: string; channel: ChannelInfo }

@@ -126,8 +126,10 @@ function unitKey(unit: string): string {
   return createHash('sha256').update(`hotline-unit:${unit}`).digest('hex').slice(0, 24);
 }
 
-// KEYS[1] by-call index, KEYS[2] daily sequence, KEYS[3] ticket hash prefix (used as a string), KEYS[4] caller index
-// ARGV[1] ticket number prefix, ARGV[2] json record, ARGV[3] now, ARGV[4] call id
+// KEYS[1] by-call index, KEYS[2] daily sequence, KEYS[3] ticket hash prefix (used as a string), KEYS[4] caller index,
+// KEYS[5] the agent's form of the call. ARGV[1] ticket number prefix, ARGV[2] json record, ARGV[3] now, ARGV[4] call id
+// Returns {ticket no, 1 = created, the form (when created)}: with it the worker builds the domain ticket
+// without reading back what it just wrote.
 const CREATE_FROM_CALL = `
 local existing = redis.call('GET', KEYS[1])
 if existing then return {existing, 0} end
@@ -138,7 +140,7 @@ local no = ARGV[1] .. string.format('%06d', seq)
 redis.call('SET', KEYS[1], no)
 redis.call('HSET', KEYS[3] .. no, 'ticketNo', no, 'callId', ARGV[4], 'createdAt', ARGV[3], 'status', 'received', 'record', ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[3], no)
-return {no, 1}
+return {no, 1, redis.call('GET', KEYS[5])}
 `;
 
 // KEYS[1] by-call index (of the request's synthetic call id), KEYS[2] daily sequence, KEYS[3] ticket hash prefix, KEYS[4] caller index
@@ -267,19 +269,28 @@ export class TicketStore {
     const day = shanghaiDate(record.startedAt);
     const res = (await this.script(
       CREATE_FROM_CALL,
-      4,
+      5,
       this.key('ticket', 'by-call', record.callId),
       this.key('ticket', 'seq', this.cityCode, day),
       this.key('ticket', ''),
       this.key('ticket', 'by-caller', this.callerKey(record.caller.number)),
+      this.key('ticket', 'form', record.callId),
       `${this.cityCode}${day}`,
       JSON.stringify(record),
       String(now),
       record.callId,
-    )) as [string, number];
+    )) as [string, number, string | null | undefined];
+    const [ticketNo, created, form] = res;
     // Without a domain there is nothing to build (ensureDomain would only read the ticket back).
-    if (this.domain) await this.ensureDomain(res[0]);
-    return { ticketNo: res[0], created: res[1] === 1 };
+    if (this.domain) {
+      if (created === 1) {
+        // Just written by the script: the stored ticket is known without reading it back (its callback
+        // list does not enter the build, and a callback's record comes minutes after its call's ticket).
+        const fresh: StoredTicket = { ticketNo, callId: record.callId, createdAt: now, status: 'received', record, callbacks: [], units: [], version: 0, ...(form ? { form: JSON.parse(form) as TicketForm } : {}) };
+        await this.ensureDomain(ticketNo, fresh);
+      } else await this.ensureDomain(ticketNo);
+    }
+    return { ticketNo, created: created === 1 };
   }
 
   /**
@@ -314,10 +325,15 @@ export class TicketStore {
    * Step 2 of creation: build and write the domain ticket if the record has
    * none (idempotent; a no-op when it exists or there is no domain).
    */
-  async ensureDomain(ticketNo: string): Promise<StoredTicket | undefined> {
+  /**
+   * Build the domain ticket of a stored one that has none yet (idempotent). `known`: the stored ticket
+   * as its creator just wrote it, used for the first try instead of reading it back (a concurrent writer
+   * makes that try fail on the version, and the next one reads).
+   */
+  async ensureDomain(ticketNo: string, known?: StoredTicket): Promise<StoredTicket | undefined> {
     if (!this.domain) return this.get(ticketNo);
     for (let i = 0; i < 10; i++) {
-      const st = await this.get(ticketNo);
+      const st = i === 0 && known ? known : await this.get(ticketNo);
       if (!st || st.ticket) return st;
       const at = Math.max(st.createdAt, st.record.startedAt);
       const ticket = st.intake && this.domain.buildIntake ? this.domain.buildIntake(ticketNo, st.intake, at) : this.domain.build(ticketNo, st.record, st.form, at);
