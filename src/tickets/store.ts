@@ -323,10 +323,7 @@ export class TicketStore {
 
   /**
    * Step 2 of creation: build and write the domain ticket if the record has
-   * none (idempotent; a no-op when it exists or there is no domain).
-   */
-  /**
-   * Build the domain ticket of a stored one that has none yet (idempotent). `known`: the stored ticket
+   * none (idempotent; a no-op when it exists or there is no domain). `known`: the stored ticket
    * as its creator just wrote it, used for the first try instead of reading it back (a concurrent writer
    * makes that try fail on the version, and the next one reads).
    */
