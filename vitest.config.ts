@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import DurationsReporter from './tests/support/durations-reporter.js';
 import LongestFirstSequencer from './tests/support/sequencer.js';
 import { testWorkers } from './tests/support/workers.js';
 
@@ -62,9 +63,10 @@ export default defineConfig({
     // The same count as the global set-up's Asterisk instances (tests/support/workers.ts). Most
     // files wait on real-length media, not CPU: 6 workers on 2 cores took each half to about 5 minutes.
     poolOptions: { forks: { maxForks: testWorkers(), minForks: 1 } },
-    // HOTLINE_TEST_REPORT_DIR=<dir> also writes <dir>/<sim|real>.json, the input of tests/support/durations-update.mjs.
+    // HOTLINE_TEST_REPORT_DIR=<dir> also writes <dir>/<sim|real>-durations.json (each file's time, hooks
+    // included), the input of tests/support/durations-update.mjs.
     reporters: process.env.HOTLINE_TEST_REPORT_DIR
-      ? ['default', ['json', { outputFile: `${process.env.HOTLINE_TEST_REPORT_DIR}/${realMode ? 'real' : 'sim'}.json` }]]
+      ? ['default', new DurationsReporter(`${process.env.HOTLINE_TEST_REPORT_DIR}/${realMode ? 'real' : 'sim'}-durations.json`)]
       : ['default'],
     // Longest files first, from a committed table of measured durations (a clean clone has no vitest cache).
     sequence: { sequencer: LongestFirstSequencer },

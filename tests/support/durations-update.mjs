@@ -1,5 +1,5 @@
-// Rewrites tests/support/durations.json from vitest JSON reports (see sequencer.ts):
-//   node tests/support/durations-update.mjs <sim-report.json> <real-report.json>
+// Rewrites tests/support/durations.json from the durations reporter's files (see sequencer.ts):
+//   node tests/support/durations-update.mjs <dir>/sim-durations.json <dir>/real-durations.json
 // Either report may be '-' to keep that mode's current figures.
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -12,23 +12,23 @@ const current = (() => {
   }
 })();
 
+/** A `<sim|real>-durations.json` of tests/support/durations-reporter.ts: `{ "tests/…": ms }`. */
 function fromReport(path) {
   const report = JSON.parse(readFileSync(path, 'utf8'));
   const table = {};
-  for (const file of report.testResults) {
-    const ms = Math.round(file.endTime - file.startTime);
-    if (!(ms >= 0)) throw new Error(`${path}: no start/end time for ${file.name}`);
+  for (const [name, ms] of Object.entries(report)) {
+    if (!(typeof ms === 'number' && ms >= 0)) throw new Error(`${path}: no duration for ${name}`);
     // Relative to the checkout the report came from (it may be another clone of the repo).
-    const at = file.name.lastIndexOf('/tests/');
-    if (at < 0) throw new Error(`${path}: ${file.name} is not under tests/`);
-    table[file.name.slice(at + 1)] = ms;
+    const at = name.lastIndexOf('tests/');
+    if (at < 0) throw new Error(`${path}: ${name} is not under tests/`);
+    table[name.slice(at)] = ms;
   }
   return Object.fromEntries(Object.entries(table).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 const [sim, real] = process.argv.slice(2);
 if (!sim || !real) {
-  console.error('usage: node tests/support/durations-update.mjs <sim-report.json|-> <real-report.json|->');
+  console.error('usage: node tests/support/durations-update.mjs <sim-durations.json|-> <real-durations.json|->');
   process.exit(2);
 }
 const next = { sim: sim === '-' ? current.sim : fromReport(sim), real: real === '-' ? current.real : fromReport(real) };

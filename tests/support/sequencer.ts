@@ -8,7 +8,7 @@
  *
  * Refresh the table after a change that moves durations a lot, from a full run on an otherwise idle machine:
  *   HOTLINE_TEST_REPORT_DIR=/tmp/durations npm test
- *   node tests/support/durations-update.mjs /tmp/durations/sim.json /tmp/durations/real.json
+ *   node tests/support/durations-update.mjs /tmp/durations/sim-durations.json /tmp/durations/real-durations.json
  * A stale table only costs time, never correctness: every file still runs.
  */
 import { readFileSync } from 'node:fs';
