@@ -70,7 +70,7 @@ export interface Session {
 
 const contexts: BrowserContext[] = [];
 const browsers: Browser[] = [];
-/** This file's shared browser: a Chromium launch costs about as much CPU as a page test itself. */
+/** This file's shared browser: one Chromium per file instead of one per page (the saving measured small: rendering dominates). */
 let shared: Promise<Browser> | undefined;
 
 export interface BrowserOptions {
