@@ -8,7 +8,8 @@
  *
  * The password is read from stdin or `--password-file`, never from the command
  * line (it would be in `ps` and the shell history). Redis comes from
- * `REDIS_URL` and `HOTLINE_KEY_PREFIX` (or `--redis-url`, `--key-prefix`).
+ * `REDIS_URL` and `HOTLINE_KEY_PREFIX` (or `--redis-url`, `--key-prefix`); the hash cost from
+ * `PASSWORD_HASH_COST`, as the server's.
  * Every change is written to the audit log with actor `cli`.
  */
 import { loadDotEnv } from '../config/index.js';
@@ -25,6 +26,7 @@ const USAGE = `usage:
                      [--display-name <name>] [--password-file <file>]   (else the password is read from stdin)
   cli.ts reset-password --username <name> [--password-file <file>]
 options: --redis-url <url> (REDIS_URL)  --key-prefix <prefix> (HOTLINE_KEY_PREFIX, default hotline)
+environment: PASSWORD_HASH_COST (scrypt log2 N, 10-20, default 15)
 roles: ${ROLES.join(', ')}`;
 
 export interface CliIo {
@@ -80,11 +82,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<CliRes
     const password = passwordFrom(file ? readFileSync(file, 'utf8') : await io.readStdin());
     if (!password) throw new UsageError('no password: pipe it on stdin or give --password-file');
 
+    const cost = io.env.PASSWORD_HASH_COST ? Number(io.env.PASSWORD_HASH_COST) : 15;
+    if (!Number.isInteger(cost) || cost < 10 || cost > 20) throw new UsageError(`PASSWORD_HASH_COST must be an integer from 10 to 20, got '${io.env.PASSWORD_HASH_COST}'`);
     redis = io.redis ?? new Redis(one('redis-url') ?? io.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
     if (!io.redis) await redis.connect();
     const prefix = one('key-prefix') ?? (io.env.HOTLINE_KEY_PREFIX || 'hotline');
-    const cost = io.env.PASSWORD_HASH_COST ? Number(io.env.PASSWORD_HASH_COST) : 15;
-    if (!Number.isInteger(cost) || cost < 10 || cost > 20) throw new UsageError(`PASSWORD_HASH_COST must be an integer from 10 to 20, got '${io.env.PASSWORD_HASH_COST}'`);
     const users = new UserStore(redis, prefix, { N: 2 ** cost, r: 8, p: 1 });
     const audit = new AuditLog(redis, prefix);
 

@@ -177,6 +177,8 @@ describe('CLI', () => {
     expect(await run(['create-user', '--role', 'admin'])).toMatchObject({ code: 2, err: expect.stringMatching(/--username is required/) });
     expect(await run(['create-user', '--username', 'q1', '--password', 'x'])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown argument --password/) });
     expect(await run(['drop-all'])).toMatchObject({ code: 2 });
+    const weakCost = await runCli(['create-user', '--username', 'q1', '--role', 'unit', '--key-prefix', p], { env: { PASSWORD_HASH_COST: '9' }, readStdin: async () => 'cli-password-9', redis });
+    expect(weakCost).toMatchObject({ code: 2, err: expect.stringMatching(/^PASSWORD_HASH_COST must be an integer from 10 to 20, got '9'/) });
     expect(await new UserStore(redis, p).list()).toEqual([]);
   });
 
