@@ -1,18 +1,27 @@
 /**
- * The ARI adapter: the only module that knows ari-client.
+ * The ARI adapter: the only module that knows ari-client and speaks ARI.
  *
  * @remarks
+ * Three channels to Asterisk:
+ * - ari-client connects (it loads and checks Asterisk's API declarations) and runs the operations of
+ *   rarer moments: originate, bridges, recordings, variables, snapshots, the event filter.
+ * - The operations every call makes (answer, play, hang-up, continue, ring, MOH, hold, DTMF) go
+ *   through {@link AriRest}: plain requests over kept-alive connections, without swagger-client's
+ *   per-request work.
+ * - The events WebSocket is our own (`ws`): each message is parsed once and turned into a port event
+ *   by ari-events.ts, without ari-client's resource object per event. A ping every
+ *   `pingIntervalMs` finds a link that died without a close (a half-open TCP connection).
+ *
  * Lifecycle traps handled here (see ../shared/asterisk-ari/README.md):
- * - ari-client gives up reconnecting after ~10 tries (`WebSocketMaxRetries`);
- *   we then throw the client away and connect a fresh one, for as long as it takes.
- * - its REST promises can hang forever (refused HTTP sessions, a dead link):
- *   every request goes through {@link AriTelephony.request}, which caps the
- *   number in flight and rejects with a `timeout` TelephonyError.
- * - Asterisk does not replay missed events: after every (re)connect we take a
- *   snapshot (`GET /applications/<app>`, `/channels`, `/bridges`) and hand it
- *   to the link-state listeners, who resync their sessions from it.
+ * - REST promises can hang (refused HTTP sessions, a dead link): every request goes through
+ *   {@link AriTelephony.run}, which caps the number in flight and rejects with a `timeout`
+ *   TelephonyError.
+ * - Asterisk does not replay missed events: after every (re)connect we take a snapshot
+ *   (`GET /applications/<app>`, `/channels`, `/bridges`) and hand it to the link-state listeners,
+ *   who resync their sessions from it.
  */
 import ari from 'ari-client';
+import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import {
   TelephonyError,
@@ -30,6 +39,7 @@ import {
 } from './port.js';
 import { Semaphore, withTimeout, TimeoutError } from './limits.js';
 import { HANDLED_EVENT_TYPES, toChannelInfo, toTelephonyEvent } from './ari-events.js';
+import { AriRest, AriRestError, seg, type AriQuery } from './ari-rest.js';
 
 // ari-client loads Asterisk's Swagger 1.2 resource listing with swagger-client 2.0, which defines a
 // sloppy-mode global `log` that console.logs "This API is using a deprecated version of Swagger!" on
@@ -63,6 +73,8 @@ export interface AriTelephonyOptions {
   app: string;
   requestTimeoutMs: number;
   maxInFlight: number;
+  /** How often the events socket is pinged; a socket with no pong by the next ping is closed (default 15 s). */
+  pingIntervalMs?: number;
   logger: Logger;
   /** Reconnect backoff of our own supervision loop. */
   backoff?: { initialMs: number; maxMs: number };
@@ -86,6 +98,8 @@ export class AriTelephony implements Telephony {
   readonly appName: string;
   private state: LinkState = 'stopped';
   private client: AriClient | undefined;
+  private socket: WebSocket | undefined;
+  private readonly rest: AriRest;
   private generation = 0;
   private stopped = true;
   private readonly eventListeners = new Set<(e: TelephonyEvent) => void>();
@@ -100,6 +114,7 @@ export class AriTelephony implements Telephony {
     this.gate = new Semaphore(opts.maxInFlight);
     this.log = opts.logger.child({ component: 'ari' });
     this.backoff = opts.backoff ?? { initialMs: 200, maxMs: 10_000 };
+    this.rest = new AriRest(opts.url, opts.user, opts.password, opts.maxInFlight);
   }
 
   get linkState(): LinkState {
@@ -149,6 +164,7 @@ export class AriTelephony implements Telephony {
     this.stopped = true;
     this.wakeLoop?.();
     await this.dropClient();
+    this.rest.close();
     this.setState('stopped');
   }
 
@@ -158,8 +174,7 @@ export class AriTelephony implements Telephony {
    * against the simulated PBX and a real Asterisk alike.
    */
   dropEventSocket(): void {
-    const ws = this.client?._ws;
-    if (ws) (ws.terminate ?? ws.close).call(ws);
+    this.socket?.terminate();
   }
 
   private setState(state: LinkState, snapshot?: TelephonySnapshot): void {
@@ -177,40 +192,24 @@ export class AriTelephony implements Telephony {
   }
 
   /**
-   * Let go of the current client. Resolves once its events socket is closed
-   * (bounded), so that after stop() Asterisk no longer routes Stasis() to us.
+   * Let go of the current client and events socket. Resolves once the socket is closed (bounded), so
+   * that after stop() Asterisk no longer routes Stasis() to us.
    */
   private dropClient(): Promise<void> {
     const c = this.client;
+    const ws = this.socket;
     this.client = undefined;
+    this.socket = undefined;
     this.generation++;
-    if (!c) return Promise.resolve();
-    c.removeAllListeners();
-    c.on('error', () => undefined);
-    // ari-client may have a reconnect timer pending that would open a new socket
-    // after stop() — a zombie that keeps our app registered. Close any such socket
-    // the moment it opens.
-    c.on('WebSocketConnected', () => {
-      try {
-        c.stop();
-      } catch {
-        // already closed
-      }
-    });
-    const ws = c._ws as (AriClient['_ws'] & { readyState?: number; once?(ev: string, fn: () => void): void }) | undefined;
-    const closed =
-      ws && ws.readyState !== undefined && ws.readyState < 3 && ws.once
-        ? withTimeout(new Promise<void>((resolve) => ws.once!('close', () => resolve())), 2000, 'ARI socket close').catch(() => undefined)
-        : Promise.resolve();
-    try {
-      if (ws) c.stop();
-    } catch {
-      // the socket may already be gone
-    }
+    c?.removeAllListeners();
+    c?.on('error', () => undefined);
+    if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    const closed = withTimeout(new Promise<void>((resolve) => ws.once('close', () => resolve())), 2000, 'ARI socket close').catch(() => undefined);
+    ws.terminate();
     return closed;
   }
 
-  /** Our own reconnect loop around ari-client: runs until stop(). */
+  /** Our reconnect loop: connect, serve until the events socket closes, again until stop(). */
   private async supervise(): Promise<void> {
     let delay = this.backoff.initialMs;
     let first = true;
@@ -219,6 +218,7 @@ export class AriTelephony implements Telephony {
       first = false;
       const gen = ++this.generation;
       const lost = new Promise<void>((resolve) => (this.wakeLoop = resolve));
+      let served = false;
       try {
         const client = (await withTimeout(
           ari.connect(this.opts.url, this.opts.user, this.opts.password) as Promise<AriClient>,
@@ -230,53 +230,83 @@ export class AriTelephony implements Telephony {
           continue;
         }
         this.client = client;
-        this.wire(client, gen);
-        await withTimeout(client.start(this.opts.app), CONNECT_TIMEOUT_MS, 'ARI events socket');
+        client.on('APILoadError', (err: Error) => this.log.warn({ err: describeError(err) }, 'ARI API load error'));
+        const ws = await withTimeout(this.openEvents(gen), CONNECT_TIMEOUT_MS, 'ARI events socket');
+        served = true;
         delay = this.backoff.initialMs;
-        await this.onConnected(gen);
-        await lost; // until ari-client gives up or we stop
+        void this.onConnected(gen);
+        await Promise.race([lost, new Promise<void>((resolve) => ws.once('close', () => resolve()))]);
+        if (!this.stopped) this.log.warn('ARI events socket lost; reconnecting');
       } catch (err) {
         if (this.stopped) break;
         this.log.warn({ err: describeError(err), retryInMs: delay }, 'ARI connection attempt failed');
       }
       if (this.stopped) break;
       await this.dropClient();
+      // A link that was up is tried again at once (events are being missed); failed attempts back off.
+      if (served) continue;
       this.setState('disconnected');
       await sleep(delay);
       delay = Math.min(delay * 2, this.backoff.maxMs);
     }
   }
 
-  private wire(client: AriClient, gen: number): void {
-    client.setMaxListeners?.(0);
-    client.on('*', (raw: Record<string, unknown>) => {
-      if (gen !== this.generation) return;
-      const event = toTelephonyEvent(raw);
-      if (!event) return;
-      for (const l of this.eventListeners) {
+  /** Open the events socket of our app; resolves once it is open, with its messages wired to the listeners. */
+  private openEvents(gen: number): Promise<WebSocket> {
+    const u = new URL(this.opts.url);
+    const url =
+      `${u.protocol === 'https:' ? 'wss' : 'ws'}://${u.host}/ari/events?app=${encodeURIComponent(this.opts.app)}` +
+      `&api_key=${encodeURIComponent(this.opts.user)}:${encodeURIComponent(this.opts.password)}`;
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: CONNECT_TIMEOUT_MS });
+    this.socket = ws;
+    return new Promise((resolve, reject) => {
+      let opened = false;
+      ws.on('error', (err) => {
+        if (opened) this.log.warn({ err: describeError(err) }, 'ARI events socket error');
+        else reject(err);
+      });
+      ws.once('open', () => {
+        opened = true;
+        let answered = true;
+        const every = this.opts.pingIntervalMs ?? 15_000;
+        const ping = setInterval(() => {
+          if (!answered) {
+            this.log.warn({ afterMs: every }, 'ARI events socket did not answer a ping; closing it');
+            ws.terminate();
+            return;
+          }
+          answered = false;
+          ws.ping();
+        }, every);
+        ping.unref();
+        ws.on('pong', () => (answered = true));
+        ws.once('close', () => clearInterval(ping));
+        resolve(ws);
+      });
+      ws.once('unexpected-response', (req, res) => {
+        reject(new Error(`ARI events socket refused: HTTP ${res.statusCode}`));
+        req.destroy();
+      });
+      ws.on('message', (data: WebSocket.RawData) => {
+        if (gen !== this.generation) return;
+        let raw: Record<string, unknown>;
         try {
-          l(event);
-        } catch (err) {
-          this.log.error({ err, eventType: event.type }, 'telephony event listener failed');
+          raw = JSON.parse(data.toString()) as Record<string, unknown>;
+        } catch {
+          this.log.warn('ARI event that is not JSON; dropped');
+          return;
         }
-      }
+        const event = toTelephonyEvent(raw);
+        if (!event) return;
+        for (const l of this.eventListeners) {
+          try {
+            l(event);
+          } catch (err) {
+            this.log.error({ err, eventType: event.type }, 'telephony event listener failed');
+          }
+        }
+      });
     });
-    client.on('WebSocketReconnecting', (err?: Error) => {
-      if (gen !== this.generation) return;
-      this.log.warn({ err: describeError(err) }, 'ARI events socket lost; ari-client reconnecting');
-      this.setState('reconnecting');
-    });
-    client.on('WebSocketConnected', () => {
-      if (gen !== this.generation || this.state === 'connecting') return;
-      // An automatic reconnect by ari-client: events may have been missed.
-      void this.onConnected(gen);
-    });
-    client.on('WebSocketMaxRetries', () => {
-      if (gen !== this.generation) return;
-      this.log.warn('ari-client gave up reconnecting; starting a fresh client');
-      this.wakeLoop?.();
-    });
-    client.on('APILoadError', (err: Error) => this.log.warn({ err: describeError(err) }, 'ARI API load error'));
   }
 
   private async onConnected(gen: number): Promise<void> {
@@ -316,15 +346,14 @@ export class AriTelephony implements Telephony {
    * Run one ARI operation with the in-flight cap and the timeout.
    * Errors become {@link TelephonyError}s with a stable kind.
    */
-  private async request<T>(operation: string, call: (client: AriClient) => Promise<T>): Promise<T> {
-    const client = this.client;
-    if (!client) throw new TelephonyError('disconnected', operation, 'ARI is not connected');
+  private async run<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    if (!this.client) throw new TelephonyError('disconnected', operation, 'ARI is not connected');
     const started = performance.now();
     // Requests that take a call off Asterisk (a hang-up, a shed caller sent to the busy notice) go
     // ahead of those that add work: with a backlog, waiting behind it is what left callers in Stasis.
     const release = await this.gate.acquire(RELIEVING.has(operation));
     try {
-      const result = await withTimeout(call(client), this.opts.requestTimeoutMs, operation);
+      const result = await withTimeout(call(), this.opts.requestTimeoutMs, operation);
       this.opts.observe?.(operation, (performance.now() - started) / 1000);
       return result;
     } catch (err) {
@@ -336,8 +365,32 @@ export class AriTelephony implements Telephony {
     }
   }
 
-  /** Like request() but a vanished channel/bridge/playback is a normal outcome. */
-  private async cleanup(operation: string, call: (client: AriClient) => Promise<unknown>): Promise<void> {
+  /** An operation through ari-client. */
+  private request<T>(operation: string, call: (client: AriClient) => Promise<T>): Promise<T> {
+    return this.run(operation, () => {
+      const client = this.client;
+      if (!client) throw new TelephonyError('disconnected', operation, 'ARI is not connected');
+      return call(client);
+    });
+  }
+
+  /** A call's operation over the kept-alive connections ({@link AriRest}). */
+  private call(operation: string, method: 'GET' | 'POST' | 'DELETE', path: string, query: AriQuery = {}): Promise<unknown> {
+    return this.run(operation, () => this.rest.request(method, path, query, this.opts.requestTimeoutMs));
+  }
+
+  /** Like call() but a vanished channel/bridge/playback is a normal outcome. */
+  private async cleanup(operation: string, method: 'POST' | 'DELETE', path: string, query: AriQuery = {}): Promise<void> {
+    try {
+      await this.call(operation, method, path, query);
+    } catch (err) {
+      if (err instanceof TelephonyError && (err.kind === 'not-found' || err.kind === 'conflict')) return;
+      throw err;
+    }
+  }
+
+  /** Like request() but a vanished channel/bridge/recording is a normal outcome. */
+  private async cleanupVia(operation: string, call: (client: AriClient) => Promise<unknown>): Promise<void> {
     try {
       await this.request(operation, call);
     } catch (err) {
@@ -346,56 +399,54 @@ export class AriTelephony implements Telephony {
     }
   }
 
-  answer(channelId: string): Promise<void> {
-    return this.request('answer', (c) => c.channels.answer({ channelId }));
+  async answer(channelId: string): Promise<void> {
+    await this.call('answer', 'POST', `/channels/${seg(channelId)}/answer`);
   }
 
   hangup(channelId: string, reason = 'normal'): Promise<void> {
-    return this.cleanup('hangup', (c) => c.channels.hangup({ channelId, reason }));
+    return this.cleanup('hangup', 'DELETE', `/channels/${seg(channelId)}`, { reason });
   }
 
-  ring(channelId: string): Promise<void> {
-    return this.request('ring', (c) => c.channels.ring({ channelId }));
+  async ring(channelId: string): Promise<void> {
+    await this.call('ring', 'POST', `/channels/${seg(channelId)}/ring`);
   }
 
   ringStop(channelId: string): Promise<void> {
-    return this.cleanup('ringStop', (c) => c.channels.ringStop({ channelId }));
+    return this.cleanup('ringStop', 'DELETE', `/channels/${seg(channelId)}/ring`);
   }
 
   async play(channelId: string, media: string | string[], options: PlayOptions = {}): Promise<string> {
-    const params: Record<string, unknown> = { channelId, media: Array.isArray(media) ? media.join(',') : media };
-    if (options.lang) params.lang = options.lang;
+    const query: AriQuery = { media: Array.isArray(media) ? media.join(',') : media, lang: options.lang || undefined };
     if (options.playbackId) {
-      params.playbackId = options.playbackId;
-      await this.request('play', (c) => c.channels.playWithId(params));
+      await this.call('play', 'POST', `/channels/${seg(channelId)}/play/${seg(options.playbackId)}`, query);
       return options.playbackId;
     }
-    const pb = await this.request('play', (c) => c.channels.play(params));
+    const pb = await this.call('play', 'POST', `/channels/${seg(channelId)}/play`, query);
     return String((pb as { id: string }).id);
   }
 
   stopPlayback(playbackId: string): Promise<void> {
-    return this.cleanup('stopPlayback', (c) => c.playbacks.stop({ playbackId }));
+    return this.cleanup('stopPlayback', 'DELETE', `/playbacks/${seg(playbackId)}`);
   }
 
-  startMoh(channelId: string, mohClass?: string): Promise<void> {
-    return this.request('startMoh', (c) => c.channels.startMoh(mohClass ? { channelId, mohClass } : { channelId }));
+  async startMoh(channelId: string, mohClass?: string): Promise<void> {
+    await this.call('startMoh', 'POST', `/channels/${seg(channelId)}/moh`, { mohClass });
   }
 
   stopMoh(channelId: string): Promise<void> {
-    return this.cleanup('stopMoh', (c) => c.channels.stopMoh({ channelId }));
+    return this.cleanup('stopMoh', 'DELETE', `/channels/${seg(channelId)}/moh`);
   }
 
-  hold(channelId: string): Promise<void> {
-    return this.request('hold', (c) => c.channels.hold({ channelId }));
+  async hold(channelId: string): Promise<void> {
+    await this.call('hold', 'POST', `/channels/${seg(channelId)}/hold`);
   }
 
   unhold(channelId: string): Promise<void> {
-    return this.cleanup('unhold', (c) => c.channels.unhold({ channelId }));
+    return this.cleanup('unhold', 'DELETE', `/channels/${seg(channelId)}/hold`);
   }
 
-  sendDtmf(channelId: string, dtmf: string): Promise<void> {
-    return this.request('sendDtmf', (c) => c.channels.sendDTMF({ channelId, dtmf }));
+  async sendDtmf(channelId: string, dtmf: string): Promise<void> {
+    await this.call('sendDtmf', 'POST', `/channels/${seg(channelId)}/dtmf`, { dtmf });
   }
 
   async getVariable(channelId: string, variable: string): Promise<string | undefined> {
@@ -412,8 +463,8 @@ export class AriTelephony implements Telephony {
     return this.request('setVariable', (c) => c.channels.setChannelVar({ channelId, variable, value }));
   }
 
-  continueInDialplan(channelId: string, options: ContinueOptions = {}): Promise<void> {
-    return this.request('continue', (c) => c.channels.continueInDialplan({ channelId, ...options }));
+  async continueInDialplan(channelId: string, options: ContinueOptions = {}): Promise<void> {
+    await this.call('continue', 'POST', `/channels/${seg(channelId)}/continue`, { ...options });
   }
 
   async originate(o: OriginateOptions): Promise<ChannelInfo> {
@@ -445,7 +496,7 @@ export class AriTelephony implements Telephony {
   }
 
   destroyBridge(bridgeId: string): Promise<void> {
-    return this.cleanup('destroyBridge', (c) => c.bridges.destroy({ bridgeId }));
+    return this.cleanupVia('destroyBridge', (c) => c.bridges.destroy({ bridgeId }));
   }
 
   addToBridge(bridgeId: string, channelIds: string[], role?: string): Promise<void> {
@@ -455,7 +506,7 @@ export class AriTelephony implements Telephony {
   }
 
   removeFromBridge(bridgeId: string, channelIds: string[]): Promise<void> {
-    return this.cleanup('removeFromBridge', (c) => c.bridges.removeChannel({ bridgeId, channel: channelIds.join(',') }));
+    return this.cleanupVia('removeFromBridge', (c) => c.bridges.removeChannel({ bridgeId, channel: channelIds.join(',') }));
   }
 
   startBridgeMoh(bridgeId: string, mohClass?: string): Promise<void> {
@@ -463,7 +514,7 @@ export class AriTelephony implements Telephony {
   }
 
   stopBridgeMoh(bridgeId: string): Promise<void> {
-    return this.cleanup('stopBridgeMoh', (c) => c.bridges.stopMoh({ bridgeId }));
+    return this.cleanupVia('stopBridgeMoh', (c) => c.bridges.stopMoh({ bridgeId }));
   }
 
   recordBridge(bridgeId: string, o: RecordOptions): Promise<void> {
@@ -480,7 +531,7 @@ export class AriTelephony implements Telephony {
   }
 
   stopRecording(name: string): Promise<void> {
-    return this.cleanup('stopRecording', (c) => c.recordings.stop({ recordingName: name }));
+    return this.cleanupVia('stopRecording', (c) => c.recordings.stop({ recordingName: name }));
   }
 
   async snapshot(): Promise<TelephonySnapshot> {
@@ -517,6 +568,13 @@ function toBridgeInfo(b: Record<string, unknown>): BridgeInfo {
 export function toTelephonyError(operation: string, err: unknown): TelephonyError {
   if (err instanceof TelephonyError) return err;
   if (err instanceof TimeoutError) return new TelephonyError('timeout', operation, err.message);
+  if (err instanceof AriRestError) {
+    const byMessage = toTelephonyError(operation, new Error(err.message));
+    if (byMessage.kind !== 'failed') return byMessage;
+    const kind: TelephonyErrorKind =
+      err.status === 404 ? 'not-found' : err.status === 409 || err.status === 412 ? 'conflict' : err.status === 400 || err.status === 422 ? 'bad-request' : 'failed';
+    return new TelephonyError(kind, operation, err.message);
+  }
   const raw = err instanceof Error ? err.message : String(err);
   let message = raw;
   try {

@@ -26,6 +26,7 @@ export function telephonyFeature(core: Core): TelephonyServices & Feature {
     app: config.ari.app,
     requestTimeoutMs: config.ari.requestTimeoutMs,
     maxInFlight: config.ari.maxInFlight,
+    pingIntervalMs: config.ari.pingIntervalMs,
     logger: log,
     ...(opts.ariBackoff ? { backoff: opts.ariBackoff } : {}),
     observe: (operation, seconds, errorKind) => {
