@@ -45,6 +45,7 @@ export interface Config {
     readonly requestTimeoutMs: number;
     /** At most this many ARI requests in flight (keeps Asterisk's http sessionlimit safe). */
     readonly maxInFlight: number;
+    readonly pingIntervalMs: number;
     /** Only one instance drives the Asterisk: one started beside it waits as a standby (telephony/link-lock.ts). */
     readonly exclusive: boolean;
   };
@@ -95,6 +96,8 @@ export interface Config {
   readonly logLevel: string;
   /** Directory for the ticket outbox spool (tickets waiting for Redis). */
   readonly dataDir: string;
+  /** TICKET_OUTBOX_LINGER_MS: the outbox's group-commit wait. */
+  readonly outboxLingerMs: number;
   readonly defaultLanguage: 'zh' | 'en';
   /** Dialplan context that citizens' calls come from (used by test-dial and tests). */
   readonly carrierContext: string;
@@ -348,6 +351,7 @@ export function loadConfig(env: Env = process.env): Config {
       app: r.str('ARI_APP'),
       requestTimeoutMs: r.int('ARI_REQUEST_TIMEOUT_MS'),
       maxInFlight: r.int('ARI_MAX_IN_FLIGHT'),
+      pingIntervalMs: r.int('ARI_PING_INTERVAL_MS'),
       exclusive: r.bool('ARI_EXCLUSIVE'),
     },
     ami: {
@@ -373,6 +377,7 @@ export function loadConfig(env: Env = process.env): Config {
     area: r.str('HOTLINE_AREA'),
     logLevel,
     dataDir: r.str('HOTLINE_DATA_DIR'),
+    outboxLingerMs: r.int('TICKET_OUTBOX_LINGER_MS'),
     defaultLanguage: lang === 'en' ? 'en' : 'zh',
     carrierContext: r.str('HOTLINE_CARRIER_CONTEXT'),
     access: (() => {

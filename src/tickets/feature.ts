@@ -100,6 +100,7 @@ export function ticketsFeature(
     // With Sentinel, a job counts as handed over once replicas acknowledged it (REDIS_REPLICA_ACKS).
     sink: replicaAckedSink(ticketsQueue, config.redisReplicaAcks),
     logger: log,
+    lingerMs: config.outboxLingerMs,
     ...(opts.outboxRetryMs ? { retryMs: opts.outboxRetryMs } : {}),
   });
   const afterSteps: AfterTicket[] = [];

@@ -31,7 +31,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setUp() {
+async function setUp(lingerMs?: number) {
   const redis = await OwnRedis.create();
   cleanups.push(() => redis.destroy());
   const u = new URL(redis.url);
@@ -45,7 +45,7 @@ async function setUp() {
   const root = mkdtempSync(join(tmpdir(), 'hotline-outbox-test-'));
   cleanups.push(() => rmSync(root, { recursive: true, force: true }));
   const dir = join(root, 'instance');
-  const outbox = new TicketOutbox({ dir, sink: queue, logger: logger(), addTimeoutMs: 1000 });
+  const outbox = new TicketOutbox({ dir, sink: queue, logger: logger(), addTimeoutMs: 1000, ...(lingerMs !== undefined ? { lingerMs } : {}) });
   await outbox.init();
   cleanups.push(() => outbox.stop());
   const spooledJobs = () =>
@@ -73,6 +73,22 @@ describe('ticket outbox group commit', () => {
 
     expect(await outbox.submit(records[0]!)).toBe('queued');
     expect(await jobIds()).toHaveLength(40);
+  });
+
+  it('GIVEN a linger of 200 ms WHEN 6 calls end 20 ms apart THEN the first waits for the others: one group, one addBulk, each call queued once', async () => {
+    const { outbox, dir, jobIds } = await setUp(200);
+    const records = Array.from({ length: 6 }, (_, i) => callRecord(`1390001${String(i).padStart(4, '0')}`, Date.now()));
+    lines.length = 0;
+    const submits: Promise<'queued' | 'spooled'>[] = [];
+    for (const r of records) {
+      submits.push(outbox.submit(r));
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    expect(await Promise.all(submits)).toEqual(records.map(() => 'queued'));
+    const groups = lines.map((l) => JSON.parse(l) as { msg: string; jobs?: number }).filter((l) => l.msg === 'ticket jobs enqueued');
+    expect(groups.map((g) => g.jobs)).toEqual([6]);
+    expect(await jobIds()).toEqual(records.map((r) => ticketJobId(r.callId)).sort());
+    expect(readdirSync(dir).filter((f) => f !== OWNER_FILE)).toEqual([]);
   });
 
   it('GIVEN Redis is down WHEN calls end THEN their jobs are durable in the spool; WHEN Redis is back THEN the flush delivers each exactly once', async () => {
