@@ -24,7 +24,7 @@ export interface AdmissionWiring {
   liveCalls: () => number;
   metrics: Metrics;
   /** Where every ended call's record goes (metrics, outbox → ticket). */
-  onEnded: (record: CallRecord) => void;
+  onEnded: (record: CallRecord) => void | Promise<unknown>;
 }
 
 /** The skill of the queue a routing decision leads to: the hotline's skill, or a seat-group target. */

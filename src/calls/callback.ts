@@ -29,7 +29,7 @@ export interface CallbackDeps {
   /** Seconds the citizen's phone may ring. */
   ringSec: number;
   now: () => number;
-  onEnded: (record: CallRecord) => void;
+  onEnded: (record: CallRecord) => void | Promise<unknown>;
   /** Where its progress is kept, so that another instance can end it cleanly if this one dies (absent: nowhere). */
   store?: CallbackStore;
 }

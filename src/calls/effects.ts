@@ -12,6 +12,7 @@ import type { CallGuardPort, GuardVerdict } from './abuse-port.js';
 import type { RouteDecision, TicketStatusLookup } from './ports.js';
 import type { CallRecord, CallSource } from './record.js';
 import type { CallEvent, CallState, Effect } from './state.js';
+import type { CallStateStore } from './store.js';
 
 export interface EffectDeps {
   telephony: Telephony;
@@ -23,7 +24,10 @@ export interface EffectDeps {
   mohClass?: string;
   notifyAgent?: (agentId: string, callId: string, notice: { code: string; message: string; target?: string; unit?: string }) => void;
   onLoopRefused?: (record: CallRecord) => void;
-  onEnded: (record: CallRecord) => void;
+  /** The ended call's record to the tickets outbox; resolves once it is spooled (durable). */
+  onEnded: (record: CallRecord) => void | Promise<unknown>;
+  /** Where the call's state is kept: removed here once the record is spooled. */
+  store?: CallStateStore;
 }
 
 /** What the executor needs of the running call. */
@@ -188,10 +192,21 @@ export async function runEffect<S>(deps: EffectDeps, host: EffectHost<S>, c: Eff
       for (const r of results) if (r.status === 'rejected') host.log.warn({ err: String(r.reason) }, 'cleanup after call failed');
       return undefined;
     }
-    case 'ended':
+    case 'ended': {
       host.log.info({ outcome: c.record.outcome, steps: c.record.path.length }, 'call ended');
-      deps.onEnded(c.record);
+      const spooled = deps.onEnded(c.record);
+      // The stored state goes once the record is on disk in the tickets outbox, not before: a crash
+      // in between leaves the call to be adopted, and the adopter submits its record (the job id is
+      // the call's, so a record submitted twice is one ticket). Never neither.
+      const store = deps.store;
+      if (store) {
+        void Promise.resolve(spooled).then(
+          () => store.remove(callId),
+          (err: Error) => host.log.error({ err: err.message }, 'call record not spooled; its state is kept for adoption'),
+        );
+      }
       return undefined;
+    }
     default: {
       const never: never = c;
       throw new Error(`unknown call effect ${JSON.stringify(never)}`);

@@ -54,10 +54,13 @@ export function callsFeature(
   const { parts, flow } = deps.routing;
   const guard = new CallerGuard(core.redis, core.prefix, { ...config.guard, numberId: deps.access.numberId });
   // Every ended call: its record into the tickets outbox, metrics, the agents' consoles told.
-  const onEnded = (record: CallRecord) => {
+  // Resolves once the record is spooled; rejects when the spool could not be written.
+  const onEnded = (record: CallRecord): Promise<unknown> => {
     metrics.callEnded(record);
-    void deps.tickets.outbox.submit(record).catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
+    const spooled = deps.tickets.outbox.submit(record);
+    spooled.catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
     for (const agentId of new Set(record.agents)) events.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
+    return spooled;
   };
   // Over a limit a caller is told busy and cleared at entry; the record still becomes a ticket (admission/).
   const admission = createAdmission({

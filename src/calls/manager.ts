@@ -36,7 +36,7 @@ export interface CallAdoption {
 
 export type ManagerDeps = Omit<SessionDeps, 'index' | 'onEnded' | 'log'> & {
   log: Logger;
-  onEnded: (record: CallRecord) => void;
+  onEnded: (record: CallRecord) => void | Promise<unknown>;
   callback: { dialTemplate: string; ringSec: number };
   /** Admission control (src/admission) at a caller's entry: false = the call was shed (told busy, cleared). */
   admit?: (channel: ChannelInfo, args: string[]) => Promise<boolean>;
@@ -135,7 +135,7 @@ export class CallManager implements SessionIndex {
         onEnded: (record) => {
           this.sessions.delete(record.callId);
           this.noteEnded(record.callId);
-          this.deps.onEnded(record);
+          return this.deps.onEnded(record);
         },
       },
       channel,

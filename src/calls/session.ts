@@ -36,7 +36,7 @@ export interface SessionDeps {
   lookupTicket: TicketStatusLookup;
   resolveRoute: (q: { dialed: string; source: CallSource; at: Date; area?: string }) => RouteDecision;
   /** Called exactly once when the call is over. */
-  onEnded: (record: CallRecord) => void;
+  onEnded: (record: CallRecord) => void | Promise<unknown>;
   /** Called when a playback/bridge/agent leg starts or stops belonging to this session. */
   index: SessionIndex;
   now: () => number;
@@ -220,7 +220,7 @@ export class CallSession implements CallParty {
     if (r.state !== this.current) {
       this.current = r.state;
       this.sync();
-      this.checkpoint();
+      this.checkpoint(r.commands);
     }
     await this.execute(r.commands, r.state.phase);
   }
@@ -306,10 +306,12 @@ export class CallSession implements CallParty {
     for (const id of playbacks) this.playbacks.add(id);
   }
 
-  private checkpoint(): void {
+  private checkpoint(commands: readonly Command[]): void {
     const store = this.deps.store;
     if (!store) return;
     const s = this.current;
+    // A step that hands the record on ('ended') removes the state itself once the record is spooled.
+    if (s.phase === 'ended' && commands.some((c) => c.do === 'ended')) return;
     try {
       const r = s.phase === 'ended' ? store.remove(s.callId) : store.save(s);
       if (r) r.catch((err: Error) => this.log.warn({ err: err.message }, 'call state checkpoint failed'));
