@@ -97,7 +97,10 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export class AriTelephony implements Telephony {
   readonly appName: string;
   private state: LinkState = 'stopped';
+  /** ari-client with Asterisk's API loaded, while the link is up (requests refuse fast without it). */
   private client: AriClient | undefined;
+  /** ari-client as loaded once per start(): Asterisk's API declarations do not change while we run. */
+  private api: AriClient | undefined;
   private socket: WebSocket | undefined;
   private readonly rest: AriRest;
   private generation = 0;
@@ -164,6 +167,8 @@ export class AriTelephony implements Telephony {
     this.stopped = true;
     this.wakeLoop?.();
     await this.dropClient();
+    this.api?.removeAllListeners();
+    this.api = undefined;
     this.rest.close();
     this.setState('stopped');
   }
@@ -196,13 +201,10 @@ export class AriTelephony implements Telephony {
    * that after stop() Asterisk no longer routes Stasis() to us.
    */
   private dropClient(): Promise<void> {
-    const c = this.client;
     const ws = this.socket;
     this.client = undefined;
     this.socket = undefined;
     this.generation++;
-    c?.removeAllListeners();
-    c?.on('error', () => undefined);
     if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     const closed = withTimeout(new Promise<void>((resolve) => ws.once('close', () => resolve())), 2000, 'ARI socket close').catch(() => undefined);
     ws.terminate();
@@ -220,17 +222,9 @@ export class AriTelephony implements Telephony {
       const lost = new Promise<void>((resolve) => (this.wakeLoop = resolve));
       let served = false;
       try {
-        const client = (await withTimeout(
-          ari.connect(this.opts.url, this.opts.user, this.opts.password) as Promise<AriClient>,
-          CONNECT_TIMEOUT_MS,
-          'ARI connect',
-        )) as AriClient;
-        if (this.stopped || gen !== this.generation) {
-          client.removeAllListeners();
-          continue;
-        }
+        const client = this.api ?? (await this.loadApi());
+        if (this.stopped || gen !== this.generation) continue;
         this.client = client;
-        client.on('APILoadError', (err: Error) => this.log.warn({ err: describeError(err) }, 'ARI API load error'));
         const ws = await withTimeout(this.openEvents(gen), CONNECT_TIMEOUT_MS, 'ARI events socket');
         served = true;
         delay = this.backoff.initialMs;
@@ -249,6 +243,28 @@ export class AriTelephony implements Telephony {
       await sleep(delay);
       delay = Math.min(delay * 2, this.backoff.maxMs);
     }
+  }
+
+  /**
+   * Load Asterisk's API into ari-client (once per start()). swagger-client throws a non-2xx answer —
+   * Asterisk answers 503 while it boots — out of its HTTP callback, where no caller can catch it and
+   * the process would die; so the listing is first asked for over our own connection, and ari-client
+   * loads it only from an Asterisk that serves it.
+   */
+  private async loadApi(): Promise<AriClient> {
+    await this.rest.request('GET', '/api-docs/resources.json', {}, CONNECT_TIMEOUT_MS);
+    const client = (await withTimeout(
+      ari.connect(this.opts.url, this.opts.user, this.opts.password) as Promise<AriClient>,
+      CONNECT_TIMEOUT_MS,
+      'ARI connect',
+    )) as AriClient;
+    client.on('APILoadError', (err: Error) => this.log.warn({ err: describeError(err) }, 'ARI API load error'));
+    if (this.stopped) {
+      client.removeAllListeners();
+      throw new Error('stopped');
+    }
+    this.api = client;
+    return client;
   }
 
   /** Open the events socket of our app; resolves once it is open, with its messages wired to the listeners. */
