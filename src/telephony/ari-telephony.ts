@@ -93,6 +93,8 @@ interface AriClient {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** A link up this long counts as having worked: when it drops, the next attempt starts at once. */
+const STABLE_LINK_MS = 1000;
 
 export class AriTelephony implements Telephony {
   readonly appName: string;
@@ -220,14 +222,13 @@ export class AriTelephony implements Telephony {
       first = false;
       const gen = ++this.generation;
       const lost = new Promise<void>((resolve) => (this.wakeLoop = resolve));
-      let served = false;
+      let upSince: number | undefined;
       try {
         const client = this.api ?? (await this.loadApi());
         if (this.stopped || gen !== this.generation) continue;
         this.client = client;
         const ws = await withTimeout(this.openEvents(gen), CONNECT_TIMEOUT_MS, 'ARI events socket');
-        served = true;
-        delay = this.backoff.initialMs;
+        upSince = performance.now();
         void this.onConnected(gen);
         await Promise.race([lost, new Promise<void>((resolve) => ws.once('close', () => resolve()))]);
         if (!this.stopped) this.log.warn('ARI events socket lost; reconnecting');
@@ -237,8 +238,12 @@ export class AriTelephony implements Telephony {
       }
       if (this.stopped) break;
       await this.dropClient();
-      // A link that was up is tried again at once (events are being missed); failed attempts back off.
-      if (served) continue;
+      // A link that served for a while is tried again at once (events are being missed); failed
+      // attempts, and sockets closed as soon as they opened, back off.
+      if (upSince !== undefined && performance.now() - upSince >= STABLE_LINK_MS) {
+        delay = this.backoff.initialMs;
+        continue;
+      }
       this.setState('disconnected');
       await sleep(delay);
       delay = Math.min(delay * 2, this.backoff.maxMs);
