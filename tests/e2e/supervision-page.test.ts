@@ -89,6 +89,9 @@ describe('supervision pages (Chromium)', () => {
 
     // ---- the supervision page: rules, orders, ranking, bulletin
     await Promise.all([sup.page.waitForURL(`${base}/supervision`), sup.page.goto(`${base}/supervisor`).then(() => sup.page.click('#supervision-link'))]);
+    // The page wires its buttons in the task that renders its header, once it knows the user: a click
+    // before that did nothing (a failure seen once in CI, the message never shown).
+    await sup.page.waitForSelector('#logout');
     await sup.page.click('#run-rules');
     await expectContains(sup.page.locator('#orders-msg'), '新增 1 张');
     const row = sup.page.locator('#orders tbody tr[data-trigger="low-rates"]');
