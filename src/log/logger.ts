@@ -97,8 +97,16 @@ export function createLogger(opts: { level: string; destination?: DestinationStr
       },
       serializers: { err: stdSerializers.err, req: serializeRequest, res: serializeReply },
     },
-    opts.destination ?? new BatchedStdout(),
+    opts.destination ?? batchedStdout(),
   );
+}
+
+let shared: BatchedStdout | undefined;
+
+/** The one batched stdout of this process: every logger without a destination shares it (lines stay in order). */
+function batchedStdout(): BatchedStdout {
+  shared ??= new BatchedStdout();
+  return shared;
 }
 
 /**
