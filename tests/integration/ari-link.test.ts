@@ -9,6 +9,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
 import { jobsForCall, sessionByCaller, useHarness } from '../support/harness.js';
 import { eventually } from '../support/wait.js';
 
@@ -90,6 +91,17 @@ async function startProxy(target: string): Promise<Proxy> {
   return p;
 }
 
+/** A citizen's call that hears the welcome, hangs up and ends as its one ticket job. */
+async function servedCall(app: App, caller: string): Promise<void> {
+  const call = await h.side.call('12345', caller);
+  await call.answered();
+  const session = await sessionByCaller(app, caller);
+  await eventually(() => expect(h.side.heard(session.callId)).toContain('sound:hotline/welcome'));
+  await call.hangup();
+  await call.ended();
+  await eventually(async () => expect(await jobsForCall(app, session.callId)).toHaveLength(1));
+}
+
 describe('the ARI link', () => {
   it('GIVEN the events socket silently dead (no close, no data) WHEN its ping goes unanswered THEN the adapter drops it, connects a new one and the next call is served', async () => {
     proxy = await startProxy(h.pbx.ariUrl);
@@ -104,14 +116,7 @@ describe('the ARI link', () => {
     await eventually(() => expect(states.at(-1)).toBe('connected'), 10_000);
     expect(proxy.eventSockets).toBe(2);
 
-    const caller = '13800138011';
-    const call = await h.side.call('12345', caller);
-    await call.answered();
-    const session = await sessionByCaller(app, caller);
-    await eventually(() => expect(h.side.heard(session.callId)).toContain('sound:hotline/welcome'));
-    await call.hangup();
-    await call.ended();
-    await eventually(async () => expect(await jobsForCall(app, session.callId)).toHaveLength(1));
+    await servedCall(app, '13800138011');
   });
 
   it('GIVEN an Asterisk that answers 503 while it boots WHEN the server connects THEN it tries again until ARI serves, with nothing thrown out of ari-client, and calls are served', async () => {
@@ -122,13 +127,7 @@ describe('the ARI link', () => {
     const app = await h.startApp({ ARI_URL: proxy.url });
     expect(proxy.bootingFor).toBe(0);
     expect(app.telephony.linkState).toBe('connected');
-    const caller = '13800138012';
-    const call = await h.side.call('12345', caller);
-    await call.answered();
-    const session = await sessionByCaller(app, caller);
-    await eventually(() => expect(h.side.heard(session.callId)).toContain('sound:hotline/welcome'));
-    await call.hangup();
-    await call.ended();
+    await servedCall(app, '13800138012');
   });
 
   it('GIVEN ten calls WHEN the server answers and plays to each and they hang up THEN their requests share a few kept-alive connections', async () => {
@@ -136,15 +135,7 @@ describe('the ARI link', () => {
     const app = await h.startApp({ ARI_URL: proxy.url });
     const atStart = { connections: proxy.connections, requests: proxy.requests };
     const callers = Array.from({ length: 10 }, (_, i) => `138001380${String(20 + i)}`);
-    for (const c of callers) {
-      const call = await h.side.call('12345', c);
-      await call.answered();
-      const session = await sessionByCaller(app, c);
-      await eventually(() => expect(h.side.heard(session.callId)).toContain('sound:hotline/welcome'));
-      await call.hangup();
-      await call.ended();
-      await eventually(async () => expect(await jobsForCall(app, session.callId)).toHaveLength(1));
-    }
+    for (const c of callers) await servedCall(app, c);
     // Each call made at least one request (the welcome's play), one call after the other: the
     // connections kept alive since the start carry them (a new one at most if one idled out).
     expect(proxy.requests - atStart.requests).toBeGreaterThanOrEqual(10);
