@@ -8,6 +8,7 @@ import {
 let agent = null;
 let call = null;       // the call shown (stays after it ends so the form can be saved)
 let callEnded = false;
+let stateEvents = 0;  // agent-state events received so far (wireState's `set` compares)
 
 async function start() {
   wireSession();
@@ -134,8 +135,11 @@ function wireState() {
     const msg = $('#state-msg');
     clearMsg(msg);
     try {
+      const seen = stateEvents;
       const r = await api('POST', '/api/agent/state', reason ? { state, reason } : { state });
-      if (agent) { agent.state = r.state; agent.reason = reason ?? ''; agent.since = Date.now(); }
+      // A state event that came while this request was under way is newer than its answer (the ACD
+      // publishes every change, ours included): the answer must not put an older state back.
+      if (agent && stateEvents === seen) { agent.state = r.state; agent.reason = reason ?? ''; agent.since = Date.now(); }
       renderState();
       showOk(msg, t('agent.stateSet', { s: t('state.' + r.state) }));
     } catch (err) {
@@ -178,6 +182,7 @@ function connectEvents() {
 
 function onEvent(e) {
   if (e.type === 'agent-state') {
+    stateEvents++;
     if (agent) { agent.state = e.state; agent.reason = e.reason; agent.since = e.at; }
     renderState();
     // Leaving on-call also means the call is over (in case its call-ended event was missed).
