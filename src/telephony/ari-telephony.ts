@@ -88,7 +88,6 @@ interface AriClient {
   removeAllListeners(): void;
   start(app: string | string[]): Promise<void>;
   stop(): void;
-  _ws?: { close(): void; terminate?(): void };
   [resource: string]: any;
 }
 
@@ -401,23 +400,13 @@ export class AriTelephony implements Telephony {
   }
 
   /** Like call() but a vanished channel/bridge/playback is a normal outcome. */
-  private async cleanup(operation: string, method: 'POST' | 'DELETE', path: string, query: AriQuery = {}): Promise<void> {
-    try {
-      await this.call(operation, method, path, query);
-    } catch (err) {
-      if (err instanceof TelephonyError && (err.kind === 'not-found' || err.kind === 'conflict')) return;
-      throw err;
-    }
+  private cleanup(operation: string, method: 'POST' | 'DELETE', path: string, query: AriQuery = {}): Promise<void> {
+    return goneIsDone(this.call(operation, method, path, query));
   }
 
   /** Like request() but a vanished channel/bridge/recording is a normal outcome. */
-  private async cleanupVia(operation: string, call: (client: AriClient) => Promise<unknown>): Promise<void> {
-    try {
-      await this.request(operation, call);
-    } catch (err) {
-      if (err instanceof TelephonyError && (err.kind === 'not-found' || err.kind === 'conflict')) return;
-      throw err;
-    }
+  private cleanupVia(operation: string, call: (client: AriClient) => Promise<unknown>): Promise<void> {
+    return goneIsDone(this.request(operation, call));
   }
 
   async answer(channelId: string): Promise<void> {
@@ -610,6 +599,16 @@ export function toTelephonyError(operation: string, err: unknown): TelephonyErro
   else if (/must be specified|invalid|required|missing|bad request|unprocessable/i.test(message)) kind = 'bad-request';
   else if (/ECONNREFUSED|ECONNRESET|socket hang up|EPIPE|ENOTFOUND|EHOSTUNREACH/i.test(message)) kind = 'disconnected';
   return new TelephonyError(kind, operation, message);
+}
+
+/** A clean-up whose object is already gone (not found) or no longer ours (conflict) has nothing left to do. */
+async function goneIsDone(operation: Promise<unknown>): Promise<void> {
+  try {
+    await operation;
+  } catch (err) {
+    if (err instanceof TelephonyError && (err.kind === 'not-found' || err.kind === 'conflict')) return;
+    throw err;
+  }
 }
 
 function describeError(err: unknown): string | undefined {
