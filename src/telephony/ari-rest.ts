@@ -108,7 +108,7 @@ export class AriRest {
     });
   }
 
-  /** Close the kept-alive connections (at stop, and when the link is given up). */
+  /** Close the kept-alive connections (the adapter's stop()). */
   close(): void {
     this.agent.destroy();
   }
