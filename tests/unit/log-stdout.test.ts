@@ -9,17 +9,20 @@ import { describe, expect, it } from 'vitest';
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'log-to-stdout.ts');
 
-function run(ending: 'exit' | 'throw' | 'wait', killAfterMs?: number): Promise<{ lines: Array<{ msg: string; i?: number; caller?: string }>; chunks: number }> {
+function run(ending: 'exit' | 'throw' | 'wait', killAfterLoggedMs?: number): Promise<{ lines: Array<{ msg: string; i?: number; caller?: string }>; chunks: number }> {
   return new Promise((resolve, reject) => {
     // node itself with tsx's loader (not the tsx wrapper, whose SIGKILL would leave its child running).
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ending], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ending], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let chunks = 0;
     child.stdout.on('data', (d: Buffer) => {
       chunks++;
       out += d.toString();
     });
-    if (killAfterMs) setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    // The fixture says on stderr when it has logged its last line; the kill is timed from there.
+    child.stderr.on('data', (d: Buffer) => {
+      if (killAfterLoggedMs && d.toString().includes('logged')) setTimeout(() => child.kill('SIGKILL'), killAfterLoggedMs);
+    });
     child.on('error', reject);
     child.on('close', () => resolve({ lines: out.split('\n').filter(Boolean).map((l) => JSON.parse(l)), chunks }));
   });
@@ -40,8 +43,9 @@ describe('logs on stdout', () => {
   });
 
   it('GIVEN a process that keeps running WHEN 200 ms have passed THEN its lines are out without waiting for more', async () => {
-    // Killed (no exit handler runs) well after the batching delay: what arrived was written by the timer.
-    const { lines } = await run('wait', 1500);
+    // Killed (no exit handler runs) 1 s after the last line was logged, well after the 200 ms
+    // batching delay: what arrived was written by the timer.
+    const { lines } = await run('wait', 1000);
     expect(lines).toHaveLength(51);
   });
 });
