@@ -126,21 +126,31 @@ function unitKey(unit: string): string {
   return createHash('sha256').update(`hotline-unit:${unit}`).digest('hex').slice(0, 24);
 }
 
-// KEYS[1] by-call index, KEYS[2] daily sequence, KEYS[3] ticket hash prefix (used as a string), KEYS[4] caller index,
-// KEYS[5] the agent's form of the call. ARGV[1] ticket number prefix, ARGV[2] json record, ARGV[3] now, ARGV[4] call id
-// Returns {ticket no, 1 = created, the form (when created)}: with it the worker builds the domain ticket
-// without reading back what it just wrote.
-const CREATE_FROM_CALL = `
-local existing = redis.call('GET', KEYS[1])
-if existing then return {existing, 0} end
-local seq = redis.call('INCR', KEYS[2])
--- The day's counter expires two days after its first ticket (not renewed by every ticket: one write less each).
-if seq == 1 then redis.call('EXPIRE', KEYS[2], 172800) end
-local no = ARGV[1] .. string.format('%06d', seq)
-redis.call('SET', KEYS[1], no)
-redis.call('HSET', KEYS[3] .. no, 'ticketNo', no, 'callId', ARGV[4], 'createdAt', ARGV[3], 'status', 'received', 'record', ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[3], no)
-return {no, 1, redis.call('GET', KEYS[5])}
+// Creates the tickets of several ended calls in one call (the worker's concurrent jobs share it).
+// Per call i (0-based), KEYS[5i+1] by-call index, KEYS[5i+2] daily sequence, KEYS[5i+3] ticket hash prefix (used as a
+// string), KEYS[5i+4] caller index, KEYS[5i+5] the agent's form of the call; ARGV[4i+1] ticket number prefix,
+// ARGV[4i+2] json record, ARGV[4i+3] now, ARGV[4i+4] call id.
+// Returns per call {ticket no, 1 = created, the form (when created) or false}: with it the worker builds the domain
+// ticket without reading back what it just wrote.
+const CREATE_FROM_CALLS = `
+local out = {}
+for i = 0, #KEYS / 5 - 1 do
+  local k, a = i * 5, i * 4
+  local existing = redis.call('GET', KEYS[k + 1])
+  if existing then
+    out[#out + 1] = {existing, 0, false}
+  else
+    local seq = redis.call('INCR', KEYS[k + 2])
+    -- The day's counter expires two days after its first ticket (not renewed by every ticket: one write less each).
+    if seq == 1 then redis.call('EXPIRE', KEYS[k + 2], 172800) end
+    local no = ARGV[a + 1] .. string.format('%06d', seq)
+    redis.call('SET', KEYS[k + 1], no)
+    redis.call('HSET', KEYS[k + 3] .. no, 'ticketNo', no, 'callId', ARGV[a + 4], 'createdAt', ARGV[a + 3], 'status', 'received', 'record', ARGV[a + 2])
+    redis.call('ZADD', KEYS[k + 4], ARGV[a + 3], no)
+    out[#out + 1] = {no, 1, redis.call('GET', KEYS[k + 5])}
+  end
+end
+return out
 `;
 
 // KEYS[1] by-call index (of the request's synthetic call id), KEYS[2] daily sequence, KEYS[3] ticket hash prefix, KEYS[4] caller index
@@ -200,6 +210,8 @@ return 0
 `;
 
 const SCRIPT_SHAS = new Map<string, string>();
+/** Most creations in one script call (a bound on the time Redis spends in it). */
+const MAX_CREATE_BATCH = 64;
 
 export class TicketStore {
   private readonly listeners = new Set<TicketChangeListener>();
@@ -266,21 +278,7 @@ export class TicketStore {
       // The original's ticket is not there yet (its job is still queued): retried by BullMQ.
       throw new Error(`ticket of call ${record.callbackOf} not created yet`);
     }
-    const day = shanghaiDate(record.startedAt);
-    const res = (await this.script(
-      CREATE_FROM_CALL,
-      5,
-      this.key('ticket', 'by-call', record.callId),
-      this.key('ticket', 'seq', this.cityCode, day),
-      this.key('ticket', ''),
-      this.key('ticket', 'by-caller', this.callerKey(record.caller.number)),
-      this.key('ticket', 'form', record.callId),
-      `${this.cityCode}${day}`,
-      JSON.stringify(record),
-      String(now),
-      record.callId,
-    )) as [string, number, string | null | undefined];
-    const [ticketNo, created, form] = res;
+    const [ticketNo, created, form] = await this.createRecord(record, now);
     // Without a domain there is nothing to build (ensureDomain would only read the ticket back).
     if (this.domain) {
       if (created === 1) {
@@ -291,6 +289,44 @@ export class TicketStore {
       } else await this.ensureDomain(ticketNo);
     }
     return { ticketNo, created: created === 1 };
+  }
+
+  /** Creations waiting for the next batch (see {@link createRecord}). */
+  private creating: Array<{ record: CallRecord; now: number; resolve: (r: [string, number, string | null | false]) => void; reject: (err: Error) => void }> = [];
+
+  /**
+   * Step 1 of a call's ticket: its number and stored record, in a batch with the creations asked for in
+   * the same turn of the event loop (the worker's concurrent jobs): one script and one round trip for all.
+   * Each call's creation is the same idempotent step it would be alone.
+   */
+  private createRecord(record: CallRecord, now: number): Promise<[string, number, string | null | false]> {
+    return new Promise((resolve, reject) => {
+      if (this.creating.push({ record, now, resolve, reject }) === 1) setImmediate(() => void this.createBatch());
+    });
+  }
+
+  private async createBatch(): Promise<void> {
+    const batch = this.creating.splice(0, MAX_CREATE_BATCH);
+    if (this.creating.length) setImmediate(() => void this.createBatch());
+    const keys: string[] = [];
+    const args: string[] = [];
+    try {
+      for (const { record, now } of batch) {
+        const day = shanghaiDate(record.startedAt);
+        keys.push(
+          this.key('ticket', 'by-call', record.callId),
+          this.key('ticket', 'seq', this.cityCode, day),
+          this.key('ticket', ''),
+          this.key('ticket', 'by-caller', this.callerKey(record.caller.number)),
+          this.key('ticket', 'form', record.callId),
+        );
+        args.push(`${this.cityCode}${day}`, JSON.stringify(record), String(now), record.callId);
+      }
+      const res = (await this.script(CREATE_FROM_CALLS, keys.length, ...keys, ...args)) as Array<[string, number, string | null | false]>;
+      batch.forEach((c, i) => c.resolve(res[i]!));
+    } catch (err) {
+      for (const c of batch) c.reject(err as Error);
+    }
   }
 
   /**
