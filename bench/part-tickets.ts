@@ -23,6 +23,7 @@ export interface TicketsResult {
   producersInFlight: number;
   workerConcurrency: number;
   rounds: { ours: number; raw: number }[];
+  warmUp: { ours: number; raw: number };
   oursPerSec: number;
   rawPerSec: number;
   /** ours / raw */
@@ -30,7 +31,9 @@ export interface TicketsResult {
   ticketsCreated: number;
 }
 
-const JOBS = 2000;
+const JOBS = 4000;
+/** Rounds measured, after one warm-up round of each path that is not counted (both paths' code is JIT-compiled by then). */
+const ROUNDS = 5;
 const IN_FLIGHT = 32;
 const CONCURRENCY = 8;
 const ROUND_CAP_MS = 60_000;
@@ -91,8 +94,9 @@ export async function runTickets(log: (s: string) => void): Promise<TicketsResul
   const logger = createLogger({ level: 'info', destination: nullLog });
   const rounds: { ours: number; raw: number }[] = [];
   let ticketsCreated = 0;
+  let warmUp = { ours: 0, raw: 0 };
   try {
-    for (let r = 0; r < 3; r++) {
+    const rawRound = async (r: number): Promise<number> => {
       // Raw BullMQ: add + a trivial processor.
       const rawQ = new Queue(`raw${r}`, { connection: conn, prefix: `bench-raw` });
       let rawDone = 0;
@@ -102,7 +106,9 @@ export async function runTickets(log: (s: string) => void): Promise<TicketsResul
       const raw = await drive((i) => rawQ.add('call-ended', { record: record(i, r), submittedAt: Date.now() }, { jobId: `raw-${r}-${i}` }), () => rawDone);
       await rawW.close();
       await rawQ.close();
-
+      return raw;
+    };
+    const oursRound = async (r: number, count: boolean): Promise<number> => {
       // Ours: the outbox (durable spool, one fsync and one addBulk per group) → the tickets queue → the ticket worker → the store.
       const prefix = `bench-ours${r}`;
       const redis = new Redis({ ...conn, maxRetriesPerRequest: 2, enableAutoPipelining: true }); // as src/app.ts
@@ -115,12 +121,27 @@ export async function runTickets(log: (s: string) => void): Promise<TicketsResul
       const outbox = new TicketOutbox({ dir: join(dir, `r${r}`), sink: queue, logger });
       await outbox.init();
       const ours = await drive((i) => outbox.submit(record(i, r)), () => oursDone);
-      ticketsCreated += oursDone;
+      if (count) ticketsCreated += oursDone;
       await worker.close();
       await queue.close();
       redis.disconnect();
+      return ours;
+    };
+    // Round 0 warms both paths up; then the order alternates, so neither always runs on a fresher machine.
+    warmUp = { raw: round(await rawRound(0), 0), ours: round(await oursRound(0, false), 0) };
+    log(`  tickets warm-up: ours ${warmUp.ours}/s, raw BullMQ ${warmUp.raw}/s (not counted)`);
+    for (let r = 1; r <= ROUNDS; r++) {
+      let raw: number;
+      let ours: number;
+      if (r % 2) {
+        raw = await rawRound(r);
+        ours = await oursRound(r, true);
+      } else {
+        ours = await oursRound(r, true);
+        raw = await rawRound(r);
+      }
       rounds.push({ ours: round(ours, 0), raw: round(raw, 0) });
-      log(`  tickets round ${r + 1}: ours ${round(ours, 0)}/s, raw BullMQ ${round(raw, 0)}/s`);
+      log(`  tickets round ${r}: ours ${round(ours, 0)}/s, raw BullMQ ${round(raw, 0)}/s`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -129,5 +150,5 @@ export async function runTickets(log: (s: string) => void): Promise<TicketsResul
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const oursPerSec = median(rounds.map((r) => r.ours));
   const rawPerSec = median(rounds.map((r) => r.raw));
-  return { jobsPerRound: JOBS, producersInFlight: IN_FLIGHT, workerConcurrency: CONCURRENCY, rounds, oursPerSec, rawPerSec, ratio: ratio(oursPerSec, rawPerSec), ticketsCreated };
+  return { jobsPerRound: JOBS, producersInFlight: IN_FLIGHT, workerConcurrency: CONCURRENCY, rounds, warmUp, oursPerSec, rawPerSec, ratio: ratio(oursPerSec, rawPerSec), ticketsCreated };
 }

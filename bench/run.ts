@@ -78,7 +78,7 @@ export function markdown(r: Results): string {
   const tk = r.parts.tickets;
   if (tk) {
     L.push('## 3. Tickets', '');
-    L.push(`${tk.jobsPerRound} jobs per round, ${tk.producersInFlight} producers in flight, worker concurrency ${tk.workerConcurrency}, one throwaway redis-server (AOF on).`, '');
+    L.push(`${tk.jobsPerRound} jobs per round, ${tk.producersInFlight} producers in flight, worker concurrency ${tk.workerConcurrency}, one throwaway redis-server (AOF on). A warm-up round of each path first (not counted${tk.warmUp ? `: ours ${tk.warmUp.ours}/s, raw ${tk.warmUp.raw}/s` : ''}), then rounds in alternating order.`, '');
     L.push('| round | ours: outbox → worker → ticket /s | raw BullMQ add + trivial process /s |', '| ---: | ---: | ---: |');
     tk.rounds.forEach((x, i) => L.push(`| ${i + 1} | ${x.ours} | ${x.raw} |`));
     L.push(`| median | **${tk.oursPerSec}** | **${tk.rawPerSec}** |`, '', `Ratio ours/raw: **${tk.ratio}**.`, '');
