@@ -36,6 +36,7 @@ const NO_PBX = [
   'tests/e2e/request-form.test.ts', // the public form in Chromium into a web ticket, no calls
   'tests/e2e/quality-trend.test.ts', // the quality page's score trend in Chromium over Redis and HTTP, no calls
   'tests/integration/tickets-outbox.test.ts', // the ticket outbox's spool and BullMQ on Redis, no calls
+  'tests/integration/tickets-create-batch.test.ts', // ticket creation in batches on its own Redis, no calls
 ];
 
 /** Files only the real half runs: they need a real Asterisk's own parts (its log, SIP), which the simulated PBX does not have. */

@@ -28,16 +28,23 @@ export class AmiServer {
   private readonly startedAt = Date.now();
   port = 0;
 
+  /** Dialplan UserEvent()s go out as Asterisk sends them (class `user`). */
+  private readonly onUserEvent = (fields: Record<string, string>) => this.broadcast({ Event: 'UserEvent', Privilege: 'user,all', ...fields });
+
   constructor(
     private model: PbxModel,
     readonly user: string,
     readonly secret: string,
     private readonly version: string,
-  ) {}
+  ) {
+    model.userEventListeners.add(this.onUserEvent);
+  }
 
   /** After a simulated restart the AMI side talks to the fresh core. */
   attach(model: PbxModel): void {
+    this.model.userEventListeners.delete(this.onUserEvent);
     this.model = model;
+    model.userEventListeners.add(this.onUserEvent);
   }
 
   async listen(port = 0): Promise<void> {

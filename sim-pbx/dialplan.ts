@@ -31,7 +31,7 @@ export interface Context {
 export const SUPPORTED_APPS = [
   'NoOp', 'Set', 'Answer', 'Ringing', 'Progress', 'Wait', 'Playback',
   'Read', 'Busy', 'Congestion', 'Stasis',
-  'GotoIf', 'Goto', 'Hangup',
+  'GotoIf', 'Goto', 'UserEvent', 'Hangup',
 ] as const;
 export type AppName = (typeof SUPPORTED_APPS)[number];
 
@@ -263,10 +263,13 @@ function resolveWithSubstring(expr: string, resolve: VariableResolver): string {
   return length === undefined ? value.slice(start) : length < 0 ? value.slice(start, length) : value.slice(start, start + length);
 }
 
-/** `$[...]` with the operators our dialplan uses: `=`, `!=`, `&`, `|`, `!` (string semantics). */
+/**
+ * `$[...]` with the operators our dialplan uses: `=`, `!=`, `<`, `<=`, `>`, `>=`, `&`, `|`, `!`. As in
+ * Asterisk's expression parser, a comparison of two integers is numeric, anything else compares strings.
+ */
 export function evaluateExpression(expr: string): string {
   const tokens: string[] = [];
-  const re = /\s*("(?:[^"\\]|\\.)*"|!=|=|&|\||!|\(|\)|[^\s"=!&|()]+)/y;
+  const re = /\s*("(?:[^"\\]|\\.)*"|!=|<=|>=|<|>|=|&|\||!|\(|\)|[^\s"=!&|()<>]+)/y;
   let m: RegExpExecArray | null;
   while (re.lastIndex < expr.length && (m = re.exec(expr))) tokens.push(m[1]!);
   let pos = 0;
@@ -282,12 +285,16 @@ export function evaluateExpression(expr: string): string {
     if (t === '!') return truthy(primary()) ? '0' : '1';
     return unq(t);
   };
+  const COMPARE = new Set(['=', '!=', '<', '<=', '>', '>=']);
+  const isInt = (v: string) => /^-?\d+$/.test(v);
   const cmp = (): string => {
     let left = primary();
-    while (tokens[pos] === '=' || tokens[pos] === '!=') {
-      const op = tokens[pos++];
+    while (COMPARE.has(tokens[pos] ?? '')) {
+      const op = tokens[pos++]!;
       const right = primary();
-      left = (left === right) === (op === '=') ? '1' : '0';
+      const order = isInt(left) && isInt(right) ? Math.sign(Number(left) - Number(right)) : left < right ? -1 : left > right ? 1 : 0;
+      const holds = op === '=' ? order === 0 : op === '!=' ? order !== 0 : op === '<' ? order < 0 : op === '<=' ? order <= 0 : op === '>' ? order > 0 : order >= 0;
+      left = holds ? '1' : '0';
     }
     return left;
   };
@@ -357,6 +364,8 @@ export interface DialplanHost<C> {
   /** Resolves when the channel leaves Stasis: `failed` (app not connected), `hangup`, or `continue`. */
   stasis(ch: C, app: string, args: string[]): Promise<StasisExit>;
   hangupFromDialplan(ch: C, cause: number): void;
+  /** UserEvent(): a manager event with the channel's snapshot (sim-pbx/ami.ts sends it). */
+  userEvent(ch: C, name: string, body: string[]): void;
 }
 
 export type StasisExit =
@@ -484,6 +493,9 @@ export async function runDialplan<C>(dp: Dialplan, host: DialplanHost<C>, ch: C,
           return;
         }
         next = false;
+        break;
+      case 'UserEvent':
+        host.userEvent(ch, (args[0] ?? '').trim(), args.slice(1));
         break;
       case 'Hangup':
         host.hangupFromDialplan(ch, args[0] ? Number(args[0]) : 16);

@@ -252,6 +252,8 @@ export class PbxModel implements DialplanHost<SimChannel> {
   readonly heardLog = new Map<string, string[]>();
   readonly startedAt = asteriskTime();
   readonly listeners = new Set<EventListener>();
+  /** Dialplan UserEvent()s, for the AMI side (sim-pbx/ami.ts): the channel's snapshot fields, then the event's. */
+  readonly userEventListeners = new Set<(fields: Record<string, string>) => void>();
   private idSeq = 1;
   private localSeq = 0;
   private snoopSeq = 0;
@@ -621,6 +623,13 @@ export class PbxModel implements DialplanHost<SimChannel> {
         if (args[0] === 'state') return ch.state;
         if (args[0] === 'channeltype') return ch.name.split('/')[0] ?? '';
       }
+      if (f === 'RAND') {
+        // RAND(min,max): an integer in [min, max] (func_rand; defaults 0 and RAND_MAX).
+        const min = args[0] === undefined || args[0] === '' ? 0 : Number(args[0]);
+        const max = args[1] === undefined || args[1] === '' ? 2147483647 : Number(args[1]);
+        const [lo, hi] = min <= max ? [min, max] : [max, min];
+        return String(lo + Math.floor(Math.random() * (hi - lo + 1)));
+      }
       if (f === 'PJSIP_HEADER' && args[0] === 'read') {
         // As on a real Asterisk 22: only a PJSIP channel has SIP headers; on any other
         // (every sim channel is a Local one) Asterisk logs an ERROR and returns ''.
@@ -633,6 +642,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
       case 'CONTEXT': return ch.dialplan.context;
       case 'PRIORITY': return String(ch.dialplan.priority);
       case 'UNIQUEID': return ch.id;
+      case 'EPOCH': return String(Math.floor(Date.now() / 1000));
       case 'CHANNEL': return ch.name;
       case 'LANGUAGE': return ch.language;
     }
@@ -775,6 +785,35 @@ export class PbxModel implements DialplanHost<SimChannel> {
   }
 
   /** Dialplan Hangup()/Busy()/end of dialplan: the pbx thread ends, no separate request. */
+  /** UserEvent(name[,key: value...]): as Asterisk's manager event, the channel's snapshot then the body. */
+  userEvent(ch: SimChannel, name: string, body: string[]): void {
+    const fields: Record<string, string> = {
+      Channel: ch.name,
+      ChannelState: String(ch.state === 'Up' ? 6 : ch.state === 'Ringing' ? 5 : ch.state === 'Ring' ? 4 : 0),
+      ChannelStateDesc: ch.state,
+      CallerIDNum: ch.caller.number || '<unknown>',
+      CallerIDName: ch.caller.name || '<unknown>',
+      ConnectedLineNum: '<unknown>',
+      ConnectedLineName: '<unknown>',
+      Language: ch.language,
+      AccountCode: '',
+      Context: ch.dialplan.context,
+      Exten: ch.dialplan.exten,
+      Priority: String(ch.dialplan.priority),
+      Uniqueid: ch.id,
+      Linkedid: ch.id,
+      UserEvent: name,
+    };
+    const userevent: Record<string, string> = { eventname: name };
+    for (const item of body) {
+      const i = item.indexOf(':');
+      if (i > 0) fields[item.slice(0, i).trim()] = userevent[item.slice(0, i).trim()] = item.slice(i + 1).trim();
+    }
+    // ARI apps subscribed to the channel get it too (trace o09: the originator's app).
+    this.channelEvent(ch, 'ChannelUserevent', { eventname: name, userevent });
+    for (const l of this.userEventListeners) l(fields);
+  }
+
   hangupFromDialplan(ch: SimChannel, cause: number): void {
     this.hangup(ch, { cause });
   }

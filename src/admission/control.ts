@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { CallRecord, CallSource } from '../calls/record.js';
 import type { ChannelInfo, ContinueOptions } from '../telephony/port.js';
 import { expectedWaitSec } from '../acd/router.js';
+import type { DialplanGate } from './gate.js';
 import { admit, nextLatency, type AdmissionDecision, type AdmissionLimits, type AdmissionLoad, type ShedReason } from './policy.js';
 
 export const SHED_CONTEXT: Required<Pick<ContinueOptions, 'context' | 'extension' | 'priority'>> = { context: 'hotline-shed', extension: 's', priority: 1 };
@@ -50,6 +51,10 @@ export interface AdmissionDeps {
    */
   registerCallback?: (req: { callId: string; number: string; skill: string; dialed: string; language: string; at: number }) => Promise<void>;
   refreshMs?: number;
+  /** Told every decision on a citizen's call from the carrier (the dialplan gate's input). */
+  observe?: (d: AdmissionDecision) => void;
+  /** The dialplan gate fed by `observe`, when there is one (for status and tests). */
+  dialplanGate?: DialplanGate;
 }
 
 /** A number the platform can dial back (as the queue's callback offer requires). */
@@ -70,6 +75,11 @@ export class AdmissionControl {
 
   constructor(private readonly deps: AdmissionDeps) {
     this.log = deps.log.child({ component: 'admission' });
+  }
+
+  /** The dialplan gate, when configured (ADMIT_GATE_MAX_PERCENT > 0 and AMI watched). */
+  get dialplanGate(): DialplanGate | undefined {
+    return this.deps.dialplanGate;
   }
 
   start(): void {
@@ -132,6 +142,7 @@ export class AdmissionControl {
     const dialed = args[0] || channel.dialplan.exten || '';
     const source = args[1] ?? 'carrier';
     const d = this.decide(dialed, source);
+    if (source === 'carrier') this.deps.observe?.(d);
     if (d.admit) return true;
     this.shedCounts[d.reason] = (this.shedCounts[d.reason] ?? 0) + 1;
     const at = this.deps.now();

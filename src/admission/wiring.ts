@@ -8,9 +8,11 @@ import type { CallRecord, CallSource } from '../calls/record.js';
 import type { RouteDecision } from '../calls/ports.js';
 import type { Config } from '../config/index.js';
 import type { Metrics } from '../metrics/index.js';
+import type { AdmissionDecision } from './policy.js';
 import type { AmiPbx } from '../telephony/ami-pbx.js';
 import type { AriTelephony } from '../telephony/ari-telephony.js';
 import { AdmissionControl } from './control.js';
+import { DialplanGate } from './gate.js';
 
 export interface AdmissionWiring {
   config: Config;
@@ -34,9 +36,35 @@ export function skillOfDecision(d: RouteDecision): string | undefined {
   return undefined;
 }
 
-export function createAdmission(w: AdmissionWiring): AdmissionControl {
+/**
+ * The dialplan gate (./gate.ts), when configured (ADMIT_GATE_MAX_PERCENT > 0) and Asterisk's AMI is
+ * watched: gated calls are known from its UserEvents only.
+ */
+export function createGate(w: AdmissionWiring): DialplanGate | undefined {
+  const { config, ami } = w;
+  if (config.admission.gateMaxPercent <= 0 || !ami) return undefined;
+  const gate = new DialplanGate({
+    maxPercent: config.admission.gateMaxPercent,
+    instanceId: w.instanceId,
+    log: w.log,
+    now: w.now,
+    setGlobal: (name, value) => w.telephony.setGlobalVariable(name, value),
+    pbxTime: () => w.telephony.pbxTime(),
+    canRecord: () => ami.linkState === 'connected',
+    onGated: (record) => {
+      w.metrics.callShed('gate');
+      w.onEnded(record);
+    },
+    onPercent: (p) => w.metrics.gatePercent(p),
+  });
+  ami.onUserEvent((evt) => gate.onUserEvent(evt));
+  return gate;
+}
+
+export function createAdmission(w: AdmissionWiring, gate?: DialplanGate): AdmissionControl {
   const { config } = w;
   return new AdmissionControl({
+    ...(gate ? { observe: (d: AdmissionDecision) => gate.observe(d), dialplanGate: gate } : {}),
     limits: config.admission,
     instanceId: w.instanceId,
     log: w.log,

@@ -19,7 +19,7 @@ import type { TicketServices } from '../tickets/feature.js';
 import type { KnowledgeServices } from '../knowledge/feature.js';
 import type { TelephonyServices } from '../telephony/feature.js';
 import type { AdmissionControl } from '../admission/control.js';
-import { createAdmission } from '../admission/wiring.js';
+import { createAdmission, createGate } from '../admission/wiring.js';
 import { CallerGuard } from './abuse.js';
 import { RedisCallStateStore } from './durable-store.js';
 import { CallManager } from './manager.js';
@@ -63,7 +63,7 @@ export function callsFeature(
     return spooled;
   };
   // Over a limit a caller is told busy and cleared at entry; the record still becomes a ticket (admission/).
-  const admission = createAdmission({
+  const admissionWiring = {
     config,
     instanceId: core.instanceId,
     log,
@@ -75,7 +75,10 @@ export function callsFeature(
     liveCalls: () => calls.active.length,
     metrics,
     onEnded,
-  });
+  };
+  // Above a whole-instance limit, new callers are also refused in the dialplan before they are answered.
+  const gate = createGate(admissionWiring);
+  const admission = createAdmission(admissionWiring, gate);
   deps.telephony.onAriLatency((seconds) => admission.observeAri(seconds));
   // Every live call's state in Redis, so a dead instance's calls are adopted (calls/durable-store.ts).
   const callStates = new RedisCallStateStore(core.redis, core.prefix, core.instanceId, log.child({ component: 'call-state' }), {
@@ -130,11 +133,13 @@ export function callsFeature(
       await callStates.start();
       calls.start();
       admission.start();
+      gate?.start();
     },
     // First to close: no new call is taken before the PBX link goes down; live calls stay for another instance.
     async close(step) {
       calls.stop();
       admission.stop();
+      await step('admission gate', gate?.stop() ?? Promise.resolve());
       // A clean stop gives the lease up: another instance adopts our calls at once, not after it lapses.
       await step('call states', callStates.stop({ release: true }));
     },

@@ -173,6 +173,8 @@ export interface Config {
     readonly ariMaxLatencyMs: number;
     readonly ariMaxBacklog: number;
     readonly maxPbxCalls: number;
+    /** Most of the new citizens' calls the dialplan gate refuses (percent; 0 = no gate). */
+    readonly gateMaxPercent: number;
   };
   /** Requests from other channels and higher platforms' work orders (src/intake/). */
   readonly intake: {
@@ -477,6 +479,7 @@ export function loadConfig(env: Env = process.env): Config {
       ariMaxLatencyMs: r.int('ADMIT_ARI_MAX_LATENCY_MS'),
       ariMaxBacklog: r.int('ADMIT_ARI_MAX_BACKLOG'),
       maxPbxCalls: r.int('ADMIT_MAX_PBX_CALLS'),
+      gateMaxPercent: r.int('ADMIT_GATE_MAX_PERCENT'),
     },
     intake: (() => {
       const channels = ['web', 'wechat', 'mini-program', 'app', 'sms', 'mailbox'];

@@ -52,6 +52,7 @@ export class Metrics {
   private readonly clockFired: Counter<'kind'>;
   private readonly acdHealed: Counter<'kind'>;
   private readonly shed: Counter<'reason'>;
+  private readonly gate: Gauge;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -83,6 +84,7 @@ export class Metrics {
     this.ariReconnects = new Counter({ name: 'hotline_ari_reconnects_total', help: 'ARI (re)connections after the first one (each followed by a resync)', registers: [r] });
     this.clockFired = new Counter({ name: 'hotline_ticket_clock_fired_total', help: 'Ticket clocks that fired: remind (催办), reply-overdue and finish-overdue (督办)', labelNames: ['kind'], registers: [r] });
     this.acdHealed = new Counter({ name: 'hotline_acd_healed_total', help: 'ACD state reconciled with live calls: entries of gone calls dropped, live callers re-queued, callbacks restored, agents freed, offers to gone calls refused', labelNames: ['kind'], registers: [r] });
+    this.gate = new Gauge({ name: 'hotline_admission_gate_percent', help: 'Share of new citizens’ calls the dialplan gate refuses now (percent; 0 = open)', registers: [r] });
     this.shed = new Counter({ name: 'hotline_calls_shed_total', help: 'Calls refused by admission control (told busy and cleared), by the limit that was over', labelNames: ['reason'], registers: [r] });
     this.httpDuration = new Histogram({
       name: 'hotline_http_request_duration_seconds',
@@ -242,6 +244,10 @@ export class Metrics {
 
   callShed(reason: string): void {
     this.shed.inc({ reason });
+  }
+
+  gatePercent(percent: number): void {
+    this.gate.set(percent);
   }
 
   clockFiredOf(kind: string): void {

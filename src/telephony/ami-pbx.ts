@@ -59,6 +59,7 @@ export class AmiPbx implements Pbx {
   private readonly linkListeners = new Set<(s: LinkState) => void>();
   private readonly contactListeners = new Set<(e: ContactEvent) => void>();
   private readonly systemListeners = new Set<(e: 'FullyBooted' | 'Shutdown') => void>();
+  private readonly userEventListeners = new Set<(e: Record<string, string | undefined>) => void>();
   private readonly log: Logger;
   private readonly backoff: { initialMs: number; maxMs: number };
   private readonly actionTimeoutMs: number;
@@ -87,6 +88,12 @@ export class AmiPbx implements Pbx {
   onSystem(listener: (event: 'FullyBooted' | 'Shutdown') => void): () => void {
     this.systemListeners.add(listener);
     return () => this.systemListeners.delete(listener);
+  }
+
+  /** Dialplan UserEvent()s (the admission gate's HotlineGated), keys lower-cased as asterisk-manager gives them. */
+  onUserEvent(listener: (event: Record<string, string | undefined>) => void): () => void {
+    this.userEventListeners.add(listener);
+    return () => this.userEventListeners.delete(listener);
   }
 
   start(): void {
@@ -184,6 +191,8 @@ export class AmiPbx implements Pbx {
         status,
         registered: isRegistered(status),
       });
+    } else if (name === 'UserEvent') {
+      for (const l of this.userEventListeners) l(evt);
     } else if (name === 'FullyBooted' || name === 'Shutdown') {
       this.log.info({ event: name }, 'Asterisk system event');
       for (const l of this.systemListeners) l(name);

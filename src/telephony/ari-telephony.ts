@@ -459,6 +459,19 @@ export class AriTelephony implements Telephony {
     await this.call('sendDtmf', 'POST', `/channels/${seg(channelId)}/dtmf`, { dtmf });
   }
 
+  /** Set a global dialplan variable (the admission gate's). */
+  async setGlobalVariable(variable: string, value: string): Promise<void> {
+    await this.call('setGlobalVariable', 'POST', '/asterisk/variable', { variable, value });
+  }
+
+  /** Asterisk's clock now (ms since the epoch), from its ARI ping. */
+  async pbxTime(): Promise<number> {
+    const r = (await this.call('pbxTime', 'GET', '/asterisk/ping')) as { timestamp?: string };
+    const t = Date.parse(String(r.timestamp ?? ''));
+    if (!Number.isFinite(t)) throw new TelephonyError('failed', 'pbxTime', `ARI ping without a usable timestamp: ${String(r.timestamp)}`);
+    return t;
+  }
+
   async getVariable(channelId: string, variable: string): Promise<string | undefined> {
     try {
       const v = await this.request('getVariable', (c) => c.channels.getChannelVar({ channelId, variable }));

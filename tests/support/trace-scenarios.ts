@@ -418,4 +418,26 @@ export const SCENARIOS: Scenario[] = [
       await r.request('DELETE', `/recordings/stored/${rec}`);
     },
   },
+  {
+    name: 'o09-admission-gate-refuses-before-answer',
+    shows:
+      'the admission gate of from-carrier (src/admission/gate.ts): HOTLINE_GATE_UNTIL ahead of EPOCH and HOTLINE_GATE_PCT=100 ' +
+      'set as globals over ARI (204), a citizen call is refused before answer: hotline sees nothing, the Local pair is ' +
+      'destroyed (;2 hung up with cause 17, user busy, after UserEvent); with the share back at 0 the next call reaches hotline',
+    async run(r) {
+      // A far UNTIL: the replay runs at another time than the recording.
+      await r.ok('POST', '/asterisk/variable', { query: { variable: 'HOTLINE_GATE_UNTIL', value: '4102444800' } });
+      await r.ok('POST', '/asterisk/variable', { query: { variable: 'HOTLINE_GATE_PCT', value: '100' } });
+      await r.request('GET', '/asterisk/variable', { query: { variable: 'HOTLINE_GATE_PCT' } });
+      const one = await r.ok('POST', '/channels', {
+        query: { endpoint: 'Local/12345@from-carrier', app: 'testcaller', appArgs: 'caller', callerId: CITIZEN },
+      });
+      await r.destroyed('testcaller', one.id);
+      await r.settle(300);
+      await r.ok('POST', '/asterisk/variable', { query: { variable: 'HOTLINE_GATE_PCT', value: '0' } });
+      const call = await citizenCall(r, '12345');
+      await citizenHangsUp(r, call);
+      await r.ok('POST', '/asterisk/variable', { query: { variable: 'HOTLINE_GATE_UNTIL', value: '' } });
+    },
+  },
 ];

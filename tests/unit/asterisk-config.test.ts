@@ -23,6 +23,7 @@ import {
   type DialplanStep,
   type IniFile,
 } from '../support/asterisk-ini.js';
+import { evaluateExpression } from '../../sim-pbx/dialplan.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AST = join(ROOT, 'asterisk');
@@ -42,9 +43,17 @@ function mutate(text: string, from: string | RegExp, to: string): string {
 
 /** The only dialplan applications our simulated PBX interprets. */
 const ALLOWED_APPS = new Set([
-  'NoOp', 'Set', 'Answer', 'Ringing', 'Progress', 'Wait', 'Playback', 'Read', 'Busy', 'Congestion', 'Stasis', 'GotoIf', 'Goto', 'Hangup',
+  'NoOp', 'Set', 'Answer', 'Ringing', 'Progress', 'Wait', 'Playback', 'Read', 'Busy', 'Congestion', 'Stasis', 'GotoIf', 'Goto', 'UserEvent', 'Hangup',
 ]);
-const ALLOWED_VARS = [/^EXTEN$/, /^CALLERID\((num|name)\)$/, /^STASISSTATUS$/, /^PJSIP_HEADER\(read,[A-Za-z0-9-]+\)$/, /^CHANNEL\(channeltype\)$/, /^HOTLINE_REF$/, /^HOTLINE_CB$/];
+const ALLOWED_VARS = [
+  /^EXTEN$/, /^CALLERID\((num|name)\)$/, /^STASISSTATUS$/, /^PJSIP_HEADER\(read,[A-Za-z0-9-]+\)$/, /^CHANNEL\(channeltype\)$/, /^HOTLINE_REF$/, /^HOTLINE_CB$/,
+  // The admission gate (src/admission/gate.ts): Asterisk's clock, a die, and the two globals the server sets over ARI.
+  /^EPOCH$/, /^RAND\(\d+,\d+\)$/, /^HOTLINE_GATE_(UNTIL|PCT)$/,
+];
+/** GotoIf conditions the sim interprets: a string (in)equality, or numeric comparisons joined by `&` (the gate). */
+const GOTOIF_STRING = /^\$\["\$\{[^}]+\}" (=|!=) "[^"]*"\]\?[A-Za-z0-9_-]+(:[A-Za-z0-9_-]+)?$/;
+const NUM_TERM = String.raw`0?\$\{[A-Z_]+(?:\(\d+,\d+\))?\}`;
+const GOTOIF_NUMERIC = new RegExp(String.raw`^\$\[${NUM_TERM} (<|<=|>|>=) ${NUM_TERM}( & ${NUM_TERM} (<|<=|>|>=) ${NUM_TERM})*\]\?[A-Za-z0-9_-]+(:[A-Za-z0-9_-]+)?$`);
 const TEST_CONTEXTS = ['hotline-test-agents', 'hotline-test-noanswer', 'hotline-test-busy'];
 
 function checkHttp(http: IniFile): string[] {
@@ -86,9 +95,10 @@ function checkManager(mgr: IniFile): string[] {
   const users = mgr.sections.filter((s) => s.name !== 'general');
   if (users.length !== 1 || users[0]!.name !== 'hotline') p.push(`manager.conf: exactly one user [hotline] expected, got ${users.map((u) => u.name).join(',')}`);
   for (const u of users) {
-    // ContactStatus, FullyBooted, Shutdown are class SYSTEM; PJSIPShowContacts needs write=system.
+    // ContactStatus, FullyBooted, Shutdown are class SYSTEM; the dialplan's UserEvent(HotlineGated) is class
+    // USER; PJSIPShowContacts needs write=system.
     const classes = (k: string) => values(mgr, u, k).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean).sort();
-    if (classes('read').join(',') !== 'system') p.push(`manager.conf: [${u.name}] read must be exactly system, got ${classes('read').join(',')}`);
+    if (classes('read').join(',') !== 'system,user') p.push(`manager.conf: [${u.name}] read must be exactly system,user, got ${classes('read').join(',')}`);
     if (classes('write').join(',') !== 'system') p.push(`manager.conf: [${u.name}] write must be exactly system, got ${classes('write').join(',')}`);
     if (value(mgr, u, 'secret') !== undefined) p.push(`manager.conf: [${u.name}] secret is committed`);
     if (!values(mgr, u, 'deny').includes('0.0.0.0/0.0.0.0')) p.push(`manager.conf: [${u.name}] must deny 0.0.0.0/0.0.0.0 before permits`);
@@ -226,7 +236,7 @@ function checkDialplanSubset(dp: IniFile): string[] {
       if (!globalNames.has(name) && !ALLOWED_VARS.some((re) => re.test(name))) p.push(`extensions.conf:${s.line}: variable \${${name}} outside the subset`);
     }
     if (s.app === 'Set' && !/^(CHANNEL\(language\)|[A-Za-z_][A-Za-z0-9_]*)=/.test(s.args)) p.push(`extensions.conf:${s.line}: Set(${s.args}) outside the subset`);
-    if (s.app === 'GotoIf' && !/^\$\["\$\{[^}]+\}" (=|!=) "[^"]*"\]\?[A-Za-z0-9_-]+(:[A-Za-z0-9_-]+)?$/.test(s.args)) p.push(`extensions.conf:${s.line}: GotoIf(${s.args}) outside the subset`);
+    if (s.app === 'GotoIf' && !GOTOIF_STRING.test(s.args) && !GOTOIF_NUMERIC.test(s.args)) p.push(`extensions.conf:${s.line}: GotoIf(${s.args}) outside the subset`);
   }
   for (const t of TEST_CONTEXTS) if (!sectionsNamed(dp, t).length) p.push(`extensions.conf: test context [${t}] missing`);
   return p;
@@ -241,6 +251,9 @@ function runContext(
 ) {
   const globals = sectionsNamed(dp, 'globals')[0];
   const vars: Record<string, string> = Object.fromEntries(globals?.entries.map((e) => [e.key, e.value]) ?? []);
+  // Asterisk's clock and a fixed die (a test sets others through opts.vars).
+  vars.EPOCH = String(Math.floor(Date.now() / 1000));
+  vars['RAND(1,100)'] = '50';
   Object.assign(vars, opts.vars ?? {});
   vars.EXTEN = exten;
   const channelType = opts.channelType ?? 'PJSIP';
@@ -271,10 +284,10 @@ function runContext(
     } else if (s.app === 'Hangup' || s.app === 'Busy' || s.app === 'Congestion') {
       return { trace, stasisArgs, ended: true, headerOnLocal };
     } else if (s.app === 'GotoIf') {
-      const m = /^\$\["([^"]*)" (=|!=) "([^"]*)"\]\?([^:]+)(?::(.+))?$/.exec(args);
+      const m = /^\$\[(.*)\]\?([^:]+)(?::(.+))?$/.exec(args);
       if (!m) throw new Error(`bad GotoIf ${args}`);
-      const cond = m[2] === '=' ? m[1] === m[3] : m[1] !== m[3];
-      const target = cond ? m[4] : m[5];
+      const value = evaluateExpression(m[1]!);
+      const target = value !== '' && value !== '0' ? m[2] : m[3];
       if (target) {
         const j = steps.findIndex((x) => x.label === target);
         if (j < 0) throw new Error(`label ${target} not found in ${context}`);
@@ -377,7 +390,7 @@ describe('ari.conf', () => {
 });
 
 describe('manager.conf', () => {
-  it('gives the AMI user only class system (ContactStatus/FullyBooted/Shutdown, PJSIPShowContacts)', () => {
+  it('gives the AMI user only classes system (ContactStatus/FullyBooted/Shutdown, PJSIPShowContacts) and user (the gate\'s UserEvent)', () => {
     expect(checkManager(ini(texts.manager))).toEqual([]);
   });
   it('fails with extra classes', () => {
@@ -448,6 +461,28 @@ describe('dialplan/extensions.conf', () => {
     const wrongSource = ini(mutate(texts.dialplan, 'Stasis(${HOTLINE_APP},${EXTEN},carrier)', 'Stasis(${HOTLINE_APP},carrier)'));
     expect(checkInboundContext(wrongSource, 'from-carrier', 'carrier', false).join('\n')).toMatch(/Stasis args/);
   });
+  it('[from-carrier] gate: while HOTLINE_GATE_UNTIL is ahead of EPOCH, a caller whose die is within HOTLINE_GATE_PCT is told over AMI and refused busy before any Answer or Stasis', () => {
+    const now = Math.floor(Date.now() / 1000);
+    const run = (vars: Record<string, string>) => runContext(dialplan, 'from-carrier', '12345', { stasis: 'SUCCESS', vars });
+    const gated = run({ HOTLINE_GATE_UNTIL: String(now + 3), HOTLINE_GATE_PCT: '60', 'RAND(1,100)': '60' });
+    expect(gated.stasisArgs).toBeUndefined();
+    expect(gated.trace.slice(-2)).toEqual(['UserEvent(HotlineGated)', 'Hangup(17)']);
+    expect(gated.trace.some((t) => t.startsWith('Answer'))).toBe(false);
+    // Over the share, past its time, unset or at 0: the call goes on as before.
+    for (const vars of [
+      { HOTLINE_GATE_UNTIL: '', HOTLINE_GATE_PCT: '' },
+      { HOTLINE_GATE_UNTIL: String(now + 3), HOTLINE_GATE_PCT: '60', 'RAND(1,100)': '61' },
+      { HOTLINE_GATE_UNTIL: String(now - 1), HOTLINE_GATE_PCT: '100', 'RAND(1,100)': '1' },
+      { HOTLINE_GATE_UNTIL: String(now + 3), HOTLINE_GATE_PCT: '0', 'RAND(1,100)': '1' },
+    ] as Array<Record<string, string>>) {
+      expect(run(vars).stasisArgs, JSON.stringify(vars)).toEqual(['hotline', '12345', 'carrier']);
+    }
+    // The checks can fail: a gate after Answer, or one whose comparison is inverted.
+    const late = ini(mutate(texts.dialplan, /( same => n,GotoIf\(\$\[\$\{EPOCH\}[^\n]*\n)([\s\S]*? same => n,Answer\(\)\n)/, '$2$1'));
+    expect(runContext(late, 'from-carrier', '12345', { stasis: 'SUCCESS', vars: { HOTLINE_GATE_UNTIL: String(now + 3), HOTLINE_GATE_PCT: '100' } }).trace.some((t) => t.startsWith('Answer'))).toBe(true);
+    const inverted = ini(mutate(texts.dialplan, '${EPOCH} < 0${HOTLINE_GATE_UNTIL}', '${EPOCH} > 0${HOTLINE_GATE_UNTIL}'));
+    expect(runContext(inverted, 'from-carrier', '12345', { stasis: 'SUCCESS', vars: { HOTLINE_GATE_UNTIL: String(now + 3), HOTLINE_GATE_PCT: '100' } }).stasisArgs).toEqual(['hotline', '12345', 'carrier']);
+  });
   it('test contexts behave as the integration tests expect', () => {
     const steps = dialplanSteps(dialplan);
     const first = (ctx: string) => steps.find((s) => s.context === ctx && s.priority === 1);
@@ -499,7 +534,7 @@ describe('asterisk/docker-entrypoint.sh', () => {
     const hot = sectionsNamed(mgr, 'hotline')[0]!;
     expect(value(mgr, hot, 'secret')).toBe(STRONG.AMI_SECRET);
     expect(values(mgr, hot, 'permit')).toEqual(['172.30.12.0/24']);
-    expect(values(mgr, hot, 'read')).toEqual(['system']);
+    expect(values(mgr, hot, 'read')).toEqual(['system,user']);
     const http = full('http.conf');
     expect(value(http, sectionsNamed(http, 'general')[0]!, 'bindaddr')).toBe('0.0.0.0');
 
