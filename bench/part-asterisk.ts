@@ -35,6 +35,8 @@ export interface AsteriskStep {
   calls: number;
   /** SIPp's counters at the end of the run. */
   successful: number;
+  /** Told busy before answer (486 from the admission gate); not among `successful`, not failures. */
+  busy?: number;
   failed: number;
   failures: Record<string, number>;
   retransmissions: number;
@@ -281,6 +283,8 @@ async function ari(ast: AsteriskInstance, path: string): Promise<any> {
 interface SippOutcome {
   counters: Record<string, number>;
   rtds: number[];
+  /** 486 Busy Here received (the admission gate's refusals). */
+  busy: number;
 }
 
 /** One SIPp run: `rate` calls/s for DURATION_SEC to `number`; resolves when every call is over. */
@@ -302,6 +306,7 @@ async function runSipp(ast: AsteriskInstance, number: string, rate: number, runN
     '-recv_timeout', '15000',
     '-nostdin',
     '-trace_stat', '-stf', statFile, '-fd', '1',
+    '-trace_counts',
     '-trace_rtt', '-rtt_freq', '1',
     '-timeout', `${DURATION_SEC + 60}s`,
   ];
@@ -327,8 +332,18 @@ async function runSipp(ast: AsteriskInstance, number: string, rate: number, runN
       if (rtd !== undefined && ms !== undefined && ms !== '') rtds.push(Number(ms));
     }
   }
+  // -trace_counts: per scenario message, how often it was sent/received; the 486 line's receptions.
+  let busy = 0;
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('_counts.csv'))) {
+    const lines = readFileSync(join(dir, f), 'utf8').trim().split('\n');
+    const head = lines[0]?.split(';') ?? [];
+    const last = lines.at(-1)?.split(';') ?? [];
+    head.forEach((h, i) => {
+      if (/^\d+_486_Recv$/.test(h)) busy += Number(last[i]) || 0;
+    });
+  }
   rmSync(dir, { recursive: true, force: true });
-  return { counters, rtds };
+  return { counters, rtds, busy };
 }
 
 function problems(text: string, patterns: Record<string, RegExp>): Record<string, number> {
@@ -453,7 +468,9 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
           rate,
           ...(roundNo !== undefined ? { round: roundNo } : {}),
           calls,
-          successful: c.SuccessfulCall ?? 0,
+          // SIPp counts a call that took the 486 branch to its end as successful too.
+          successful: (c.SuccessfulCall ?? 0) - outcome.busy,
+          ...(outcome.busy ? { busy: outcome.busy } : {}),
           failed: c.FailedCall ?? 0,
           failures,
           retransmissions: c.Retransmissions ?? 0,
@@ -486,6 +503,8 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
             if (e.count > b.count) step.ariRequests[op] = { perCall: round((e.count - b.count) / calls), meanMs: round(((e.sum - b.sum) / (e.count - b.count)) * 1000) };
           }
           const logText = readFileSync(server.logFile, 'utf8').slice(serverLogAt);
+          // BENCH_AST_SERVER_LOG=<file>: each step's server log appended there, to read after the run.
+          if (process.env.BENCH_AST_SERVER_LOG) appendFileSync(process.env.BENCH_AST_SERVER_LOG, `# ${rate}/s ${path}${roundNo !== undefined ? ` round ${roundNo}` : ''}\n${logText}`);
           step.serverProblems = problems(logText, SERVER_PATTERNS);
           step.logLinesPerCall = round((logText.match(/\n/g)?.length ?? 0) / calls, 2);
           const warnings = new Map<string, number>();
@@ -518,7 +537,7 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
         steps.push(step);
         samples.set(step, sorted);
         log(
-          `  ${rate}/s ${roundNo !== undefined ? `round ${roundNo} ` : ''}${path}: setup p50 ${step.setupMs.p50} / p99 ${step.setupMs.p99} ms, ok ${step.successful}/${calls}, failures ${JSON.stringify(failures)}, retrans ${step.retransmissions}, ast cpu ${step.asteriskCpuMsPerCall} ms/call` +
+          `  ${rate}/s ${roundNo !== undefined ? `round ${roundNo} ` : ''}${path}: setup p50 ${step.setupMs.p50} / p99 ${step.setupMs.p99} ms, ok ${step.successful}/${calls}, busy ${step.busy ?? 0}, failures ${JSON.stringify(failures)}, retrans ${step.retransmissions}, ast cpu ${step.asteriskCpuMsPerCall} ms/call` +
             (onServer
               ? `, node cpu ${step.nodeCpuMsPerCall} ms/call, eld p99 ${eld?.p99} ms, left ${step.channelsLeft}, calls ${step.serverCalls} tickets ${step.tickets}, shed ${JSON.stringify(step.shed ?? {})}, server ${JSON.stringify(step.serverProblems)} ${JSON.stringify(step.serverWarnings ?? {})}, ari ${JSON.stringify(step.ariRequests)}, redis ${JSON.stringify(step.redisPerCall)}, log lines/call ${step.logLinesPerCall}`
               : `, left ${step.channelsLeft}`) +

@@ -35,8 +35,12 @@ import type { AdmissionDecision, ShedReason } from './policy.js';
 export const GATE_TICK_MS = 500;
 /** How long the share holds after the last instance-wide refusal before it decays (ms). */
 export const GATE_HOLD_MS = 3000;
-/** Points the share then falls per tick (10 per 500 ms: from 90 % open in 4.5 s). */
-export const GATE_DECAY = 10;
+/**
+ * Points the share then falls per tick (5 per 500 ms: from 90 % open in 9 s). Slow on purpose: a limit on
+ * live calls lags the load by a call's length, and a gate that opens fast lets the load surge back
+ * (bench/ part 5 at 200 calls/s: 10 points a tick oscillated between 0 and 35 % every 7 s).
+ */
+export const GATE_DECAY = 5;
 /** How long a written gate lasts without renewal (s): a dead server's gate opens by itself. */
 export const GATE_EXPIRY_SEC = 3;
 /** The AMI user event the dialplan raises for every call it turns away. */

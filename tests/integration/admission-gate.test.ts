@@ -61,10 +61,10 @@ describe('admission gate in the dialplan', () => {
     expect(await app.metrics.render()).toMatch(/hotline_calls_shed_total\{reason="gate"\} 1/);
     expect(gate!.gated).toBe(1);
 
-    // The load goes: 3 s after the last shed the share decays (10 points per 500 ms) and the gate opens.
+    // The load goes: 3 s after the last shed the share decays (5 points per 500 ms: 10 s from 100) and the gate opens.
     await c1.hangup();
     await c1.ended();
-    await eventually(async () => expect(await globalVar('HOTLINE_GATE_PCT')).toBe('0'), 15_000);
+    await eventually(async () => expect(await globalVar('HOTLINE_GATE_PCT')).toBe('0'), 20_000);
     const c4 = await h.side.call('12345', '13900004004');
     const s4 = await sessionByCaller(app, '13900004004');
     await eventually(() => expect(s4.record.path.some((p) => /welcome/.test(p.detail))).toBe(true));

@@ -82,11 +82,12 @@ describe('DialplanGate', () => {
     }
     expect(g.gate.percent).toBe(90);
     expect(g.globals.at(-1)).toEqual(['HOTLINE_GATE_UNTIL', String(until + 1 + (GATE_HOLD_MS - 1000) / 1000)]);
-    for (let i = 0; i < 8; i++) {
+    const ticksToOpen = Math.ceil(90 / GATE_DECAY);
+    for (let i = 0; i < ticksToOpen - 1; i++) {
       g.advance(500);
       await g.gate.step();
     }
-    expect(g.gate.percent).toBe(10);
+    expect(g.gate.percent).toBe(90 - (ticksToOpen - 1) * GATE_DECAY);
     g.advance(500);
     await g.gate.step();
     expect(g.gate.percent).toBe(0);
