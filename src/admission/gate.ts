@@ -22,8 +22,8 @@
  * the gate refuses p' = 1 − (1 − p)(1 − f) of all calls (exactly the over-limit share when the limit
  * is a rate); it holds for {@link GATE_HOLD_MS} after the last such refusal (no flapping at the limit),
  * then falls {@link GATE_DECAY} points a tick. The server renews UNTIL while the gate is closed: if it
- * dies or loses the PBX, the gate opens by itself within {@link GATE_EXPIRY_SEC} s. UNTIL is written on Asterisk's clock (its ARI ping's timestamp),
- * so a server whose clock is off cannot hold the gate shut.
+ * dies or loses the PBX, the gate opens by itself within {@link GATE_EXPIRY_SEC} s. UNTIL is written on
+ * Asterisk's clock (its ARI ping's timestamp), so a server whose clock is off cannot hold the gate shut.
  *
  * Linkage (110/119/120/122), sub-centres and agents enter through other contexts: never gated.
  */
@@ -69,7 +69,7 @@ export function nextGatePercent(p: number, t: GateTick, maxPercent: number, sinc
 /** What the gate writes into the dialplan, or undefined when nothing needs writing now. Pure. */
 export function gateWrite(prev: { percent: number; writtenAt: number }, percent: number, nowMs: number): { percent: number } | undefined {
   if (percent !== prev.percent) return { percent };
-  // Renewed about once a second while closed (UNTIL holds GATE_HOLD_SEC).
+  // Renewed about once a second while closed (UNTIL lasts GATE_EXPIRY_SEC).
   if (percent > 0 && nowMs - prev.writtenAt >= 1000) return { percent };
   return undefined;
 }
@@ -177,13 +177,12 @@ export class DialplanGate {
     if (!callId) return;
     this.gated++;
     const at = this.deps.now();
-    const dialed = String(evt.exten ?? '');
     try {
       this.deps.onGated({
         callId,
         channelName: String(evt.channel ?? ''),
         caller: { number: String(evt.calleridnum ?? ''), name: evt.calleridname && evt.calleridname !== '<unknown>' ? evt.calleridname : '' },
-        dialed,
+        dialed: String(evt.exten ?? ''),
         source: 'carrier',
         language: evt.language === 'en' ? 'en' : 'zh',
         startedAt: at,
