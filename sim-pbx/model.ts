@@ -784,7 +784,6 @@ export class PbxModel implements DialplanHost<SimChannel> {
     if (cascade) this.hangup(peer, { cause: o.cause, fromPeer: true });
   }
 
-  /** Dialplan Hangup()/Busy()/end of dialplan: the pbx thread ends, no separate request. */
   /** UserEvent(name[,key: value...]): as Asterisk's manager event, the channel's snapshot then the body. */
   userEvent(ch: SimChannel, name: string, body: string[]): void {
     const fields: Record<string, string> = {
@@ -814,6 +813,7 @@ export class PbxModel implements DialplanHost<SimChannel> {
     for (const l of this.userEventListeners) l(fields);
   }
 
+  /** Dialplan Hangup()/Busy()/end of dialplan: the pbx thread ends, no separate request. */
   hangupFromDialplan(ch: SimChannel, cause: number): void {
     this.hangup(ch, { cause });
   }

@@ -74,6 +74,8 @@ export function gateWrite(prev: { percent: number; writtenAt: number }, percent:
   return undefined;
 }
 
+const known = (v: string | undefined): string => (v && v !== '<unknown>' ? v : '');
+
 /** An AMI `UserEvent` as asterisk-manager delivers it (keys lower-cased). */
 export type AmiUserEvent = Record<string, string | undefined>;
 
@@ -181,7 +183,8 @@ export class DialplanGate {
       this.deps.onGated({
         callId,
         channelName: String(evt.channel ?? ''),
-        caller: { number: String(evt.calleridnum ?? ''), name: evt.calleridname && evt.calleridname !== '<unknown>' ? evt.calleridname : '' },
+        // Asterisk writes an unset caller id as <unknown>.
+        caller: { number: known(evt.calleridnum), name: known(evt.calleridname) },
         dialed: String(evt.exten ?? ''),
         source: 'carrier',
         language: evt.language === 'en' ? 'en' : 'zh',

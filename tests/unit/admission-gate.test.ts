@@ -123,5 +123,8 @@ describe('DialplanGate', () => {
       dialed: '12345', source: 'carrier', outcome: 'busy', endedBy: 'system', instance: 'i1',
     });
     expect(g.records[0]!.path[0]!.detail).toMatch(/gated in the dialplan/);
+    // A call without caller id: Asterisk writes <unknown>, the record keeps no number.
+    g.gate.onUserEvent({ event: 'UserEvent', userevent: 'HotlineGated', uniqueid: '1765100000.43', calleridnum: '<unknown>', calleridname: '<unknown>', exten: '12345' });
+    expect(g.records[1]!.caller).toEqual({ number: '', name: '' });
   });
 });
