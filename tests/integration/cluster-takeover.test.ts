@@ -123,9 +123,8 @@ async function ticketJobsOf(callers: string[]): Promise<Map<string, { callId: st
   return found;
 }
 
-/** Node A's calls in Redis (call states name their node), with owner and phase. */
 /**
- * Node A's stored call states. A call's state outlives its end by the time its record takes to spool
+ * Node A's calls in Redis (call states name their node), with owner, phase and caller. A call's state outlives its end by the time its record takes to spool
  * (src/calls/effects.ts: removed once the record is spooled), so a test looking for its own call names
  * the caller too.
  */
