@@ -124,9 +124,9 @@ async function ticketJobsOf(callers: string[]): Promise<Map<string, { callId: st
 }
 
 /**
- * Node A's calls in Redis (call states name their node), with owner, phase and caller. A call's state outlives its end by the time its record takes to spool
- * (src/calls/effects.ts: removed once the record is spooled), so a test looking for its own call names
- * the caller too.
+ * Node A's calls in Redis (call states name their node), with owner, phase and caller. A call's state
+ * outlives its end until its record is spooled (src/calls/effects.ts), so a test looking for its own
+ * call names the caller too.
  */
 async function nodeACalls(): Promise<Array<{ callId: string; owner: string; phase: string; caller: string }>> {
   const ids = await appB.redis.smembers(`${prefix}:callstates`);
