@@ -51,9 +51,7 @@ export interface AdmissionDeps {
    */
   registerCallback?: (req: { callId: string; number: string; skill: string; dialed: string; language: string; at: number }) => Promise<void>;
   refreshMs?: number;
-  /** Told every decision on a citizen's call from the carrier (the dialplan gate's input). */
-  observe?: (d: AdmissionDecision) => void;
-  /** The dialplan gate fed by `observe`, when there is one (for status and tests). */
+  /** The dialplan gate, when there is one: told every decision on a citizen's call from the carrier. */
   dialplanGate?: DialplanGate;
 }
 
@@ -142,7 +140,7 @@ export class AdmissionControl {
     const dialed = args[0] || channel.dialplan.exten || '';
     const source = args[1] ?? 'carrier';
     const d = this.decide(dialed, source);
-    if (source === 'carrier') this.deps.observe?.(d);
+    if (source === 'carrier') this.deps.dialplanGate?.observe(d);
     if (d.admit) return true;
     this.shedCounts[d.reason] = (this.shedCounts[d.reason] ?? 0) + 1;
     const at = this.deps.now();

@@ -8,7 +8,6 @@ import type { CallRecord, CallSource } from '../calls/record.js';
 import type { RouteDecision } from '../calls/ports.js';
 import type { Config } from '../config/index.js';
 import type { Metrics } from '../metrics/index.js';
-import type { AdmissionDecision } from './policy.js';
 import type { AmiPbx } from '../telephony/ami-pbx.js';
 import type { AriTelephony } from '../telephony/ari-telephony.js';
 import { AdmissionControl } from './control.js';
@@ -64,7 +63,7 @@ export function createGate(w: AdmissionWiring): DialplanGate | undefined {
 export function createAdmission(w: AdmissionWiring, gate?: DialplanGate): AdmissionControl {
   const { config } = w;
   return new AdmissionControl({
-    ...(gate ? { observe: (d: AdmissionDecision) => gate.observe(d), dialplanGate: gate } : {}),
+    ...(gate ? { dialplanGate: gate } : {}),
     limits: config.admission,
     instanceId: w.instanceId,
     log: w.log,
