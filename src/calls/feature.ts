@@ -54,10 +54,10 @@ export function callsFeature(
   const { parts, flow } = deps.routing;
   const guard = new CallerGuard(core.redis, core.prefix, { ...config.guard, numberId: deps.access.numberId });
   // Every ended call: its record into the tickets outbox, metrics, the agents' consoles told.
-  // Resolves once the record is spooled; rejects when the spool could not be written.
+  // Resolves once the record is spooled (on disk: Redis is not waited for); rejects when the spool could not be written.
   const onEnded = (record: CallRecord): Promise<unknown> => {
     metrics.callEnded(record);
-    const spooled = deps.tickets.outbox.submit(record);
+    const spooled = deps.tickets.outbox.spool(record);
     spooled.catch((err: Error) => log.error({ err: err.message, callId: record.callId }, 'outbox write failed'));
     for (const agentId of new Set(record.agents)) events.publish({ type: 'call-ended', agentId, callId: record.callId, at: Date.now() });
     return spooled;

@@ -42,7 +42,7 @@ export function outboundFeature(
     log: core.log,
     instanceId: core.instanceId,
     now: core.now,
-    submitRecord: async (r) => void (await deps.tickets.outbox.submit(r)),
+    submitRecord: (r) => deps.tickets.outbox.spool(r),
   });
   return { name: 'outbound', outbound: outbound.service, routes: (http) => outbound.routes(http) };
 }

@@ -112,6 +112,8 @@ function pidAlive(pid: number): boolean {
 interface Waiting {
   jobId: string;
   job: CallEndedJob;
+  /** Called once the job is on disk. */
+  durable: () => void;
   resolve: (r: 'queued' | 'spooled') => void;
   reject: (err: Error) => void;
 }
@@ -123,6 +125,7 @@ interface Entry {
 }
 
 const BATCH_SUFFIX = '.jsonl';
+const noop = (): void => undefined;
 const LEGACY_SUFFIX = '.json';
 
 export class TicketOutbox {
@@ -269,12 +272,22 @@ export class TicketOutbox {
    * Rejects only when the spool cannot be written. Never throws for Redis trouble.
    */
   submit(record: CallRecord): Promise<'queued' | 'spooled'> {
-    const jobId = ticketJobId(record.callId);
-    const job: CallEndedJob = { record, submittedAt: Date.now() };
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ jobId, job, resolve, reject });
-      if (!this.committing) this.committing = this.commitGroups().finally(() => (this.committing = undefined));
-    });
+    return new Promise((resolve, reject) => this.enqueue(record, { durable: noop, resolve, reject }));
+  }
+
+  /**
+   * Record a call's end durably. Resolves as soon as the job is on disk (fsynced): from then on it
+   * reaches Redis — now, or through a later flush, also after a restart — whatever happens to this
+   * process, so a caller that only needs the call's end to be safe (the call path) does not wait for
+   * Redis too. Rejects only when the spool cannot be written.
+   */
+  spool(record: CallRecord): Promise<void> {
+    return new Promise((durable, reject) => this.enqueue(record, { durable, resolve: noop, reject }));
+  }
+
+  private enqueue(record: CallRecord, w: Pick<Waiting, 'durable' | 'resolve' | 'reject'>): void {
+    this.waiting.push({ jobId: ticketJobId(record.callId), job: { record, submittedAt: Date.now() }, ...w });
+    if (!this.committing) this.committing = this.commitGroups().finally(() => (this.committing = undefined));
   }
 
   /** Write the waiting submits group by group; each group's delivery overlaps the next group's write. */
@@ -294,6 +307,7 @@ export class TicketOutbox {
         continue;
       }
       this.spooled += group.length;
+      for (const w of group) w.durable();
       this.inFlight.add(name);
       const d = this.deliver(file, group)
         .then((ok) => {

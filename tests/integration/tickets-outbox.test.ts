@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
 import { OWNER_FILE, TicketOutbox } from '../../src/tickets/outbox.js';
@@ -31,7 +32,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setUp(lingerMs?: number) {
+async function setUp(lingerMs?: number, addTimeoutMs = 1000) {
   const redis = await OwnRedis.create();
   cleanups.push(() => redis.destroy());
   const u = new URL(redis.url);
@@ -45,7 +46,7 @@ async function setUp(lingerMs?: number) {
   const root = mkdtempSync(join(tmpdir(), 'hotline-outbox-test-'));
   cleanups.push(() => rmSync(root, { recursive: true, force: true }));
   const dir = join(root, 'instance');
-  const outbox = new TicketOutbox({ dir, sink: queue, logger: logger(), addTimeoutMs: 1000, ...(lingerMs !== undefined ? { lingerMs } : {}) });
+  const outbox = new TicketOutbox({ dir, sink: queue, logger: logger(), addTimeoutMs, ...(lingerMs !== undefined ? { lingerMs } : {}) });
   await outbox.init();
   cleanups.push(() => outbox.stop());
   const spooledJobs = () =>
@@ -108,6 +109,34 @@ describe('ticket outbox group commit', () => {
     // A flush that finds nothing adds nothing.
     expect(await outbox.flush()).toBe(0);
     expect(await jobIds()).toHaveLength(30);
+  });
+
+  it('GIVEN Redis holds every write (CLIENT PAUSE WRITE) WHEN calls end THEN spool() resolves once their jobs are on disk, not waiting for Redis; WHEN Redis writes again THEN each job is queued once', async () => {
+    // A delivery that would wait up to 20 s for Redis: the call path must not.
+    const { redis, outbox, spooledJobs, jobIds } = await setUp(undefined, 20_000);
+    const admin = new Redis(redis.url);
+    cleanups.push(async () => {
+      await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+      admin.disconnect();
+    });
+    await admin.call('CLIENT', 'PAUSE', '20000', 'WRITE');
+    const records = Array.from({ length: 12 }, (_, i) => callRecord(`1360000${String(i).padStart(4, '0')}`, Date.now()));
+    lines.length = 0;
+    await Promise.all(records.map((r) => outbox.spool(r)));
+    // Resolved while every delivery is still held by Redis: the jobs are in the spool, none in Redis, none given up.
+    const ids = records.map((r) => ticketJobId(r.callId)).sort();
+    expect(spooledJobs().sort()).toEqual(ids);
+    // Read on a connection of its own: the queue's is held behind its paused add.
+    expect(await admin.exists(...ids.map((id) => `outbox${process.pid}:tickets:${id}`))).toBe(0);
+    expect(outbox.pending).toBe(12);
+    expect(lines.filter((l) => l.includes('kept in outbox'))).toEqual([]);
+
+    await admin.call('CLIENT', 'UNPAUSE');
+    await eventually(async () => expect(await jobIds()).toEqual(ids), 10_000, 50);
+    await eventually(() => {
+      expect(spooledJobs()).toEqual([]);
+      expect(outbox.pending).toBe(0);
+    }, 10_000, 50);
   });
 
   it('GIVEN a spool of the older one-file-per-job format WHEN the outbox starts THEN it counts and delivers those jobs too', async () => {
