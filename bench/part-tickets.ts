@@ -111,7 +111,7 @@ export async function runTickets(log: (s: string) => void): Promise<TicketsResul
     const oursRound = async (r: number, count: boolean): Promise<number> => {
       // Ours: the outbox (durable spool, one fsync and one addBulk per group) → the tickets queue → the ticket worker → the store.
       const prefix = `bench-ours${r}`;
-      const redis = new Redis({ ...conn, maxRetriesPerRequest: 2, enableAutoPipelining: true }); // as src/app.ts
+      const redis = new Redis({ ...conn, maxRetriesPerRequest: 2 }); // the store's own connection, as src/tickets/feature.ts
       const store = new TicketStore(redis, prefix, '0371', numberIds('bench-number-id-key-0123456789abcdef'));
       const queue = createTicketsQueue({ ...conn, enableOfflineQueue: false, maxRetriesPerRequest: 1 }, prefix);
       let oursDone = 0;
@@ -120,7 +120,8 @@ export async function runTickets(log: (s: string) => void): Promise<TicketsResul
       await queue.waitUntilReady();
       const outbox = new TicketOutbox({ dir: join(dir, `r${r}`), sink: queue, logger });
       await outbox.init();
-      const ours = await drive((i) => outbox.submit(record(i, r)), () => oursDone);
+      // As the call path (src/calls/feature.ts): a producer waits for its job to be on disk; the round ends when every ticket exists.
+      const ours = await drive((i) => outbox.spool(record(i, r)), () => oursDone);
       if (count) ticketsCreated += oursDone;
       await worker.close();
       await queue.close();

@@ -94,7 +94,12 @@ export function ticketsFeature(
   logRedisOutages(queueRedis, log, 'tickets queue');
   const ticketsQueue = createTicketsQueue(queueRedis, prefix);
   ticketsQueue.on('error', (err) => log.debug({ err: err.message }, 'tickets queue error'));
-  const tickets = new TicketStore(redis, prefix, CITY_CODES[config.city], deps.access.numberId);
+  // The store's own connection, without the core's auto-pipelining: the worker already sends its concurrent
+  // creations as one script per turn of the event loop, and auto-pipelining on top of that cost the ticket
+  // pipeline a fifth of its rate (bench part 3). Closed after the worker at stop.
+  const storeRedis = new Redis({ ...redisOpts, maxRetriesPerRequest: 2 });
+  logRedisOutages(storeRedis, log, 'ticket store');
+  const tickets = new TicketStore(storeRedis, prefix, CITY_CODES[config.city], deps.access.numberId);
   const outbox = new TicketOutbox({
     dir: join(config.dataDir, 'outbox', core.instanceId.replace(/[^A-Za-z0-9_-]/g, '_')),
     // With Sentinel, a job counts as handed over once replicas acknowledged it (REDIS_REPLICA_ACKS).
@@ -254,6 +259,7 @@ export function ticketsFeature(
       queueRedis.disconnect();
       await step('ticket clocks', ticketClocks.close());
       await step('ticket webhook', ticketWebhook?.close());
+      storeRedis.disconnect();
     },
   };
 }
