@@ -19,7 +19,7 @@
  * and moved to the keyed id the first time its number is seen again (a call
  * from the blocked number, a look-up of the caller's tickets).
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, createSecretKey } from 'node:crypto';
 
 /** The id of a number (32 hex digits). */
 export type NumberId = (number: string) => string;
@@ -43,10 +43,12 @@ const RECENT_IDS = 4096;
 export function numberIds(key: string): NumberId {
   if (key.length < 32) throw new Error('the number-id key must have at least 32 characters');
   const recent = new Map<string, string>();
+  // Prepared once: an HMAC from a string key converts the key on every call (a quarter of its cost).
+  const secret = createSecretKey(Buffer.from(key, 'utf8'));
   return (number) => {
     let id = recent.get(number);
     if (id === undefined) {
-      id = createHmac('sha256', key).update(`hotline-caller:${number}`).digest('hex').slice(0, 32);
+      id = createHmac('sha256', secret).update(`hotline-caller:${number}`).digest('hex').slice(0, 32);
       // Oldest out first (a Map iterates in insertion order).
       if (recent.size >= RECENT_IDS) recent.delete(recent.keys().next().value!);
       recent.set(number, id);
