@@ -23,15 +23,23 @@ export interface TicketWorkerOptions {
 
 export function createTicketWorker(o: TicketWorkerOptions): Worker<CallEndedJob> {
   const log = o.logger.child({ component: 'ticket-worker' });
+  // The tickets of one turn of the event loop (the worker's concurrent jobs) share one log line: at a few
+  // thousand tickets a second a line each cost the worker about a twentieth of its time (bench part 3).
+  type Made = { jobId: string | undefined; callId: string; caller: string; ticketNo: string; created: boolean };
+  let made: Made[] = [];
+  const logMade = () => {
+    const batch = made;
+    made = [];
+    const fresh = batch.filter((t) => t.created).length;
+    if (batch.length === 1) log.info(batch[0], fresh ? 'ticket created' : 'ticket already existed for this call');
+    else log.info({ tickets: batch }, `${fresh} tickets created, ${batch.length - fresh} already existed for their calls`);
+  };
   const worker = new Worker<CallEndedJob>(
     TICKETS_QUEUE,
     async (job: Job<CallEndedJob>) => {
       if (job.name !== CALL_ENDED_JOB) throw new Error(`unknown ticket job "${job.name}"`);
       const { ticketNo, created } = await o.store.createFromCall(job.data.record);
-      log.info(
-        { jobId: job.id, callId: job.data.record.callId, caller: maskNumber(job.data.record.caller.number), ticketNo, created },
-        created ? 'ticket created' : 'ticket already existed for this call',
-      );
+      if (made.push({ jobId: job.id, callId: job.data.record.callId, caller: maskNumber(job.data.record.caller.number), ticketNo, created }) === 1) setImmediate(logMade);
       await o.onTicket?.(ticketNo, job.data, created);
       return { ticketNo };
     },

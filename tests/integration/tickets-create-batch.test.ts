@@ -4,12 +4,18 @@
  * Each stays the idempotent step it is alone: one number per call, a repeated call gets its number
  * back, numbers of the day stay consecutive, and a failed call fails every creation it carried.
  */
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { numberIds } from '../../src/access/number-id.js';
 import type { CallRecord } from '../../src/calls/record.js';
 import { OwnRedis } from '../../src/demo/own-redis.js';
+import { createLogger } from '../../src/log/logger.js';
+import { createTicketsQueue, ticketJobId } from '../../src/tickets/queue.js';
 import { TicketStore } from '../../src/tickets/store.js';
+import { createTicketWorker } from '../../src/tickets/worker.js';
+import { logSink } from '../support/log-capture.js';
+import { eventually } from '../support/wait.js';
 
 let server: OwnRedis;
 let redis: Redis;
@@ -95,5 +101,42 @@ describe('ticket creation in batches', () => {
     const again = await Promise.all(Array.from({ length: 4 }, (_, i) => store.createFromCall(record(`1765073000.${i}`, i), STARTED)));
     expect(again.map((r) => r.created)).toEqual([true, true, true, true]);
     down.disconnect();
+  });
+
+  it('GIVEN 20 ended calls queued WHEN the worker makes their tickets THEN the tickets of one turn share a log line: each call logged once, with its ticket and a masked caller', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, enc, cb) {
+        lines.push(String(chunk));
+        logSink.write(chunk, enc, cb);
+      },
+    });
+    const u = new URL(server.url);
+    const conn = { host: u.hostname, port: Number(u.port) };
+    const store = new TicketStore(redis, 'batch4', '0371', ids);
+    const queue = createTicketsQueue(conn, 'batch4');
+    const calls = Array.from({ length: 20 }, (_, i) => record(`1765073100.${i}`, i));
+    await queue.addBulk(calls.map((r) => ({ name: 'call-ended' as const, data: { record: r, submittedAt: STARTED }, opts: { jobId: ticketJobId(r.callId) } })));
+    let made = 0;
+    const worker = createTicketWorker({ connection: { ...conn, maxRetriesPerRequest: null }, prefix: 'batch4', store, logger: createLogger({ level: 'info', destination: sink }), concurrency: 8, onTicket: () => void made++ });
+    try {
+      await eventually(() => expect(made).toBe(20), 10_000, 20);
+      // The line of the last turn is written on the turn after it.
+      await eventually(() => expect(lines.length).toBeGreaterThan(0), 2_000, 10);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
+    const logged = lines
+      .map((l) => JSON.parse(l) as { msg: string; callId?: string; ticketNo?: string; caller?: string; created?: boolean; tickets?: { callId: string; ticketNo: string; caller: string; created: boolean }[] })
+      .flatMap((l) => l.tickets ?? (l.callId ? [{ callId: l.callId, ticketNo: l.ticketNo!, caller: l.caller!, created: l.created! }] : []));
+    expect(logged.map((t) => t.callId).sort()).toEqual(calls.map((c) => c.callId).sort());
+    expect(lines.length).toBeLessThan(20);
+    for (const t of logged) {
+      expect(t.ticketNo).toBe(await store.byCall(t.callId));
+      expect(t.created).toBe(true);
+      expect(t.caller).toMatch(/^139\*{4}\d{4}$/);
+    }
   });
 });
