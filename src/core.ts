@@ -68,7 +68,8 @@ export function coreFeature(config: Config, opts: AppOptions): Core & Feature {
   });
   // REDIS_URL, or the Sentinels of REDIS_SENTINELS: every connection follows a failover (util/redis-connection.ts).
   const redisOpts = redisConnectionOptions(config);
-  // Auto-pipelining: commands issued in the same tick (ticket worker jobs, calls) share one write.
+  // Auto-pipelining: commands issued in the same tick (calls, ACD, guard) share one write. The ticket store has
+  // its own connection without it (tickets/feature.ts).
   const redis = new Redis({ ...redisOpts, maxRetriesPerRequest: 2, lazyConnect: true, enableAutoPipelining: true });
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis error'));
   let redisWasReady = false;
