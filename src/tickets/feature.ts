@@ -96,7 +96,7 @@ export function ticketsFeature(
   ticketsQueue.on('error', (err) => log.debug({ err: err.message }, 'tickets queue error'));
   // The store's own connection, without the core's auto-pipelining: the worker already sends its concurrent
   // creations as one script per turn of the event loop, and auto-pipelining on top of that cost the ticket
-  // pipeline a fifth of its rate (bench part 3). Closed after the worker at stop.
+  // pipeline 10–25 % of its rate (bench part 3, paired runs). Closed after the worker at stop.
   const storeRedis = new Redis({ ...redisOpts, maxRetriesPerRequest: 2 });
   logRedisOutages(storeRedis, log, 'ticket store');
   const tickets = new TicketStore(storeRedis, prefix, CITY_CODES[config.city], deps.access.numberId);

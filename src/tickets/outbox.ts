@@ -125,8 +125,8 @@ interface Entry {
 }
 
 const BATCH_SUFFIX = '.jsonl';
-const noop = (): void => undefined;
 const LEGACY_SUFFIX = '.json';
+const noop = (): void => undefined;
 
 export class TicketOutbox {
   private timer: NodeJS.Timeout | undefined;
