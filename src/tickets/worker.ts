@@ -32,7 +32,8 @@ export function createTicketWorker(o: TicketWorkerOptions): Worker<CallEndedJob>
     made = [];
     const fresh = batch.filter((t) => t.created).length;
     if (batch.length === 1) log.info(batch[0], fresh ? 'ticket created' : 'ticket already existed for this call');
-    else log.info({ tickets: batch }, `${fresh} tickets created, ${batch.length - fresh} already existed for their calls`);
+    // A constant message (counts in fields), so that log searches and alerts find every batch.
+    else log.info({ created: fresh, existed: batch.length - fresh, tickets: batch }, 'tickets of concurrent jobs');
   };
   const worker = new Worker<CallEndedJob>(
     TICKETS_QUEUE,
