@@ -4,11 +4,10 @@
  * line naming the variable; Lu'an starts on its own policy and warns that its
  * figures are provisional (the seed sets none).
  */
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { useHarness } from '../support/harness.js';
-import { logSink } from '../support/log-capture.js';
+import { logSink, logTee } from '../support/log-capture.js';
 import { testConfig } from '../support/pbx.js';
 
 const h = useHarness();
@@ -24,13 +23,7 @@ describe('SLA policy at start-up', () => {
   });
 
   it('GIVEN Lu’an WHEN the app starts THEN it uses the luan policy and warns that its figures are provisional', async () => {
-    const chunks: string[] = [];
-    const dest = new Writable({
-      write(chunk, enc, cb) {
-        chunks.push(String(chunk));
-        logSink.write(chunk, enc, cb);
-      },
-    });
+    const { stream: dest, lines: chunks } = logTee();
     const app = await h.startApp({ HOTLINE_CITY: 'luan' }, { logDestination: dest });
     const lines = chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string; policy?: string });
     const warn = lines.find((l) => l.level === 40 && l.policy === 'luan');

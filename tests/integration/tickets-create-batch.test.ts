@@ -4,7 +4,6 @@
  * Each stays the idempotent step it is alone: one number per call, a repeated call gets its number
  * back, numbers of the day stay consecutive, and a failed call fails every creation it carried.
  */
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { numberIds } from '../../src/access/number-id.js';
@@ -14,7 +13,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { createTicketsQueue, ticketJobId } from '../../src/tickets/queue.js';
 import { TicketStore } from '../../src/tickets/store.js';
 import { createTicketWorker } from '../../src/tickets/worker.js';
-import { logSink } from '../support/log-capture.js';
+import { logTee } from '../support/log-capture.js';
 import { eventually } from '../support/wait.js';
 
 let server: OwnRedis;
@@ -104,13 +103,7 @@ describe('ticket creation in batches', () => {
   });
 
   it('GIVEN 20 ended calls queued WHEN the worker makes their tickets THEN the tickets of one turn share a log line: each call logged once, with its ticket and a masked caller', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, enc, cb) {
-        lines.push(String(chunk));
-        logSink.write(chunk, enc, cb);
-      },
-    });
+    const { stream: sink, lines } = logTee();
     const u = new URL(server.url);
     const conn = { host: u.hostname, port: Number(u.port) };
     const store = new TicketStore(redis, 'batch4', '0371', ids);

@@ -7,26 +7,19 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
 import { OWNER_FILE, TicketOutbox } from '../../src/tickets/outbox.js';
 import { createTicketsQueue, ticketJobId } from '../../src/tickets/queue.js';
-import { logSink } from '../support/log-capture.js';
+import { logTee } from '../support/log-capture.js';
 import { OwnRedis } from '../support/redis-server.js';
 import { callRecord } from '../support/tickets.js';
 import { eventually } from '../support/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 /** The outbox's log lines of this file (also checked by log-capture for leaked numbers). */
-const lines: string[] = [];
-const sink = new Writable({
-  write(chunk, enc, cb) {
-    lines.push(String(chunk));
-    logSink.write(chunk, enc, cb);
-  },
-});
+const { stream: sink, lines } = logTee();
 const logger = () => createLogger({ level: 'info', destination: sink });
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

@@ -17,6 +17,21 @@ export const logSink = new Writable({
   },
 });
 
+/**
+ * A log destination of a test's own: it keeps the chunks written to it (one pino line each) and passes
+ * them on to this file's capture, so they are checked for leaked numbers too.
+ */
+export function logTee(): { stream: Writable; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, enc, cb) {
+      lines.push(String(chunk));
+      logSink.write(chunk, enc, cb);
+    },
+  });
+  return { stream, lines };
+}
+
 /** Everything the apps of this file logged so far (pino JSON lines). */
 export function capturedLog(): string {
   return chunks.join('');
