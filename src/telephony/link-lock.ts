@@ -65,6 +65,8 @@ export class AriLinkLock {
       let mine = false;
       try {
         mine = Number(await this.o.redis.eval(TAKE, 1, this.key, this.o.instanceId, String(this.o.leaseMs))) === 1;
+        // Stopped while the take was in flight: a stopped lock never opens the link (its holder is shutting down).
+        if (this.stopped) return;
       } catch (err) {
         // Redis away: a holder keeps driving (its lease may run out meanwhile; the standby's take then wins
         // and this one hears of it at the next renewal), a standby keeps waiting.

@@ -181,4 +181,29 @@ describe('one driver per Asterisk (ARI_EXCLUSIVE)', () => {
     await eventually(() => expect(opened).toEqual(['a', 'b', 'c']));
     await c.stop({ release: true });
   });
+
+  it('GIVEN a holder whose renewal is in flight (a slow Redis) WHEN it stops meanwhile THEN it never opens the link again and holds nothing', async () => {
+    const prefix = `lk${randomUUID().slice(0, 8)}`;
+    const opened: string[] = [];
+    const a = lock(prefix, 'a');
+    a.start(() => opened.push('a'));
+    await eventually(() => expect(opened).toEqual(['a']));
+    // Redis answers each take 250 ms late (a loaded machine): the next renewal (every 100 ms) is in flight …
+    const redis = clients.at(-1)!;
+    const evalNow = redis.eval.bind(redis) as (...args: unknown[]) => Promise<unknown>;
+    let inFlight = 0;
+    (redis as unknown as { eval: (...args: unknown[]) => Promise<unknown> }).eval = async (...args: unknown[]) => {
+      inFlight++;
+      const r = await evalNow(...args);
+      await new Promise((res) => setTimeout(res, 250));
+      return r;
+    };
+    await eventually(() => expect(inFlight).toBeGreaterThan(0), 2000, 5);
+    // … WHEN the holder stops (no release: it died) before the renewal's answer
+    await a.stop({ release: false });
+    await new Promise((r) => setTimeout(r, 400));
+    // THEN the answer (a renewed lease) does not make it a holder again, nor call its opener a second time
+    expect(opened).toEqual(['a']);
+    expect(a.holding).toBe(false);
+  });
 });
