@@ -116,6 +116,33 @@ const SETTLE_MS = 10_000;
 const DIALPLAN_NUMBER = '99999';
 const TICK_MS = 1000 / 100; // USER_HZ
 
+/** Counts of what a running Asterisk holds, and its top task processors by processed tasks (BENCH_AST_SNAPSHOT). */
+function asteriskSnapshot(ast: AsteriskInstance, pid: number): Record<string, unknown> {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  const lines = (cmd: string) => ast.cli(cmd).out.split('\n').filter((l) => l.trim());
+  // "name  processed  in-queue  max-depth  low-water  high-water"
+  const tps = lines('core show taskprocessors')
+    .map((l) => /^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ name: m[1]!.replace(/[0-9a-f]{8}-[0-9a-f-]{27}|\d{6,}/g, '#'), processed: Number(m[2]), queued: Number(m[3]), maxDepth: Number(m[4]) }));
+  const byName = new Map<string, { n: number; processed: number; queued: number }>();
+  for (const t of tps) {
+    const e = byName.get(t.name) ?? { n: 0, processed: 0, queued: 0 };
+    byName.set(t.name, { n: e.n + 1, processed: e.processed + t.processed, queued: e.queued + t.queued });
+  }
+  return {
+    rssMb: Math.round(field('VmRSS') / 1024),
+    threads: field('Threads'),
+    fds: readdirSync(`/proc/${pid}/fd`).length,
+    taskprocessors: tps.length,
+    topTaskprocessors: [...byName].sort((a, b) => b[1].processed - a[1].processed).slice(0, 12).map(([name, e]) => ({ name, ...e })),
+    manyTaskprocessors: [...byName].filter(([, e]) => e.n > 5).map(([name, e]) => ({ name, n: e.n })),
+    channels: lines('core show channels count').join(' | '),
+    bridges: lines('bridge show all').filter((l) => !/^Bridge-ID\b/.test(l.trim())).length,
+  };
+}
+
 function procCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -545,6 +572,8 @@ export async function runAsterisk(log: (s: string) => void): Promise<AsteriskRes
         );
         // Nothing of this step may still hold ports or CPU when the next starts.
         for (let i = 0; i < 30 && ((await ari(ast, '/channels')) as unknown[] | undefined)?.length; i++) await sleep(1000);
+        // BENCH_AST_SNAPSHOT=<file>: what Asterisk holds after each step (for finding what grows over a run).
+        if (process.env.BENCH_AST_SNAPSHOT) appendFileSync(process.env.BENCH_AST_SNAPSHOT, `${JSON.stringify({ rate, path, round: roundNo, ...asteriskSnapshot(ast, astPid) })}\n`);
       }
     } finally {
       for (const s of servers.values()) await stopServer(s);
