@@ -125,7 +125,7 @@ describe('admin routing page (Chromium)', () => {
     const audit = await app.audit.page({ action: 'routing-changed' });
     expect(audit.entries.map((e) => e.target)).toEqual([`routing:v${v1 + 2}`, `routing:v${v1 + 1}`]);
     expect(admin.errors).toEqual([]);
-  }, 60_000);
+  });
 
   it('GIVEN an admin page holding a draft WHEN another admin saves the draft meanwhile and the page saves THEN the conflict is shown naming version, the other save stands, and reload shows it', async () => {
     const { app, base } = await startWebApp(h);
@@ -157,5 +157,5 @@ describe('admin routing page (Chromium)', () => {
     await p.click('#conflict-reload');
     await expectContains(p.locator('#draft-info'), 'admin2');
     expect(admin.errors).toEqual([]);
-  }, 60_000);
+  });
 });

@@ -360,5 +360,5 @@ describe('ticket desk (Chromium)', () => {
     await screenshot(sup.page, 'ticket-desk-overdue');
     await expectNoFullNumbers(sup, ['13600001111', '13600002222']);
     expect(sup.errors).toEqual([]);
-  }, 60_000);
+  });
 });
