@@ -282,7 +282,9 @@ describe('ACD on Redis: two instances, 200 racing calls, 20 agents', () => {
     const reclaimMs = await reclaimed;
     expect(stuckAtKill).toBeGreaterThan(0); // the kill did catch B's agents mid-call
     expect(reclaimMs).toBeGreaterThan(0);
-    expect(reclaimMs).toBeLessThan(1200);
+    // TTL 0.6 s + a sweep (every 40 ms); 1.43 s seen in a full run with six workers on two cores, where
+    // timers fire late. The bound still tells a reclaim by lease from one by the calls' end (20 s).
+    expect(reclaimMs).toBeLessThan(2500);
 
     // AND every call ends answered, abandoned, or lost with B
     await waitFor(
