@@ -118,8 +118,6 @@ const TICK_MS = 1000 / 100; // USER_HZ
 
 /** Counts of what a running Asterisk holds, and its top task processors by processed tasks (BENCH_AST_SNAPSHOT). */
 function asteriskSnapshot(ast: AsteriskInstance, pid: number): Record<string, unknown> {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
   const lines = (cmd: string) => ast.cli(cmd).out.split('\n').filter((l) => l.trim());
   // "name  processed  in-queue  max-depth  low-water  high-water"
   const tps = lines('core show taskprocessors')
@@ -132,8 +130,8 @@ function asteriskSnapshot(ast: AsteriskInstance, pid: number): Record<string, un
     byName.set(t.name, { n: e.n + 1, processed: e.processed + t.processed, queued: e.queued + t.queued });
   }
   return {
-    rssMb: Math.round(field('VmRSS') / 1024),
-    threads: field('Threads'),
+    rssMb: procRssMb(pid),
+    threads: Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN),
     fds: readdirSync(`/proc/${pid}/fd`).length,
     taskprocessors: tps.length,
     topTaskprocessors: [...byName].sort((a, b) => b[1].processed - a[1].processed).slice(0, 12).map(([name, e]) => ({ name, ...e })),
