@@ -62,7 +62,8 @@ export default defineConfig({
     // Integration tests share one redis-server; each test uses its own key prefix.
     pool: 'forks',
     // The same count as the global set-up's Asterisk instances (tests/support/workers.ts). Most
-    // files wait on real-length media, not CPU: 6 workers on 2 cores took each half to about 5 minutes.
+    // files wait on real-length media, not CPU: 6 workers on 2 cores took each half to about 5 minutes. The real
+    // half runs 4 (tests/run-real.sh): with its Asterisks, 6 kept both cores busy and timers fired late.
     poolOptions: { forks: { maxForks: testWorkers(), minForks: 1 } },
     // HOTLINE_TEST_REPORT_DIR=<dir> also writes <dir>/<sim|real>-durations.json (each file's time, hooks
     // included), the input of tests/support/durations-update.mjs.

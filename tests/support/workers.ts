@@ -1,5 +1,5 @@
 /**
- * How many test workers run at once: 6 by default (one real Asterisk each in the real half), fewer with
+ * How many test workers run at once: 6 by default (tests/run-real.sh sets 4 for the real half, one Asterisk each), fewer with
  * HOTLINE_TEST_WORKERS (a developer running a few files beside other work). Read by vitest.config.ts and
  * by the global set-up, so the forks and the Asterisk instances always match.
  */
