@@ -16,7 +16,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from '../../src/app.js';
 import type { Role } from '../../src/access/roles.js';
 import type { Harness } from '../support/harness.js';
-import { eventually } from '../support/wait.js';
+import { eventually, MEDIA_WAIT_MS } from '../support/wait.js';
 
 export const CHROMIUM = process.env.HOTLINE_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -283,7 +283,8 @@ export async function expectAgentAudio(page: Page, cli: (command: string) => str
     expect(m.sent).toBeGreaterThan(0);
     expect(m.received).toBeGreaterThan(0);
     return m;
-  }, 15_000);
+    // ICE and DTLS first: the project's media wait (a loaded full run once took longer than 15 s)
+  }, MEDIA_WAIT_MS);
   const later = await eventually(async () => {
     const m = await read();
     expect(m.sent).toBeGreaterThan(first.sent);
